@@ -1,0 +1,388 @@
+//! Builds the validated, plain configuration of one run from the command line, the platform
+//! environment and the original-style configuration files. Everything that can be wrong with the
+//! configuration (missing files, malformed YAML, invalid regexes, a patchset escaping the root) is
+//! found here, before any file is scanned.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use crate::cli::{Cli, FailOn, RulesetName};
+use crate::exceptions::{self, Exceptions};
+use crate::legacy::conf::LegacyConf;
+use crate::legacy::lists::{ExceptionFile, FlagList};
+use crate::paths;
+use crate::platform_env::PlatformEnv;
+use crate::rules::{builtin, Precision, RuleKind, RuleMeta, RuleSet, Severity};
+
+/// What the run scans.
+#[derive(Debug)]
+pub enum Targets {
+    /// Every file under the root.
+    Tree,
+    /// Only these files (absolute, inside the root), from a patchset.
+    Listed {
+        files: Vec<PathBuf>,
+        /// Listed paths that do not exist (deleted by the change, usually), as written.
+        missing: Vec<String>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Config {
+    /// The scan root, canonical.
+    pub root: PathBuf,
+    pub targets: Targets,
+    /// Reported paths are relative to this: the git work tree holding the root, else the
+    /// working directory.
+    pub report_root: PathBuf,
+    pub project: String,
+    pub rules: RuleSet,
+    pub exceptions: Exceptions,
+    /// Never scanned: the lists directory, the list files and anteater's own output files.
+    pub excluded: BTreeSet<PathBuf>,
+    pub check_binaries: bool,
+    pub sarif_path: PathBuf,
+    pub fail_on: FailOn,
+    pub max_file_size: u64,
+    pub follow_symlinks: bool,
+    pub threads: usize,
+    /// What the rules and exceptions came from, for the console summary.
+    pub rule_sources: Vec<String>,
+}
+
+impl Config {
+    pub fn build(cli: Cli, env: &PlatformEnv) -> anyhow::Result<Self> {
+        for (enabled, flag) in [
+            (cli.ips, "--ips"),
+            (cli.urls, "--urls"),
+            (cli.bincheck, "--bincheck"),
+        ] {
+            if enabled {
+                bail!(
+                    "{flag} (VirusTotal lookups) is not available in this version of anteater yet; \
+                     remove it (or ANTEATER_{}) to run the other checks",
+                    flag.trim_start_matches("--").to_ascii_uppercase()
+                );
+            }
+        }
+        let _ = env.virustotal_key(); // Reserved for the VirusTotal lookups.
+
+        let cwd = std::env::current_dir().context("reading the working directory")?;
+        let root = cli
+            .path
+            .canonicalize()
+            .with_context(|| format!("--path {}: cannot open", cli.path.display()))?;
+        if !root.is_dir() {
+            bail!("--path {}: not a directory", cli.path.display());
+        }
+
+        let conf = match &cli.config {
+            Some(path) => Some(LegacyConf::load(path)?),
+            None => {
+                let default = PathBuf::from("anteater.conf");
+                default
+                    .is_file()
+                    .then(|| LegacyConf::load(&default))
+                    .transpose()?
+            }
+        };
+        let flag_list_path = cli
+            .flag_list
+            .clone()
+            .or_else(|| conf.as_ref().and_then(|c| c.flag_list.clone()));
+        let ignore_list_path = cli
+            .ignore_list
+            .clone()
+            .or_else(|| conf.as_ref().and_then(|c| c.ignore_list.clone()));
+
+        let project = match &cli.project {
+            Some(name) => name.clone(),
+            None => root
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+
+        let mut excluded = BTreeSet::new();
+        let mut rule_sources = Vec::new();
+
+        // Rules: the flag list when one is configured, a built-in ruleset otherwise (or both when
+        // --ruleset is given explicitly).
+        let mut rules = Vec::new();
+        if let Some(path) = &flag_list_path {
+            rules.extend(flag_list_rules(path)?);
+            excluded.insert(paths::resolve(path, &cwd));
+            rule_sources.push(format!("flag list {}", path.display()));
+        }
+        if flag_list_path.is_none() || cli.ruleset.is_some() {
+            let name = cli.ruleset.unwrap_or(RulesetName::Default);
+            let file = builtin::load(name)?;
+            let origin = builtin::origin(name);
+            let precision = builtin::precision(name);
+            rules.extend(
+                file.content
+                    .into_iter()
+                    .map(|spec| spec.into_meta(RuleKind::Content, &origin, precision)),
+            );
+            rules.extend(
+                file.file_names
+                    .into_iter()
+                    .map(|spec| spec.into_meta(RuleKind::FileName, &origin, precision)),
+            );
+            rule_sources.push(origin);
+        }
+        let rules = RuleSet::compile(rules)?;
+
+        // Exceptions: the global ignore list, then the project's own file.
+        let mut exception_files = Vec::new();
+        if let Some(path) = &ignore_list_path {
+            let global = ExceptionFile::load(path, "ignore list")?;
+            excluded.insert(paths::resolve(path, &cwd));
+            rule_sources.push(format!("ignore list {}", path.display()));
+            let project_file = match global.project_exceptions.file_for(&project) {
+                Some(file) => {
+                    let base = conf
+                        .as_ref()
+                        .and_then(|c| c.path.parent().map(Path::to_path_buf))
+                        .unwrap_or_else(|| cwd.clone());
+                    let list_dir = path.parent().unwrap_or(Path::new("."));
+                    let path = find_project_file(file, &[&base, list_dir], &project)?;
+                    let loaded = ExceptionFile::load(&path, "project exception file")?;
+                    excluded.insert(paths::resolve(&path, &cwd));
+                    rule_sources.push(format!("project `{project}` exceptions {}", path.display()));
+                    Some((path, loaded))
+                }
+                None => None,
+            };
+            exception_files.push((path.clone(), global));
+            exception_files.extend(project_file);
+        }
+        let sources: Vec<_> = exception_files
+            .iter()
+            .map(|(path, file)| exceptions::Source {
+                file,
+                origin: path.display().to_string(),
+            })
+            .collect();
+        let exceptions = Exceptions::compile(&sources)?;
+
+        if let Some(dir) = conf.as_ref().and_then(|c| c.anteater_files.as_ref()) {
+            excluded.insert(paths::resolve(dir, &cwd));
+        }
+        let sarif_path = cli.sarif.clone();
+        excluded.insert(paths::resolve(&sarif_path, &cwd));
+
+        let targets = match &cli.patchset {
+            None => Targets::Tree,
+            Some(path) => read_patchset(path, &root)?,
+        };
+
+        let report_root = paths::git_work_tree(&root).unwrap_or_else(|| paths::resolve(&cwd, &cwd));
+        let threads = match cli.threads {
+            Some(0) => bail!("--threads must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        };
+
+        Ok(Self {
+            root,
+            targets,
+            report_root,
+            project,
+            rules,
+            exceptions,
+            excluded,
+            check_binaries: cli.binaries,
+            sarif_path,
+            fail_on: cli.fail_on,
+            max_file_size: cli.max_file_size,
+            follow_symlinks: cli.follow_symlinks,
+            threads,
+            rule_sources,
+        })
+    }
+}
+
+/// Turns an original-style flag list into rules. Content rules keep their names as ids and are
+/// redacted unless they opt out; file-name patterns get ids derived from the pattern.
+fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
+    let list = FlagList::load(path)?;
+    let origin = format!("flag list {}", path.display());
+    let mut rules = Vec::new();
+    for (name, entry) in list.file_audits.file_contents.0 {
+        let description = match entry.desc.trim().trim_matches('"').trim() {
+            "" => format!("Matches the flag list rule `{name}`."),
+            text => text.to_string(),
+        };
+        rules.push(RuleMeta {
+            id: name.clone(),
+            name: name.clone(),
+            description,
+            remediation: None,
+            severity: entry.severity.unwrap_or(Severity::High),
+            redact: entry.redact.unwrap_or(true),
+            kind: RuleKind::Content,
+            pattern: Some(entry.regex),
+            origin: origin.clone(),
+            precision: Precision::Medium,
+        });
+    }
+    let mut seen = BTreeSet::new();
+    for pattern in list.file_audits.file_names.0 {
+        if !seen.insert(pattern.clone()) {
+            continue; // The original's list repeats a few patterns.
+        }
+        let mut id = format!("file-name:{}", slug(&pattern));
+        let mut n = 2;
+        while rules.iter().any(|rule| rule.id == id) {
+            id = format!("file-name:{}-{n}", slug(&pattern));
+            n += 1;
+        }
+        rules.push(RuleMeta {
+            id,
+            name: format!("File name matches `{pattern}`"),
+            description: format!("The file name matches the flag list pattern `{pattern}`."),
+            remediation: None,
+            severity: Severity::High,
+            redact: false,
+            kind: RuleKind::FileName,
+            pattern: Some(pattern),
+            origin: origin.clone(),
+            precision: Precision::Medium,
+        });
+    }
+    Ok(rules)
+}
+
+/// A stable, readable id fragment for a regex: letters and digits kept, runs of anything else
+/// turned into one '-'.
+fn slug(pattern: &str) -> String {
+    let mut out = String::new();
+    for c in pattern.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    if trimmed.is_empty() {
+        "pattern".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn find_project_file(file: &str, bases: &[&Path], project: &str) -> anyhow::Result<PathBuf> {
+    let candidates: Vec<PathBuf> = if Path::new(file).is_absolute() {
+        vec![PathBuf::from(file)]
+    } else {
+        bases.iter().map(|base| base.join(file)).collect()
+    };
+    candidates
+        .iter()
+        .find(|candidate| candidate.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            let tried: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+            anyhow::anyhow!(
+                "project `{project}`: its exception file `{file}` does not exist (looked for {})",
+                tried.join(", ")
+            )
+        })
+}
+
+/// Reads a patchset: one path per line, relative to the root or absolute inside it. A path that
+/// resolves outside the root (through `..`, an absolute path or a symlink) is refused: a patchset
+/// comes from the change under review and must not make anteater read other files.
+fn read_patchset(path: &Path, root: &Path) -> anyhow::Result<Targets> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading --patchset {}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut files = Vec::new();
+    let mut missing = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (number, line) in text.lines().enumerate() {
+        let entry = line.trim_end_matches('\r');
+        if entry.trim().is_empty() {
+            continue;
+        }
+        let candidate = if Path::new(entry).is_absolute() {
+            PathBuf::from(entry)
+        } else {
+            root.join(entry)
+        };
+        let resolved = paths::resolve(&candidate, root);
+        if !resolved.starts_with(root) {
+            bail!(
+                "--patchset {} line {}: `{}` resolves outside the scanned root {}; refusing to read it",
+                path.display(),
+                number + 1,
+                crate::redact::escape(entry),
+                root.display()
+            );
+        }
+        if !resolved.exists() {
+            missing.push(entry.to_string());
+        } else if seen.insert(resolved.clone()) {
+            files.push(resolved);
+        }
+    }
+    Ok(Targets::Listed { files, missing })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_readable_and_stable() {
+        assert_eq!(slug("\\.pem"), "pem");
+        assert_eq!(
+            slug("(irb|plsq|mysql|bash|zsh)_history"),
+            "irb-plsq-mysql-bash-zsh-history"
+        );
+        assert_eq!(slug("\\.md(2|3|4|5)"), "md-2-3-4-5");
+        assert_eq!(slug("***"), "pattern");
+    }
+
+    #[test]
+    fn patchset_paths_must_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("src/a.rs"), "x").unwrap();
+        let root = root.canonicalize().unwrap();
+        let list = dir.path().join("patch");
+
+        std::fs::write(
+            &list,
+            format!("src/a.rs\n{}/src/a.rs\nsrc/gone.rs\n\n", root.display()),
+        )
+        .unwrap();
+        match read_patchset(&list, &root).unwrap() {
+            Targets::Listed { files, missing } => {
+                assert_eq!(files, vec![root.join("src/a.rs")]);
+                assert_eq!(missing, vec!["src/gone.rs"]);
+            }
+            Targets::Tree => unreachable!(),
+        }
+
+        for escape in ["../outside.txt", "src/../../outside.txt", "/etc/passwd"] {
+            std::fs::write(&list, format!("{escape}\n")).unwrap();
+            let err = read_patchset(&list, &root).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("outside the scanned root"),
+                "{escape}: {err:#}"
+            );
+        }
+
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
+            std::fs::write(&list, "link/passwd\n").unwrap();
+            assert!(read_patchset(&list, &root).is_err());
+        }
+    }
+}

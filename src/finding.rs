@@ -1,0 +1,69 @@
+//! Findings: what was found where, in a form every reporter can use. Nothing here knows about
+//! output formats.
+
+use sha2::{Digest, Sha256};
+
+/// SARIF's result levels, ordered so that `>=` means "at least as severe".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// One finding: a rule that fired at a place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Index of the rule in the run's `RuleSet`.
+    pub rule: usize,
+    pub level: Level,
+    /// '/'-separated path relative to the report root (the git work tree or working directory).
+    pub path: String,
+    /// 1-based line; 1 for findings about a whole file.
+    pub line: u32,
+    /// 1-based start column and the column just after the match, in UTF-16 code units (what
+    /// GitHub counts); `None` for findings about a whole file (file names, binaries).
+    pub columns: Option<(u32, u32)>,
+    /// What matched, safe to print: redacted for secrets, control characters escaped.
+    pub evidence: String,
+    /// sha256 of the matched bytes: identifies the finding without revealing it.
+    pub match_hash: String,
+}
+
+impl Finding {
+    /// A fingerprint that stays the same when lines move: rule, path, a hash of what matched and
+    /// how many identical earlier matches the file has.
+    pub fn fingerprint(&self, rule_id: &str, occurrence: usize) -> String {
+        let mut hasher = Sha256::new();
+        for part in [rule_id, &self.path, &self.match_hash, &occurrence.to_string()] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        hex(&hasher.finalize()[..16])
+    }
+}
+
+/// sha256 of `bytes` as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}

@@ -1,0 +1,157 @@
+//! Inspects one file: its name, then its contents (text) or its checksum (binary).
+
+pub mod binary;
+pub mod content;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::finding::{sha256_hex, Finding};
+use crate::paths;
+use crate::redact;
+
+/// What happened to a file's contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// Text, scanned with the content rules.
+    Text,
+    /// Binary: checked against the allowlist when asked to, never scanned as text.
+    Binary,
+    /// Text whose suffix is in `file_ignore`: name checked, contents not scanned.
+    ContentsIgnored,
+    /// Larger than `--max-file-size`: name checked, contents not read.
+    TooLarge(u64),
+    /// Could not be read.
+    Unreadable(String),
+}
+
+/// The result of inspecting one file.
+#[derive(Debug)]
+pub struct FileReport {
+    /// '/'-separated path relative to the report root.
+    pub path: String,
+    pub outcome: FileOutcome,
+    pub findings: Vec<Finding>,
+}
+
+/// Inspects files with one run's rules and exceptions; shared by all walker threads.
+pub struct Inspector<'a> {
+    config: &'a Config,
+}
+
+impl<'a> Inspector<'a> {
+    pub fn new(config: &'a Config) -> Self {
+        Self { config }
+    }
+
+    /// Inspects the file at `path` (absolute, under the scan root).
+    pub fn inspect(&self, path: &Path) -> FileReport {
+        let config = self.config;
+        let scan_relative = paths::slash_path(path.strip_prefix(&config.root).unwrap_or(path));
+        let report_path = paths::relative_to(path, &config.report_root);
+        let mut findings = self.file_name_findings(&scan_relative, &report_path);
+        let outcome = match self.inspect_contents(path, &scan_relative, &report_path, &mut findings) {
+            Ok(outcome) => outcome,
+            Err(err) => FileOutcome::Unreadable(err.to_string()),
+        };
+        FileReport {
+            path: report_path,
+            outcome,
+            findings,
+        }
+    }
+
+    fn file_name_findings(&self, scan_relative: &str, report_path: &str) -> Vec<Finding> {
+        let rules = &self.config.rules;
+        let mut findings = Vec::new();
+        for (rule, found) in rules.file_name_matches(scan_relative) {
+            if self.config.exceptions.waives_file_name(scan_relative) {
+                break;
+            }
+            findings.push(Finding {
+                rule,
+                level: rules.rule(rule).severity.level(),
+                path: report_path.to_string(),
+                line: 1,
+                columns: None,
+                evidence: redact::escape(found.as_str()),
+                match_hash: sha256_hex(found.as_str().as_bytes()),
+            });
+        }
+        findings
+    }
+
+    fn inspect_contents(
+        &self,
+        path: &Path,
+        scan_relative: &str,
+        report_path: &str,
+        findings: &mut Vec<Finding>,
+    ) -> std::io::Result<FileOutcome> {
+        let config = self.config;
+        let mut file = File::open(path)?;
+        let length = file.metadata()?.len();
+        if length > config.max_file_size {
+            return Ok(FileOutcome::TooLarge(length));
+        }
+
+        let mut buffer = Vec::with_capacity(length.min(config.max_file_size) as usize + 1);
+        (&mut file)
+            .take(binary::FIRST_BLOCK as u64)
+            .read_to_end(&mut buffer)?;
+
+        if binary::is_binary(&buffer) {
+            if config.check_binaries {
+                let sha256 = binary::sha256_hex(&buffer, &mut file)?;
+                if !config.exceptions.allows_binary(scan_relative, &sha256) {
+                    let rule = config.rules.binary_rule();
+                    findings.push(Finding {
+                        rule,
+                        level: config.rules.rule(rule).severity.level(),
+                        path: report_path.to_string(),
+                        line: 1,
+                        columns: None,
+                        evidence: format!("sha256 {sha256}"),
+                        match_hash: sha256,
+                    });
+                }
+            }
+            return Ok(FileOutcome::Binary);
+        }
+        if config.exceptions.skips_contents(scan_relative) {
+            return Ok(FileOutcome::ContentsIgnored);
+        }
+
+        // The file may have grown since it was measured; never read past the cap.
+        (&mut file)
+            .take(config.max_file_size.saturating_sub(buffer.len() as u64) + 1)
+            .read_to_end(&mut buffer)?;
+        if buffer.len() as u64 > config.max_file_size {
+            return Ok(FileOutcome::TooLarge(buffer.len() as u64));
+        }
+
+        for hit in content::scan(&config.rules, &config.exceptions, &buffer) {
+            let rule = config.rules.rule(hit.rule);
+            let matched = &buffer[hit.matched.clone()];
+            let before = &buffer[hit.line_range.start..hit.matched.start];
+            let start = content::utf16_len(before) + 1;
+            let end = start + content::utf16_len(matched);
+            findings.push(Finding {
+                rule: hit.rule,
+                level: rule.severity.level(),
+                path: report_path.to_string(),
+                line: hit.line,
+                columns: Some((to_u32(start), to_u32(end))),
+                evidence: redact::evidence(matched, rule.redact),
+                match_hash: sha256_hex(matched),
+            });
+        }
+        Ok(FileOutcome::Text)
+    }
+}
+
+fn to_u32(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,22 @@
+//! anteater: a CI security gate.
+//!
+//! Data flow, one stage per module:
+//! `cli` (flags + `ANTEATER_*`) and `platform_env` (`GITHUB_*`, `VT_*`, `REDIS_URL`)
+//! → `config` (validated, plain data; loads `legacy` anteater.conf / YAML lists and `rules`)
+//! → `walk` (the files to look at) → `inspect` (file names, contents, binaries → `finding`s)
+//! → `report` (console, SARIF) → `outcome` (exit code).
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod exceptions;
+pub mod finding;
+pub mod inspect;
+pub mod legacy;
+pub mod outcome;
+pub mod paths;
+pub mod platform_env;
+pub mod redact;
+pub mod report;
+pub mod rules;
+pub mod walk;

@@ -1,0 +1,324 @@
+//! SARIF 2.1.0, shaped for GitHub code scanning: one run, every rule that can fire with its
+//! descriptions, help and `security-severity`, results with repository-relative URIs and a
+//! region (line 1 for whole-file findings), and a line-independent fingerprint.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde_json::json;
+use serde_sarif::sarif;
+
+use super::{Reporter, ScanReport};
+use crate::finding::Level;
+use crate::outcome::Outcome;
+use crate::paths;
+use crate::rules::{RuleKind, RuleMeta};
+
+const INFORMATION_URI: &str = "https://github.com/anteater/anteater";
+/// The base every result URI is relative to.
+const SOURCE_ROOT: &str = "%SRCROOT%";
+
+/// Writes the SARIF log to a file, atomically (temporary file, then rename), so a crash never
+/// leaves a truncated log for the upload step to choke on.
+pub struct SarifReporter {
+    path: PathBuf,
+}
+
+impl SarifReporter {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+}
+
+impl Reporter for SarifReporter {
+    fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
+        let log = build(report);
+        let shown = self.path.display();
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut temporary = tempfile::NamedTempFile::new_in(&dir)
+            .with_context(|| format!("writing SARIF {shown}: cannot create a file in {}", dir.display()))?;
+        serde_json::to_writer_pretty(&mut temporary, &log)
+            .with_context(|| format!("writing SARIF {shown}"))?;
+        temporary.write_all(b"\n")?;
+        temporary
+            .persist(&self.path)
+            .with_context(|| format!("writing SARIF {shown}"))?;
+        Ok(())
+    }
+}
+
+/// The whole SARIF log of a run.
+pub fn build(report: &ScanReport<'_>) -> sarif::Sarif {
+    let rules: Vec<sarif::ReportingDescriptor> = report.rules.rules().iter().map(rule_descriptor).collect();
+
+    // Fingerprints count identical matches within a file so that two equal secrets in one file
+    // stay two alerts, whatever their lines.
+    let mut occurrences: HashMap<(usize, &str, &str), usize> = HashMap::new();
+    let results: Vec<sarif::Result> = report
+        .findings
+        .iter()
+        .map(|finding| {
+            let rule = report.rules.rule(finding.rule);
+            let occurrence = occurrences
+                .entry((finding.rule, finding.path.as_str(), finding.match_hash.as_str()))
+                .and_modify(|n| *n += 1)
+                .or_insert(0);
+            let mut region = sarif::Region::builder()
+                .start_line(i64::from(finding.line))
+                .build();
+            if let Some((start, end)) = finding.columns {
+                region.start_column = Some(i64::from(start));
+                region.end_column = Some(i64::from(end.max(start + 1)));
+            }
+            let location = sarif::Location::builder()
+                .physical_location(
+                    sarif::PhysicalLocation::builder()
+                        .artifact_location(
+                            sarif::ArtifactLocation::builder()
+                                .uri(paths::uri_encode(&finding.path))
+                                .uri_base_id(SOURCE_ROOT)
+                                .build(),
+                        )
+                        .region(region)
+                        .build(),
+                )
+                .build();
+            let message = format!(
+                "{}: {} Matched: `{}`.",
+                rule.name.trim_end_matches('.'),
+                sentence(&rule.description),
+                finding.evidence.replace('`', "'")
+            );
+            sarif::Result::builder()
+                .rule_id(rule.id.clone())
+                .rule_index(finding.rule as i64)
+                .level(result_level(finding.level))
+                .message(sarif::Message::builder().text(message).build())
+                .locations(vec![location])
+                .partial_fingerprints(BTreeMap::from([(
+                    "anteaterFingerprint/v1".to_string(),
+                    finding.fingerprint(&rule.id, *occurrence),
+                )]))
+                .build()
+        })
+        .collect();
+
+    let notifications = notifications(report);
+    let invocation = sarif::Invocation::builder()
+        .execution_successful(report.outcome != Outcome::ScanFailed)
+        .tool_execution_notifications(notifications)
+        .build();
+
+    let driver = sarif::ToolComponent::builder()
+        .name("anteater")
+        .version(env!("CARGO_PKG_VERSION"))
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .information_uri(INFORMATION_URI)
+        .rules(rules)
+        .build();
+    let run = sarif::Run::builder()
+        .tool(sarif::Tool::builder().driver(driver).build())
+        .automation_details(sarif::RunAutomationDetails::builder().id("anteater/").build())
+        .original_uri_base_ids(BTreeMap::from([(
+            SOURCE_ROOT.to_string(),
+            sarif::ArtifactLocation::builder()
+                .uri(paths::directory_uri(report.report_root))
+                .build(),
+        )]))
+        .column_kind(json!("utf16CodeUnits"))
+        .invocations(vec![invocation])
+        .results(results)
+        .build();
+    sarif::Sarif::builder()
+        .schema(sarif::SCHEMA_URL)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build()
+}
+
+fn rule_descriptor(rule: &RuleMeta) -> sarif::ReportingDescriptor {
+    let kind_tag = match rule.kind {
+        RuleKind::Content => "content",
+        RuleKind::FileName => "file-name",
+        RuleKind::Binary => "binary",
+    };
+    let mut tags = vec!["security".to_string(), kind_tag.to_string()];
+    if rule.redact {
+        tags.push("secret".to_string());
+    }
+    let properties = sarif::PropertyBag::builder()
+        .tags(tags)
+        .additional_properties(BTreeMap::from([
+            ("precision".to_string(), json!(rule.precision.as_str())),
+            (
+                "security-severity".to_string(),
+                json!(rule.severity.security_severity()),
+            ),
+            (
+                "problem.severity".to_string(),
+                json!(problem_severity(rule.severity.level())),
+            ),
+        ]))
+        .build();
+    let mut descriptor = sarif::ReportingDescriptor::builder()
+        .id(rule.id.clone())
+        .short_description(message_string(rule.name.trim()))
+        .full_description(message_string(&sentence(&rule.description)))
+        .help(
+            sarif::MultiformatMessageString::builder()
+                .text(help_text(rule))
+                .markdown(help_markdown(rule))
+                .build(),
+        )
+        .help_uri(format!("{INFORMATION_URI}#rules"))
+        .default_configuration(
+            sarif::ReportingConfiguration::builder()
+                .level(json!(rule.severity.level().as_str()))
+                .build(),
+        )
+        .properties(properties)
+        .build();
+    // SARIF wants `name` to differ from the opaque `id`; when it would not, it is left out.
+    let name = pascal_case(&rule.id);
+    if !name.eq_ignore_ascii_case(&rule.id) {
+        descriptor.name = Some(name);
+    }
+    descriptor
+}
+
+fn result_level(level: Level) -> sarif::ResultLevel {
+    match level {
+        Level::Error => sarif::ResultLevel::Error,
+        Level::Warning => sarif::ResultLevel::Warning,
+        Level::Note => sarif::ResultLevel::Note,
+    }
+}
+
+fn problem_severity(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Note => "recommendation",
+    }
+}
+
+fn message_string(text: &str) -> sarif::MultiformatMessageString {
+    sarif::MultiformatMessageString::builder().text(text).build()
+}
+
+fn help_text(rule: &RuleMeta) -> String {
+    let mut text = sentence(&rule.description);
+    if let Some(remediation) = &rule.remediation {
+        text.push(' ');
+        text.push_str(&sentence(remediation));
+    }
+    if let Some(pattern) = &rule.pattern {
+        text.push_str(&format!(" Pattern: {pattern} ({}).", rule.origin));
+    }
+    text
+}
+
+fn help_markdown(rule: &RuleMeta) -> String {
+    let mut text = format!("**{}**\n\n{}", rule.name.trim(), sentence(&rule.description));
+    if let Some(remediation) = &rule.remediation {
+        text.push_str(&format!("\n\n**How to fix:** {}", sentence(remediation)));
+    }
+    if let Some(pattern) = &rule.pattern {
+        text.push_str(&format!(
+            "\n\nPattern (from {}): `{}`",
+            rule.origin,
+            pattern.replace('`', "\\`")
+        ));
+    }
+    text
+}
+
+/// Problems of the run itself (skipped, unreadable and missing files) as SARIF notifications.
+fn notifications(report: &ScanReport<'_>) -> Vec<sarif::Notification> {
+    let stats = report.stats;
+    let notice = |level: &str, text: String, path: &str| {
+        let mut builder = sarif::Notification::builder()
+            .level(json!(level))
+            .message(sarif::Message::builder().text(text).build())
+            .build();
+        if !path.is_empty() {
+            builder.locations = Some(vec![sarif::Location::builder()
+                .physical_location(
+                    sarif::PhysicalLocation::builder()
+                        .artifact_location(
+                            sarif::ArtifactLocation::builder()
+                                .uri(paths::uri_encode(path))
+                                .uri_base_id(SOURCE_ROOT)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()]);
+        }
+        builder
+    };
+    let mut out = Vec::new();
+    for (path, size) in &stats.too_large {
+        out.push(notice(
+            "warning",
+            format!("Skipped: {size} bytes is over the size limit."),
+            path,
+        ));
+    }
+    for (path, reason) in &stats.unreadable {
+        out.push(notice("error", format!("Could not be read: {reason}."), path));
+    }
+    for path in &stats.missing {
+        out.push(notice(
+            "note",
+            "Listed in the patchset but does not exist.".to_string(),
+            path,
+        ));
+    }
+    out
+}
+
+/// Text as one sentence ending with a period (GitHub shows the first sentence of messages).
+fn sentence(text: &str) -> String {
+    let text = text.trim().trim_matches('"').trim();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
+}
+
+/// `private-key-rsa` → `PrivateKeyRsa`, for the SARIF rule name.
+fn pascal_case(id: &str) -> String {
+    id.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_sentences() {
+        assert_eq!(pascal_case("private-key-rsa"), "PrivateKeyRsa");
+        assert_eq!(pascal_case("file-name:pem"), "FileNamePem");
+        assert_eq!(
+            sentence("\"Running flask in debug mode\"\n"),
+            "Running flask in debug mode."
+        );
+        assert_eq!(sentence("Done."), "Done.");
+    }
+}

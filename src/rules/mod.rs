@@ -1,0 +1,121 @@
+//! Rules: what they are (`RuleMeta`, `Severity`), where they come from (`spec`: YAML data,
+//! `builtin`: the embedded rulesets) and how they are compiled for scanning (`compile`).
+
+pub mod builtin;
+pub mod check;
+pub mod compile;
+pub mod spec;
+
+use crate::finding::Level;
+
+pub use compile::RuleSet;
+pub use spec::RuleSpec;
+
+/// How bad a finding of a rule is; maps to a SARIF level and GitHub's `security-severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn level(self) -> Level {
+        match self {
+            Severity::Critical | Severity::High => Level::Error,
+            Severity::Medium => Level::Warning,
+            Severity::Low => Level::Note,
+        }
+    }
+
+    /// GitHub's score: over 9.0 critical, 7.0–8.9 high, 4.0–6.9 medium, below that low.
+    pub fn security_severity(self) -> &'static str {
+        match self {
+            Severity::Critical => "9.5",
+            Severity::High => "8.0",
+            Severity::Medium => "5.5",
+            Severity::Low => "3.0",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// A regex searched in each line of text files.
+    Content,
+    /// A regex searched (case-insensitively) in the path relative to the scan root.
+    FileName,
+    /// A binary file whose checksum is not allowlisted.
+    Binary,
+}
+
+/// Everything a report needs to know about a rule.
+#[derive(Debug, Clone)]
+pub struct RuleMeta {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub remediation: Option<String>,
+    pub severity: Severity,
+    /// Matched text is a secret: reports show a short prefix at most.
+    pub redact: bool,
+    pub kind: RuleKind,
+    /// The regex, for content and file-name rules.
+    pub pattern: Option<String>,
+    /// Where the rule was defined, for messages ("built-in ruleset default", a file path).
+    pub origin: String,
+    /// SARIF `precision`: how often a finding of this rule is a true positive.
+    pub precision: Precision,
+}
+
+/// How often a rule's findings are true positives (SARIF `properties.precision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    VeryHigh,
+    High,
+    Medium,
+    Low,
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::VeryHigh => "very-high",
+            Precision::High => "high",
+            Precision::Medium => "medium",
+            Precision::Low => "low",
+        }
+    }
+}
+
+/// The rule that reports binaries missing from the allowlist.
+pub fn binary_rule() -> RuleMeta {
+    RuleMeta {
+        id: "binary-not-allowlisted".into(),
+        name: "Binary file not allowlisted".into(),
+        description: "A binary file whose sha256 is not allowlisted for its path.".into(),
+        remediation: Some(
+            "Review the file; if it belongs in the repository, add its sha256 under `binaries:` \
+             for this path in the ignore list (or the project's exception file)."
+                .into(),
+        ),
+        severity: Severity::High,
+        redact: false,
+        kind: RuleKind::Binary,
+        pattern: None,
+        origin: "built-in".into(),
+        precision: Precision::VeryHigh,
+    }
+}

@@ -1,0 +1,187 @@
+//! Walks the scan targets in parallel with the `ignore` crate's walker and inspects each file on
+//! the walker's threads. `.git`, ignored directories, the lists and anteater's own outputs are
+//! never entered; symbolic links are not followed unless asked.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
+
+use crate::config::{Config, Targets};
+use crate::inspect::{FileOutcome, FileReport, Inspector};
+use crate::paths;
+
+/// Everything the walk produced: one report per file looked at, plus problems of the walk itself.
+#[derive(Debug, Default)]
+pub struct WalkResults {
+    pub files: Vec<FileReport>,
+    /// Directories or entries that could not be read (path, reason).
+    pub errors: Vec<(String, String)>,
+}
+
+pub fn walk(config: &Config) -> WalkResults {
+    let inspector = Inspector::new(config);
+    let mut builder = match &config.targets {
+        Targets::Tree => WalkBuilder::new(&config.root),
+        Targets::Listed { files, .. } => {
+            let Some((first, rest)) = files.split_first() else {
+                return WalkResults::default();
+            };
+            let mut builder = WalkBuilder::new(first);
+            for file in rest {
+                builder.add(file);
+            }
+            builder
+        }
+    };
+    // A security scan looks at everything: hidden files (.env, .npmrc) and git-ignored files too.
+    builder
+        .standard_filters(false)
+        .follow_links(config.follow_symlinks)
+        .threads(config.threads)
+        .skip_stdout(true);
+    let filter_config = FilterContext::new(config);
+    builder.filter_entry(move |entry| filter_config.keep(entry));
+
+    let shared = Mutex::new(WalkResults::default());
+    let mut visitors = VisitorBuilder {
+        config,
+        inspector: &inspector,
+        shared: &shared,
+    };
+    builder.build_parallel().visit(&mut visitors);
+    let mut results = shared
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Threads finish in any order; reports must not depend on it.
+    results.files.sort_by(|a, b| a.path.cmp(&b.path));
+    results.errors.sort();
+    results
+}
+
+/// What `filter_entry` needs, owned so the walker can keep it.
+struct FilterContext {
+    root: std::path::PathBuf,
+    excluded: std::collections::BTreeSet<std::path::PathBuf>,
+}
+
+impl FilterContext {
+    fn new(config: &Config) -> Self {
+        Self {
+            root: config.root.clone(),
+            excluded: config.excluded.clone(),
+        }
+    }
+
+    /// Cheap pruning of whole directories; the per-file checks happen in the visitor.
+    fn keep(&self, entry: &DirEntry) -> bool {
+        if entry.file_type().is_some_and(|t| t.is_dir()) && entry.file_name() == ".git" {
+            return false;
+        }
+        !self.excluded.contains(entry.path()) || entry.path() == self.root
+    }
+}
+
+struct VisitorBuilder<'s> {
+    config: &'s Config,
+    inspector: &'s Inspector<'s>,
+    shared: &'s Mutex<WalkResults>,
+}
+
+impl<'s> ParallelVisitorBuilder<'s> for VisitorBuilder<'s> {
+    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
+        Box::new(Visitor {
+            config: self.config,
+            inspector: self.inspector,
+            shared: self.shared,
+            local: WalkResults::default(),
+        })
+    }
+}
+
+/// One walker thread: collects locally, hands its results over once, when the walk ends.
+struct Visitor<'s> {
+    config: &'s Config,
+    inspector: &'s Inspector<'s>,
+    shared: &'s Mutex<WalkResults>,
+    local: WalkResults,
+}
+
+impl ParallelVisitor for Visitor<'_> {
+    fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                if let Some(problem) = walk_problem(&err, &self.config.report_root) {
+                    self.local.errors.push(problem);
+                }
+                return WalkState::Continue;
+            }
+        };
+        let Some(file_type) = entry.file_type() else {
+            return WalkState::Continue;
+        };
+        let path = entry.path();
+        let relative = paths::slash_path(path.strip_prefix(&self.config.root).unwrap_or(path));
+        if file_type.is_dir() {
+            if !relative.is_empty() && self.config.exceptions.ignores_path(&format!("{relative}/")) {
+                return WalkState::Skip;
+            }
+            return WalkState::Continue;
+        }
+        // Unfollowed symbolic links are not read: they may point outside the tree.
+        if !file_type.is_file() || self.config.exceptions.ignores_path(&relative) {
+            return WalkState::Continue;
+        }
+        if self.config.excluded.contains(path) || in_excluded_dir(path, self.config) {
+            return WalkState::Continue;
+        }
+        self.local.files.push(self.inspector.inspect(path));
+        WalkState::Continue
+    }
+}
+
+impl Drop for Visitor<'_> {
+    fn drop(&mut self) {
+        let local = std::mem::take(&mut self.local);
+        let mut shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        shared.files.extend(local.files);
+        shared.errors.extend(local.errors);
+    }
+}
+
+/// Listed files (patchsets) do not pass through `filter_entry`'s directory pruning.
+fn in_excluded_dir(path: &Path, config: &Config) -> bool {
+    matches!(config.targets, Targets::Listed { .. })
+        && path
+            .ancestors()
+            .skip(1)
+            .take_while(|dir| dir.starts_with(&config.root))
+            .any(|dir| config.excluded.contains(dir) || dir.file_name().is_some_and(|n| n == ".git"))
+}
+
+/// A walk error worth reporting. Symlink loops and dangling links (only seen when following
+/// links) are not errors: there is nothing to scan there.
+fn walk_problem(err: &ignore::Error, report_root: &Path) -> Option<(String, String)> {
+    match err {
+        ignore::Error::Loop { .. } => None,
+        ignore::Error::WithPath { path, err } => {
+            let inner = walk_problem(err, report_root)?;
+            Some((paths::relative_to(path, report_root), inner.1))
+        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_problem(err, report_root)
+        }
+        ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => None,
+        other => Some((String::new(), other.to_string())),
+    }
+}
+
+impl FileReport {
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self.outcome, FileOutcome::Unreadable(_))
+    }
+}

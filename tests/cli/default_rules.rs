@@ -1,0 +1,1 @@
+//! The built-in default ruleset, end to end.

@@ -1,0 +1,11 @@
+//! Integration tests: they drive the built `anteater` binary over fixture trees the way users
+//! do, and check exit code, console output and SARIF together.
+
+mod common;
+
+mod config_errors;
+mod default_rules;
+mod environment;
+mod original;
+mod patchset;
+mod scanning;
