@@ -48,7 +48,7 @@ mod tests {
 
     #[test]
     fn secrets_show_a_short_prefix_only() {
-        let shown = evidence(b"AKIAABCDEFGHIJKLMNOP", true);
+        let shown = evidence(b"AKIAABCDEFGHIJKLMNOP", true); // fake-secret-for-tests
         assert_eq!(shown, "AKIA… (20 chars, redacted)");
         assert!(!shown.contains("MNOP"));
         assert_eq!(evidence(b"hunter2", true), "h… (7 chars, redacted)");

@@ -37,3 +37,69 @@ pub fn precision(name: RulesetName) -> Precision {
         RulesetName::Classic => Precision::Medium,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::check::check_examples;
+    use crate::rules::{RuleKind, RuleSet};
+
+    const ALL: [RulesetName; 2] = [RulesetName::Default, RulesetName::Classic];
+
+    #[test]
+    fn every_builtin_rule_matches_its_examples_and_not_its_negative_examples() {
+        let mut problems = Vec::new();
+        for name in ALL {
+            let file = load(name).unwrap();
+            assert!(!file.content.is_empty(), "{name:?} has content rules");
+            for spec in &file.content {
+                problems.extend(check_examples(spec, RuleKind::Content));
+            }
+            for spec in &file.file_names {
+                problems.extend(check_examples(spec, RuleKind::FileName));
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn every_builtin_ruleset_compiles_with_unique_ids_and_full_metadata() {
+        for name in ALL {
+            let file = load(name).unwrap();
+            let origin = origin(name);
+            let mut rules = Vec::new();
+            for spec in file.content.iter().chain(&file.file_names) {
+                assert!(!spec.name.trim().is_empty(), "{}: name", spec.id);
+                assert!(!spec.description.trim().is_empty(), "{}: description", spec.id);
+                assert!(
+                    spec.remediation.as_deref().is_some_and(|r| !r.trim().is_empty()),
+                    "{}: remediation",
+                    spec.id
+                );
+            }
+            rules.extend(
+                file.content
+                    .into_iter()
+                    .map(|s| s.into_meta(RuleKind::Content, &origin, precision(name))),
+            );
+            rules.extend(
+                file.file_names
+                    .into_iter()
+                    .map(|s| s.into_meta(RuleKind::FileName, &origin, precision(name))),
+            );
+            RuleSet::compile(rules).unwrap();
+        }
+    }
+
+    #[test]
+    fn default_ruleset_redacts_every_content_rule_that_detects_a_secret() {
+        let file = load(RulesetName::Default).unwrap();
+        for spec in &file.content {
+            assert!(
+                spec.secret,
+                "{}: built-in default content rules all detect secrets",
+                spec.id
+            );
+        }
+    }
+}
