@@ -20,3 +20,4 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod walk;
+pub mod virustotal;

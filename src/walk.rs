@@ -95,6 +95,7 @@ impl<'s> ParallelVisitorBuilder<'s> for VisitorBuilder<'s> {
             inspector: self.inspector,
             shared: self.shared,
             local: WalkResults::default(),
+            buffer: Vec::new(),
         })
     }
 }
@@ -105,7 +106,12 @@ struct Visitor<'s> {
     inspector: &'s Inspector<'s>,
     shared: &'s Mutex<WalkResults>,
     local: WalkResults,
+    /// File contents, reused from file to file.
+    buffer: Vec<u8>,
 }
+
+/// A thread keeps its read buffer between files, unless one huge file made it huge.
+const KEEP_BUFFER_UP_TO: usize = 16 << 20;
 
 impl ParallelVisitor for Visitor<'_> {
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
@@ -136,7 +142,10 @@ impl ParallelVisitor for Visitor<'_> {
         if self.config.excluded.contains(path) || in_excluded_dir(path, self.config) {
             return WalkState::Continue;
         }
-        self.local.files.push(self.inspector.inspect(path));
+        self.local.files.push(self.inspector.inspect(path, &mut self.buffer));
+        if self.buffer.capacity() > KEEP_BUFFER_UP_TO {
+            self.buffer = Vec::new();
+        }
         WalkState::Continue
     }
 }

@@ -1,9 +1,8 @@
-//! Content rules over a text file's bytes, in one pass per file: a `RegexSet` over the whole
-//! buffer tells which rules can match, then each of those rules locates its matches. Findings
-//! are per (line, rule), like the original's line-by-line search, with 1-based lines and columns.
+//! Content rules over a text file's bytes, in one pass per file: the rules' line prefilter finds
+//! the lines where any rule may match, and only on those lines does each rule run. Findings are
+//! per (line, rule), like the original's line-by-line search, with 1-based lines and columns.
 //! Bytes, not strings: a file that is not valid UTF-8 is scanned all the same.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::exceptions::Exceptions;
@@ -17,94 +16,77 @@ pub struct ContentHit {
     pub line: u32,
     /// The line, without its line ending, as a range of the buffer.
     pub line_range: Range<usize>,
-    /// The first match on that line, as a range of the buffer (clipped to the line).
+    /// The first match on that line, as a range of the buffer.
     pub matched: Range<usize>,
 }
 
-/// Finds every (rule, line) match in `buffer` that the exceptions do not waive.
+/// Finds every (rule, line) match in `buffer` that the exceptions do not waive, in line order.
 pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> Vec<ContentHit> {
     let mut hits = Vec::new();
-    let mut lines: Option<LineIndex> = None;
-    let mut waived: HashMap<usize, bool> = HashMap::new();
-
-    for (rule, regex) in rules.content_candidates(buffer) {
-        let lines = lines.get_or_insert_with(|| LineIndex::new(buffer));
-        let mut last_line = None;
-        for found in regex.find_iter(buffer) {
-            let first = lines.line_of(found.start());
-            if last_line.is_some_and(|last| first <= last) {
+    let mut lines = LineCounter::default();
+    let mut candidates = rules.content_candidates(buffer);
+    let mut from = 0;
+    while from <= buffer.len() {
+        let Some(candidate) = candidates.next_from(from) else {
+            break;
+        };
+        let line_range = line_around(buffer, candidate);
+        let next_line = line_end_with_terminator(buffer, candidate);
+        let line = &buffer[line_range.clone()];
+        let mut waived = None;
+        for (rule, regex) in rules.content_rules() {
+            let Some(found) = regex.find(line) else {
                 continue;
+            };
+            if *waived.get_or_insert_with(|| exceptions.waives_line(line)) {
+                break;
             }
-            let range = lines.line(first);
-            if found.end() <= range.end || found.is_empty() {
-                hits.push((
-                    rule,
-                    first,
-                    range,
-                    found.start()..found.end().min(lines.line(first).end),
-                ));
-                last_line = Some(first);
-                continue;
-            }
-            // The match crossed a line ending (a `\s` can match `\n`): search each line it
-            // touched on its own, as the original did.
-            let last = lines.line_of(found.end().saturating_sub(1));
-            for line in first..=last {
-                let range = lines.line(line);
-                if let Some(inner) = regex.find(&buffer[range.clone()]) {
-                    let matched = range.start + inner.start()..range.start + inner.end();
-                    hits.push((rule, line, range, matched));
-                }
-            }
-            last_line = Some(last);
+            let number = lines.line_of(buffer, line_range.start);
+            hits.push(ContentHit {
+                rule,
+                line: u32::try_from(number).unwrap_or(u32::MAX),
+                line_range: line_range.clone(),
+                matched: line_range.start + found.start()..line_range.start + found.end(),
+            });
         }
+        if next_line >= buffer.len() {
+            break;
+        }
+        from = next_line;
     }
-
-    hits.into_iter()
-        .filter(|(_, line, range, _)| {
-            !*waived
-                .entry(*line)
-                .or_insert_with(|| exceptions.waives_line(&buffer[range.clone()]))
-        })
-        .map(|(rule, line, line_range, matched)| ContentHit {
-            rule,
-            line: u32::try_from(line + 1).unwrap_or(u32::MAX),
-            line_range,
-            matched,
-        })
-        .collect()
+    hits
 }
 
-/// Byte offsets where lines start. Lines end at `\n`; a `\r` before it is not part of the line.
-/// A lone `\r` does not end a line (the original's universal newlines shifted line numbers).
-struct LineIndex<'a> {
-    buffer: &'a [u8],
-    starts: Vec<usize>,
+/// The line holding byte `offset`, without `\n` or `\r\n`. Only `\n` ends a line: a lone `\r`
+/// does not (the original's universal newlines shifted line numbers).
+fn line_around(buffer: &[u8], offset: usize) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &buffer[..offset.min(buffer.len())]).map_or(0, |at| at + 1);
+    let end = memchr::memchr(b'\n', &buffer[offset.min(buffer.len())..]).map_or(buffer.len(), |at| offset + at);
+    let end = if end > start && end < buffer.len() && buffer[end - 1] == b'\r' { end - 1 } else { end };
+    start..end
 }
 
-impl<'a> LineIndex<'a> {
-    fn new(buffer: &'a [u8]) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', buffer).map(|at| at + 1));
-        Self { buffer, starts }
-    }
+/// Where the line after the one holding `offset` starts (or the end of the buffer).
+fn line_end_with_terminator(buffer: &[u8], offset: usize) -> usize {
+    memchr::memchr(b'\n', &buffer[offset.min(buffer.len())..]).map_or(buffer.len(), |at| offset + at + 1)
+}
 
-    /// 0-based line holding byte `offset`.
-    fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&start| start <= offset) - 1
-    }
+/// Counts lines incrementally; offsets passed in must not decrease.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    /// 1-based number of the line holding `offset`.
+    number: usize,
+}
 
-    /// The range of 0-based line `line`, without `\n` or `\r\n`.
-    fn line(&self, line: usize) -> Range<usize> {
-        let start = self.starts[line];
-        let mut end = self
-            .starts
-            .get(line + 1)
-            .map_or(self.buffer.len(), |next| next - 1);
-        if end > start && self.buffer[end - 1] == b'\r' && end < self.buffer.len() {
-            end -= 1;
+impl LineCounter {
+    fn line_of(&mut self, buffer: &[u8], offset: usize) -> usize {
+        if self.number == 0 {
+            self.number = 1;
         }
-        start..end
+        self.number += memchr::memchr_iter(b'\n', &buffer[self.offset..offset]).count();
+        self.offset = offset;
+        self.number
     }
 }
 
@@ -150,8 +132,23 @@ mod tests {
     fn one_hit_per_line_and_rule() {
         let set = rules(&["md5", "sha1"]);
         let hits = scan(&set, &Exceptions::default(), b"md5 md5 sha1\nnothing\nmd5\n");
-        assert_eq!(lines(&hits), vec![(0, 1), (0, 3), (1, 1)]);
+        assert_eq!(lines(&hits), vec![(0, 1), (1, 1), (0, 3)]);
         assert_eq!(hits[0].matched, 0..3);
+    }
+
+    #[test]
+    fn waived_lines_report_nothing() {
+        use crate::exceptions::Source;
+        use crate::legacy::lists::{ExceptionFile, NullableMap, StringList};
+        let file = ExceptionFile {
+            file_audits: NullableMap(
+                [("file_contents".to_string(), StringList(vec!["allowed".into()]))].into_iter().collect(),
+            ),
+            ..ExceptionFile::default()
+        };
+        let exceptions = Exceptions::compile(&[Source { file: &file, origin: "x".into() }]).unwrap();
+        let hits = scan(&rules(&["md5"]), &exceptions, b"md5 ALLOWED\nmd5\n");
+        assert_eq!(lines(&hits), vec![(0, 2)]);
     }
 
     #[test]

@@ -42,9 +42,12 @@ impl Reporter for SarifReporter {
         };
         let mut temporary = tempfile::NamedTempFile::new_in(&dir)
             .with_context(|| format!("writing SARIF {shown}: cannot create a file in {}", dir.display()))?;
-        serde_json::to_writer_pretty(&mut temporary, &log)
-            .with_context(|| format!("writing SARIF {shown}"))?;
-        temporary.write_all(b"\n")?;
+        // Buffered: serde_json writes token by token, one system call each without a buffer.
+        let mut writer = std::io::BufWriter::new(&mut temporary);
+        serde_json::to_writer_pretty(&mut writer, &log).with_context(|| format!("writing SARIF {shown}"))?;
+        writer.write_all(b"\n")?;
+        writer.flush().with_context(|| format!("writing SARIF {shown}"))?;
+        drop(writer);
         temporary
             .persist(&self.path)
             .with_context(|| format!("writing SARIF {shown}"))?;

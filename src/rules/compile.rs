@@ -1,13 +1,10 @@
-//! Compiles rules once into an immutable, thread-shared set: a `RegexSet` prefilter per kind
-//! that tells in one pass which rules can match, plus one regex per rule to locate matches.
+//! Compiles rules once into an immutable, thread-shared set: for content rules a line prefilter
+//! (see `prefilter`) plus one regex per rule; for file-name rules a `RegexSet` over the path.
 
 use std::collections::HashSet;
 
 use anyhow::{bail, Context};
-use regex::bytes::{
-    Regex as BytesRegex, RegexBuilder as BytesRegexBuilder, RegexSet as BytesRegexSet,
-    RegexSetBuilder as BytesRegexSetBuilder,
-};
+use regex::bytes::{Regex as BytesRegex, RegexBuilder as BytesRegexBuilder};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::{binary_rule, RuleKind, RuleMeta};
@@ -22,7 +19,7 @@ pub struct RuleSet {
     rules: Vec<RuleMeta>,
     content: Vec<usize>,
     content_regexes: Vec<BytesRegex>,
-    content_set: BytesRegexSet,
+    content_prefilter: super::prefilter::LinePrefilter,
     file_names: Vec<usize>,
     file_name_regexes: Vec<Regex>,
     file_name_set: RegexSet,
@@ -101,13 +98,9 @@ impl RuleSet {
             }
         }
 
-        let content_set = BytesRegexSetBuilder::new(content_regexes.iter().map(BytesRegex::as_str))
-            .multi_line(true)
-            .crlf(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .context("compiling the content rules together")?;
+        let patterns: Vec<&str> = content_regexes.iter().map(BytesRegex::as_str).collect();
+        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns)
+            .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
         let file_name_set = RegexSetBuilder::new(file_name_regexes.iter().map(Regex::as_str))
             .case_insensitive(true)
             .size_limit(REGEX_SIZE_LIMIT)
@@ -118,7 +111,7 @@ impl RuleSet {
             rules,
             content,
             content_regexes,
-            content_set,
+            content_prefilter,
             file_names,
             file_name_regexes,
             file_name_set,
@@ -140,15 +133,14 @@ impl RuleSet {
         self.binary
     }
 
-    /// The content rules that match somewhere in `haystack`, as (rule index, regex), in one pass.
-    pub fn content_candidates<'a>(
-        &'a self,
-        haystack: &[u8],
-    ) -> impl Iterator<Item = (usize, &'a BytesRegex)> + 'a {
-        let matched = self.content_set.matches(haystack);
-        matched
-            .into_iter()
-            .map(move |i| (self.content[i], &self.content_regexes[i]))
+    /// The content rules, as (rule index, regex).
+    pub fn content_rules(&self) -> impl Iterator<Item = (usize, &BytesRegex)> {
+        self.content.iter().copied().zip(&self.content_regexes)
+    }
+
+    /// Candidate lines for the content rules in `haystack`.
+    pub fn content_candidates<'h>(&'h self, haystack: &'h [u8]) -> super::prefilter::CandidateSearch<'h> {
+        self.content_prefilter.search(haystack)
     }
 
     /// The file-name rules that match `relative_path`, with the matched range.

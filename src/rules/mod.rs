@@ -4,6 +4,7 @@
 pub mod builtin;
 pub mod check;
 pub mod compile;
+pub mod prefilter;
 pub mod spec;
 
 use crate::finding::Level;

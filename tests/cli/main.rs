@@ -2,6 +2,7 @@
 //! do, and check exit code, console output and SARIF together.
 
 mod common;
+mod support;
 
 mod config_errors;
 mod default_rules;

@@ -1,0 +1,194 @@
+//! The line prefilter: finds the lines where any content rule may match, in a single pass over a
+//! file; the rules themselves then run on those lines only.
+//!
+//! Why not a `RegexSet` over the whole file: a set reports *overlapping* matches of every pattern,
+//! which forces its DFA through the entire file with all patterns live, and Unicode `\b` makes the
+//! lazy DFA give up on the first non-ASCII byte, falling back to the slowest engine. A plain
+//! leftmost-first search stops at the first hit and skips to the next line, which is how ripgrep
+//! searches many patterns at once.
+
+use regex_automata::{meta, Input};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{self, Hir, HirKind, Look};
+
+/// Finds lines where some content rule may match.
+///
+/// Patterns that start with a usable set of literals (`md5`, `-----BEGIN`, `password`) are
+/// searched together as one alternation, which the regex engine accelerates with a SIMD literal
+/// search. A pattern without such a prefix (`\sexec...`) would disable that acceleration for the
+/// whole alternation, so each of those is searched on its own, where the engine can still use an
+/// inner literal ("exec"). Word-boundary assertions are removed: that only ever adds matches, so
+/// no line a rule matches is missed, and without Unicode word boundaries the lazy DFA never has
+/// to give up on non-ASCII text.
+#[derive(Debug)]
+pub struct LinePrefilter {
+    groups: Vec<meta::Regex>,
+}
+
+impl LinePrefilter {
+    pub fn build(patterns: &[&str]) -> Result<Self, String> {
+        let mut with_prefix = Vec::new();
+        let mut groups = Vec::new();
+        for pattern in patterns {
+            let hir = regex_syntax::ParserBuilder::new()
+                .utf8(false)
+                .multi_line(true)
+                .crlf(true)
+                .build()
+                .parse(pattern)
+                .map_err(|err| err.to_string())?;
+            let relaxed = relax(&hir);
+            if has_usable_prefix(&relaxed) {
+                with_prefix.push(relaxed);
+            } else {
+                groups.push(compile(&relaxed)?);
+            }
+        }
+        if !with_prefix.is_empty() {
+            groups.insert(0, compile(&Hir::alternation(with_prefix))?);
+        }
+        Ok(Self { groups })
+    }
+
+    /// A search over one haystack that remembers each group's next hit, so that asking for
+    /// candidates at increasing offsets searches every byte at most once per group.
+    pub fn search<'h>(&'h self, haystack: &'h [u8]) -> CandidateSearch<'h> {
+        CandidateSearch {
+            prefilter: self,
+            haystack,
+            next_hits: vec![Pending::Unknown; self.groups.len()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    Unknown,
+    At(usize),
+    Never,
+}
+
+/// Candidate offsets in one haystack, asked for at increasing offsets.
+pub struct CandidateSearch<'h> {
+    prefilter: &'h LinePrefilter,
+    haystack: &'h [u8],
+    next_hits: Vec<Pending>,
+}
+
+impl CandidateSearch<'_> {
+    /// The first offset at or after `from` where some rule may match.
+    pub fn next_from(&mut self, from: usize) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (group, pending) in self.prefilter.groups.iter().zip(&mut self.next_hits) {
+            let hit = match *pending {
+                Pending::Never => continue,
+                Pending::At(at) if at >= from => at,
+                _ => match group.find(Input::new(self.haystack).range(from..)) {
+                    Some(found) => found.start(),
+                    None => {
+                        *pending = Pending::Never;
+                        continue;
+                    }
+                },
+            };
+            *pending = Pending::At(hit);
+            best = Some(best.map_or(hit, |b| b.min(hit)));
+        }
+        best
+    }
+}
+
+fn compile(hir: &Hir) -> Result<meta::Regex, String> {
+    meta::Regex::builder()
+        .configure(meta::Config::new().utf8_empty(false))
+        .build_from_hir(hir)
+        .map_err(|err| err.to_string())
+}
+
+/// A prefix literal set the engine can search quickly: finite, small, and no literal shorter than
+/// two bytes (a one-byte literal would stop the search at nearly every line).
+fn has_usable_prefix(hir: &Hir) -> bool {
+    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    match prefixes.literals() {
+        Some(literals) => {
+            !literals.is_empty() && literals.len() <= 32 && literals.iter().all(|l| l.len() >= 2)
+        }
+        None => false,
+    }
+}
+
+/// `hir` without word-boundary assertions and without capture groups.
+fn relax(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Look(look) if is_word_boundary(*look) => Hir::empty(),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => hir.clone(),
+        HirKind::Repetition(repetition) => Hir::repetition(hir::Repetition {
+            min: repetition.min,
+            max: repetition.max,
+            greedy: repetition.greedy,
+            sub: Box::new(relax(&repetition.sub)),
+        }),
+        HirKind::Capture(capture) => relax(&capture.sub),
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(relax).collect()),
+        HirKind::Alternation(parts) => Hir::alternation(parts.iter().map(relax).collect()),
+    }
+}
+
+fn is_word_boundary(look: Look) -> bool {
+    matches!(
+        look,
+        Look::WordAscii
+            | Look::WordAsciiNegate
+            | Look::WordUnicode
+            | Look::WordUnicodeNegate
+            | Look::WordStartAscii
+            | Look::WordEndAscii
+            | Look::WordStartUnicode
+            | Look::WordEndUnicode
+            | Look::WordStartHalfAscii
+            | Look::WordEndHalfAscii
+            | Look::WordStartHalfUnicode
+            | Look::WordEndHalfUnicode
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first(prefilter: &LinePrefilter, text: &str) -> Option<usize> {
+        prefilter.search(text.as_bytes()).next_from(0)
+    }
+
+    #[test]
+    fn prefilter_matches_whatever_a_rule_matches() {
+        let prefilter = LinePrefilter::build(&[
+            r"\beval\b",
+            r"md[245]",
+            r"(password|passwd)(.*:|.*=.*)",
+            r#"\sexec\s*("|\().+("|\))"#,
+        ])
+        .unwrap();
+        assert_eq!(prefilter.groups.len(), 2, "the \\s pattern is searched on its own");
+        for line in ["x = eval(y)", "md5sum", "password = 1", "évaluer eval", "  exec(\"x\")"] {
+            assert!(first(&prefilter, line).is_some(), "{line}");
+        }
+        assert_eq!(first(&prefilter, "nothing here"), None);
+    }
+
+    #[test]
+    fn candidates_come_in_order_from_every_group() {
+        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("]).unwrap();
+        let text = b"a exec(\nmd5\nb exec(\n";
+        let mut search = prefilter.search(text);
+        assert_eq!(search.next_from(0), Some(1));
+        assert_eq!(search.next_from(8), Some(8));
+        assert_eq!(search.next_from(12), Some(13));
+        assert_eq!(search.next_from(20), None);
+    }
+
+    #[test]
+    fn invalid_patterns_are_reported() {
+        assert!(LinePrefilter::build(&["a("]).is_err());
+    }
+}
