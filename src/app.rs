@@ -5,12 +5,11 @@ use std::time::Instant;
 
 use crate::cli::Cli;
 use crate::config::{Config, Targets};
-use crate::inspect::FileOutcome;
 use crate::outcome::Outcome;
 use crate::platform_env::PlatformEnv;
 use crate::report::console::ConsoleReporter;
 use crate::report::sarif::SarifReporter;
-use crate::report::{Reporter, ScanReport, ScanStats};
+use crate::report::{Reporter, ScanReport};
 use crate::walk;
 
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
@@ -20,19 +19,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let config = Config::build(cli, &env)?;
 
     let results = walk::walk(&config);
-    let mut stats = ScanStats::default();
-    let mut findings = Vec::new();
-    for file in results.files {
-        match file.outcome {
-            FileOutcome::Text => stats.text_files += 1,
-            FileOutcome::Binary => stats.binary_files += 1,
-            FileOutcome::ContentsIgnored => stats.contents_ignored += 1,
-            FileOutcome::TooLarge(size) => stats.too_large.push((file.path.clone(), size)),
-            FileOutcome::Unreadable(reason) => stats.unreadable.push((file.path.clone(), reason)),
-        }
-        findings.extend(file.findings);
-    }
-    stats.unreadable.extend(results.errors);
+    let mut findings = results.findings;
+    let mut stats = results.stats;
     if let Targets::Listed { missing, .. } = &config.targets {
         stats.missing = missing.clone();
     }

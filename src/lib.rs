@@ -19,5 +19,6 @@ pub mod platform_env;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod stats;
 pub mod walk;
 pub mod virustotal;

@@ -8,15 +8,17 @@ use std::sync::Mutex;
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
 use crate::config::{Config, Targets};
-use crate::inspect::{FileOutcome, FileReport, Inspector};
+use crate::finding::Finding;
+use crate::inspect::Inspector;
+use crate::stats::ScanStats;
 use crate::paths;
 
-/// Everything the walk produced: one report per file looked at, plus problems of the walk itself.
+/// Everything the walk produced.
 #[derive(Debug, Default)]
 pub struct WalkResults {
-    pub files: Vec<FileReport>,
-    /// Directories or entries that could not be read (path, reason).
-    pub errors: Vec<(String, String)>,
+    pub findings: Vec<Finding>,
+    /// Counts, plus files and directories that were skipped or could not be read.
+    pub stats: ScanStats,
 }
 
 pub fn walk(config: &Config) -> WalkResults {
@@ -54,8 +56,7 @@ pub fn walk(config: &Config) -> WalkResults {
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     // Threads finish in any order; reports must not depend on it.
-    results.files.sort_by(|a, b| a.path.cmp(&b.path));
-    results.errors.sort();
+    results.stats.sort();
     results
 }
 
@@ -119,7 +120,7 @@ impl ParallelVisitor for Visitor<'_> {
             Ok(entry) => entry,
             Err(err) => {
                 if let Some(problem) = walk_problem(&err, &self.config.report_root) {
-                    self.local.errors.push(problem);
+                    self.local.stats.unreadable.push(problem);
                 }
                 return WalkState::Continue;
             }
@@ -142,7 +143,9 @@ impl ParallelVisitor for Visitor<'_> {
         if self.config.excluded.contains(path) || in_excluded_dir(path, self.config) {
             return WalkState::Continue;
         }
-        self.local.files.push(self.inspector.inspect(path, &mut self.buffer));
+        let mut report = self.inspector.inspect(path, &mut self.buffer);
+        self.local.findings.append(&mut report.findings);
+        self.local.stats.record(report);
         if self.buffer.capacity() > KEEP_BUFFER_UP_TO {
             self.buffer = Vec::new();
         }
@@ -157,8 +160,8 @@ impl Drop for Visitor<'_> {
             .shared
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        shared.files.extend(local.files);
-        shared.errors.extend(local.errors);
+        shared.findings.extend(local.findings);
+        shared.stats.merge(local.stats);
     }
 }
 
@@ -186,11 +189,5 @@ fn walk_problem(err: &ignore::Error, report_root: &Path) -> Option<(String, Stri
         }
         ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => None,
         other => Some((String::new(), other.to_string())),
-    }
-}
-
-impl FileReport {
-    pub fn is_unreadable(&self) -> bool {
-        matches!(self.outcome, FileOutcome::Unreadable(_))
     }
 }

@@ -5,38 +5,12 @@ pub mod console;
 pub mod sarif;
 
 use std::path::Path;
-use std::time::Duration;
 
 use crate::cli::FailOn;
 use crate::finding::{Finding, Level};
 use crate::outcome::Outcome;
 use crate::rules::RuleSet;
-
-/// Counts and problems of a run, for summaries.
-#[derive(Debug, Default, Clone)]
-pub struct ScanStats {
-    pub text_files: usize,
-    pub binary_files: usize,
-    /// Text files whose suffix is in `file_ignore`.
-    pub contents_ignored: usize,
-    /// Files over the size cap (path, size).
-    pub too_large: Vec<(String, u64)>,
-    /// Files or directories that could not be read (path, reason).
-    pub unreadable: Vec<(String, String)>,
-    /// Patchset entries that do not exist.
-    pub missing: Vec<String>,
-    pub elapsed: Duration,
-}
-
-impl ScanStats {
-    pub fn files_looked_at(&self) -> usize {
-        self.text_files
-            + self.binary_files
-            + self.contents_ignored
-            + self.too_large.len()
-            + self.unreadable.len()
-    }
-}
+pub use crate::stats::ScanStats;
 
 /// Everything a reporter may show about a finished run.
 pub struct ScanReport<'a> {
