@@ -20,5 +20,5 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod stats;
-pub mod walk;
 pub mod virustotal;
+pub mod walk;

@@ -58,4 +58,3 @@ impl ScanStats {
             + self.unreadable.len()
     }
 }
-

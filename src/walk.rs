@@ -10,8 +10,8 @@ use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, Wal
 use crate::config::{Config, Targets};
 use crate::finding::Finding;
 use crate::inspect::Inspector;
-use crate::stats::ScanStats;
 use crate::paths;
+use crate::stats::ScanStats;
 
 /// Everything the walk produced.
 #[derive(Debug, Default)]

@@ -61,8 +61,13 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> Vec<Cont
 /// does not (the original's universal newlines shifted line numbers).
 fn line_around(buffer: &[u8], offset: usize) -> Range<usize> {
     let start = memchr::memrchr(b'\n', &buffer[..offset.min(buffer.len())]).map_or(0, |at| at + 1);
-    let end = memchr::memchr(b'\n', &buffer[offset.min(buffer.len())..]).map_or(buffer.len(), |at| offset + at);
-    let end = if end > start && end < buffer.len() && buffer[end - 1] == b'\r' { end - 1 } else { end };
+    let end =
+        memchr::memchr(b'\n', &buffer[offset.min(buffer.len())..]).map_or(buffer.len(), |at| offset + at);
+    let end = if end > start && end < buffer.len() && buffer[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    };
     start..end
 }
 
@@ -142,11 +147,17 @@ mod tests {
         use crate::legacy::lists::{ExceptionFile, NullableMap, StringList};
         let file = ExceptionFile {
             file_audits: NullableMap(
-                [("file_contents".to_string(), StringList(vec!["allowed".into()]))].into_iter().collect(),
+                [("file_contents".to_string(), StringList(vec!["allowed".into()]))]
+                    .into_iter()
+                    .collect(),
             ),
             ..ExceptionFile::default()
         };
-        let exceptions = Exceptions::compile(&[Source { file: &file, origin: "x".into() }]).unwrap();
+        let exceptions = Exceptions::compile(&[Source {
+            file: &file,
+            origin: "x".into(),
+        }])
+        .unwrap();
         let hits = scan(&rules(&["md5"]), &exceptions, b"md5 ALLOWED\nmd5\n");
         assert_eq!(lines(&hits), vec![(0, 2)]);
     }

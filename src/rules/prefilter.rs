@@ -11,6 +11,9 @@ use regex_automata::{meta, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{self, Hir, HirKind, Look};
 
+/// How many prefix literals one alternation group may hold (see `LinePrefilter::build`).
+const LITERALS_PER_GROUP: usize = 12;
+
 /// Finds lines where some content rule may match.
 ///
 /// Patterns that start with a usable set of literals (`md5`, `-----BEGIN`, `password`) are
@@ -38,15 +41,35 @@ impl LinePrefilter {
                 .parse(pattern)
                 .map_err(|err| err.to_string())?;
             let relaxed = relax(&hir);
-            if has_usable_prefix(&relaxed) {
-                with_prefix.push(relaxed);
+            if let Some(literals) = usable_prefix_count(&relaxed) {
+                with_prefix.push((relaxed, literals));
             } else {
                 groups.push(compile(&relaxed)?);
             }
         }
-        if !with_prefix.is_empty() {
-            groups.insert(0, compile(&Hir::alternation(with_prefix))?);
+        // Few literals per group: the literal searcher (Teddy) has 8 or 16 buckets, and with many
+        // short literals per bucket it stops on false candidates so often that one big group was
+        // measured twice as slow as several small ones (bench/compare.sh).
+        let mut batch: Vec<Hir> = Vec::new();
+        let mut batch_literals = 0;
+        let mut batches = Vec::new();
+        for (hir, literals) in with_prefix {
+            if !batch.is_empty() && batch_literals + literals > LITERALS_PER_GROUP {
+                batches.push(std::mem::take(&mut batch));
+                batch_literals = 0;
+            }
+            batch.push(hir);
+            batch_literals += literals;
         }
+        if !batch.is_empty() {
+            batches.push(batch);
+        }
+        let mut prefixed = Vec::new();
+        for batch in batches {
+            prefixed.push(compile(&Hir::alternation(batch))?);
+        }
+        prefixed.append(&mut groups);
+        let groups = prefixed;
         Ok(Self { groups })
     }
 
@@ -105,16 +128,14 @@ fn compile(hir: &Hir) -> Result<meta::Regex, String> {
         .map_err(|err| err.to_string())
 }
 
-/// A prefix literal set the engine can search quickly: finite, small, and no literal shorter than
-/// two bytes (a one-byte literal would stop the search at nearly every line).
-fn has_usable_prefix(hir: &Hir) -> bool {
+/// The size of the pattern's prefix literal set, when the engine can search it quickly: finite,
+/// small, and no literal shorter than two bytes (a one-byte literal would stop the search at
+/// nearly every line).
+fn usable_prefix_count(hir: &Hir) -> Option<usize> {
     let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
-    match prefixes.literals() {
-        Some(literals) => {
-            !literals.is_empty() && literals.len() <= 32 && literals.iter().all(|l| l.len() >= 2)
-        }
-        None => false,
-    }
+    let literals = prefixes.literals()?;
+    let usable = !literals.is_empty() && literals.len() <= 32 && literals.iter().all(|l| l.len() >= 2);
+    usable.then_some(literals.len())
 }
 
 /// `hir` without word-boundary assertions and without capture groups.
@@ -169,8 +190,18 @@ mod tests {
             r#"\sexec\s*("|\().+("|\))"#,
         ])
         .unwrap();
-        assert_eq!(prefilter.groups.len(), 2, "the \\s pattern is searched on its own");
-        for line in ["x = eval(y)", "md5sum", "password = 1", "évaluer eval", "  exec(\"x\")"] {
+        assert_eq!(
+            prefilter.groups.len(),
+            2,
+            "the \\s pattern is searched on its own"
+        );
+        for line in [
+            "x = eval(y)",
+            "md5sum",
+            "password = 1",
+            "évaluer eval",
+            "  exec(\"x\")",
+        ] {
             assert!(first(&prefilter, line).is_some(), "{line}");
         }
         assert_eq!(first(&prefilter, "nothing here"), None);

@@ -3,4 +3,5 @@
 
 pub mod cache;
 pub mod limiter;
+pub mod redis_conn;
 pub mod verdict;
