@@ -7,9 +7,13 @@ use crate::cli::Cli;
 use crate::config::{Config, Targets};
 use crate::outcome::Outcome;
 use crate::platform_env::PlatformEnv;
-use crate::report::console::ConsoleReporter;
+use std::io::Write;
+
+use crate::enrich;
+use crate::report::console::{self, ConsoleReporter};
 use crate::report::sarif::SarifReporter;
 use crate::report::{Reporter, ScanReport};
+use crate::virustotal::lookup::Progress;
 use crate::walk;
 
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
@@ -21,6 +25,21 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let results = walk::walk(&config);
     let mut findings = results.findings;
     let mut stats = results.stats;
+    let mut virustotal = None;
+    if let Some(plan) = &config.virustotal {
+        let mut progress = |event: Progress| {
+            let _ = writeln!(std::io::stderr(), "{}", console::progress_line(&event));
+        };
+        let (vt_findings, summary) = enrich::enrich(
+            plan,
+            &config.rules,
+            &results.indicators,
+            &results.uploads,
+            &mut progress,
+        )?;
+        findings.extend(vt_findings);
+        virustotal = Some(summary);
+    }
     if let Targets::Listed { missing, .. } = &config.targets {
         stats.missing = missing.clone();
     }
@@ -48,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         outcome,
         report_url: config.exceptions.report_url.as_deref(),
         sarif_path: Some(&config.sarif_path),
+        virustotal: virustotal.as_ref(),
     };
     // SARIF first: if it cannot be written the run fails (exit 2) before claiming anything.
     SarifReporter::new(&config.sarif_path).report(&report)?;

@@ -5,7 +5,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::builder::FalseyValueParser;
+use std::time::Duration;
+
 use clap::{Parser, ValueEnum};
+
+use crate::virustotal::limiter::Rate;
 
 const AFTER_HELP: &str = "\
 Every option can also be set through the environment as ANTEATER_<OPTION> in upper snake case
@@ -13,8 +17,10 @@ Every option can also be set through the environment as ANTEATER_<OPTION> in upp
 wins. An empty ANTEATER_* variable counts as unset, so CI inputs left blank change nothing.
 
 Other environment variables read:
-  VT_API_KEY (or VT_KEY)  VirusTotal API key, for --ips, --urls and --bincheck
+  VT_API_KEY (or VT_KEY)  VirusTotal API key, for --ips, --urls and --bincheck; never printed
+  VT_API_URL              VirusTotal API root [default: https://www.virustotal.com/api/v3]
   REDIS_URL               Redis shared by all jobs for the VirusTotal rate limit and cache
+                          (--redis-url wins) [default: redis://127.0.0.1:6379]
   GITHUB_*                set by GitHub Actions
 
 Exit codes:
@@ -89,17 +95,84 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
 
-    /// Look up public IP addresses found in files on VirusTotal (needs VT_API_KEY).
-    #[arg(long, env = "ANTEATER_IPS", value_parser = FalseyValueParser::new())]
+    /// Look up every globally routable IP address found in text files on VirusTotal (needs
+    /// VT_API_KEY).
+    #[arg(long, env = "ANTEATER_IPS", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
     pub ips: bool,
 
-    /// Look up URLs found in files on VirusTotal (needs VT_API_KEY).
-    #[arg(long, env = "ANTEATER_URLS", value_parser = FalseyValueParser::new())]
+    /// Look up every http(s) URL found in text files on VirusTotal (needs VT_API_KEY). URLs with
+    /// credentials or token-like query parameters are never sent.
+    #[arg(long, env = "ANTEATER_URLS", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
     pub urls: bool,
 
-    /// Look up binaries that are not allowlisted on VirusTotal by hash (needs VT_API_KEY).
-    #[arg(long, env = "ANTEATER_BINCHECK", value_parser = FalseyValueParser::new())]
+    /// Block binaries that are not allowlisted (like --binaries) and look them up on VirusTotal by
+    /// sha256, uploading files VirusTotal does not know (needs VT_API_KEY).
+    #[arg(long, env = "ANTEATER_BINCHECK", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
     pub bincheck: bool,
+
+    /// Never upload files or submit URLs to VirusTotal (they become visible to its community);
+    /// unknown items are then reported as unverified.
+    #[arg(long, env = "ANTEATER_NO_UPLOAD", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
+    pub no_upload: bool,
+
+    /// VirusTotal request budget shared by every job using the key, as N/DURATION (3/1m, 4/60s,
+    /// 1000/1m).
+    #[arg(
+        long,
+        env = "ANTEATER_VT_RATE",
+        value_name = "N/DURATION",
+        default_value = "3/1m",
+        help_heading = "VirusTotal"
+    )]
+    pub vt_rate: Rate,
+
+    /// Requests allowed per UTC day for the key; when spent, remaining lookups are unverified.
+    #[arg(
+        long,
+        env = "ANTEATER_VT_DAILY_QUOTA",
+        value_name = "N",
+        help_heading = "VirusTotal"
+    )]
+    pub vt_daily_quota: Option<u32>,
+
+    /// How long verdicts stay in the shared cache (s, m, h, d).
+    #[arg(long, env = "ANTEATER_VT_CACHE_TTL", value_name = "DURATION", default_value = "24h", value_parser = parse_duration, help_heading = "VirusTotal")]
+    pub vt_cache_ttl: Duration,
+
+    /// Engines that must call an indicator malicious for it to fail the gate.
+    #[arg(long, env = "ANTEATER_VT_MIN_DETECTIONS", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), help_heading = "VirusTotal")]
+    pub vt_min_detections: u32,
+
+    /// Fail the gate on indicators that could not be verified (VirusTotal or Redis down, quota
+    /// spent, analysis unfinished) instead of reporting them as notes.
+    #[arg(long, env = "ANTEATER_VT_FAIL_CLOSED", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
+    pub vt_fail_closed: bool,
+
+    /// How often to poll a VirusTotal analysis of an uploaded file or submitted URL.
+    #[arg(long, env = "ANTEATER_VT_POLL_INTERVAL", value_name = "DURATION", default_value = "20s", value_parser = parse_duration, help_heading = "VirusTotal")]
+    pub vt_poll_interval: Duration,
+
+    /// How long to wait for one analysis before reporting the item as unverified.
+    #[arg(long, env = "ANTEATER_VT_MAX_WAIT", value_name = "DURATION", default_value = "10m", value_parser = parse_duration, help_heading = "VirusTotal")]
+    pub vt_max_wait: Duration,
+
+    /// Timeout of one VirusTotal request.
+    #[arg(long, env = "ANTEATER_VT_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration, help_heading = "VirusTotal")]
+    pub vt_timeout: Duration,
+
+    /// First wait before retrying a failed VirusTotal request; doubles on each of 3 retries.
+    #[arg(long, env = "ANTEATER_VT_RETRY_DELAY", value_name = "DURATION", default_value = "2s", value_parser = parse_duration, help_heading = "VirusTotal")]
+    pub vt_retry_delay: Duration,
+
+    /// Redis holding the shared rate limit and verdict cache [default: $REDIS_URL, else
+    /// redis://127.0.0.1:6379].
+    #[arg(
+        long,
+        env = "ANTEATER_REDIS_URL",
+        value_name = "URL",
+        help_heading = "VirusTotal"
+    )]
+    pub redis_url: Option<String>,
 }
 
 /// The built-in rulesets.
@@ -151,6 +224,27 @@ pub fn try_parse_from(args: impl IntoIterator<Item = OsString>) -> Result<Cli, c
     Cli::from_arg_matches(&matches)
 }
 
+/// Parses `500ms`, `30s`, `10m`, `24h`, `1d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 500ms, 30s, 10m or 24h"))?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "" | "s" | "sec" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        "d" => number * 86400.0,
+        other => return Err(format!("unknown duration unit `{other}` (use ms, s, m, h or d)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+}
+
 /// Parses `123`, `64KiB`, `50MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB` as binary units).
 fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -183,6 +277,17 @@ mod tests {
         assert_eq!(parse_size("2g"), Ok(2 << 30));
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 fortnights").is_err());
     }
 
     #[test]

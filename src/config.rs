@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -15,6 +16,7 @@ use crate::legacy::lists::{ExceptionFile, FlagList};
 use crate::paths;
 use crate::platform_env::PlatformEnv;
 use crate::rules::{builtin, Precision, RuleKind, RuleMeta, RuleSet, Severity};
+use crate::virustotal::lookup;
 
 /// What the run scans.
 #[derive(Debug)]
@@ -50,24 +52,82 @@ pub struct Config {
     pub threads: usize,
     /// What the rules and exceptions came from, for the console summary.
     pub rule_sources: Vec<String>,
+    /// VirusTotal lookups, when --ips, --urls or --bincheck asked for them.
+    pub virustotal: Option<VtPlan>,
 }
+
+/// Which indicators to look up on VirusTotal, and how.
+#[derive(Debug)]
+pub struct VtPlan {
+    pub ips: bool,
+    pub urls: bool,
+    pub files: bool,
+    /// Unverified indicators fail the gate.
+    pub fail_closed: bool,
+    pub settings: lookup::Settings,
+}
+
+impl VtPlan {
+    fn from_cli(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<Option<Self>> {
+        if !(cli.ips || cli.urls || cli.bincheck) {
+            return Ok(None);
+        }
+        let Some(api_key) = env.virustotal_key().cloned() else {
+            bail!(
+                "--ips, --urls and --bincheck need a VirusTotal API key in VT_API_KEY (or VT_KEY); \
+                 in CI, pass it from the platform's secret store"
+            );
+        };
+        if api_key.expose().trim().is_empty() || api_key.expose().chars().any(char::is_control) {
+            bail!("VT_API_KEY is set but is not a usable key (empty or containing control characters)");
+        }
+        if cli.vt_cache_ttl < Duration::from_secs(1) {
+            bail!("--vt-cache-ttl must be at least 1s");
+        }
+        if cli.vt_poll_interval.is_zero() || cli.vt_timeout.is_zero() {
+            bail!("--vt-poll-interval and --vt-timeout must be more than zero");
+        }
+        let api_url = env
+            .vt_api_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_VT_API_URL.to_string());
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            bail!("VT_API_URL `{api_url}` is not an http(s) URL");
+        }
+        let redis_url = cli
+            .redis_url
+            .clone()
+            .or_else(|| env.redis_url.clone())
+            .unwrap_or_else(|| DEFAULT_REDIS_URL.to_string());
+        Ok(Some(Self {
+            ips: cli.ips,
+            urls: cli.urls,
+            files: cli.bincheck,
+            fail_closed: cli.vt_fail_closed,
+            settings: lookup::Settings {
+                api_key,
+                api_url,
+                redis_url,
+                rate: cli.vt_rate,
+                daily_quota: cli.vt_daily_quota,
+                cache_ttl: cli.vt_cache_ttl,
+                min_detections: cli.vt_min_detections,
+                upload: !cli.no_upload,
+                poll_interval: cli.vt_poll_interval,
+                max_wait: cli.vt_max_wait,
+                request_timeout: cli.vt_timeout,
+                retry_delay: cli.vt_retry_delay,
+            },
+        }))
+    }
+}
+
+const DEFAULT_VT_API_URL: &str = "https://www.virustotal.com/api/v3";
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 impl Config {
     pub fn build(cli: Cli, env: &PlatformEnv) -> anyhow::Result<Self> {
-        for (enabled, flag) in [
-            (cli.ips, "--ips"),
-            (cli.urls, "--urls"),
-            (cli.bincheck, "--bincheck"),
-        ] {
-            if enabled {
-                bail!(
-                    "{flag} (VirusTotal lookups) is not available in this version of anteater yet; \
-                     remove it (or ANTEATER_{}) to run the other checks",
-                    flag.trim_start_matches("--").to_ascii_uppercase()
-                );
-            }
-        }
-        let _ = env.virustotal_key(); // Reserved for the VirusTotal lookups.
+        let virustotal = VtPlan::from_cli(&cli, env)?;
 
         let cwd = std::env::current_dir().context("reading the working directory")?;
         let root = cli
@@ -133,6 +193,9 @@ impl Config {
             );
             rule_sources.push(origin);
         }
+        if let Some(plan) = &virustotal {
+            rules.extend(crate::rules::virustotal_rules(plan.fail_closed));
+        }
         let rules = RuleSet::compile(rules)?;
 
         // Exceptions: the global ignore list, then the project's own file.
@@ -194,7 +257,8 @@ impl Config {
             rules,
             exceptions,
             excluded,
-            check_binaries: cli.binaries,
+            check_binaries: cli.binaries || cli.bincheck,
+            virustotal,
             sarif_path,
             fail_on: cli.fail_on,
             max_file_size: cli.max_file_size,

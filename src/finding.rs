@@ -38,6 +38,8 @@ pub struct Finding {
     pub evidence: String,
     /// sha256 of the matched bytes: identifies the finding without revealing it.
     pub match_hash: String,
+    /// More to say than the rule's description (a VirusTotal verdict), safe to print.
+    pub detail: Option<String>,
 }
 
 impl Finding {

@@ -9,8 +9,10 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod enrich;
 pub mod exceptions;
 pub mod finding;
+pub mod indicators;
 pub mod inspect;
 pub mod legacy;
 pub mod outcome;

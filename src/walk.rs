@@ -2,6 +2,7 @@
 //! the walker's threads. `.git`, ignored directories, the lists and anteater's own outputs are
 //! never entered; symbolic links are not followed unless asked.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -9,14 +10,19 @@ use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, Wal
 
 use crate::config::{Config, Targets};
 use crate::finding::Finding;
-use crate::inspect::Inspector;
+use crate::inspect::{IndicatorHit, Inspector};
 use crate::paths;
 use crate::stats::ScanStats;
+use crate::virustotal::lookup::UploadSource;
 
 /// Everything the walk produced.
 #[derive(Debug, Default)]
 pub struct WalkResults {
     pub findings: Vec<Finding>,
+    /// Indicators for VirusTotal, with the report path of the file they are in.
+    pub indicators: Vec<(String, IndicatorHit)>,
+    /// Binaries VirusTotal may need uploaded, by sha256.
+    pub uploads: HashMap<String, UploadSource>,
     /// Counts, plus files and directories that were skipped or could not be read.
     pub stats: ScanStats,
 }
@@ -145,6 +151,11 @@ impl ParallelVisitor for Visitor<'_> {
         }
         let mut report = self.inspector.inspect(path, &mut self.buffer);
         self.local.findings.append(&mut report.findings);
+        let file = &report.path;
+        self.local
+            .indicators
+            .extend(report.indicators.drain(..).map(|hit| (file.clone(), hit)));
+        self.local.uploads.extend(report.upload.take());
         self.local.stats.record(report);
         if self.buffer.capacity() > KEEP_BUFFER_UP_TO {
             self.buffer = Vec::new();
@@ -161,6 +172,8 @@ impl Drop for Visitor<'_> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         shared.findings.extend(local.findings);
+        shared.indicators.extend(local.indicators);
+        shared.uploads.extend(local.uploads);
         shared.stats.merge(local.stats);
     }
 }

@@ -59,7 +59,7 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> Vec<Cont
 
 /// The line holding byte `offset`, without `\n` or `\r\n`. Only `\n` ends a line: a lone `\r`
 /// does not (the original's universal newlines shifted line numbers).
-fn line_around(buffer: &[u8], offset: usize) -> Range<usize> {
+pub fn line_around(buffer: &[u8], offset: usize) -> Range<usize> {
     let start = memchr::memrchr(b'\n', &buffer[..offset.min(buffer.len())]).map_or(0, |at| at + 1);
     let end =
         memchr::memchr(b'\n', &buffer[offset.min(buffer.len())..]).map_or(buffer.len(), |at| offset + at);
@@ -78,14 +78,15 @@ fn line_end_with_terminator(buffer: &[u8], offset: usize) -> usize {
 
 /// Counts lines incrementally; offsets passed in must not decrease.
 #[derive(Default)]
-struct LineCounter {
+pub struct LineCounter {
     offset: usize,
     /// 1-based number of the line holding `offset`.
     number: usize,
 }
 
 impl LineCounter {
-    fn line_of(&mut self, buffer: &[u8], offset: usize) -> usize {
+    /// 1-based line number of `offset`.
+    pub fn line_of(&mut self, buffer: &[u8], offset: usize) -> usize {
         if self.number == 0 {
             self.number = 1;
         }

@@ -2,6 +2,7 @@
 
 pub mod binary;
 pub mod content;
+pub mod network;
 
 use std::fs::File;
 use std::io::Read;
@@ -11,6 +12,8 @@ use crate::config::Config;
 use crate::finding::{sha256_hex, Finding};
 use crate::paths;
 use crate::redact;
+use crate::virustotal::lookup::{Indicator, UploadSource};
+use crate::virustotal::verdict::IndicatorKind;
 
 /// What happened to a file's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,19 @@ pub struct FileReport {
     pub path: String,
     pub outcome: FileOutcome,
     pub findings: Vec<Finding>,
+    /// Indicators to look up on VirusTotal, where they occur in this file.
+    pub indicators: Vec<IndicatorHit>,
+    /// A binary VirusTotal may need uploaded: (sha256, where it is).
+    pub upload: Option<(String, UploadSource)>,
+}
+
+/// An indicator found in a file, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndicatorHit {
+    pub indicator: Indicator,
+    pub line: u32,
+    /// As in `Finding::columns`.
+    pub columns: Option<(u32, u32)>,
 }
 
 /// Inspects files with one run's rules and exceptions; shared by all walker threads.
@@ -53,17 +69,19 @@ impl<'a> Inspector<'a> {
         let config = self.config;
         let scan_relative = paths::slash_path(path.strip_prefix(&config.root).unwrap_or(path));
         let report_path = paths::relative_to(path, &config.report_root);
-        let mut findings = self.file_name_findings(&scan_relative, &report_path);
+        let mut report = FileReport {
+            findings: self.file_name_findings(&scan_relative, &report_path),
+            path: report_path,
+            outcome: FileOutcome::Text,
+            indicators: Vec::new(),
+            upload: None,
+        };
         buffer.clear();
-        let outcome = match self.inspect_contents(path, &scan_relative, &report_path, buffer, &mut findings) {
+        report.outcome = match self.inspect_contents(path, &scan_relative, buffer, &mut report) {
             Ok(outcome) => outcome,
             Err(err) => FileOutcome::Unreadable(err.to_string()),
         };
-        FileReport {
-            path: report_path,
-            outcome,
-            findings,
-        }
+        report
     }
 
     fn file_name_findings(&self, scan_relative: &str, report_path: &str) -> Vec<Finding> {
@@ -81,6 +99,7 @@ impl<'a> Inspector<'a> {
                 columns: None,
                 evidence: redact::escape(found.as_str()),
                 match_hash: sha256_hex(found.as_str().as_bytes()),
+                detail: None,
             });
         }
         findings
@@ -90,11 +109,11 @@ impl<'a> Inspector<'a> {
         &self,
         path: &Path,
         scan_relative: &str,
-        report_path: &str,
         buffer: &mut Vec<u8>,
-        findings: &mut Vec<Finding>,
+        report: &mut FileReport,
     ) -> std::io::Result<FileOutcome> {
         let config = self.config;
+        let report_path = report.path.as_str();
         let mut file = File::open(path)?;
         let length = file.metadata()?.len();
         if length > config.max_file_size {
@@ -108,8 +127,23 @@ impl<'a> Inspector<'a> {
             if config.check_binaries {
                 let sha256 = binary::sha256_hex(buffer, &mut file)?;
                 if !config.exceptions.allows_binary(scan_relative, &sha256) {
+                    if config.virustotal.as_ref().is_some_and(|plan| plan.files) {
+                        report.indicators.push(IndicatorHit {
+                            indicator: Indicator {
+                                kind: IndicatorKind::File,
+                                value: sha256.clone(),
+                            },
+                            line: 1,
+                            columns: None,
+                        });
+                        let source = UploadSource {
+                            path: path.to_path_buf(),
+                            size: length,
+                        };
+                        report.upload = Some((sha256.clone(), source));
+                    }
                     let rule = config.rules.binary_rule();
-                    findings.push(Finding {
+                    report.findings.push(Finding {
                         rule,
                         level: config.rules.rule(rule).severity.level(),
                         path: report_path.to_string(),
@@ -117,6 +151,7 @@ impl<'a> Inspector<'a> {
                         columns: None,
                         evidence: format!("sha256 {sha256}"),
                         match_hash: sha256,
+                        detail: None,
                     });
                 }
             }
@@ -140,7 +175,7 @@ impl<'a> Inspector<'a> {
             let before = &buffer[hit.line_range.start..hit.matched.start];
             let start = content::utf16_len(before) + 1;
             let end = start + content::utf16_len(matched);
-            findings.push(Finding {
+            report.findings.push(Finding {
                 rule: hit.rule,
                 level: rule.severity.level(),
                 path: report_path.to_string(),
@@ -148,7 +183,13 @@ impl<'a> Inspector<'a> {
                 columns: Some((to_u32(start), to_u32(end))),
                 evidence: redact::evidence(matched, rule.redact),
                 match_hash: sha256_hex(matched),
+                detail: None,
             });
+        }
+        if let Some(plan) = &config.virustotal {
+            report
+                .indicators
+                .extend(network::indicators(buffer, plan, &config.exceptions));
         }
         Ok(FileOutcome::Text)
     }

@@ -7,6 +7,7 @@ use super::{Reporter, ScanReport};
 use crate::finding::Level;
 use crate::outcome::Outcome;
 use crate::redact::escape;
+use crate::virustotal::lookup::Progress;
 
 pub struct ConsoleReporter<Out: Write, Err: Write> {
     out: Out,
@@ -27,7 +28,7 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         for finding in report.findings {
             let rule = report.rules.rule(finding.rule);
             let column = finding.columns.map_or(1, |(start, _)| start);
-            writeln!(
+            write!(
                 out,
                 "{}:{}:{}  {}  {}  ({}, matched \"{}\")",
                 escape(&finding.path),
@@ -38,6 +39,10 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
                 finding.level.as_str(),
                 finding.evidence
             )?;
+            match &finding.detail {
+                Some(detail) => writeln!(out, "  {detail}")?,
+                None => writeln!(out)?,
+            }
         }
 
         let err = &mut self.err;
@@ -79,6 +84,19 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
             stats.unreadable.len(),
             stats.elapsed.as_secs_f64()
         )?;
+        if let Some(vt) = report.virustotal {
+            writeln!(
+                out,
+                "anteater: VirusTotal: {} indicators, {} looked up, {} cached, {} malicious, {} unverified, {} requests ({})",
+                vt.indicators,
+                vt.looked_up,
+                vt.cached,
+                vt.malicious,
+                vt.unverified,
+                vt.requests,
+                if vt.shared_budget { "budget shared through Redis" } else { "budget NOT shared: no Redis" }
+            )?;
+        }
         let verdict = match report.outcome {
             Outcome::Passed => "passed".to_string(),
             Outcome::Failed => format!("FAILED (findings at or above --fail-on {})", fail_on_name(report)),
@@ -115,5 +133,50 @@ fn fail_on_name(report: &ScanReport<'_>) -> &'static str {
         crate::cli::FailOn::Warning => "warning",
         crate::cli::FailOn::Note => "note",
         crate::cli::FailOn::Never => "never",
+    }
+}
+
+/// One line of VirusTotal progress, for stderr.
+pub fn progress_line(progress: &Progress) -> String {
+    match progress {
+        Progress::Starting {
+            to_look_up,
+            cached,
+            rate,
+            estimate,
+        } => format!(
+            "anteater: VirusTotal: {to_look_up} to look up, {cached} cached, rate {rate}, about {}",
+            human_duration(*estimate)
+        ),
+        Progress::Waiting { wait, done, total } => format!(
+            "anteater: VirusTotal: waiting {} for the shared rate limit ({done} of {total} done)",
+            human_duration(*wait)
+        ),
+        Progress::Warning(message) => format!("anteater: warning: VirusTotal: {}", escape(message)),
+    }
+}
+
+/// `4m40s`, `12s`, `0.4s`.
+fn human_duration(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds >= 60 {
+        format!("{}m{:02}s", seconds / 60, seconds % 60)
+    } else if seconds >= 1 {
+        format!("{seconds}s")
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human_duration(Duration::from_secs(280)), "4m40s");
+        assert_eq!(human_duration(Duration::from_secs(12)), "12s");
+        assert_eq!(human_duration(Duration::from_millis(400)), "0.4s");
     }
 }

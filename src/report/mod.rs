@@ -11,6 +11,7 @@ use crate::finding::{Finding, Level};
 use crate::outcome::Outcome;
 use crate::rules::RuleSet;
 pub use crate::stats::ScanStats;
+use crate::virustotal::lookup::Summary;
 
 /// Everything a reporter may show about a finished run.
 pub struct ScanReport<'a> {
@@ -24,6 +25,8 @@ pub struct ScanReport<'a> {
     pub report_url: Option<&'a str>,
     /// Where the SARIF log was written, if it was.
     pub sarif_path: Option<&'a Path>,
+    /// VirusTotal lookups, when they ran.
+    pub virustotal: Option<&'a Summary>,
 }
 
 impl ScanReport<'_> {

@@ -91,12 +91,16 @@ pub fn build(report: &ScanReport<'_>) -> sarif::Sarif {
                         .build(),
                 )
                 .build();
-            let message = format!(
+            let mut message = format!(
                 "{}: {} Matched: `{}`.",
                 rule.name.trim_end_matches('.'),
                 sentence(&rule.description),
                 finding.evidence.replace('`', "'")
             );
+            if let Some(detail) = &finding.detail {
+                message.push(' ');
+                message.push_str(&sentence(detail));
+            }
             sarif::Result::builder()
                 .rule_id(rule.id.clone())
                 .rule_index(finding.rule as i64)
@@ -149,6 +153,7 @@ fn rule_descriptor(rule: &RuleMeta) -> sarif::ReportingDescriptor {
         RuleKind::Content => "content",
         RuleKind::FileName => "file-name",
         RuleKind::Binary => "binary",
+        RuleKind::VirusTotal => "virustotal",
     };
     let mut tags = vec!["security".to_string(), kind_tag.to_string()];
     if rule.redact {

@@ -95,6 +95,7 @@ impl RuleSet {
                     file_names.push(index);
                 }
                 RuleKind::Binary => binary = index,
+                RuleKind::VirusTotal => {}
             }
         }
 
@@ -126,6 +127,11 @@ impl RuleSet {
 
     pub fn rule(&self, index: usize) -> &RuleMeta {
         &self.rules[index]
+    }
+
+    /// Index of the rule with this id.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.rules.iter().position(|rule| rule.id == id)
     }
 
     /// Index of the binary-allowlist rule.

@@ -60,6 +60,8 @@ pub enum RuleKind {
     FileName,
     /// A binary file whose checksum is not allowlisted.
     Binary,
+    /// A VirusTotal verdict about an indicator found in the tree.
+    VirusTotal,
 }
 
 /// Everything a report needs to know about a rule.
@@ -119,4 +121,63 @@ pub fn binary_rule() -> RuleMeta {
         origin: "built-in".into(),
         precision: Precision::VeryHigh,
     }
+}
+
+/// Rule ids of the VirusTotal findings.
+pub mod vt_ids {
+    pub const MALICIOUS_IP: &str = "virustotal-malicious-ip";
+    pub const MALICIOUS_URL: &str = "virustotal-malicious-url";
+    pub const MALICIOUS_FILE: &str = "virustotal-malicious-file";
+    pub const UNVERIFIED: &str = "virustotal-unverified";
+}
+
+/// The rules VirusTotal lookups report under; `fail_closed` makes unverified indicators errors.
+pub fn virustotal_rules(fail_closed: bool) -> Vec<RuleMeta> {
+    let rule = |id: &str, name: &str, description: &str, remediation: &str, severity| RuleMeta {
+        id: id.into(),
+        name: name.into(),
+        description: description.into(),
+        remediation: Some(remediation.into()),
+        severity,
+        redact: false,
+        kind: RuleKind::VirusTotal,
+        pattern: None,
+        origin: "VirusTotal".into(),
+        precision: Precision::High,
+    };
+    vec![
+        rule(
+            vt_ids::MALICIOUS_IP,
+            "IP address flagged by VirusTotal",
+            "An IP address in this file is flagged as malicious by VirusTotal engines.",
+            "Check why the code contacts this address; remove it or add it to ip_ignore after review.",
+            Severity::High,
+        ),
+        rule(
+            vt_ids::MALICIOUS_URL,
+            "URL flagged by VirusTotal",
+            "A URL in this file is flagged as malicious by VirusTotal engines.",
+            "Remove the URL, or add it to url_ignore after review.",
+            Severity::High,
+        ),
+        rule(
+            vt_ids::MALICIOUS_FILE,
+            "Binary flagged by VirusTotal",
+            "This binary file is flagged as malicious by VirusTotal engines.",
+            "Remove the file and find out how it entered the repository.",
+            Severity::Critical,
+        ),
+        rule(
+            vt_ids::UNVERIFIED,
+            "Indicator not verified by VirusTotal",
+            "An IP address, URL or binary could not be checked on VirusTotal (service or Redis \
+             failing, quota spent, analysis unfinished, or uploads disabled); it is not known to be clean.",
+            "Re-run the job later, or review the indicator by hand.",
+            if fail_closed {
+                Severity::High
+            } else {
+                Severity::Low
+            },
+        ),
+    ]
 }

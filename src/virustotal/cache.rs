@@ -43,7 +43,7 @@ pub enum CacheError {
 
 /// Verdicts by indicator, shared through Redis or local to this process.
 pub enum VerdictCache {
-    Shared(SharedCache),
+    Shared(Box<SharedCache>),
     Local(LocalCache),
 }
 
@@ -57,10 +57,10 @@ impl VerdictCache {
                 url: e.url,
                 message: e.message,
             })?;
-        Ok(VerdictCache::Shared(SharedCache {
+        Ok(VerdictCache::Shared(Box::new(SharedCache {
             link,
             ttl_secs: ttl_secs(ttl),
-        }))
+        })))
     }
 
     /// An in-memory cache for this process, for when Redis is unreachable.

@@ -159,7 +159,7 @@ pub enum LimiterError {
 
 /// A VirusTotal rate limiter: shared by all jobs through Redis, or local to this process.
 pub enum RateLimiter {
-    Shared(SharedLimiter),
+    Shared(Box<SharedLimiter>),
     Local(LocalLimiter),
 }
 
@@ -187,14 +187,14 @@ impl RateLimiter {
             });
         }
         let prefix = format!("anteater:vt:{{{}}}", key_safe(&config.budget_id));
-        Ok(RateLimiter::Shared(SharedLimiter {
+        Ok(RateLimiter::Shared(Box::new(SharedLimiter {
             link,
             script,
             window_key: format!("{prefix}:window"),
             hold_key: format!("{prefix}:hold"),
             day_key_prefix: format!("{prefix}:day:"),
             config,
-        }))
+        })))
     }
 
     /// The in-process fallback: the same sliding window, margin and daily quota, for this process.

@@ -2,6 +2,8 @@
 //! one batch, through a rate limiter and a verdict cache shared by every job through Redis.
 
 pub mod cache;
+pub mod client;
 pub mod limiter;
+pub mod lookup;
 pub mod redis_conn;
 pub mod verdict;

@@ -190,14 +190,11 @@ impl Link {
         match tokio::time::timeout(self.timeout, op(conn)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
-                if e.is_io_error()
-                    || e.is_connection_dropped()
-                    || e.is_timeout()
-                    || e.is_unrecoverable_error()
-                {
-                    self.reset().await;
-                }
-                Err(LinkError::Redis(e.clone(), self.describe(&e)))
+                // Reconnecting is cheap and also cures what a live connection cannot (a server
+                // that became a read-only replica after a failover, a half-closed socket).
+                self.reset().await;
+                let message = self.describe(&e);
+                Err(LinkError::Redis(e, message))
             }
             Err(_) => {
                 self.reset().await;
@@ -282,10 +279,10 @@ mod tests {
 
     #[tokio::test]
     async fn connect_to_closed_port_fails_fast_and_names_the_url() {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
+        // Bound but not listening: connections are refused, and no one else can take the port.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = socket.local_addr().unwrap().port();
         let url = format!("redis://u:secretpw@127.0.0.1:{port}");
         let started = std::time::Instant::now();
         let err = connect(&url, Duration::from_secs(2)).await.unwrap_err();

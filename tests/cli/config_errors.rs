@@ -135,11 +135,28 @@ fn missing_project_exception_file_is_an_error() {
 }
 
 #[test]
-fn virustotal_options_say_they_are_not_available_yet() {
+fn virustotal_options_need_an_api_key() {
     let dir = tree(&[("src/a", b"")]);
     for flag in ["--ips", "--urls", "--bincheck"] {
         let run = anteater(dir.path()).args(&["--path", "src", flag]).run();
-        assert_config_error(&run, &[flag, "not available"]);
+        assert_config_error(&run, &["VT_API_KEY", "secret store"]);
+    }
+}
+
+#[test]
+fn virustotal_settings_are_validated() {
+    let dir = tree(&[("src/a", b"")]);
+    for (args, needle) in [
+        (&["--vt-rate", "fast"][..], "fast"),
+        (&["--vt-rate", "0/1m"][..], "0/1m"),
+        (&["--vt-cache-ttl", "soon"][..], "soon"),
+        (&["--vt-min-detections", "0"][..], "0"),
+    ] {
+        let mut all = vec!["--path", "src", "--ips"];
+        all.extend_from_slice(args);
+        let run = anteater(dir.path()).env("VT_API_KEY", "k").args(&all).run();
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all_output());
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
     }
 }
 

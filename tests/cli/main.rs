@@ -10,3 +10,6 @@ mod environment;
 mod original;
 mod patchset;
 mod scanning;
+mod virustotal;
+mod vt_limiter;
+mod vt_mock_selftest;

@@ -58,7 +58,12 @@ pub struct Stats {
 
 impl Stats {
     pub const fn new(malicious: u32, suspicious: u32, harmless: u32, undetected: u32) -> Stats {
-        Stats { malicious, suspicious, harmless, undetected }
+        Stats {
+            malicious,
+            suspicious,
+            harmless,
+            undetected,
+        }
     }
 
     /// No engine flags it: 60 harmless, 10 undetected.
@@ -244,7 +249,12 @@ impl VtMock {
                 runtime.shutdown_background();
             })
             .expect("spawn the VT mock thread");
-        VtMock { shared, addr, shutdown: Some(tx), thread: Some(thread) }
+        VtMock {
+            shared,
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
     }
 
     /// `http://127.0.0.1:PORT/api/v3`, what `VT_API_URL` is set to.
@@ -353,7 +363,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
@@ -363,9 +376,9 @@ fn is_hex(s: &str, len: usize) -> bool {
 /// MD5 (RFC 1321); no md5 crate is available to the tests.
 pub fn md5_hex(data: &[u8]) -> String {
     const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
-        20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10,
-        15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+        5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15,
+        21, 6, 10, 15, 21, 6, 10, 15, 21,
     ];
     const K: [u32; 64] = [
         0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
@@ -438,7 +451,12 @@ pub fn sha1_hex(data: &[u8]) -> String {
                 2 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
                 _ => (b ^ c ^ d, 0xCA62C1D6u32),
             };
-            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
             e = d;
             d = c;
             c = b.rotate_left(30);
@@ -457,7 +475,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -556,8 +578,17 @@ struct UrlRecord {
 
 #[derive(Debug, Clone)]
 enum Subject {
-    File { sha256: String, md5: String, sha1: String, size: u64, name: Option<String> },
-    Url { url: String, sha256: String },
+    File {
+        sha256: String,
+        md5: String,
+        sha1: String,
+        size: u64,
+        name: Option<String>,
+    },
+    Url {
+        url: String,
+        sha256: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -604,15 +635,26 @@ impl Shared {
         let mut state = MockState::default();
         for (sha256, stats) in &config.files {
             let sha256 = sha256.to_ascii_lowercase();
-            assert!(is_hex(&sha256, 64), "MockConfig.files key {sha256:?} is not a sha256");
-            let info = config.file_info.get(&sha256).cloned().unwrap_or_else(|| FileInfo {
-                md5: sha256_hex(format!("md5:{sha256}").as_bytes())[..32].to_string(),
-                sha1: sha256_hex(format!("sha1:{sha256}").as_bytes())[..40].to_string(),
-                size: 1024 + u64::from_str_radix(&sha256[..4], 16).unwrap_or(0),
-                name: None,
-            });
-            state.file_aliases.insert(info.md5.to_ascii_lowercase(), sha256.clone());
-            state.file_aliases.insert(info.sha1.to_ascii_lowercase(), sha256.clone());
+            assert!(
+                is_hex(&sha256, 64),
+                "MockConfig.files key {sha256:?} is not a sha256"
+            );
+            let info = config
+                .file_info
+                .get(&sha256)
+                .cloned()
+                .unwrap_or_else(|| FileInfo {
+                    md5: sha256_hex(format!("md5:{sha256}").as_bytes())[..32].to_string(),
+                    sha1: sha256_hex(format!("sha1:{sha256}").as_bytes())[..40].to_string(),
+                    size: 1024 + u64::from_str_radix(&sha256[..4], 16).unwrap_or(0),
+                    name: None,
+                });
+            state
+                .file_aliases
+                .insert(info.md5.to_ascii_lowercase(), sha256.clone());
+            state
+                .file_aliases
+                .insert(info.sha1.to_ascii_lowercase(), sha256.clone());
             state.files.insert(
                 sha256.clone(),
                 FileRecord {
@@ -645,10 +687,16 @@ impl Shared {
             );
         }
         for (ip, stats) in &config.ips {
-            let parsed: IpAddr = ip.parse().unwrap_or_else(|_| panic!("MockConfig.ips key {ip:?} is not an IP"));
+            let parsed: IpAddr = ip
+                .parse()
+                .unwrap_or_else(|_| panic!("MockConfig.ips key {ip:?} is not an IP"));
             state.ips.insert(parsed, *stats);
         }
-        Shared { config, origin, state: Mutex::new(state) }
+        Shared {
+            config,
+            origin,
+            state: Mutex::new(state),
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, MockState> {
@@ -672,7 +720,10 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    json_response(status, &json!({"error": {"code": code, "message": message.into()}}))
+    json_response(
+        status,
+        &json!({"error": {"code": code, "message": message.into()}}),
+    )
 }
 
 fn not_found(message: impl Into<String>) -> Response {
@@ -720,7 +771,9 @@ fn fault_response(fault: &Fault) -> Option<Response> {
         Fault::MalformedJson200 => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(r#"{"data": {"type": "file", "id": "275a021bbfb6489e54d4718"#))
+            .body(Body::from(
+                r#"{"data": {"type": "file", "id": "275a021bbfb6489e54d4718"#,
+            ))
             .expect("response"),
         Fault::Status401WrongCredentials => {
             api_error(StatusCode::UNAUTHORIZED, "WrongCredentialsError", "Wrong API key")
@@ -793,7 +846,10 @@ fn results_json(stats: &Stats, kind: Kind) -> Value {
     let mut index = 0usize;
     for (category, count) in categories {
         for _ in 0..count {
-            let name = ENGINES.get(index).map(|s| s.to_string()).unwrap_or_else(|| format!("MockEngine{index}"));
+            let name = ENGINES
+                .get(index)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| format!("MockEngine{index}"));
             let result = match (kind, category) {
                 (Kind::File, "malicious") => json!("Trojan.Mock.Generic"),
                 (Kind::File, "suspicious") => json!("Suspicious.Mock"),
@@ -810,7 +866,11 @@ fn results_json(stats: &Stats, kind: Kind) -> Value {
                 "result": result,
             });
             if kind == Kind::File {
-                row["engine_version"] = json!(if index == 1 { "None".to_string() } else { format!("1.{index}.0") });
+                row["engine_version"] = json!(if index == 1 {
+                    "None".to_string()
+                } else {
+                    format!("1.{index}.0")
+                });
                 row["engine_update"] = json!("20250829");
             }
             map.insert(name, row);
@@ -930,12 +990,22 @@ fn descriptor(shared: &Shared, id: &str) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Handling.
 
-type Reply = Result<Value, Response>;
+/// A JSON success body, or a ready error response (boxed: `Response` is large).
+type Reply = Result<Value, Box<Response>>;
+
+fn reject<T>(response: Response) -> Result<T, Box<Response>> {
+    Err(Box::new(response))
+}
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let at = SystemTime::now();
     let (parts, body) = request.into_parts();
-    let header_str = |name: &str| parts.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let header_str = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
     let index = {
         let mut state = shared.state();
         state.requests.push(RecordedRequest {
@@ -1004,7 +1074,12 @@ async fn read_body(mut body: Body, cap: u64) -> ReadBody {
             }
         }
     }
-    ReadBody { bytes: Bytes::from(kept), total, overflow, failed }
+    ReadBody {
+        bytes: Bytes::from(kept),
+        total,
+        overflow,
+        failed,
+    }
 }
 
 async fn respond(shared: &Shared, parts: &Parts, body: ReadBody) -> Response {
@@ -1023,7 +1098,7 @@ async fn respond(shared: &Shared, parts: &Parts, body: ReadBody) -> Response {
     if let Some(token) = path.strip_prefix("/_upload/") {
         return match upload_via_url(shared, parts, &percent_decode(token), body).await {
             Ok(value) => success(shared, parts, value),
-            Err(response) => response,
+            Err(response) => *response,
         };
     }
     let rest = match path.strip_prefix("/api/v3") {
@@ -1032,7 +1107,10 @@ async fn respond(shared: &Shared, parts: &Parts, body: ReadBody) -> Response {
     };
 
     // Auth: missing key, then unknown key.
-    let key = parts.headers.get("x-apikey").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let key = parts
+        .headers
+        .get("x-apikey")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     match key {
         None => {
             return api_error(
@@ -1055,7 +1133,7 @@ async fn respond(shared: &Shared, parts: &Parts, body: ReadBody) -> Response {
     }
 
     if let Err(response) = admit(shared) {
-        return response;
+        return *response;
     }
 
     let segments: Vec<String> = rest.split('/').skip(1).map(percent_decode).collect();
@@ -1075,17 +1153,17 @@ async fn respond(shared: &Shared, parts: &Parts, body: ReadBody) -> Response {
         ["urls", id] if get => url_report(shared, id),
         ["urls", id, "analyse"] if post => reanalyse_url(shared, id),
         ["files", ..] | ["analyses", _] | ["analyses", _, "item"] | ["ip_addresses", _] | ["urls", ..] => {
-            Err(api_error(
+            reject(api_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "BadRequestError",
                 format!("Method {method} is not allowed on {path}"),
             ))
         }
-        _ => Err(not_found(format!("Resource \"{path}\" not found"))),
+        _ => reject(not_found(format!("Resource \"{path}\" not found"))),
     };
     match reply {
         Ok(value) => success(shared, parts, value),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -1095,7 +1173,9 @@ fn success(shared: &Shared, parts: &Parts, value: Value) -> Response {
     let wants_gzip = shared.config.gzip
         && header_contains(&parts.headers, header::ACCEPT_ENCODING, "gzip")
         && header_contains(&parts.headers, header::USER_AGENT, "gzip");
-    let builder = Response::builder().status(StatusCode::OK).header(header::CONTENT_TYPE, "application/json");
+    let builder = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json");
     if wants_gzip {
         builder
             .header(header::CONTENT_ENCODING, "gzip")
@@ -1107,17 +1187,22 @@ fn success(shared: &Shared, parts: &Parts, value: Value) -> Response {
 }
 
 fn header_contains(headers: &HeaderMap, name: header::HeaderName, needle: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .any(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase().contains(needle))
+    headers.get_all(name).iter().any(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .to_ascii_lowercase()
+            .contains(needle)
+    })
 }
 
 /// Counts the request against the quotas, or answers 429 (not counted).
-fn admit(shared: &Shared) -> Result<(), Response> {
+fn admit(shared: &Shared) -> Result<(), Box<Response>> {
     let mut state = shared.state();
     let now = Instant::now();
-    while state.minute_window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+    while state
+        .minute_window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+    {
         state.minute_window.pop_front();
     }
     let day = unix_now().div_euclid(86_400);
@@ -1126,12 +1211,16 @@ fn admit(shared: &Shared) -> Result<(), Response> {
     }
     if let Some(limit) = shared.config.quota_per_minute {
         if state.minute_window.len() >= limit as usize {
-            return Err(quota_exceeded(&format!("Quota exceeded: {limit} requests per minute")));
+            return reject(quota_exceeded(&format!(
+                "Quota exceeded: {limit} requests per minute"
+            )));
         }
     }
     if let Some(limit) = shared.config.quota_per_day {
         if state.day_count.1 >= limit {
-            return Err(quota_exceeded(&format!("Quota exceeded: {limit} requests per day")));
+            return reject(quota_exceeded(&format!(
+                "Quota exceeded: {limit} requests per day"
+            )));
         }
     }
     state.minute_window.push_back(now);
@@ -1144,7 +1233,10 @@ fn resolve_file<'a>(state: &'a MockState, id: &str) -> Option<&'a FileRecord> {
     if is_hex(&id, 64) {
         state.files.get(&id)
     } else if is_hex(&id, 32) || is_hex(&id, 40) {
-        state.file_aliases.get(&id).and_then(|sha256| state.files.get(sha256))
+        state
+            .file_aliases
+            .get(&id)
+            .and_then(|sha256| state.files.get(sha256))
     } else {
         None
     }
@@ -1154,7 +1246,7 @@ fn file_report(shared: &Shared, id: &str) -> Reply {
     let state = shared.state();
     match resolve_file(&state, id) {
         Some(file) => Ok(json!({"data": file_object(shared, file)})),
-        None => Err(not_found(format!("File \"{id}\" not found"))),
+        None => reject(not_found(format!("File \"{id}\" not found"))),
     }
 }
 
@@ -1176,13 +1268,13 @@ fn url_report(shared: &Shared, id: &str) -> Reply {
     let state = shared.state();
     match url_id_to_sha256(id).and_then(|sha256| state.urls.get(&sha256)) {
         Some(url) => Ok(json!({"data": url_object(shared, url)})),
-        None => Err(not_found(format!("URL \"{id}\" not found"))),
+        None => reject(not_found(format!("URL \"{id}\" not found"))),
     }
 }
 
 fn ip_report(shared: &Shared, ip: &str) -> Reply {
     let Ok(parsed) = ip.parse::<IpAddr>() else {
-        return Err(api_error(
+        return reject(api_error(
             StatusCode::BAD_REQUEST,
             "InvalidArgumentError",
             format!("\"{ip}\" is not a valid IP address"),
@@ -1195,7 +1287,10 @@ fn ip_report(shared: &Shared, ip: &str) -> Reply {
 fn upload_url(shared: &Shared) -> Value {
     let mut state = shared.state();
     state.token_counter += 1;
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let seed = format!("{}-{}-{nanos}", shared.origin, state.token_counter);
     let token = format!("AMmfu6b{}", &sha256_hex(seed.as_bytes())[..40]);
     state.upload_tokens.insert(token.clone(), Token::Fresh);
@@ -1206,13 +1301,13 @@ async fn upload_via_url(shared: &Shared, parts: &Parts, token: &str, body: ReadB
     {
         let mut state = shared.state();
         match state.upload_tokens.get_mut(token) {
-            None => return Err(not_found(format!("Upload URL \"{token}\" not found"))),
-            Some(Token::Used) => return Err(bad_request("This upload URL has already been used")),
+            None => return reject(not_found(format!("Upload URL \"{token}\" not found"))),
+            Some(Token::Used) => return reject(bad_request("This upload URL has already been used")),
             Some(slot) => *slot = Token::Used,
         }
     }
     if parts.method != Method::POST {
-        return Err(api_error(
+        return reject(api_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "BadRequestError",
             format!("Method {} is not allowed on upload URLs", parts.method),
@@ -1227,11 +1322,11 @@ async fn upload_direct(shared: &Shared, parts: &Parts, body: ReadBody) -> Reply 
 
 async fn store_upload(shared: &Shared, parts: &Parts, body: ReadBody, limit: u64) -> Reply {
     if body.overflow {
-        return Err(too_large(body.total as u64, limit));
+        return reject(too_large(body.total as u64, limit));
     }
     let (content, name) = multipart_file(parts, body.bytes).await?;
     if content.len() as u64 > limit {
-        return Err(too_large(content.len() as u64, limit));
+        return reject(too_large(content.len() as u64, limit));
     }
     let sha256 = sha256_hex(&content);
     let md5 = md5_hex(&content);
@@ -1246,16 +1341,25 @@ async fn store_upload(shared: &Shared, parts: &Parts, body: ReadBody, limit: u64
         .copied()
         .or_else(|| state.files.get(&sha256).map(|f| f.stats))
         .unwrap_or_else(Stats::clean);
-    let subject = Subject::File { sha256, md5, sha1, size: content.len() as u64, name };
-    state
-        .analyses
-        .entry(id.clone())
-        .or_insert(Analysis { subject, date: now, stats, polls: 0, applied: false });
+    let subject = Subject::File {
+        sha256,
+        md5,
+        sha1,
+        size: content.len() as u64,
+        name,
+    };
+    state.analyses.entry(id.clone()).or_insert(Analysis {
+        subject,
+        date: now,
+        stats,
+        polls: 0,
+        applied: false,
+    });
     Ok(descriptor(shared, &id))
 }
 
 /// The `file` part of a multipart body: (content, filename).
-async fn multipart_file(parts: &Parts, bytes: Bytes) -> Result<(Vec<u8>, Option<String>), Response> {
+async fn multipart_file(parts: &Parts, bytes: Bytes) -> Result<(Vec<u8>, Option<String>), Box<Response>> {
     let request = Request::from_parts(parts.clone(), Body::from(bytes));
     let mut multipart = Multipart::from_request(request, &())
         .await
@@ -1271,54 +1375,58 @@ async fn multipart_file(parts: &Parts, bytes: Bytes) -> Result<(Vec<u8>, Option<
                 return Ok((data.to_vec(), name));
             }
             Ok(Some(_)) => continue,
-            Ok(None) => return Err(bad_request("Missing form field \"file\"")),
-            Err(e) => return Err(bad_request(format!("Malformed multipart body: {}", e.body_text()))),
+            Ok(None) => return reject(bad_request("Missing form field \"file\"")),
+            Err(e) => {
+                return reject(bad_request(format!(
+                    "Malformed multipart body: {}",
+                    e.body_text()
+                )))
+            }
         }
     }
 }
 
 async fn submit_url(shared: &Shared, parts: &Parts, body: ReadBody) -> Reply {
     if body.overflow {
-        return Err(too_large(body.total as u64, OTHER_BODY_CAP));
+        return reject(too_large(body.total as u64, OTHER_BODY_CAP));
     }
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase())
         .unwrap_or_default();
-    let url = if content_type.starts_with("application/x-www-form-urlencoded") {
-        let request = Request::from_parts(parts.clone(), Body::from(body.bytes));
-        let Form(fields) = Form::<HashMap<String, String>>::from_request(request, &())
-            .await
-            .map_err(|e| bad_request(format!("Malformed form body: {}", e.body_text())))?;
-        fields.get("url").cloned()
-    } else if content_type.starts_with("multipart/form-data") {
-        let request = Request::from_parts(parts.clone(), Body::from(body.bytes));
-        let mut multipart = Multipart::from_request(request, &())
-            .await
-            .map_err(|e| bad_request(format!("Malformed multipart body: {}", e.body_text())))?;
-        let mut url = None;
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| bad_request(format!("Malformed multipart body: {}", e.body_text())))?
-        {
-            if field.name() == Some("url") {
-                url = Some(
-                    field
-                        .text()
-                        .await
-                        .map_err(|e| bad_request(format!("Malformed multipart body: {}", e.body_text())))?,
-                );
-                break;
+    let url =
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            let request = Request::from_parts(parts.clone(), Body::from(body.bytes));
+            let Form(fields) = Form::<HashMap<String, String>>::from_request(request, &())
+                .await
+                .map_err(|e| bad_request(format!("Malformed form body: {}", e.body_text())))?;
+            fields.get("url").cloned()
+        } else if content_type.starts_with("multipart/form-data") {
+            let request = Request::from_parts(parts.clone(), Body::from(body.bytes));
+            let mut multipart = Multipart::from_request(request, &())
+                .await
+                .map_err(|e| bad_request(format!("Malformed multipart body: {}", e.body_text())))?;
+            let mut url = None;
+            while let Some(field) = multipart
+                .next_field()
+                .await
+                .map_err(|e| bad_request(format!("Malformed multipart body: {}", e.body_text())))?
+            {
+                if field.name() == Some("url") {
+                    url =
+                        Some(field.text().await.map_err(|e| {
+                            bad_request(format!("Malformed multipart body: {}", e.body_text()))
+                        })?);
+                    break;
+                }
             }
-        }
-        url
-    } else {
-        return Err(bad_request("Expected a form body with the field \"url\""));
-    };
+            url
+        } else {
+            return reject(bad_request("Expected a form body with the field \"url\""));
+        };
     let Some(url) = url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) else {
-        return Err(bad_request("Missing form field \"url\""));
+        return reject(bad_request("Missing form field \"url\""));
     };
     let sha256 = url_sha256(&url);
     let now = unix_now();
@@ -1331,7 +1439,12 @@ async fn submit_url(shared: &Shared, parts: &Parts, body: ReadBody) -> Reply {
         .copied()
         .or_else(|| {
             let canonical = canonical_url(&url);
-            shared.config.submit_verdicts.iter().find(|(k, _)| canonical_url(k) == canonical).map(|(_, s)| *s)
+            shared
+                .config
+                .submit_verdicts
+                .iter()
+                .find(|(k, _)| canonical_url(k) == canonical)
+                .map(|(_, s)| *s)
         })
         .or_else(|| state.urls.get(&sha256).map(|u| u.stats))
         .unwrap_or_else(Stats::clean);
@@ -1349,9 +1462,14 @@ fn reanalyse_file(shared: &Shared, id: &str) -> Reply {
     let now = unix_now();
     let mut state = shared.state();
     let Some(file) = resolve_file(&state, id).cloned() else {
-        return Err(not_found(format!("File \"{id}\" not found")));
+        return reject(not_found(format!("File \"{id}\" not found")));
     };
-    let stats = shared.config.upload_verdicts.get(&file.sha256).copied().unwrap_or(file.stats);
+    let stats = shared
+        .config
+        .upload_verdicts
+        .get(&file.sha256)
+        .copied()
+        .unwrap_or(file.stats);
     let analysis_id = file_analysis_id(&file.md5, now);
     let subject = Subject::File {
         sha256: file.sha256,
@@ -1360,23 +1478,37 @@ fn reanalyse_file(shared: &Shared, id: &str) -> Reply {
         size: file.size,
         name: file.name,
     };
-    state
-        .analyses
-        .entry(analysis_id.clone())
-        .or_insert(Analysis { subject, date: now, stats, polls: 0, applied: false });
+    state.analyses.entry(analysis_id.clone()).or_insert(Analysis {
+        subject,
+        date: now,
+        stats,
+        polls: 0,
+        applied: false,
+    });
     Ok(descriptor(shared, &analysis_id))
 }
 
 fn reanalyse_url(shared: &Shared, id: &str) -> Reply {
     let now = unix_now();
     let mut state = shared.state();
-    let Some(url) = url_id_to_sha256(id).and_then(|sha256| state.urls.get(&sha256)).cloned() else {
-        return Err(not_found(format!("URL \"{id}\" not found")));
+    let Some(url) = url_id_to_sha256(id)
+        .and_then(|sha256| state.urls.get(&sha256))
+        .cloned()
+    else {
+        return reject(not_found(format!("URL \"{id}\" not found")));
     };
-    let stats = shared.config.submit_verdicts.get(&url.url).copied().unwrap_or(url.stats);
+    let stats = shared
+        .config
+        .submit_verdicts
+        .get(&url.url)
+        .copied()
+        .unwrap_or(url.stats);
     let analysis_id = format!("u-{}-{now}", url.sha256);
     state.analyses.entry(analysis_id.clone()).or_insert(Analysis {
-        subject: Subject::Url { url: url.url, sha256: url.sha256 },
+        subject: Subject::Url {
+            url: url.url,
+            sha256: url.sha256,
+        },
         date: now,
         stats,
         polls: 0,
@@ -1388,7 +1520,13 @@ fn reanalyse_url(shared: &Shared, id: &str) -> Reply {
 /// Makes the analysed object's report reflect a completed analysis.
 fn apply_analysis(state: &mut MockState, analysis: &Analysis) {
     match &analysis.subject {
-        Subject::File { sha256, md5, sha1, size, name } => {
+        Subject::File {
+            sha256,
+            md5,
+            sha1,
+            size,
+            name,
+        } => {
             state.file_aliases.insert(md5.clone(), sha256.clone());
             state.file_aliases.insert(sha1.clone(), sha256.clone());
             let record = state.files.entry(sha256.clone()).or_insert_with(|| FileRecord {
@@ -1432,12 +1570,12 @@ fn apply_analysis(state: &mut MockState, analysis: &Analysis) {
 fn analysis(shared: &Shared, id: &str) -> Reply {
     let mut state = shared.state();
     let Some(entry) = state.analyses.get_mut(id) else {
-        return Err(not_found(format!("Analysis \"{id}\" not found")));
+        return reject(not_found(format!("Analysis \"{id}\" not found")));
     };
     entry.polls += 1;
     let not_found_polls = shared.config.analysis_not_found_polls;
     if entry.polls <= not_found_polls {
-        return Err(not_found(format!("Analysis \"{id}\" not found")));
+        return reject(not_found(format!("Analysis \"{id}\" not found")));
     }
     let completed = entry.polls - not_found_polls > shared.config.polls_before_complete;
     let newly_completed = completed && !entry.applied;
@@ -1449,7 +1587,13 @@ fn analysis(shared: &Shared, id: &str) -> Reply {
         apply_analysis(&mut state, &analysis);
     }
     let (kind, item, meta) = match &analysis.subject {
-        Subject::File { sha256, md5, sha1, size, .. } => (
+        Subject::File {
+            sha256,
+            md5,
+            sha1,
+            size,
+            ..
+        } => (
             Kind::File,
             shared.api(&format!("files/{sha256}")),
             json!({"file_info": {"sha256": sha256, "sha1": sha1, "md5": md5, "size": size}}),
@@ -1461,7 +1605,11 @@ fn analysis(shared: &Shared, id: &str) -> Reply {
         ),
     };
     let (status, stats, results) = if completed {
-        ("completed", stats_json(&analysis.stats, kind), results_json(&analysis.stats, kind))
+        (
+            "completed",
+            stats_json(&analysis.stats, kind),
+            results_json(&analysis.stats, kind),
+        )
     } else {
         ("queued", stats_json(&Stats::default(), kind), json!({}))
     };
@@ -1479,16 +1627,16 @@ fn analysis(shared: &Shared, id: &str) -> Reply {
 fn analysis_item(shared: &Shared, id: &str) -> Reply {
     let state = shared.state();
     let Some(analysis) = state.analyses.get(id) else {
-        return Err(not_found(format!("Analysis \"{id}\" not found")));
+        return reject(not_found(format!("Analysis \"{id}\" not found")));
     };
     match &analysis.subject {
         Subject::File { sha256, .. } => match state.files.get(sha256) {
             Some(file) => Ok(json!({"data": file_object(shared, file)})),
-            None => Err(not_found(format!("File \"{sha256}\" not found"))),
+            None => reject(not_found(format!("File \"{sha256}\" not found"))),
         },
         Subject::Url { sha256, .. } => match state.urls.get(sha256) {
             Some(url) => Ok(json!({"data": url_object(shared, url)})),
-            None => Err(not_found(format!("URL \"{sha256}\" not found"))),
+            None => reject(not_found(format!("URL \"{sha256}\" not found"))),
         },
     }
 }

@@ -1,0 +1,77 @@
+//! Turns the indicators the walk collected into VirusTotal findings: each unique indicator is
+//! looked up once, and every occurrence of a malicious or unverified one becomes a finding.
+
+use std::collections::{BTreeSet, HashMap};
+
+use anyhow::Context;
+
+use crate::config::VtPlan;
+use crate::finding::{sha256_hex, Finding};
+use crate::inspect::IndicatorHit;
+use crate::redact;
+use crate::rules::{vt_ids, RuleSet};
+use crate::virustotal::lookup::{self, Indicator, Progress, Resolution, Summary, UploadSource};
+use crate::virustotal::verdict::IndicatorKind;
+
+/// Looks up every unique indicator and returns the findings, with the lookup summary.
+pub fn enrich(
+    plan: &VtPlan,
+    rules: &RuleSet,
+    occurrences: &[(String, IndicatorHit)],
+    uploads: &HashMap<String, UploadSource>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> anyhow::Result<(Vec<Finding>, Summary)> {
+    let unique: BTreeSet<&Indicator> = occurrences.iter().map(|(_, hit)| &hit.indicator).collect();
+    let indicators: Vec<Indicator> = unique.into_iter().cloned().collect();
+    if indicators.is_empty() {
+        return Ok((Vec::new(), Summary::default()));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the VirusTotal client")?;
+    let (resolutions, summary) =
+        runtime.block_on(lookup::run(&plan.settings, indicators, uploads, progress))?;
+
+    let rule_index = |id: &str| {
+        rules
+            .index_of(id)
+            .expect("VirusTotal rules are registered with the plan")
+    };
+    let mut findings = Vec::new();
+    for (path, hit) in occurrences {
+        let Some(resolution) = resolutions.get(&hit.indicator) else {
+            continue;
+        };
+        let (rule, detail) = match resolution {
+            Resolution::Checked { verdict, .. } if verdict.is_malicious(plan.settings.min_detections) => {
+                let rule = match hit.indicator.kind {
+                    IndicatorKind::Ip => vt_ids::MALICIOUS_IP,
+                    IndicatorKind::Url => vt_ids::MALICIOUS_URL,
+                    IndicatorKind::File => vt_ids::MALICIOUS_FILE,
+                };
+                let engines = verdict.malicious + verdict.suspicious + verdict.harmless + verdict.undetected;
+                let mut detail = format!("{} of {engines} engines flag it as malicious", verdict.malicious);
+                if verdict.suspicious > 0 {
+                    detail.push_str(&format!(", {} as suspicious", verdict.suspicious));
+                }
+                detail.push_str(&format!("; {}", verdict.permalink));
+                (rule, detail)
+            }
+            Resolution::Checked { .. } => continue,
+            Resolution::Unverified { reason } => (vt_ids::UNVERIFIED, format!("not verified: {reason}")),
+        };
+        let rule = rule_index(rule);
+        findings.push(Finding {
+            rule,
+            level: rules.rule(rule).severity.level(),
+            path: path.clone(),
+            line: hit.line,
+            columns: hit.columns,
+            evidence: redact::evidence(hit.indicator.value.as_bytes(), false),
+            match_hash: sha256_hex(hit.indicator.value.as_bytes()),
+            detail: Some(redact::escape(&detail)),
+        });
+    }
+    Ok((findings, summary))
+}

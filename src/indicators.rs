@@ -1,0 +1,276 @@
+//! Network indicators in text: every IPv4/IPv6 literal and every http(s) URL of a line (the
+//! original only took the first of each), filtered to what may be sent to VirusTotal: globally
+//! routable addresses only, and no URL that carries credentials or tokens.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
+static IPV4: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}").expect("valid"));
+static IPV6: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u)[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}").expect("valid"));
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?i)\bhttps?://[^\s"'<>`\\^{}|]+"#).expect("valid"));
+/// Query parameters that usually carry a credential: such URLs are never sent to VirusTotal.
+static SECRET_QUERY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[?&;](?:[a-z0-9_.-]*(?:token|secret|passw|pwd|key|sig|signature|auth|credential|session)[a-z0-9_.-]*)=")
+        .expect("valid")
+});
+
+/// An indicator found in a line: its value and where it is (a range of the line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<T> {
+    pub value: T,
+    pub range: Range<usize>,
+}
+
+/// Every globally routable IP address literal in `line`.
+pub fn public_ips(line: &[u8]) -> Vec<Found<IpAddr>> {
+    let mut found = Vec::new();
+    for candidate in IPV4.find_iter(line) {
+        if !delimited(line, candidate.range(), |b| b.is_ascii_digit() || b == b'.') {
+            continue;
+        }
+        let Ok(ip) = std::str::from_utf8(candidate.as_bytes())
+            .unwrap_or("")
+            .parse::<Ipv4Addr>()
+        else {
+            continue;
+        };
+        if is_global_v4(ip) {
+            found.push(Found {
+                value: IpAddr::V4(ip),
+                range: candidate.range(),
+            });
+        }
+    }
+    for candidate in IPV6.find_iter(line) {
+        if !delimited(line, candidate.range(), |b| {
+            b.is_ascii_hexdigit() || b == b':' || b == b'.'
+        }) {
+            continue;
+        }
+        let Ok(ip) = std::str::from_utf8(candidate.as_bytes())
+            .unwrap_or("")
+            .parse::<Ipv6Addr>()
+        else {
+            continue;
+        };
+        if is_global_v6(ip) {
+            found.push(Found {
+                value: IpAddr::V6(ip),
+                range: candidate.range(),
+            });
+        }
+    }
+    found.sort_by_key(|f| f.range.start);
+    found
+}
+
+/// Every http(s) URL in `line`, with trailing punctuation and unbalanced closing brackets
+/// trimmed. URLs with user information or credential-like query parameters are left out: what is
+/// sent to VirusTotal becomes visible to its community.
+pub fn urls(line: &[u8]) -> Vec<Found<String>> {
+    let mut found = Vec::new();
+    for candidate in URL.find_iter(line) {
+        let Ok(text) = std::str::from_utf8(candidate.as_bytes()) else {
+            continue;
+        };
+        let text = trim_url(text);
+        if text.len() <= "https://".len() || !shareable(text) {
+            continue;
+        }
+        let start = candidate.start();
+        found.push(Found {
+            value: text.to_string(),
+            range: start..start + text.len(),
+        });
+    }
+    found
+}
+
+/// The URL's host, when it can be told.
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or("");
+    }
+    host_port.split(':').next().unwrap_or("")
+}
+
+/// May this URL be shown to VirusTotal?
+fn shareable(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') || SECRET_QUERY.is_match(url.as_bytes()) {
+        return false;
+    }
+    let host = host(url).to_ascii_lowercase();
+    if host.is_empty() || host == "localhost" || host.ends_with(".localhost") || !host.contains(['.', ':']) {
+        return false;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => is_global_v4(ip),
+        Ok(IpAddr::V6(ip)) => is_global_v6(ip),
+        Err(_) => true,
+    }
+}
+
+fn trim_url(mut text: &str) -> &str {
+    loop {
+        let Some(last) = text.chars().last() else {
+            return text;
+        };
+        let unbalanced = |open: char, close: char| text.matches(close).count() > text.matches(open).count();
+        let trim = match last {
+            '.' | ',' | ';' | ':' | '!' | '?' | '*' | '\'' | '"' => true,
+            ')' => unbalanced('(', ')'),
+            ']' => unbalanced('[', ']'),
+            _ => false,
+        };
+        if !trim {
+            return text;
+        }
+        text = &text[..text.len() - last.len_utf8()];
+    }
+}
+
+/// The match is not part of a longer run of the same kind of characters (a version number
+/// `1.2.3.4.5`, a hex string).
+fn delimited(line: &[u8], range: Range<usize>, same_kind: impl Fn(u8) -> bool) -> bool {
+    let before = range.start.checked_sub(1).map(|i| line[i]);
+    let after = line.get(range.end).copied();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    before.is_none_or(|b| !same_kind(b) && !word(b)) && after.is_none_or(|b| !same_kind(b) && !word(b))
+}
+
+/// Globally routable IPv4: not private, loopback, link-local, CGNAT/shared, multicast,
+/// documentation, benchmarking, "this network", protocol-assignment or reserved space.
+pub fn is_global_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(a == 0
+        || a == 10
+        || a == 127
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 169 && b == 254)
+        || (a == 172 && (16..32).contains(&b))
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 192 && b == 0 && c == 2)
+        || (a == 192 && b == 88 && c == 99)
+        || (a == 192 && b == 168)
+        || (a == 198 && (b == 18 || b == 19))
+        || (a == 198 && b == 51 && c == 100)
+        || (a == 203 && b == 0 && c == 113)
+        || a >= 224)
+}
+
+/// Globally routable IPv6: inside global unicast 2000::/3, minus documentation (2001:db8::/32,
+/// 3fff::/20), the IETF protocol assignments 2001::/23 and benchmarking 2001:2::/48.
+pub fn is_global_v6(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    let global_unicast = (s[0] & 0xe000) == 0x2000;
+    let documentation = (s[0] == 0x2001 && s[1] == 0x0db8) || (s[0] == 0x3fff && s[1] < 0x1000);
+    let protocol_assignments = s[0] == 0x2001 && s[1] < 0x0200;
+    global_unicast && !documentation && !protocol_assignments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ips(line: &str) -> Vec<String> {
+        public_ips(line.as_bytes())
+            .into_iter()
+            .map(|f| f.value.to_string())
+            .collect()
+    }
+
+    fn url_values(line: &str) -> Vec<String> {
+        urls(line.as_bytes()).into_iter().map(|f| f.value).collect()
+    }
+
+    #[test]
+    fn every_public_address_of_a_line() {
+        assert_eq!(
+            ips("app.run(host='172.217.16.206') or 90.156.201.21;"),
+            vec!["172.217.16.206", "90.156.201.21"]
+        );
+        assert_eq!(
+            ips("v6 2606:4700:4700::1111 and 8.8.8.8"),
+            vec!["2606:4700:4700::1111", "8.8.8.8"]
+        );
+    }
+
+    #[test]
+    fn private_and_reserved_addresses_are_never_looked_up() {
+        for line in [
+            "10.0.0.1",
+            "192.168.1.1",
+            "172.16.5.4",
+            "127.0.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "192.0.2.10",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "2001:db8::1",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(ips(line).is_empty(), "{line}");
+        }
+    }
+
+    #[test]
+    fn version_numbers_and_code_are_not_addresses() {
+        assert!(ips("version 1.2.3.4.5").is_empty());
+        assert!(ips("999.1.1.1").is_empty());
+        assert!(ips("std::io::Result and a::b::c").is_empty());
+        assert!(ips("deadbeef:cafe").is_empty());
+    }
+
+    #[test]
+    fn urls_are_trimmed_of_surrounding_punctuation() {
+        assert_eq!(
+            url_values("See http://evil.example/a, (https://x.example/p_(q)) and <https://y.example/z>."),
+            vec![
+                "http://evil.example/a",
+                "https://x.example/p_(q)",
+                "https://y.example/z"
+            ]
+        );
+        assert_eq!(
+            url_values("curl -L http://cool-mart.ru/katalog-produkcii"),
+            vec!["http://cool-mart.ru/katalog-produkcii"]
+        );
+        assert_eq!(
+            url_values("\"https://a.example/x?y=1\";"),
+            vec!["https://a.example/x?y=1"]
+        );
+    }
+
+    #[test]
+    fn urls_with_secrets_or_private_hosts_are_not_shared() {
+        assert!(url_values("https://user:pass@host.example/x").is_empty());
+        assert!(url_values("https://host.example/x?access_token=abc").is_empty());
+        assert!(url_values("https://host.example/x?sig=abc&a=1").is_empty());
+        assert!(url_values("http://localhost:8080/x http://10.1.2.3/x http://intranet/x").is_empty());
+        assert_eq!(
+            url_values("http://92.168.20.22/katalog"),
+            vec!["http://92.168.20.22/katalog"]
+        );
+    }
+}

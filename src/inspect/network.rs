@@ -1,0 +1,62 @@
+//! IP addresses and URLs of a text file for VirusTotal, minus the ones `ip_ignore` and
+//! `url_ignore` waive, with their lines and columns.
+
+use crate::config::VtPlan;
+use crate::exceptions::Exceptions;
+use crate::indicators;
+use crate::virustotal::lookup::Indicator;
+use crate::virustotal::verdict::IndicatorKind;
+
+use super::content::{line_around, utf16_len, LineCounter};
+use super::IndicatorHit;
+
+/// Every indicator the plan asks for in `buffer`, in file order.
+pub fn indicators(buffer: &[u8], plan: &VtPlan, exceptions: &Exceptions) -> Vec<IndicatorHit> {
+    let mut found: Vec<(usize, usize, Indicator)> = Vec::new();
+    if plan.ips {
+        for ip in indicators::public_ips(buffer) {
+            let value = ip.value.to_string();
+            if !exceptions.ip_ignore.iter().any(|ignore| ignore.is_match(&value)) {
+                found.push((
+                    ip.range.start,
+                    ip.range.end,
+                    Indicator {
+                        kind: IndicatorKind::Ip,
+                        value,
+                    },
+                ));
+            }
+        }
+    }
+    if plan.urls {
+        for url in indicators::urls(buffer) {
+            if !exceptions
+                .url_ignore
+                .iter()
+                .any(|ignore| ignore.is_match(&url.value))
+            {
+                let indicator = Indicator {
+                    kind: IndicatorKind::Url,
+                    value: url.value,
+                };
+                found.push((url.range.start, url.range.end, indicator));
+            }
+        }
+    }
+    found.sort_by_key(|(start, _, _)| *start);
+
+    let mut lines = LineCounter::default();
+    found
+        .into_iter()
+        .map(|(start, end, indicator)| {
+            let line = line_around(buffer, start);
+            let column = utf16_len(&buffer[line.start..start]) + 1;
+            let end_column = column + utf16_len(&buffer[start..end]);
+            IndicatorHit {
+                indicator,
+                line: u32::try_from(lines.line_of(buffer, line.start)).unwrap_or(u32::MAX),
+                columns: Some((column as u32, end_column as u32)),
+            }
+        })
+        .collect()
+}

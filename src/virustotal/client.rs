@@ -1,0 +1,278 @@
+//! The VirusTotal API v3 client: one method per endpoint anteater uses, each returning either the
+//! parsed answer or a classified error. Retries and rate limiting are the caller's (`lookup`);
+//! this module only speaks HTTP. The API key travels in the `x-apikey` header and nowhere else.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use super::verdict::Verdict;
+use crate::platform_env::ApiKey;
+
+/// VirusTotal accepts files up to 32 MB on `POST /files`; bigger ones go through an upload URL.
+pub const DIRECT_UPLOAD_LIMIT: u64 = 32 * 1024 * 1024;
+/// The largest file VirusTotal accepts at all.
+pub const UPLOAD_URL_LIMIT: u64 = 650 * 1024 * 1024;
+const GUI: &str = "https://www.virustotal.com/gui";
+
+/// What can go wrong with one call, classified by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum VtError {
+    /// 401/403: the key is missing, wrong or lacks the privilege. Fatal for the run.
+    #[error("VirusTotal refused the API key ({code}): check VT_API_KEY")]
+    Auth { code: String },
+    /// 404: VirusTotal has no such item.
+    #[error("not known to VirusTotal")]
+    NotFound,
+    /// 429: a quota window is spent; wait for the next slot and retry.
+    #[error("VirusTotal quota exceeded ({code})")]
+    RateLimited { code: String },
+    /// 5xx, timeouts, transport errors, malformed answers: worth retrying a few times.
+    #[error("{0}")]
+    Transient(String),
+    /// Any other 4xx: retrying will not help for this item.
+    #[error("VirusTotal rejected the request: HTTP {status} {code}")]
+    Rejected { status: u16, code: String },
+}
+
+/// An analysis VirusTotal is running for an uploaded file or a submitted URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalysisStatus {
+    pub completed: bool,
+    pub verdict: Verdict,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    key: ApiKey,
+}
+
+impl Client {
+    /// `base_url` is the API root (`https://www.virustotal.com/api/v3`, or a mock's); `timeout`
+    /// bounds every request.
+    pub fn new(base_url: &str, key: ApiKey, timeout: Duration) -> Result<Self, VtError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("anteater/", env!("CARGO_PKG_VERSION"), "; gzip"))
+            .build()
+            .map_err(|err| VtError::Transient(format!("cannot set up HTTPS: {err}")))?;
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            key,
+        })
+    }
+
+    pub async fn ip_report(&self, ip: &str) -> Result<Verdict, VtError> {
+        let body: Envelope<Object> = self.get(&format!("/ip_addresses/{ip}")).await?;
+        Ok(body.data.verdict(format!("{GUI}/ip-address/{ip}")))
+    }
+
+    pub async fn url_report(&self, url: &str) -> Result<Verdict, VtError> {
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url);
+        let body: Envelope<Object> = self.get(&format!("/urls/{id}")).await?;
+        let permalink = format!("{GUI}/url/{}", body.data.id);
+        Ok(body.data.verdict(permalink))
+    }
+
+    pub async fn file_report(&self, sha256: &str) -> Result<Verdict, VtError> {
+        let body: Envelope<Object> = self.get(&format!("/files/{sha256}")).await?;
+        Ok(body.data.verdict(format!("{GUI}/file/{sha256}")))
+    }
+
+    /// Submits a URL for analysis; returns the analysis id.
+    pub async fn submit_url(&self, url: &str) -> Result<String, VtError> {
+        let request = self
+            .request(reqwest::Method::POST, &self.endpoint("/urls"))
+            .form(&[("url", url)]);
+        let body: Envelope<Descriptor> = self.send(request).await?;
+        Ok(body.data.id)
+    }
+
+    /// Uploads a file (directly up to 32 MB, through an upload URL above); returns the analysis id.
+    pub async fn upload_file(&self, path: &Path, size: u64) -> Result<String, VtError> {
+        let target = if size <= DIRECT_UPLOAD_LIMIT {
+            self.endpoint("/files")
+        } else {
+            let body: Envelope<String> = self.get("/files/upload_url").await?;
+            body.data
+        };
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|err| VtError::Transient(format!("reading {} for upload: {err}", path.display())))?;
+        let name = path
+            .file_name()
+            .map_or("file".into(), |n| n.to_string_lossy().into_owned());
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name);
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let body: Envelope<Descriptor> = self
+            .send(self.request(reqwest::Method::POST, &target).multipart(form))
+            .await?;
+        Ok(body.data.id)
+    }
+
+    pub async fn analysis(&self, id: &str, permalink: String) -> Result<AnalysisStatus, VtError> {
+        let encoded: String = id
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                other => format!("%{other:02X}"),
+            })
+            .collect();
+        let body: Envelope<Object> = self.get(&format!("/analyses/{encoded}")).await?;
+        let status = body.data.attributes.status.as_deref().unwrap_or("queued");
+        let stats = body.data.attributes.stats.clone().unwrap_or_default();
+        Ok(AnalysisStatus {
+            completed: status == "completed",
+            verdict: stats.into_verdict(permalink, body.data.attributes.date),
+        })
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url)
+            .header("x-apikey", self.key.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+    }
+
+    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, VtError> {
+        self.send(self.request(reqwest::Method::GET, &self.endpoint(path)))
+            .await
+    }
+
+    async fn send<T: for<'de> Deserialize<'de>>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, VtError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|err| VtError::Transient(describe(&err)))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|err| VtError::Transient(format!("reading the answer: {}", describe(&err))))?;
+        if status.is_success() {
+            return serde_json::from_str(&text).map_err(|err| {
+                VtError::Transient(format!("malformed answer from VirusTotal (HTTP {status}): {err}"))
+            });
+        }
+        let code = serde_json::from_str::<ErrorBody>(&text)
+            .map(|body| body.error.code)
+            .unwrap_or_else(|_| "no error code".to_string());
+        Err(match status.as_u16() {
+            401 | 403 => VtError::Auth { code },
+            404 => VtError::NotFound,
+            429 => VtError::RateLimited { code },
+            400 if code == "NotAvailableYet" => VtError::Transient(format!("HTTP 400 {code}")),
+            s if s >= 500 => VtError::Transient(format!("HTTP {s} {code}")),
+            s => VtError::Rejected { status: s, code },
+        })
+    }
+}
+
+/// A transport error without the URL reqwest attaches (it is harmless, but the message stays
+/// about what went wrong, and never about request headers).
+fn describe(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    let mut source = std::error::Error::source(err);
+    let mut detail = String::new();
+    while let Some(inner) = source {
+        detail = inner.to_string();
+        source = inner.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    data: T,
+}
+
+#[derive(Deserialize)]
+struct Descriptor {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Object {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    attributes: Attributes,
+}
+
+#[derive(Deserialize, Default)]
+struct Attributes {
+    last_analysis_stats: Option<Stats>,
+    last_analysis_date: Option<i64>,
+    stats: Option<Stats>,
+    status: Option<String>,
+    date: Option<i64>,
+}
+
+/// Engine counts; files add keys (`confirmed-timeout`, `type-unsupported`, `failure`) that are
+/// not needed for the verdict and are ignored.
+#[derive(Deserialize, Default, Clone)]
+struct Stats {
+    #[serde(default)]
+    malicious: u32,
+    #[serde(default)]
+    suspicious: u32,
+    #[serde(default)]
+    harmless: u32,
+    #[serde(default)]
+    undetected: u32,
+}
+
+impl Stats {
+    fn into_verdict(self, permalink: String, analysis_date: Option<i64>) -> Verdict {
+        Verdict {
+            malicious: self.malicious,
+            suspicious: self.suspicious,
+            harmless: self.harmless,
+            undetected: self.undetected,
+            permalink,
+            analysis_date,
+        }
+    }
+}
+
+impl Object {
+    fn verdict(self, permalink: String) -> Verdict {
+        let date = self.attributes.last_analysis_date;
+        self.attributes
+            .last_analysis_stats
+            .unwrap_or_default()
+            .into_verdict(permalink, date)
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: String,
+}
