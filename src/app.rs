@@ -11,6 +11,7 @@ use std::io::Write;
 
 use crate::enrich;
 use crate::report::console::{self, ConsoleReporter};
+use crate::report::github_output::GithubOutputReporter;
 use crate::report::sarif::SarifReporter;
 use crate::report::{Reporter, ScanReport};
 use crate::virustotal::lookup::Progress;
@@ -74,5 +75,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     ConsoleReporter::new(stdout.lock(), stderr.lock()).report(&report)?;
+    if let Some(path) = &env.github_output {
+        GithubOutputReporter::new(path).report(&report)?;
+    }
     Ok(outcome)
 }

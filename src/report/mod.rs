@@ -2,6 +2,7 @@
 //! code never depends on which reporters ran.
 
 pub mod console;
+pub mod github_output;
 pub mod sarif;
 
 use std::path::Path;

@@ -133,7 +133,7 @@ pub async fn run(
             RateLimiter::local(limiter_config)
         }
     };
-    let cache = match VerdictCache::shared(&settings.redis_url, settings.cache_ttl).await {
+    let mut cache = match VerdictCache::shared(&settings.redis_url, settings.cache_ttl).await {
         Ok(cache) => cache,
         Err(err) => {
             progress(Progress::Warning(format!(
@@ -156,7 +156,7 @@ pub async fn run(
     };
     let mut resolutions = BTreeMap::new();
     let mut queue = Vec::new();
-    let mut cache_failed = false;
+
     for indicator in indicators {
         match cache.get(indicator.kind, &indicator.value).await {
             Ok(Some(verdict)) => {
@@ -171,12 +171,11 @@ pub async fn run(
             }
             Ok(None) => queue.push(indicator),
             Err(err) => {
-                if !cache_failed {
-                    progress(Progress::Warning(format!(
-                        "verdict cache unavailable, looking up: {err}"
-                    )));
-                    cache_failed = true;
-                }
+                // A failing Redis can take seconds per call: stop asking it for this run.
+                progress(Progress::Warning(format!(
+                    "verdict cache unavailable ({err}); caching for this run only"
+                )));
+                cache = VerdictCache::local(settings.cache_ttl);
                 queue.push(indicator);
             }
         }
@@ -210,10 +209,10 @@ pub async fn run(
         if let Resolution::Checked { verdict, .. } = &resolution {
             summary.looked_up += 1;
             if let Err(err) = cache.put(indicator.kind, &indicator.value, verdict).await {
-                if !cache_failed {
-                    (session.progress)(Progress::Warning(format!("could not cache a verdict: {err}")));
-                    cache_failed = true;
-                }
+                (session.progress)(Progress::Warning(format!(
+                    "could not cache a verdict ({err}); caching for this run only"
+                )));
+                cache = VerdictCache::local(settings.cache_ttl);
             }
         }
         resolutions.insert(indicator, resolution);

@@ -61,3 +61,17 @@ fn help_documents_the_environment() {
         assert!(run.stdout.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn github_step_outputs_are_written() {
+    let dir = fixture("anteater-original");
+    let outputs = dir.path().join("github_output");
+    std::fs::write(&outputs, "earlier=1\n").unwrap();
+    let run = anteater(dir.path())
+        .env("GITHUB_OUTPUT", outputs.to_str().unwrap())
+        .args(&["--project", "testproject", "--path", "tests/testproject"])
+        .run();
+    assert_eq!(run.code, 1);
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    assert_eq!(written, "earlier=1\nsarif_file=anteater.sarif\nfindings=7\n");
+}
