@@ -9,23 +9,48 @@ use crate::outcome::Outcome;
 use crate::platform_env::PlatformEnv;
 use std::io::Write;
 
+use crate::baseline;
 use crate::enrich;
+use crate::finding::{sha256_hex, Finding};
 use crate::report::console::{self, ConsoleReporter};
+use crate::report::github::{AnnotationReporter, CommandPause, StepSummaryReporter};
 use crate::report::github_output::GithubOutputReporter;
+use crate::report::gitlab::GitlabReporter;
+use crate::report::json::JsonReporter;
+use crate::report::junit::JunitReporter;
 use crate::report::sarif::SarifReporter;
-use crate::report::{Reporter, ScanReport};
+use crate::report::{BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
+use crate::rules::RuleKind;
 use crate::virustotal::lookup::Progress;
+use crate::virustotal::verdict::IndicatorKind;
 use crate::walk;
+use crate::{paths, redact};
 
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let env = PlatformEnv::from_process()?;
-    let config = Config::build(cli, &env)?;
+    // The reporters' options, taken before `Config::build` consumes the command line.
+    let output = OutputOptions::from_cli(&cli);
+    let mut config = Config::build(cli, &env)?;
+    // anteater's own report files are never scanned, like the SARIF log.
+    output.exclude_from_scan(&mut config.excluded);
 
-    let results = walk::walk(&config);
+    let mut results = walk::walk(&config);
+    if let Some(lines) = &config.changed_lines {
+        // --diff: what was already there before the change is not the change's doing.
+        let on_changed_line = |path: &str, line: u32| lines.get(path).is_some_and(|l| l.contains(line));
+        let rules = &config.rules;
+        results.findings.retain(|finding| {
+            rules.rule(finding.rule).kind != RuleKind::Content || on_changed_line(&finding.path, finding.line)
+        });
+        results.indicators.retain(|(path, hit)| {
+            hit.indicator.kind == IndicatorKind::File || on_changed_line(path, hit.line)
+        });
+    }
     let mut findings = results.findings;
     let mut stats = results.stats;
+    findings.extend(config_change_findings(&config));
     let mut virustotal = None;
     if let Some(plan) = &config.virustotal {
         let mut progress = |event: Progress| {
@@ -52,6 +77,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             &config.rules.rule(b.rule).id,
         ))
     });
+    if let Some(path) = &config.write_baseline {
+        baseline::write(path, &findings, &config.rules)?;
+    }
+    let mut baselined = None;
+    if let Some(entries) = &config.baseline {
+        let applied = baseline::apply(entries, findings, &config.rules);
+        findings = applied.kept;
+        baselined = Some(BaselineSummary {
+            accepted: applied.baselined,
+            stale: applied.stale,
+        });
+    }
     stats.elapsed = started.elapsed();
 
     let outcome = Outcome::decide(
@@ -69,14 +106,72 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         report_url: config.exceptions.report_url.as_deref(),
         sarif_path: Some(&config.sarif_path),
         virustotal: virustotal.as_ref(),
+        suppressed: stats.suppressed,
+        baseline: baselined.as_ref(),
     };
     // SARIF first: if it cannot be written the run fails (exit 2) before claiming anything.
     SarifReporter::new(&config.sarif_path).report(&report)?;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    ConsoleReporter::new(stdout.lock(), stderr.lock()).report(&report)?;
+    let in_actions = env.in_github_actions();
+    // Workflow commands (annotations, the pause below) go where the runner reads them: stdout,
+    // or stderr when stdout must hold nothing but the JSON document.
+    let mut commands: Box<dyn Write> = match output.format {
+        Format::Console => Box::new(std::io::stdout()),
+        Format::Json => Box::new(std::io::stderr()),
+    };
+    // The console prints file names and matched text from the change under review; in Actions the
+    // runner must not take any of it for a workflow command.
+    let pause = if in_actions {
+        Some(CommandPause::begin(&mut commands)?)
+    } else {
+        None
+    };
+    match output.format {
+        Format::Console => ConsoleReporter::new(stdout.lock(), stderr.lock()).report(&report)?,
+        Format::Json => JsonReporter::new(stdout.lock(), stderr.lock()).report(&report)?,
+    }
+    if let Some(pause) = pause {
+        pause.end(&mut commands)?;
+        AnnotationReporter::new(&mut commands, env.github_step_summary.is_some()).report(&report)?;
+        if let Some(path) = &env.github_step_summary {
+            StepSummaryReporter::new(path).report(&report)?;
+        }
+    }
+    if let Some(path) = &output.gitlab_codequality {
+        GitlabReporter::new(path).report(&report)?;
+    }
+    if let Some(path) = &output.junit {
+        JunitReporter::new(path).report(&report)?;
+    }
     if let Some(path) = &env.github_output {
         GithubOutputReporter::new(path).report(&report)?;
     }
     Ok(outcome)
+}
+
+/// One finding per configuration file the change loosened, at the file.
+fn config_change_findings(config: &Config) -> Vec<Finding> {
+    let Some(rule) = config.rules.index_of("config-changed") else {
+        return Vec::new();
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    config
+        .loosened
+        .iter()
+        .map(|loosening| {
+            let path = paths::relative_to(&paths::resolve(&loosening.path, &cwd), &config.report_root);
+            let summary = loosening.changes.join("; ");
+            Finding {
+                rule,
+                level: config.rules.rule(rule).severity.level(),
+                path,
+                line: 1,
+                columns: None,
+                evidence: redact::evidence(loosening.changes[0].as_bytes(), false),
+                match_hash: sha256_hex(summary.as_bytes()),
+                detail: Some(redact::escape(&summary)),
+            }
+        })
+        .collect()
 }

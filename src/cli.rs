@@ -43,6 +43,31 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_PATCHSET", value_name = "FILE")]
     pub patchset: Option<PathBuf>,
 
+    /// Scan only what changed between BASE and HEAD in the git repository at --path: changed files,
+    /// and content findings only on added or changed lines. `auto` takes the base from the CI
+    /// event (GitHub pull request or push, GitLab merge request).
+    #[arg(long, env = "ANTEATER_DIFF", value_name = "BASE", conflicts_with = "patchset")]
+    pub diff: Option<String>,
+
+    /// In --diff mode, read the exception files as they are at the base revision (`base`, so a
+    /// change cannot waive its own findings) or as the change leaves them (`head`).
+    #[arg(long, env = "ANTEATER_EXCEPTIONS_FROM", value_enum, value_name = "REVISION", default_value_t = ExceptionsFrom::Base)]
+    pub exceptions_from: ExceptionsFrom,
+
+    /// Report only findings that are not in this baseline file (see --write-baseline).
+    #[arg(long, env = "ANTEATER_BASELINE", value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the current findings in FILE, to be accepted with --baseline later. Entries are
+    /// keyed by rule, path and a hash of the matched text: never the secret, never the line.
+    #[arg(long, env = "ANTEATER_WRITE_BASELINE", value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Report findings but never fail because of them (for rolling the gate out); a scan that
+    /// could not be done still exits 2.
+    #[arg(long, env = "ANTEATER_EXIT_ZERO", value_parser = FalseyValueParser::new())]
+    pub exit_zero: bool,
+
     /// Project name: selects its exception file from the ignore list's `project_exceptions`
     /// [default: the scanned folder's name].
     #[arg(long, env = "ANTEATER_PROJECT", value_name = "NAME")]
@@ -173,6 +198,32 @@ pub struct Cli {
         help_heading = "VirusTotal"
     )]
     pub redis_url: Option<String>,
+
+    /// What to print on stdout: findings and a summary as lines (console), or one JSON document
+    /// (json; warnings still go to stderr). The SARIF log is written either way.
+    #[arg(
+        long,
+        env = "ANTEATER_FORMAT",
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = crate::report::Format::Console,
+        help_heading = "Output"
+    )]
+    pub format: crate::report::Format,
+
+    /// Also write a GitLab Code Quality report (for `artifacts:reports:codequality`) to FILE.
+    #[arg(
+        long,
+        env = "ANTEATER_GITLAB_CODEQUALITY",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub gitlab_codequality: Option<PathBuf>,
+
+    /// Also write a JUnit XML report (Jenkins `junit`, GitLab `artifacts:reports:junit`) to FILE:
+    /// one test case per rule, failed by its findings at or above --fail-on.
+    #[arg(long, env = "ANTEATER_JUNIT", value_name = "FILE", help_heading = "Output")]
+    pub junit: Option<PathBuf>,
 }
 
 /// The built-in rulesets.
@@ -183,6 +234,13 @@ pub enum RulesetName {
     Default,
     /// The original anteater's whole default flag list.
     Classic,
+}
+
+/// Where --diff reads exception files from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExceptionsFrom {
+    Base,
+    Head,
 }
 
 /// The lowest level that fails the build.

@@ -3,13 +3,15 @@
 //! configuration (missing files, malformed YAML, invalid regexes, a patchset escaping the root) is
 //! found here, before any file is scanned.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::cli::{Cli, FailOn, RulesetName};
+use crate::cli::{Cli, ExceptionsFrom, FailOn, RulesetName};
+use crate::config_change::{self, ConfigKind, Loosening};
+use crate::diff::{self, ChangeSet, ChangedLines};
 use crate::exceptions::{self, Exceptions};
 use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::{ExceptionFile, FlagList};
@@ -54,6 +56,17 @@ pub struct Config {
     pub rule_sources: Vec<String>,
     /// VirusTotal lookups, when --ips, --urls or --bincheck asked for them.
     pub virustotal: Option<VtPlan>,
+    /// --baseline: accepted findings.
+    pub baseline: Option<BTreeSet<crate::baseline::Entry>>,
+    /// --write-baseline: where to record this run's findings.
+    pub write_baseline: Option<PathBuf>,
+    /// --diff: what the change loosened in anteater's own configuration.
+    pub loosened: Vec<Loosening>,
+    /// --diff: the change under review.
+    pub change: Option<ChangeSet>,
+    /// --diff: the changed lines of each changed file, by report path. Content findings
+    /// elsewhere are not reported.
+    pub changed_lines: Option<HashMap<String, ChangedLines>>,
 }
 
 /// Which indicators to look up on VirusTotal, and how.
@@ -165,7 +178,52 @@ impl Config {
                 .unwrap_or_default(),
         };
 
+        // --diff: the change under review, and the revision exceptions are read from.
+        let change = match &cli.diff {
+            Some(spec) => {
+                let spec = if spec == "auto" {
+                    diff::auto_base(env)?
+                } else {
+                    spec.clone()
+                };
+                let base = diff::resolve_base(&root, &spec)?;
+                Some(diff::changes(&root, &base)?)
+            }
+            None => None,
+        };
+        let exceptions_revision = change
+            .as_ref()
+            .filter(|_| cli.exceptions_from == ExceptionsFrom::Base)
+            .map(|change| change.base.clone());
+        let load_exceptions = |path: &Path, what: &str| -> anyhow::Result<ExceptionFile> {
+            match &exceptions_revision {
+                // A change must not be able to waive its own findings: its edits to the
+                // exception files take effect once they are merged.
+                Some(revision) => match diff::file_at(path, revision)? {
+                    Some(bytes) => {
+                        ExceptionFile::parse_bytes(&bytes, path, &format!("{what} (at the base revision)"))
+                    }
+                    None => Ok(ExceptionFile::default()),
+                },
+                None => ExceptionFile::load(path, what),
+            }
+        };
+
         let mut excluded = BTreeSet::new();
+        // anteater's own configuration files, watched for loosening in --diff mode.
+        let mut watched: Vec<(ConfigKind, PathBuf)> = Vec::new();
+        if let Some(conf) = &conf {
+            watched.push((ConfigKind::Conf, conf.path.clone()));
+        }
+        if let Some(path) = &flag_list_path {
+            watched.push((ConfigKind::FlagList, path.clone()));
+        }
+        if let Some(path) = &ignore_list_path {
+            watched.push((ConfigKind::Exceptions, path.clone()));
+        }
+        if let Some(path) = &cli.baseline {
+            watched.push((ConfigKind::Baseline, path.clone()));
+        }
         let mut rule_sources = Vec::new();
 
         // Rules: the flag list when one is configured, a built-in ruleset otherwise (or both when
@@ -196,12 +254,15 @@ impl Config {
         if let Some(plan) = &virustotal {
             rules.extend(crate::rules::virustotal_rules(plan.fail_closed));
         }
+        if change.is_some() {
+            rules.push(crate::rules::config_changed_rule());
+        }
         let rules = RuleSet::compile(rules)?;
 
         // Exceptions: the global ignore list, then the project's own file.
         let mut exception_files = Vec::new();
         if let Some(path) = &ignore_list_path {
-            let global = ExceptionFile::load(path, "ignore list")?;
+            let global = load_exceptions(path, "ignore list")?;
             excluded.insert(paths::resolve(path, &cwd));
             rule_sources.push(format!("ignore list {}", path.display()));
             let project_file = match global.project_exceptions.file_for(&project) {
@@ -212,7 +273,8 @@ impl Config {
                         .unwrap_or_else(|| cwd.clone());
                     let list_dir = path.parent().unwrap_or(Path::new("."));
                     let path = find_project_file(file, &[&base, list_dir], &project)?;
-                    let loaded = ExceptionFile::load(&path, "project exception file")?;
+                    let loaded = load_exceptions(&path, "project exception file")?;
+                    watched.push((ConfigKind::Exceptions, path.clone()));
                     excluded.insert(paths::resolve(&path, &cwd));
                     rule_sources.push(format!("project `{project}` exceptions {}", path.display()));
                     Some((path, loaded))
@@ -234,15 +296,47 @@ impl Config {
         if let Some(dir) = conf.as_ref().and_then(|c| c.anteater_files.as_ref()) {
             excluded.insert(paths::resolve(dir, &cwd));
         }
+        let baseline = match &cli.baseline {
+            Some(path) => {
+                excluded.insert(paths::resolve(path, &cwd));
+                Some(crate::baseline::load(path)?)
+            }
+            None => None,
+        };
+        if let Some(path) = &cli.write_baseline {
+            excluded.insert(paths::resolve(path, &cwd));
+        }
         let sarif_path = cli.sarif.clone();
         excluded.insert(paths::resolve(&sarif_path, &cwd));
 
-        let targets = match &cli.patchset {
-            None => Targets::Tree,
-            Some(path) => read_patchset(path, &root)?,
+        let loosened = match &change {
+            Some(change) => config_change::detect(&change.base, &watched)?,
+            None => Vec::new(),
         };
-
         let report_root = paths::git_work_tree(&root).unwrap_or_else(|| paths::resolve(&cwd, &cwd));
+        let mut changed_lines = None;
+        let targets = match (&cli.patchset, &change) {
+            (Some(path), _) => read_patchset(path, &root)?,
+            (None, Some(change)) => {
+                let mut files = Vec::new();
+                let mut missing = Vec::new();
+                let mut lines = HashMap::new();
+                for (relative, changed) in &change.files {
+                    let path = root.join(relative);
+                    if path.is_file() {
+                        lines.insert(paths::relative_to(&path, &report_root), changed.clone());
+                        files.push(path);
+                    } else {
+                        missing.push(relative.clone());
+                    }
+                }
+                files.sort();
+                missing.sort();
+                changed_lines = Some(lines);
+                Targets::Listed { files, missing }
+            }
+            (None, None) => Targets::Tree,
+        };
         let threads = match cli.threads {
             Some(0) => bail!("--threads must be at least 1"),
             Some(n) => n,
@@ -258,9 +352,15 @@ impl Config {
             exceptions,
             excluded,
             check_binaries: cli.binaries || cli.bincheck,
+            change,
+            changed_lines,
+            loosened,
             virustotal,
             sarif_path,
-            fail_on: cli.fail_on,
+            // --exit-zero: report everything, fail on nothing but a failed scan.
+            fail_on: if cli.exit_zero { FailOn::Never } else { cli.fail_on },
+            baseline,
+            write_baseline: cli.write_baseline.clone(),
             max_file_size: cli.max_file_size,
             follow_symlinks: cli.follow_symlinks,
             threads,

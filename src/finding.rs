@@ -1,7 +1,11 @@
 //! Findings: what was found where, in a form every reporter can use. Nothing here knows about
 //! output formats.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
+
+use crate::rules::RuleSet;
 
 /// SARIF's result levels, ordered so that `>=` means "at least as severe".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,6 +57,22 @@ impl Finding {
         }
         hex(&hasher.finalize()[..16])
     }
+}
+
+/// The fingerprint of every finding of a run, in order: identical matches of one rule in one file
+/// are told apart by how many came before them, never by their line.
+pub fn fingerprints(findings: &[Finding], rules: &RuleSet) -> Vec<String> {
+    let mut occurrences: HashMap<(usize, &str, &str), usize> = HashMap::new();
+    findings
+        .iter()
+        .map(|finding| {
+            let occurrence = occurrences
+                .entry((finding.rule, finding.path.as_str(), finding.match_hash.as_str()))
+                .and_modify(|n| *n += 1)
+                .or_insert(0);
+            finding.fingerprint(&rules.rule(finding.rule).id, *occurrence)
+        })
+        .collect()
 }
 
 /// sha256 of `bytes` as lowercase hex.

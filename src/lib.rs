@@ -7,8 +7,11 @@
 //! → `report` (console, SARIF) → `outcome` (exit code).
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
 pub mod config;
+pub mod config_change;
+pub mod diff;
 pub mod enrich;
 pub mod exceptions;
 pub mod finding;

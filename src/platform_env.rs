@@ -15,6 +15,11 @@ pub struct PlatformEnv {
     pub github_workspace: Option<PathBuf>,
     pub github_step_summary: Option<PathBuf>,
     pub github_output: Option<PathBuf>,
+    pub github_event_name: Option<String>,
+    pub github_event_path: Option<PathBuf>,
+    pub github_base_ref: Option<String>,
+    /// GitLab merge request pipelines: the commit the merge request is compared with.
+    pub ci_merge_request_diff_base_sha: Option<String>,
     /// VirusTotal API key (the original tool's users know it as `VT_KEY`).
     pub vt_api_key: Option<ApiKey>,
     pub vt_key: Option<ApiKey>,

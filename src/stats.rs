@@ -16,6 +16,8 @@ pub struct ScanStats {
     pub too_large: Vec<(String, u64)>,
     /// Files or directories that could not be read (path, reason).
     pub unreadable: Vec<(String, String)>,
+    /// Findings waived by inline `anteater:ignore` markers.
+    pub suppressed: usize,
     /// Patchset entries that do not exist.
     pub missing: Vec<String>,
     pub elapsed: Duration,
@@ -24,6 +26,7 @@ pub struct ScanStats {
 impl ScanStats {
     /// Counts one inspected file (its findings are kept elsewhere).
     pub fn record(&mut self, file: FileReport) {
+        self.suppressed += file.suppressed;
         match file.outcome {
             FileOutcome::Text => self.text_files += 1,
             FileOutcome::Binary => self.binary_files += 1,
@@ -36,6 +39,7 @@ impl ScanStats {
     /// Adds another thread's counts.
     pub fn merge(&mut self, other: ScanStats) {
         self.text_files += other.text_files;
+        self.suppressed += other.suppressed;
         self.binary_files += other.binary_files;
         self.contents_ignored += other.contents_ignored;
         self.too_large.extend(other.too_large);

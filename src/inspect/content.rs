@@ -8,6 +8,8 @@ use std::ops::Range;
 use crate::exceptions::Exceptions;
 use crate::rules::RuleSet;
 
+use super::suppress::Suppression;
+
 /// One content rule matching on one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentHit {
@@ -20,9 +22,18 @@ pub struct ContentHit {
     pub matched: Range<usize>,
 }
 
-/// Finds every (rule, line) match in `buffer` that the exceptions do not waive, in line order.
-pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> Vec<ContentHit> {
-    let mut hits = Vec::new();
+/// What the content rules found in one file.
+#[derive(Debug, Default)]
+pub struct ContentScan {
+    pub hits: Vec<ContentHit>,
+    /// Matches waived by an inline `anteater:ignore`.
+    pub suppressed: usize,
+}
+
+/// Finds every (rule, line) match in `buffer` that the exceptions and inline suppressions do not
+/// waive, in line order.
+pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> ContentScan {
+    let mut result = ContentScan::default();
     let mut lines = LineCounter::default();
     let mut candidates = rules.content_candidates(buffer);
     let mut from = 0;
@@ -34,6 +45,7 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> Vec<Cont
         let next_line = line_end_with_terminator(buffer, candidate);
         let line = &buffer[line_range.clone()];
         let mut waived = None;
+        let mut suppression = None;
         for (rule, regex) in rules.content_rules() {
             let Some(found) = regex.find(line) else {
                 continue;
@@ -41,8 +53,13 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> Vec<Cont
             if *waived.get_or_insert_with(|| exceptions.waives_line(line)) {
                 break;
             }
+            let inline = suppression.get_or_insert_with(|| Suppression::of_line(line));
+            if inline.as_ref().is_some_and(|s| s.waives(&rules.rule(rule).id)) {
+                result.suppressed += 1;
+                continue;
+            }
             let number = lines.line_of(buffer, line_range.start);
-            hits.push(ContentHit {
+            result.hits.push(ContentHit {
                 rule,
                 line: u32::try_from(number).unwrap_or(u32::MAX),
                 line_range: line_range.clone(),
@@ -54,7 +71,7 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> Vec<Cont
         }
         from = next_line;
     }
-    hits
+    result
 }
 
 /// The line holding byte `offset`, without `\n` or `\r\n`. Only `\n` ends a line: a lone `\r`
@@ -130,7 +147,8 @@ mod tests {
         .unwrap()
     }
 
-    fn lines(hits: &[ContentHit]) -> Vec<(usize, u32)> {
+    fn lines(scan: &ContentScan) -> Vec<(usize, u32)> {
+        let hits = &scan.hits;
         hits.iter().map(|hit| (hit.rule, hit.line)).collect()
     }
 
@@ -139,7 +157,19 @@ mod tests {
         let set = rules(&["md5", "sha1"]);
         let hits = scan(&set, &Exceptions::default(), b"md5 md5 sha1\nnothing\nmd5\n");
         assert_eq!(lines(&hits), vec![(0, 1), (1, 1), (0, 3)]);
-        assert_eq!(hits[0].matched, 0..3);
+        assert_eq!(hits.hits[0].matched, 0..3);
+    }
+
+    #[test]
+    fn inline_suppressions_waive_and_are_counted() {
+        let set = rules(&["md5", "sha1"]);
+        let found = scan(
+            &set,
+            &Exceptions::default(),
+            b"md5 sha1 # anteater:ignore\nmd5 sha1 # anteater:ignore sha1\nmd5\n",
+        );
+        assert_eq!(lines(&found), vec![(0, 2), (0, 3)]);
+        assert_eq!(found.suppressed, 3);
     }
 
     #[test]
@@ -169,15 +199,17 @@ mod tests {
         let buffer = b"a secret\r\nkey   \r\nx";
         let hits = scan(&set, &Exceptions::default(), buffer);
         assert_eq!(lines(&hits), vec![(0, 1), (1, 2)]);
-        assert_eq!(&buffer[hits[1].line_range.clone()], b"key   ");
-        assert_eq!(&buffer[hits[1].matched.clone()], b"key   ");
+        assert_eq!(&buffer[hits.hits[1].line_range.clone()], b"key   ");
+        assert_eq!(&buffer[hits.hits[1].matched.clone()], b"key   ");
     }
 
     #[test]
     fn matches_do_not_span_lines() {
         // `\s` matches `\n` on the whole buffer; per line it must not.
         let set = rules(&[r"BEGIN\sKEY"]);
-        assert!(scan(&set, &Exceptions::default(), b"BEGIN\nKEY\n").is_empty());
+        assert!(scan(&set, &Exceptions::default(), b"BEGIN\nKEY\n")
+            .hits
+            .is_empty());
         let hits = scan(&set, &Exceptions::default(), b"BEGIN\nBEGIN KEY\n");
         assert_eq!(lines(&hits), vec![(0, 2)]);
     }
@@ -187,7 +219,7 @@ mod tests {
         let set = rules(&["password"]);
         let hits = scan(&set, &Exceptions::default(), b"caf\xe9 password=\xff\xfe\n");
         assert_eq!(lines(&hits), vec![(0, 1)]);
-        assert_eq!(hits[0].matched, 5..13);
+        assert_eq!(hits.hits[0].matched, 5..13);
     }
 
     #[test]

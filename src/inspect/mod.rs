@@ -3,6 +3,7 @@
 pub mod binary;
 pub mod content;
 pub mod network;
+pub mod suppress;
 
 use std::fs::File;
 use std::io::Read;
@@ -41,6 +42,8 @@ pub struct FileReport {
     pub indicators: Vec<IndicatorHit>,
     /// A binary VirusTotal may need uploaded: (sha256, where it is).
     pub upload: Option<(String, UploadSource)>,
+    /// Findings waived by inline `anteater:ignore` markers.
+    pub suppressed: usize,
 }
 
 /// An indicator found in a file, and where.
@@ -75,6 +78,7 @@ impl<'a> Inspector<'a> {
             outcome: FileOutcome::Text,
             indicators: Vec::new(),
             upload: None,
+            suppressed: 0,
         };
         buffer.clear();
         report.outcome = match self.inspect_contents(path, &scan_relative, buffer, &mut report) {
@@ -169,7 +173,9 @@ impl<'a> Inspector<'a> {
             return Ok(FileOutcome::TooLarge(buffer.len() as u64));
         }
 
-        for hit in content::scan(&config.rules, &config.exceptions, buffer) {
+        let scan = content::scan(&config.rules, &config.exceptions, buffer);
+        report.suppressed = scan.suppressed;
+        for hit in scan.hits {
             let rule = config.rules.rule(hit.rule);
             let matched = &buffer[hit.matched.clone()];
             let before = &buffer[hit.line_range.start..hit.matched.start];

@@ -8,7 +8,9 @@ use crate::virustotal::lookup::Indicator;
 use crate::virustotal::verdict::IndicatorKind;
 
 use super::content::{line_around, utf16_len, LineCounter};
+use super::suppress::Suppression;
 use super::IndicatorHit;
+use crate::rules::vt_ids;
 
 /// Every indicator the plan asks for in `buffer`, in file order.
 pub fn indicators(buffer: &[u8], plan: &VtPlan, exceptions: &Exceptions) -> Vec<IndicatorHit> {
@@ -48,6 +50,16 @@ pub fn indicators(buffer: &[u8], plan: &VtPlan, exceptions: &Exceptions) -> Vec<
     let mut lines = LineCounter::default();
     found
         .into_iter()
+        .filter(|(start, _, indicator)| {
+            // `anteater:ignore` (or naming the VirusTotal rule) keeps a line's indicators home.
+            let line = &buffer[line_around(buffer, *start)];
+            let rule = match indicator.kind {
+                IndicatorKind::Ip => vt_ids::MALICIOUS_IP,
+                IndicatorKind::Url => vt_ids::MALICIOUS_URL,
+                IndicatorKind::File => vt_ids::MALICIOUS_FILE,
+            };
+            !Suppression::of_line(line).is_some_and(|s| s.waives(rule))
+        })
         .map(|(start, end, indicator)| {
             let line = line_around(buffer, start);
             let column = utf16_len(&buffer[line.start..start]) + 1;

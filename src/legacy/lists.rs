@@ -79,7 +79,13 @@ pub struct ExceptionFile {
 impl FlagList {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = read(path, "flag list")?;
-        let list: Option<Self> = parse(&text).with_context(|| format!("flag list {}", path.display()))?;
+        Self::parse_bytes(text.as_bytes(), path)
+    }
+
+    pub fn parse_bytes(bytes: &[u8], path: &Path) -> anyhow::Result<Self> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("flag list {}: not valid UTF-8", path.display()))?;
+        let list: Option<Self> = parse(text).with_context(|| format!("flag list {}", path.display()))?;
         Ok(list.unwrap_or_default())
     }
 }
@@ -87,7 +93,19 @@ impl FlagList {
 impl ExceptionFile {
     pub fn load(path: &Path, what: &str) -> anyhow::Result<Self> {
         let text = read(path, what)?;
-        let file: Option<Self> = parse(&text).with_context(|| format!("{what} {}", path.display()))?;
+        Self::parse_text(&text, path, what)
+    }
+
+    /// Parses the text of an exception file (read from disk or from a git revision); `path` and
+    /// `what` name it in errors.
+    pub fn parse_bytes(bytes: &[u8], path: &Path, what: &str) -> anyhow::Result<Self> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{what} {}: not valid UTF-8", path.display()))?;
+        Self::parse_text(text, path, what)
+    }
+
+    fn parse_text(text: &str, path: &Path, what: &str) -> anyhow::Result<Self> {
+        let file: Option<Self> = parse(text).with_context(|| format!("{what} {}", path.display()))?;
         let file = file.unwrap_or_default();
         for key in file.file_audits.0.keys() {
             if key != "file_names" && key != "file_contents" {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Reporter, ScanReport};
+use super::{fail_on_name, Reporter, ScanReport, ScanStats};
 use crate::finding::Level;
 use crate::outcome::Outcome;
 use crate::redact::escape;
@@ -45,33 +45,7 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
             }
         }
 
-        let err = &mut self.err;
-        for (path, size) in &stats.too_large {
-            writeln!(
-                err,
-                "anteater: warning: {}: skipped, {size} bytes is over --max-file-size",
-                escape(path)
-            )?;
-        }
-        for path in &stats.missing {
-            writeln!(
-                err,
-                "anteater: warning: {}: listed in the patchset but does not exist (deleted?)",
-                escape(path)
-            )?;
-        }
-        for (path, reason) in &stats.unreadable {
-            let shown = if path.is_empty() {
-                "(walk)".to_string()
-            } else {
-                escape(path)
-            };
-            writeln!(
-                err,
-                "anteater: warning: {shown}: could not be read: {}",
-                escape(reason)
-            )?;
-        }
+        write_warnings(&mut self.err, stats)?;
 
         writeln!(
             out,
@@ -84,6 +58,30 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
             stats.unreadable.len(),
             stats.elapsed.as_secs_f64()
         )?;
+        if report.suppressed > 0 {
+            writeln!(
+                out,
+                "anteater: {} findings suppressed inline (anteater:ignore)",
+                report.suppressed
+            )?;
+        }
+        if let Some(baseline) = report.baseline {
+            writeln!(
+                out,
+                "anteater: baseline: {} findings accepted, {} stale entries",
+                baseline.accepted,
+                baseline.stale.len()
+            )?;
+            for entry in &baseline.stale {
+                writeln!(
+                    self.err,
+                    "anteater: note: stale baseline entry (no longer found, can be removed): {} {} {}",
+                    entry.rule,
+                    escape(&entry.path),
+                    entry.fingerprint
+                )?;
+            }
+        }
         if let Some(vt) = report.virustotal {
             writeln!(
                 out,
@@ -99,7 +97,10 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         }
         let verdict = match report.outcome {
             Outcome::Passed => "passed".to_string(),
-            Outcome::Failed => format!("FAILED (findings at or above --fail-on {})", fail_on_name(report)),
+            Outcome::Failed => format!(
+                "FAILED (findings at or above --fail-on {})",
+                fail_on_name(report.fail_on)
+            ),
             Outcome::ScanFailed => "SCAN INCOMPLETE (some files could not be read)".to_string(),
         };
         writeln!(
@@ -127,13 +128,36 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
     }
 }
 
-fn fail_on_name(report: &ScanReport<'_>) -> &'static str {
-    match report.fail_on {
-        crate::cli::FailOn::Error => "error",
-        crate::cli::FailOn::Warning => "warning",
-        crate::cli::FailOn::Note => "note",
-        crate::cli::FailOn::Never => "never",
+/// The problems of the scan itself (skipped, missing and unreadable files), one line each. The
+/// JSON format writes them too: they belong on stderr whatever stdout holds.
+pub fn write_warnings(err: &mut impl Write, stats: &ScanStats) -> std::io::Result<()> {
+    for (path, size) in &stats.too_large {
+        writeln!(
+            err,
+            "anteater: warning: {}: skipped, {size} bytes is over --max-file-size",
+            escape(path)
+        )?;
     }
+    for path in &stats.missing {
+        writeln!(
+            err,
+            "anteater: warning: {}: listed in the patchset but does not exist (deleted?)",
+            escape(path)
+        )?;
+    }
+    for (path, reason) in &stats.unreadable {
+        let shown = if path.is_empty() {
+            "(walk)".to_string()
+        } else {
+            escape(path)
+        };
+        writeln!(
+            err,
+            "anteater: warning: {shown}: could not be read: {}",
+            escape(reason)
+        )?;
+    }
+    Ok(())
 }
 
 /// One line of VirusTotal progress, for stderr.

@@ -2,15 +2,23 @@
 //! code never depends on which reporters ran.
 
 pub mod console;
+pub mod github;
 pub mod github_output;
+pub mod gitlab;
+pub mod json;
+pub mod junit;
 pub mod sarif;
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use crate::cli::FailOn;
+use anyhow::Context;
+
+use crate::cli::{Cli, FailOn};
 use crate::finding::{Finding, Level};
 use crate::outcome::Outcome;
-use crate::rules::RuleSet;
+use crate::rules::{RuleMeta, RuleSet};
 pub use crate::stats::ScanStats;
 use crate::virustotal::lookup::Summary;
 
@@ -28,6 +36,19 @@ pub struct ScanReport<'a> {
     pub sarif_path: Option<&'a Path>,
     /// VirusTotal lookups, when they ran.
     pub virustotal: Option<&'a Summary>,
+    /// Findings waived by an inline `anteater:ignore` comment.
+    pub suppressed: usize,
+    /// What --baseline accepted, when one was given.
+    pub baseline: Option<&'a BaselineSummary>,
+}
+
+/// What a baseline did to a run.
+#[derive(Debug, Clone, Default)]
+pub struct BaselineSummary {
+    /// Findings the baseline accepted (not reported).
+    pub accepted: usize,
+    /// Entries that matched no finding: fixed, or moved; they can be removed from the baseline.
+    pub stale: Vec<crate::baseline::Entry>,
 }
 
 impl ScanReport<'_> {
@@ -39,4 +60,229 @@ impl ScanReport<'_> {
 /// An output format.
 pub trait Reporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()>;
+}
+
+/// What goes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// One line per finding, then a summary.
+    #[default]
+    Console,
+    /// One JSON document (warnings about the scan still go to stderr).
+    Json,
+}
+
+/// The output options of the command line, taken before `Config::build` consumes it.
+#[derive(Debug, Clone, Default)]
+pub struct OutputOptions {
+    pub format: Format,
+    pub gitlab_codequality: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+impl OutputOptions {
+    pub fn from_cli(cli: &Cli) -> Self {
+        Self {
+            format: cli.format,
+            gitlab_codequality: cli.gitlab_codequality.clone(),
+            junit: cli.junit.clone(),
+        }
+    }
+
+    /// Adds the report files to the paths the walk skips, as `Config` does for the SARIF log: a
+    /// report written into the tree holds matched text, and the next run would flag it.
+    pub fn exclude_from_scan(&self, excluded: &mut BTreeSet<PathBuf>) {
+        let Ok(cwd) = std::env::current_dir() else {
+            return;
+        };
+        for path in self.gitlab_codequality.iter().chain(&self.junit) {
+            excluded.insert(crate::paths::resolve(path, &cwd));
+        }
+    }
+}
+
+/// The fingerprint of every finding, in order: rule, path, a hash of what matched and how many
+/// identical earlier matches the file has, so that two equal secrets in one file stay two
+/// entries whatever their lines. Every format that deduplicates (SARIF, GitLab, JSON consumers)
+/// uses these, so one finding has one identity everywhere.
+pub fn fingerprints(report: &ScanReport<'_>) -> Vec<String> {
+    crate::finding::fingerprints(report.findings, report.rules)
+}
+
+/// The findings, most severe first; equal levels keep the report's path order.
+pub fn by_severity<'a>(report: &ScanReport<'a>) -> Vec<&'a Finding> {
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    findings.sort_by_key(|finding| std::cmp::Reverse(finding.level));
+    findings
+}
+
+/// What to call a rule next to its id: its name, or its description when the name is only the
+/// id again (rules from an original-format flag list).
+pub fn rule_label(rule: &RuleMeta) -> &str {
+    let name = rule.name.trim();
+    if name.eq_ignore_ascii_case(&rule.id) {
+        rule.description.trim()
+    } else {
+        name
+    }
+}
+
+/// The outcome as machine-readable formats name it.
+pub fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::ScanFailed => "scan_incomplete",
+    }
+}
+
+pub fn fail_on_name(fail_on: FailOn) -> &'static str {
+    match fail_on {
+        FailOn::Error => "error",
+        FailOn::Warning => "warning",
+        FailOn::Note => "note",
+        FailOn::Never => "never",
+    }
+}
+
+/// Whether a finding of this level makes the run fail under `fail_on`.
+pub fn fails_gate(level: Level, fail_on: FailOn) -> bool {
+    match fail_on {
+        FailOn::Error => level >= Level::Error,
+        FailOn::Warning => level >= Level::Warning,
+        FailOn::Note => true,
+        FailOn::Never => false,
+    }
+}
+
+/// Writes a report file atomically (a temporary file in the same directory, then a rename), so a
+/// crash never leaves a truncated file for the CI platform to choke on. Errors name `what` and
+/// the file.
+pub fn write_atomically(
+    path: &Path,
+    what: &str,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut temporary = tempfile::NamedTempFile::new_in(&dir).with_context(|| {
+        format!(
+            "writing {what} {shown}: cannot create a file in {}",
+            dir.display()
+        )
+    })?;
+    // Buffered: serde_json writes token by token, one system call each without a buffer.
+    let mut writer = std::io::BufWriter::new(&mut temporary);
+    write(&mut writer).with_context(|| format!("writing {what} {shown}"))?;
+    writer
+        .flush()
+        .with_context(|| format!("writing {what} {shown}"))?;
+    drop(writer);
+    temporary
+        .persist(path)
+        .with_context(|| format!("writing {what} {shown}"))?;
+    Ok(())
+}
+
+/// A small report over a fixed rule set, for the reporters' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    use super::*;
+    use crate::rules::{Precision, RuleKind, RuleMeta, Severity};
+
+    pub fn rules() -> RuleSet {
+        let rule = |id: &str, severity| RuleMeta {
+            id: id.into(),
+            name: format!("Rule {id}"),
+            description: format!("Description of {id}"),
+            remediation: None,
+            severity,
+            redact: false,
+            kind: RuleKind::Content,
+            pattern: Some(id.into()),
+            origin: "test".into(),
+            precision: Precision::High,
+        };
+        RuleSet::compile(vec![
+            rule("crit", Severity::Critical),
+            rule("high", Severity::High),
+            rule("medium", Severity::Medium),
+            rule("low", Severity::Low),
+        ])
+        .unwrap()
+    }
+
+    pub fn finding(rules: &RuleSet, id: &str, path: &str, line: u32, evidence: &str) -> Finding {
+        let rule = rules.index_of(id).unwrap();
+        Finding {
+            rule,
+            level: rules.rule(rule).severity.level(),
+            path: path.into(),
+            line,
+            columns: Some((3, 3 + evidence.len() as u32)),
+            evidence: evidence.into(),
+            match_hash: crate::finding::sha256_hex(evidence.as_bytes()),
+            detail: None,
+        }
+    }
+
+    pub fn report<'a>(rules: &'a RuleSet, findings: &'a [Finding], stats: &'a ScanStats) -> ScanReport<'a> {
+        let outcome = Outcome::decide(findings.iter().map(|f| f.level), FailOn::Error, false);
+        ScanReport {
+            rules,
+            findings,
+            stats,
+            report_root: Path::new("/repo"),
+            fail_on: FailOn::Error,
+            outcome,
+            report_url: None,
+            sarif_path: Some(Path::new("anteater.sarif")),
+            virustotal: None,
+            suppressed: 0,
+            baseline: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn equal_matches_in_one_file_get_distinct_fingerprints() {
+        let rules = rules();
+        let findings = [
+            finding(&rules, "high", "a.txt", 1, "same"),
+            finding(&rules, "high", "a.txt", 9, "same"),
+            finding(&rules, "high", "b.txt", 1, "same"),
+        ];
+        let stats = ScanStats::default();
+        let prints = fingerprints(&report(&rules, &findings, &stats));
+        let unique: BTreeSet<_> = prints.iter().collect();
+        assert_eq!(unique.len(), 3);
+        // Occurrence 0 does not depend on the line: moving the secret keeps its identity.
+        let moved = [finding(&rules, "high", "a.txt", 40, "same")];
+        assert_eq!(fingerprints(&report(&rules, &moved, &stats))[0], prints[0]);
+    }
+
+    #[test]
+    fn severity_order_is_stable() {
+        let rules = rules();
+        let findings = [
+            finding(&rules, "low", "a", 1, "x"),
+            finding(&rules, "high", "b", 1, "x"),
+            finding(&rules, "medium", "c", 1, "x"),
+            finding(&rules, "crit", "d", 1, "x"),
+        ];
+        let stats = ScanStats::default();
+        let report = report(&rules, &findings, &stats);
+        let order: Vec<&str> = by_severity(&report).iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(order, ["b", "d", "c", "a"]);
+    }
 }

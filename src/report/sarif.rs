@@ -2,11 +2,9 @@
 //! descriptions, help and `security-severity`, results with repository-relative URIs and a
 //! region (line 1 for whole-file findings), and a line-independent fingerprint.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde_json::json;
 use serde_sarif::sarif;
 
@@ -20,8 +18,8 @@ const INFORMATION_URI: &str = "https://github.com/anteater/anteater";
 /// The base every result URI is relative to.
 const SOURCE_ROOT: &str = "%SRCROOT%";
 
-/// Writes the SARIF log to a file, atomically (temporary file, then rename), so a crash never
-/// leaves a truncated log for the upload step to choke on.
+/// Writes the SARIF log to a file, atomically, so a crash never leaves a truncated log for the
+/// upload step to choke on.
 pub struct SarifReporter {
     path: PathBuf,
 }
@@ -35,23 +33,11 @@ impl SarifReporter {
 impl Reporter for SarifReporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
         let log = build(report);
-        let shown = self.path.display();
-        let dir = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut temporary = tempfile::NamedTempFile::new_in(&dir)
-            .with_context(|| format!("writing SARIF {shown}: cannot create a file in {}", dir.display()))?;
-        // Buffered: serde_json writes token by token, one system call each without a buffer.
-        let mut writer = std::io::BufWriter::new(&mut temporary);
-        serde_json::to_writer_pretty(&mut writer, &log).with_context(|| format!("writing SARIF {shown}"))?;
-        writer.write_all(b"\n")?;
-        writer.flush().with_context(|| format!("writing SARIF {shown}"))?;
-        drop(writer);
-        temporary
-            .persist(&self.path)
-            .with_context(|| format!("writing SARIF {shown}"))?;
-        Ok(())
+        super::write_atomically(&self.path, "SARIF", |out| {
+            serde_json::to_writer_pretty(&mut *out, &log)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })
     }
 }
 
@@ -59,18 +45,12 @@ impl Reporter for SarifReporter {
 pub fn build(report: &ScanReport<'_>) -> sarif::Sarif {
     let rules: Vec<sarif::ReportingDescriptor> = report.rules.rules().iter().map(rule_descriptor).collect();
 
-    // Fingerprints count identical matches within a file so that two equal secrets in one file
-    // stay two alerts, whatever their lines.
-    let mut occurrences: HashMap<(usize, &str, &str), usize> = HashMap::new();
     let results: Vec<sarif::Result> = report
         .findings
         .iter()
-        .map(|finding| {
+        .zip(super::fingerprints(report))
+        .map(|(finding, fingerprint)| {
             let rule = report.rules.rule(finding.rule);
-            let occurrence = occurrences
-                .entry((finding.rule, finding.path.as_str(), finding.match_hash.as_str()))
-                .and_modify(|n| *n += 1)
-                .or_insert(0);
             let mut region = sarif::Region::builder()
                 .start_line(i64::from(finding.line))
                 .build();
@@ -109,7 +89,7 @@ pub fn build(report: &ScanReport<'_>) -> sarif::Sarif {
                 .locations(vec![location])
                 .partial_fingerprints(BTreeMap::from([(
                     "anteaterFingerprint/v1".to_string(),
-                    finding.fingerprint(&rule.id, *occurrence),
+                    fingerprint,
                 )]))
                 .build()
         })
@@ -154,6 +134,7 @@ fn rule_descriptor(rule: &RuleMeta) -> sarif::ReportingDescriptor {
         RuleKind::FileName => "file-name",
         RuleKind::Binary => "binary",
         RuleKind::VirusTotal => "virustotal",
+        RuleKind::ConfigChange => "configuration",
     };
     let mut tags = vec!["security".to_string(), kind_tag.to_string()];
     if rule.redact {

@@ -95,7 +95,7 @@ impl RuleSet {
                     file_names.push(index);
                 }
                 RuleKind::Binary => binary = index,
-                RuleKind::VirusTotal => {}
+                RuleKind::VirusTotal | RuleKind::ConfigChange => {}
             }
         }
 

@@ -62,6 +62,8 @@ pub enum RuleKind {
     Binary,
     /// A VirusTotal verdict about an indicator found in the tree.
     VirusTotal,
+    /// A change to anteater's own configuration (--diff mode).
+    ConfigChange,
 }
 
 /// Everything a report needs to know about a rule.
@@ -180,4 +182,24 @@ pub fn virustotal_rules(fail_closed: bool) -> Vec<RuleMeta> {
             },
         ),
     ]
+}
+
+/// The rule for changes that loosen anteater's own configuration (--diff mode).
+pub fn config_changed_rule() -> RuleMeta {
+    RuleMeta {
+        id: "config-changed".into(),
+        name: "Change loosens anteater's configuration".into(),
+        description: "This change edits anteater's configuration to waive findings or weaken rules.".into(),
+        remediation: Some(
+            "Review the waiver on its own merits; exceptions take effect once merged, so land them \
+             separately from the code they excuse."
+                .into(),
+        ),
+        severity: Severity::Medium,
+        redact: false,
+        kind: RuleKind::ConfigChange,
+        pattern: None,
+        origin: "built-in".into(),
+        precision: Precision::VeryHigh,
+    }
 }

@@ -247,7 +247,7 @@ mod tests {
     fn redacted_hides_credentials() {
         assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
         assert_eq!(
-            redacted("redis://user:hunter2@redis.local:6379/2"),
+            redacted("redis://user:hunter2@redis.local:6379/2"), // fake-secret-for-tests
             "redis://***@redis.local:6379/2"
         );
         assert_eq!(redacted("redis://:p@ss@host"), "redis://***@host");
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn scrub_removes_secrets_from_library_messages() {
-        let url = "redis://alice:hunter2@host?password=xyzzy";
+        let url = "redis://alice:hunter2@host?password=xyzzy"; // fake-secret-for-tests
         let text = scrub("failed for alice:hunter2 and hunter2 and xyzzy", url);
         assert!(!text.contains("hunter2") && !text.contains("xyzzy"), "{text}");
     }

@@ -6,9 +6,12 @@ mod support;
 
 mod config_errors;
 mod default_rules;
+mod diff;
 mod environment;
+mod living_with_findings;
 mod original;
 mod patchset;
+mod reporters;
 mod scanning;
 mod virustotal;
 mod vt_limiter;

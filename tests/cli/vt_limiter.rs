@@ -262,7 +262,7 @@ async fn unreachable_redis_fails_fast_and_names_the_url_without_credentials() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(err.contains(&format!("Redis at {url}")), "{err}");
 
-    let with_password = format!("redis://ci:hunter2@127.0.0.1:{port}/0");
+    let with_password = format!("redis://ci:hunter2@127.0.0.1:{port}/0"); // fake-secret-for-tests
     let started = Instant::now();
     let err = match VerdictCache::shared(&with_password, Duration::from_secs(60)).await {
         Ok(_) => panic!("a cache without Redis"),

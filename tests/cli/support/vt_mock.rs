@@ -39,7 +39,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The API key a default [`MockConfig`] accepts.
-pub const DEFAULT_API_KEY: &str = "test-key-0123456789abcdef";
+pub const DEFAULT_API_KEY: &str = "test-key-0123456789abcdef"; // fake-secret-for-tests
 
 /// Extra bytes allowed on top of an upload limit for the multipart envelope.
 const MULTIPART_SLACK: u64 = 64 * 1024;

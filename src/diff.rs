@@ -1,0 +1,400 @@
+//! What a change adds: the files changed between a base revision and `HEAD`, and for each text
+//! file the lines it added or changed, read from git.
+//!
+//! This runs the `git` binary rather than linking a git library: CI checkouts are made by git
+//! itself (shallow clones, alternates, sparse checkouts, safe.directory rules, new index
+//! formats), and the user's own git reads them exactly as the checkout made them; a library
+//! would add a C dependency or a large crate to parse two plumbing outputs.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+use crate::platform_env::PlatformEnv;
+
+/// Which lines of a changed file count as changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangedLines {
+    /// The whole file: added, copied, or binary.
+    All,
+    /// 1-based line ranges (end exclusive) of added or changed lines.
+    Ranges(Vec<Range<u32>>),
+}
+
+impl ChangedLines {
+    pub fn contains(&self, line: u32) -> bool {
+        match self {
+            ChangedLines::All => true,
+            ChangedLines::Ranges(ranges) => ranges.iter().any(|range| range.contains(&line)),
+        }
+    }
+}
+
+/// The change under review.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    /// The commit the change is compared with (the merge base of BASE and HEAD).
+    pub base: String,
+    /// Changed files that exist at HEAD, relative to the scan root, '/'-separated.
+    pub files: HashMap<String, ChangedLines>,
+    /// Files the change deleted (nothing to scan), relative to the scan root.
+    pub deleted: Vec<String>,
+    /// Renames as (old path, new path).
+    pub renamed: Vec<(String, String)>,
+}
+
+/// The base revision for `--diff auto`, from the CI platform's description of the event:
+/// a GitHub pull request's base commit, a GitHub push's previous head, or a GitLab merge
+/// request's diff base.
+pub fn auto_base(env: &PlatformEnv) -> anyhow::Result<String> {
+    if let Some(sha) = &env.ci_merge_request_diff_base_sha {
+        return Ok(sha.clone());
+    }
+    if !env.in_github_actions() {
+        bail!(
+            "--diff auto works in GitHub Actions and GitLab merge request pipelines; \
+             elsewhere give the base revision (e.g. --diff origin/main)"
+        );
+    }
+    let event_name = env.github_event_name.as_deref().unwrap_or_default();
+    let event: serde_json::Value = match &env.github_event_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--diff auto: reading GITHUB_EVENT_PATH {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("--diff auto: GITHUB_EVENT_PATH {} is not JSON", path.display()))?
+        }
+        None => serde_json::Value::Null,
+    };
+    let text = |pointer: &str| {
+        event
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    match event_name {
+        "pull_request" | "pull_request_target" | "pull_request_review" | "pull_request_review_comment" => {
+            if let Some(sha) = text("/pull_request/base/sha") {
+                return Ok(sha);
+            }
+            match &env.github_base_ref {
+                Some(branch) => Ok(format!("origin/{branch}")),
+                None => bail!("--diff auto: the pull request event names no base commit"),
+            }
+        }
+        "push" => {
+            let before = text("/before").unwrap_or_default();
+            if !before.is_empty() && before.bytes().any(|b| b != b'0') {
+                return Ok(before);
+            }
+            // A new branch: compare with the default branch.
+            match text("/repository/default_branch") {
+                Some(branch) => Ok(format!("origin/{branch}")),
+                None => bail!("--diff auto: a push that creates a branch names no previous commit"),
+            }
+        }
+        "merge_group" => text("/merge_group/base_sha")
+            .ok_or_else(|| anyhow::anyhow!("--diff auto: the merge_group event names no base commit")),
+        other => bail!(
+            "--diff auto: cannot tell the base of a `{other}` event; give the revision (--diff origin/main)"
+        ),
+    }
+}
+
+/// Runs git in `dir` and returns its standard output; failures carry git's own message.
+pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "core.quotePath=off", "-c", "diff.noprefix=false"])
+        .args(args)
+        .output()
+        .with_context(|| "running git (is it installed?)".to_string())?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        bail!("git {}: {}", args.join(" "), stderr.trim());
+    }
+    Ok(output.stdout)
+}
+
+/// Resolves `base` to the commit a change should be compared with: the merge base of `base` and
+/// HEAD, so that commits that landed on the base branch after the change forked off are not
+/// counted as part of the change. A shallow clone that lacks the base gets an error that says how
+/// to fetch it.
+pub fn resolve_base(root: &Path, base: &str) -> anyhow::Result<String> {
+    if base.starts_with('-') {
+        bail!("--diff `{base}` is not a revision");
+    }
+    let shallow = git(root, &["rev-parse", "--is-shallow-repository"])
+        .map(|out| String::from_utf8_lossy(&out).trim() == "true")
+        .unwrap_or(false);
+    let shallow_hint = |what: &str| {
+        format!(
+            "--diff {base}: {what}, and this clone is shallow. Fetch the history the comparison needs: \
+             with actions/checkout set `fetch-depth: 0` (GitLab: GIT_DEPTH: 0), or run \
+             `git fetch --unshallow` (or `git fetch origin {base}`) before anteater"
+        )
+    };
+    let spec = format!("{base}^{{commit}}");
+    let commit = match git(
+        root,
+        &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec],
+    ) {
+        Ok(out) => String::from_utf8_lossy(&out).trim().to_string(),
+        Err(_) if shallow => bail!(shallow_hint("the base revision is not in this clone")),
+        Err(_) => bail!(
+            "--diff {base}: no such revision in the repository at {}",
+            root.display()
+        ),
+    };
+    match git(root, &["merge-base", "--end-of-options", &commit, "HEAD"]) {
+        Ok(out) => Ok(String::from_utf8_lossy(&out).trim().to_string()),
+        Err(_) if shallow => bail!(shallow_hint(
+            "the base and HEAD have no common history in this clone"
+        )),
+        Err(_) => bail!("--diff {base}: it shares no history with HEAD"),
+    }
+}
+
+/// The files and lines changed between `base` (a commit) and HEAD, limited to `root` (paths are
+/// relative to it).
+pub fn changes(root: &Path, base: &str) -> anyhow::Result<ChangeSet> {
+    let range = format!("{base}..HEAD");
+    let mut set = ChangeSet {
+        base: base.to_string(),
+        ..ChangeSet::default()
+    };
+
+    // Names and statuses, NUL-separated so that any file name survives.
+    let status = git(
+        root,
+        &[
+            "diff",
+            "--relative",
+            "--no-ext-diff",
+            "--name-status",
+            "-z",
+            "-M",
+            &range,
+        ],
+    )?;
+    let mut fields = status.split(|&b| b == 0).filter(|f| !f.is_empty());
+    let mut modified = Vec::new();
+    while let Some(code) = fields.next() {
+        let code = String::from_utf8_lossy(code);
+        let path = |field: Option<&[u8]>| -> anyhow::Result<String> {
+            let field = field.context("git diff --name-status ended early")?;
+            Ok(String::from_utf8_lossy(field).into_owned())
+        };
+        match code.chars().next() {
+            Some('A') => {
+                set.files.insert(path(fields.next())?, ChangedLines::All);
+            }
+            Some('C') => {
+                let _source = path(fields.next())?;
+                set.files.insert(path(fields.next())?, ChangedLines::All);
+            }
+            Some('D') => set.deleted.push(path(fields.next())?),
+            Some('R') => {
+                let old = path(fields.next())?;
+                let new = path(fields.next())?;
+                modified.push(new.clone());
+                set.renamed.push((old, new));
+            }
+            Some('M' | 'T') => modified.push(path(fields.next())?),
+            // Unmerged or unknown: look at the whole file rather than miss something.
+            _ => {
+                set.files.insert(path(fields.next())?, ChangedLines::All);
+            }
+        }
+    }
+    if modified.is_empty() {
+        return Ok(set);
+    }
+
+    // Added lines of modified and renamed files, from zero-context hunks.
+    let mut args = vec![
+        "diff",
+        "--relative",
+        "--no-ext-diff",
+        "--no-color",
+        "-U0",
+        "-M",
+        &range,
+    ];
+    args.push("--");
+    // Renames need both names in the pathspec, or git sees an added file.
+    let old_names = set.renamed.iter().map(|(old, _)| old);
+    let literal: Vec<String> = modified
+        .iter()
+        .chain(old_names)
+        .map(|p| format!(":(literal){p}"))
+        .collect();
+    args.extend(literal.iter().map(String::as_str));
+    let patch = git(root, &args)?;
+    for (path, lines) in parse_patch(&patch) {
+        set.files.insert(path, lines);
+    }
+    // A rename or mode change without content changes has no hunk: no line is new, but the
+    // file is still a changed file for file-name and binary checks.
+    for path in modified {
+        set.files.entry(path).or_insert(ChangedLines::Ranges(Vec::new()));
+    }
+    Ok(set)
+}
+
+/// Parses `git diff -U0` output into added line ranges per file (new paths).
+fn parse_patch(patch: &[u8]) -> Vec<(String, ChangedLines)> {
+    let mut out: Vec<(String, ChangedLines)> = Vec::new();
+    let mut current: Option<usize> = None;
+    for line in patch.split(|&b| b == b'\n') {
+        if line.starts_with(b"diff --git ") {
+            current = None;
+        } else if let Some(path) = line.strip_prefix(b"+++ ") {
+            if path == b"/dev/null" {
+                current = None;
+                continue;
+            }
+            let path = unquote(path);
+            let path = path.strip_prefix("b/").unwrap_or(&path).to_string();
+            out.push((path, ChangedLines::Ranges(Vec::new())));
+            current = Some(out.len() - 1);
+        } else if line.starts_with(b"Binary files ") {
+            // "Binary files a/x and b/y differ": the whole file counts. The new path is the last
+            // one, and `+++` is not printed for binaries.
+            if let Some(path) = binary_new_path(line) {
+                out.push((path, ChangedLines::All));
+            }
+            current = None;
+        } else if line.starts_with(b"@@ ") {
+            if let (Some(index), Some(range)) = (current, hunk_added_lines(line)) {
+                if let ChangedLines::Ranges(ranges) = &mut out[index].1 {
+                    if !range.is_empty() {
+                        ranges.push(range);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `@@ -a,b +c,d @@` → lines c..c+d of the new file (d defaults to 1).
+fn hunk_added_lines(header: &[u8]) -> Option<Range<u32>> {
+    let text = std::str::from_utf8(header).ok()?;
+    let new = text.split(' ').find(|part| part.starts_with('+'))?;
+    let new = &new[1..];
+    let (start, count) = match new.split_once(',') {
+        Some((start, count)) => (start.parse::<u32>().ok()?, count.parse::<u32>().ok()?),
+        None => (new.parse::<u32>().ok()?, 1),
+    };
+    Some(start..start.saturating_add(count))
+}
+
+fn binary_new_path(line: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(line);
+    let rest = text.strip_prefix("Binary files ")?.strip_suffix(" differ")?;
+    let (_, new) = rest.rsplit_once(" and ")?;
+    if new == "/dev/null" {
+        return None;
+    }
+    let new = unquote(new.as_bytes());
+    Some(new.strip_prefix("b/").unwrap_or(&new).to_string())
+}
+
+/// Undoes git's C-style quoting of unusual path names (`"a\tb"`, octal escapes for bytes).
+fn unquote(path: &[u8]) -> String {
+    let Some(inner) = path.strip_prefix(b"\"").and_then(|p| p.strip_suffix(b"\"")) else {
+        return String::from_utf8_lossy(path).into_owned();
+    };
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut iter = inner.iter().copied().peekable();
+    while let Some(b) = iter.next() {
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
+        }
+        match iter.next() {
+            Some(b'n') => bytes.push(b'\n'),
+            Some(b't') => bytes.push(b'\t'),
+            Some(b'r') => bytes.push(b'\r'),
+            Some(b'a') => bytes.push(7),
+            Some(b'b') => bytes.push(8),
+            Some(b'f') => bytes.push(12),
+            Some(b'v') => bytes.push(11),
+            Some(d @ b'0'..=b'7') => {
+                let mut value = u32::from(d - b'0');
+                for _ in 0..2 {
+                    if let Some(&next @ b'0'..=b'7') = iter.peek() {
+                        value = value * 8 + u32::from(next - b'0');
+                        iter.next();
+                    }
+                }
+                bytes.push(value as u8);
+            }
+            Some(other) => bytes.push(other),
+            None => {}
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The content of the file at `path` as it is at `revision`, or `None` when it did not exist
+/// there. Resolved from the file's own directory, so any file of the repository works.
+pub fn file_at(path: &Path, revision: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().context("not a file path")?.to_string_lossy();
+    let spec = format!("{revision}:./{name}");
+    if git(dir, &["cat-file", "-e", &spec]).is_err() {
+        return Ok(None);
+    }
+    git(dir, &["show", &spec]).map(Some)
+}
+
+/// The top of the work tree holding `dir`.
+pub fn top_level(dir: &Path) -> anyhow::Result<PathBuf> {
+    let out = git(dir, &["rev-parse", "--show-toplevel"])?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&out).trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hunks_give_added_lines() {
+        assert_eq!(hunk_added_lines(b"@@ -3,0 +4,2 @@ fn x"), Some(4..6));
+        assert_eq!(hunk_added_lines(b"@@ -3 +3 @@"), Some(3..4));
+        assert_eq!(hunk_added_lines(b"@@ -3,2 +2,0 @@"), Some(2..2));
+    }
+
+    #[test]
+    fn patches_parse_into_ranges() {
+        let patch = b"diff --git a/src/a.rs b/src/a.rs\nindex 1..2 100644\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,0 +2,1 @@\n+x\n@@ -5,1 +7,2 @@\n-y\n+z\n+w\ndiff --git a/img.png b/img.png\nBinary files a/img.png and b/img.png differ\n";
+        let parsed = parse_patch(patch);
+        assert_eq!(
+            parsed[0],
+            ("src/a.rs".into(), ChangedLines::Ranges(vec![2..3, 7..9]))
+        );
+        assert_eq!(parsed[1], ("img.png".into(), ChangedLines::All));
+    }
+
+    #[test]
+    fn quoted_paths_are_unquoted() {
+        assert_eq!(unquote(b"\"b/a\\tb\\303\\251.txt\""), "b/a\tbé.txt");
+        assert_eq!(unquote(b"b/plain.txt"), "b/plain.txt");
+    }
+
+    #[test]
+    fn changed_lines_contain() {
+        let lines = ChangedLines::Ranges(vec![Range { start: 2, end: 4 }]);
+        assert!(lines.contains(2) && lines.contains(3) && !lines.contains(4));
+        assert!(ChangedLines::All.contains(99));
+    }
+}

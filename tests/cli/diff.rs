@@ -1,0 +1,326 @@
+//! `--diff`: only what a change adds is reported, in real git repositories built by the tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{anteater, Run};
+
+const SECRET_LINE: &str = "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n"; // fake-secret-for-tests
+const OLD_SECRET_LINE: &str = "OLD_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"; // fake-secret-for-tests
+
+/// A git repository in a temporary directory.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.email", "test@example.org"]);
+        repo.git(&["config", "user.name", "Test"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args)
+    }
+
+    fn write(&self, path: &str, content: &[u8]) {
+        let path = self.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    fn scan(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--path", "."];
+        all.extend_from_slice(args);
+        anteater(self.path()).args(&all).run()
+    }
+}
+
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn found(run: &Run) -> Vec<String> {
+    run.result_keys()
+        .into_iter()
+        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
+        .collect()
+}
+
+#[test]
+fn added_lines_are_flagged_and_preexisting_ones_are_not() {
+    let repo = Repo::new();
+    repo.write(
+        "deploy.sh",
+        format!("#!/bin/sh\n{OLD_SECRET_LINE}echo done\n").as_bytes(),
+    );
+    let base = repo.commit("base");
+    repo.write(
+        "deploy.sh",
+        format!("#!/bin/sh\n{OLD_SECRET_LINE}echo done\n{SECRET_LINE}").as_bytes(),
+    );
+    repo.commit("change");
+
+    let run = repo.scan(&["--diff", &base]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(found(&run), vec!["deploy.sh:4:github-token"]);
+
+    // Without --diff both are there.
+    assert_eq!(repo.scan(&[]).results().len(), 2);
+}
+
+#[test]
+fn commits_on_the_base_branch_after_the_fork_are_not_the_changes() {
+    let repo = Repo::new();
+    repo.write("a.txt", b"one\n");
+    repo.commit("base");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("b.txt", b"feature work\n");
+    repo.commit("feature");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("main.sh", SECRET_LINE.as_bytes());
+    repo.commit("main moves on");
+    repo.git(&["checkout", "-q", "feature"]);
+
+    let run = repo.scan(&["--diff", "main"]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+}
+
+#[test]
+fn a_renamed_file_is_checked_by_its_new_name_but_not_for_old_content() {
+    let repo = Repo::new();
+    repo.write(
+        "keys/notes.txt",
+        format!("{OLD_SECRET_LINE}more\nlines\nhere\n").as_bytes(),
+    );
+    let base = repo.commit("base");
+    repo.git(&["mv", "keys/notes.txt", "keys/id_rsa"]);
+    repo.commit("rename");
+
+    let run = repo.scan(&["--diff", &base]);
+    assert_eq!(
+        found(&run),
+        vec!["keys/id_rsa:1:file-name-ssh-private-key"],
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_deleted_file_is_nothing_to_report() {
+    let repo = Repo::new();
+    repo.write("old.sh", SECRET_LINE.as_bytes());
+    repo.write("keep.txt", b"x\n");
+    let base = repo.commit("base");
+    repo.git(&["rm", "-q", "old.sh"]);
+    repo.commit("delete");
+
+    let run = repo.scan(&["--diff", &base]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(run.results().is_empty());
+    assert!(
+        !run.stderr.contains("old.sh"),
+        "a deletion is not a missing file: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_added_binary_is_checked() {
+    let repo = Repo::new();
+    repo.write("README", b"x\n");
+    let base = repo.commit("base");
+    repo.write("tools/helper.bin", b"\x7fELF\0\0\0binary");
+    repo.commit("add binary");
+
+    let run = repo.scan(&["--diff", &base, "--binaries"]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(found(&run), vec!["tools/helper.bin:1:binary-not-allowlisted"]);
+}
+
+#[test]
+fn a_changed_binary_is_checked_too() {
+    let repo = Repo::new();
+    repo.write("blob.bin", b"\0one");
+    let base = repo.commit("base");
+    repo.write("blob.bin", b"\0two");
+    repo.commit("change binary");
+    let run = repo.scan(&["--diff", &base, "--binaries"]);
+    assert_eq!(found(&run), vec!["blob.bin:1:binary-not-allowlisted"]);
+}
+
+#[test]
+fn a_shallow_clone_without_the_base_says_how_to_fix_it() {
+    let repo = Repo::new();
+    repo.write("a.txt", b"1\n");
+    let base = repo.commit("one");
+    repo.write("a.txt", b"2\n");
+    repo.commit("two");
+    repo.write("a.txt", b"3\n");
+    repo.commit("three");
+
+    let clone_parent = tempfile::tempdir().unwrap();
+    let clone = clone_parent.path().join("clone");
+    let source = format!("file://{}", repo.path().display());
+    git_in(
+        clone_parent.path(),
+        &["clone", "-q", "--depth", "1", &source, clone.to_str().unwrap()],
+    );
+    let run = anteater(&clone).args(&["--path", ".", "--diff", &base]).run();
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("shallow"), "{}", run.stderr);
+    assert!(run.stderr.contains("fetch-depth: 0"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unknown_base_is_an_error() {
+    let repo = Repo::new();
+    repo.write("a.txt", b"1\n");
+    repo.commit("one");
+    let run = repo.scan(&["--diff", "no-such-branch"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no such revision"), "{}", run.stderr);
+}
+
+#[test]
+fn diff_auto_reads_the_base_from_a_pull_request_event() {
+    let repo = Repo::new();
+    repo.write("app.py", b"print('hello')\n");
+    let base = repo.commit("base");
+    repo.write("app.py", format!("print('hello')\n{SECRET_LINE}").as_bytes());
+    repo.commit("pr");
+    // Shaped like the payload GitHub writes for a pull_request event (trimmed).
+    let event = serde_json::json!({
+        "action": "synchronize",
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "base": {"ref": "main", "sha": base},
+            "head": {"ref": "feature", "sha": repo.git(&["rev-parse", "HEAD"]).trim()}
+        },
+        "repository": {"default_branch": "main"}
+    });
+    let event_path: PathBuf = repo.path().join("../event.json");
+    std::fs::write(&event_path, event.to_string()).unwrap();
+
+    let run = anteater(repo.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event_path.to_str().unwrap())
+        .env("GITHUB_BASE_REF", "main")
+        .args(&["--path", ".", "--diff", "auto"])
+        .run();
+    let _ = std::fs::remove_file(&event_path);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(found(&run), vec!["app.py:2:github-token"]);
+}
+
+#[test]
+fn diff_auto_outside_ci_asks_for_a_revision() {
+    let repo = Repo::new();
+    repo.write("a.txt", b"1\n");
+    repo.commit("one");
+    let run = repo.scan(&["--diff", "auto"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("give the base revision"), "{}", run.stderr);
+}
+
+#[test]
+fn a_change_that_waives_its_own_secret_is_still_flagged_and_reported() {
+    let repo = Repo::new();
+    repo.write(
+        "ignore.yaml",
+        b"file_audits:\n  file_contents:\n    - nullvalue\n",
+    );
+    repo.write("app.sh", b"echo hi\n");
+    let base = repo.commit("base");
+    repo.write("app.sh", format!("echo hi\n{SECRET_LINE}").as_bytes());
+    repo.write(
+        "ignore.yaml",
+        b"file_audits:\n  file_contents:\n    - GITHUB_TOKEN\nfile_ignore:\n  - .sh\n",
+    );
+    repo.commit("sneak");
+
+    let run = repo.scan(&["--diff", &base, "--ignore-list", "ignore.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        found(&run),
+        vec!["app.sh:2:github-token", "ignore.yaml:1:config-changed"]
+    );
+    assert!(
+        run.stdout
+            .contains("adds file_audits.file_contents entry `GITHUB_TOKEN`; adds file_ignore entry `.sh`"),
+        "{}",
+        run.stdout
+    );
+    let config_changed = run
+        .results()
+        .iter()
+        .find(|r| r["ruleId"] == "config-changed")
+        .unwrap()
+        .clone();
+    assert_eq!(config_changed["level"], "warning");
+
+    // Opting into the head's exceptions waives the line; the loosening is still reported.
+    let head = repo.scan(&[
+        "--diff",
+        &base,
+        "--ignore-list",
+        "ignore.yaml",
+        "--exceptions-from",
+        "head",
+    ]);
+    assert_eq!(found(&head), vec!["ignore.yaml:1:config-changed"]);
+    assert_eq!(head.code, 0);
+}
+
+#[test]
+fn loosening_the_flag_list_is_reported() {
+    let repo = Repo::new();
+    repo.write(
+        "flags.yaml",
+        b"file_audits:\n  file_contents:\n    token:\n      regex: ghp_\n      desc: token\n    md5:\n      regex: md5\n      desc: weak\n",
+    );
+    repo.write("a.txt", b"x\n");
+    let base = repo.commit("base");
+    repo.write(
+        "flags.yaml",
+        b"file_audits:\n  file_contents:\n    token:\n      regex: ghp_[0-9]{99}\n      desc: token\n      severity: low\n",
+    );
+    repo.commit("loosen");
+    let run = repo.scan(&["--diff", &base, "--flag-list", "flags.yaml"]);
+    assert!(
+        run.stdout.contains(
+            "removes rule `md5`; changes the regex of rule `token`; lowers the severity of rule `token`"
+        ),
+        "{}",
+        run.stdout
+    );
+}
