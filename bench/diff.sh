@@ -35,7 +35,8 @@ if [ ! -f "$repo/.complete" ]; then
   git -C "$repo" -c user.email=bench@example.org -c user.name=bench add -A
   git -C "$repo" -c user.email=bench@example.org -c user.name=bench commit -q -m base
   # Ten changed files, one new line each.
-  git -C "$repo" ls-files '*.rs' | head -n 10 | while read -r file; do
+  git -C "$repo" ls-files '*.rs' > "$work/diff-files.txt"
+  sed -n '1,10p' "$work/diff-files.txt" | while read -r file; do
     printf '\n// changed by bench/diff.sh: md5 of the payload\n' >> "$repo/$file"
   done
   git -C "$repo" -c user.email=bench@example.org -c user.name=bench commit -q -am "ten-file change"

@@ -32,6 +32,20 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let env = PlatformEnv::from_process()?;
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
+    // Workflow commands (annotations, the pause) go where the runner reads them: stdout, or
+    // stderr when stdout must hold nothing but the JSON document.
+    let mut commands: Box<dyn Write> = match output.format {
+        Format::Console => Box::new(std::io::stdout()),
+        Format::Json => Box::new(std::io::stderr()),
+    };
+    // Everything printed from here on may carry file names, matched text, configuration
+    // entries and VirusTotal messages from the change under review: in Actions the runner must not
+    // take any of it for a workflow command, so commands stay paused until the annotations.
+    let pause = if env.in_github_actions() {
+        Some(CommandPause::begin(&mut commands)?)
+    } else {
+        None
+    };
     let mut config = Config::build(cli, &env)?;
     // anteater's own report files are never scanned, like the SARIF log.
     output.exclude_from_scan(&mut config.excluded);
@@ -113,20 +127,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     SarifReporter::new(&config.sarif_path).report(&report)?;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let in_actions = env.in_github_actions();
-    // Workflow commands (annotations, the pause below) go where the runner reads them: stdout,
-    // or stderr when stdout must hold nothing but the JSON document.
-    let mut commands: Box<dyn Write> = match output.format {
-        Format::Console => Box::new(std::io::stdout()),
-        Format::Json => Box::new(std::io::stderr()),
-    };
-    // The console prints file names and matched text from the change under review; in Actions the
-    // runner must not take any of it for a workflow command.
-    let pause = if in_actions {
-        Some(CommandPause::begin(&mut commands)?)
-    } else {
-        None
-    };
     match output.format {
         Format::Console => ConsoleReporter::new(stdout.lock(), stderr.lock()).report(&report)?,
         Format::Json => JsonReporter::new(stdout.lock(), stderr.lock()).report(&report)?,

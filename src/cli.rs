@@ -21,7 +21,10 @@ Other environment variables read:
   VT_API_URL              VirusTotal API root [default: https://www.virustotal.com/api/v3]
   REDIS_URL               Redis shared by all jobs for the VirusTotal rate limit and cache
                           (--redis-url wins) [default: redis://127.0.0.1:6379]
-  GITHUB_*                set by GitHub Actions
+  GITHUB_ACTIONS          `true` adds annotations, GITHUB_STEP_SUMMARY a job summary,
+                          GITHUB_OUTPUT the step outputs sarif_file and findings
+  GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_BASE_REF, CI_MERGE_REQUEST_DIFF_BASE_SHA
+                          where --diff auto finds the base revision
 
 Exit codes:
   0  no finding at or above --fail-on
