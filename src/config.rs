@@ -191,6 +191,18 @@ impl Config {
             }
             None => None,
         };
+        // Only files of the repository under review have a base revision; configuration kept
+        // elsewhere (a shared lists directory, the working directory of the job) is not part of
+        // the change.
+        let repository = match &change {
+            Some(_) => Some(diff::top_level(&root)?),
+            None => None,
+        };
+        let in_repository = |path: &Path| {
+            repository
+                .as_ref()
+                .is_some_and(|top| paths::resolve(path, &cwd).starts_with(top))
+        };
         let exceptions_revision = change
             .as_ref()
             .filter(|_| cli.exceptions_from == ExceptionsFrom::Base)
@@ -199,13 +211,13 @@ impl Config {
             match &exceptions_revision {
                 // A change must not be able to waive its own findings: its edits to the
                 // exception files take effect once they are merged.
-                Some(revision) => match diff::file_at(path, revision)? {
+                Some(revision) if in_repository(path) => match diff::file_at(path, revision)? {
                     Some(bytes) => {
                         ExceptionFile::parse_bytes(&bytes, path, &format!("{what} (at the base revision)"))
                     }
                     None => Ok(ExceptionFile::default()),
                 },
-                None => ExceptionFile::load(path, what),
+                _ => ExceptionFile::load(path, what),
             }
         };
 
@@ -309,6 +321,7 @@ impl Config {
         let sarif_path = cli.sarif.clone();
         excluded.insert(paths::resolve(&sarif_path, &cwd));
 
+        watched.retain(|(_, path)| in_repository(path));
         let loosened = match &change {
             Some(change) => config_change::detect(&change.base, &watched)?,
             None => Vec::new(),

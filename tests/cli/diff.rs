@@ -324,3 +324,19 @@ fn loosening_the_flag_list_is_reported() {
         run.stdout
     );
 }
+
+#[test]
+fn configuration_kept_outside_the_repository_is_not_part_of_the_change() {
+    let repo = Repo::new();
+    repo.write("app.sh", b"echo hi\n");
+    let base = repo.commit("base");
+    repo.write("app.sh", format!("echo hi\n{SECRET_LINE}").as_bytes());
+    repo.commit("change");
+    let lists = tempfile::tempdir().unwrap();
+    let ignore = lists.path().join("ignore.yaml");
+    std::fs::write(&ignore, "file_audits:\n  file_contents:\n    - GITHUB_TOKEN\n").unwrap();
+
+    let run = repo.scan(&["--diff", &base, "--ignore-list", ignore.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(run.results().is_empty(), "{}", run.stdout);
+}
