@@ -5,11 +5,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::io::Write;
+
+use anyhow::Context;
 use serde_json::json;
 use serde_sarif::sarif;
 
 use super::{Reporter, ScanReport};
-use crate::finding::Level;
+use crate::finding::{Finding, Level};
 use crate::outcome::Outcome;
 use crate::paths;
 use crate::rules::{RuleKind, RuleMeta};
@@ -32,69 +35,87 @@ impl SarifReporter {
 
 impl Reporter for SarifReporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
-        let log = build(report);
-        super::write_atomically(&self.path, "SARIF", |out| {
-            serde_json::to_writer_pretty(&mut *out, &log)?;
-            out.write_all(b"\n")?;
-            Ok(())
-        })
+        super::write_atomically(&self.path, "SARIF", |out| write(report, out))
     }
 }
 
-/// The whole SARIF log of a run.
-pub fn build(report: &ScanReport<'_>) -> sarif::Sarif {
-    let rules: Vec<sarif::ReportingDescriptor> = report.rules.rules().iter().map(rule_descriptor).collect();
-
-    let results: Vec<sarif::Result> = report
+/// Writes the SARIF log, one result at a time: results are never all held in memory at once, so
+/// memory follows the findings, not the size of their SARIF form.
+pub fn write(report: &ScanReport<'_>, out: &mut dyn Write) -> anyhow::Result<()> {
+    // The log without results, serialized once; its empty results array marks where they go.
+    // The marker cannot occur elsewhere: inside any string its quotes would be escaped.
+    let frame = serde_json::to_string(&build_frame(report))?;
+    const MARKER: &str = "\"results\":[]";
+    let at = frame
+        .find(MARKER)
+        .context("the SARIF frame has no results array")?;
+    out.write_all(&frame.as_bytes()[..at])?;
+    out.write_all(b"\"results\":[")?;
+    for (index, (finding, fingerprint)) in report
         .findings
         .iter()
         .zip(super::fingerprints(report))
-        .map(|(finding, fingerprint)| {
-            let rule = report.rules.rule(finding.rule);
-            let mut region = sarif::Region::builder()
-                .start_line(i64::from(finding.line))
-                .build();
-            if let Some((start, end)) = finding.columns {
-                region.start_column = Some(i64::from(start));
-                region.end_column = Some(i64::from(end.max(start + 1)));
-            }
-            let location = sarif::Location::builder()
-                .physical_location(
-                    sarif::PhysicalLocation::builder()
-                        .artifact_location(
-                            sarif::ArtifactLocation::builder()
-                                .uri(paths::uri_encode(&finding.path))
-                                .uri_base_id(SOURCE_ROOT)
-                                .build(),
-                        )
-                        .region(region)
+        .enumerate()
+    {
+        if index > 0 {
+            out.write_all(b",\n")?;
+        }
+        serde_json::to_writer(&mut *out, &result(report, finding, fingerprint))?;
+    }
+    out.write_all(b"]")?;
+    out.write_all(&frame.as_bytes()[at + MARKER.len()..])?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn result(report: &ScanReport<'_>, finding: &Finding, fingerprint: String) -> sarif::Result {
+    let rule = report.rules.rule(finding.rule);
+    let mut region = sarif::Region::builder()
+        .start_line(i64::from(finding.line))
+        .build();
+    if let Some((start, end)) = finding.columns {
+        region.start_column = Some(i64::from(start));
+        region.end_column = Some(i64::from(end.max(start + 1)));
+    }
+    let location = sarif::Location::builder()
+        .physical_location(
+            sarif::PhysicalLocation::builder()
+                .artifact_location(
+                    sarif::ArtifactLocation::builder()
+                        .uri(paths::uri_encode(&finding.path))
+                        .uri_base_id(SOURCE_ROOT)
                         .build(),
                 )
-                .build();
-            let mut message = format!(
-                "{}: {} Matched: `{}`.",
-                rule.name.trim_end_matches('.'),
-                sentence(&rule.description),
-                finding.evidence.replace('`', "'")
-            );
-            if let Some(detail) = &finding.detail {
-                message.push(' ');
-                message.push_str(&sentence(detail));
-            }
-            sarif::Result::builder()
-                .rule_id(rule.id.clone())
-                .rule_index(finding.rule as i64)
-                .level(result_level(finding.level))
-                .message(sarif::Message::builder().text(message).build())
-                .locations(vec![location])
-                .partial_fingerprints(BTreeMap::from([(
-                    "anteaterFingerprint/v1".to_string(),
-                    fingerprint,
-                )]))
-                .build()
-        })
-        .collect();
+                .region(region)
+                .build(),
+        )
+        .build();
+    let mut message = format!(
+        "{}: {} Matched: `{}`.",
+        rule.name.trim_end_matches('.'),
+        sentence(&rule.description),
+        finding.evidence.replace('`', "'")
+    );
+    if let Some(detail) = &finding.detail {
+        message.push(' ');
+        message.push_str(&sentence(detail));
+    }
+    sarif::Result::builder()
+        .rule_id(rule.id.clone())
+        .rule_index(finding.rule as i64)
+        .level(result_level(finding.level))
+        .message(sarif::Message::builder().text(message).build())
+        .locations(vec![location])
+        .partial_fingerprints(BTreeMap::from([(
+            "anteaterFingerprint/v1".to_string(),
+            fingerprint,
+        )]))
+        .build()
+}
 
+/// The log with an empty results array: tool, rules, invocation, base URI, automation id.
+fn build_frame(report: &ScanReport<'_>) -> sarif::Sarif {
+    let rules: Vec<sarif::ReportingDescriptor> = report.rules.rules().iter().map(rule_descriptor).collect();
     let notifications = notifications(report);
     let invocation = sarif::Invocation::builder()
         .execution_successful(report.outcome != Outcome::ScanFailed)
@@ -119,7 +140,7 @@ pub fn build(report: &ScanReport<'_>) -> sarif::Sarif {
         )]))
         .column_kind(json!("utf16CodeUnits"))
         .invocations(vec![invocation])
-        .results(results)
+        .results(Vec::new())
         .build();
     sarif::Sarif::builder()
         .schema(sarif::SCHEMA_URL)
