@@ -340,3 +340,37 @@ fn configuration_kept_outside_the_repository_is_not_part_of_the_change() {
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert!(run.results().is_empty(), "{}", run.stdout);
 }
+
+#[test]
+fn diff_auto_reads_the_previous_head_from_a_push_event() {
+    let repo = Repo::new();
+    repo.write("app.py", format!("{OLD_SECRET_LINE}").as_bytes());
+    let before = repo.commit("before");
+    repo.write("app.py", format!("{OLD_SECRET_LINE}{SECRET_LINE}").as_bytes());
+    repo.commit("pushed");
+    let event = serde_json::json!({"ref": "refs/heads/main", "before": before, "after": "ignored"});
+    let event_path = repo.path().join("../push-event.json");
+    std::fs::write(&event_path, event.to_string()).unwrap();
+    let run = anteater(repo.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_EVENT_PATH", event_path.to_str().unwrap())
+        .args(&["--path", ".", "--diff", "auto"])
+        .run();
+    let _ = std::fs::remove_file(&event_path);
+    assert_eq!(found(&run), vec!["app.py:2:github-token"], "{}", run.all_output());
+}
+
+#[test]
+fn diff_auto_uses_the_gitlab_merge_request_base() {
+    let repo = Repo::new();
+    repo.write("a.txt", b"x\n");
+    let base = repo.commit("base");
+    repo.write("b.sh", SECRET_LINE.as_bytes());
+    repo.commit("mr");
+    let run = anteater(repo.path())
+        .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base)
+        .args(&["--path", ".", "--diff", "auto"])
+        .run();
+    assert_eq!(found(&run), vec!["b.sh:1:github-token"], "{}", run.all_output());
+}
