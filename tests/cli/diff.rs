@@ -344,7 +344,7 @@ fn configuration_kept_outside_the_repository_is_not_part_of_the_change() {
 #[test]
 fn diff_auto_reads_the_previous_head_from_a_push_event() {
     let repo = Repo::new();
-    repo.write("app.py", format!("{OLD_SECRET_LINE}").as_bytes());
+    repo.write("app.py", OLD_SECRET_LINE.as_bytes());
     let before = repo.commit("before");
     repo.write("app.py", format!("{OLD_SECRET_LINE}{SECRET_LINE}").as_bytes());
     repo.commit("pushed");
