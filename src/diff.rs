@@ -110,6 +110,10 @@ pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
         .arg("-C")
         .arg(dir)
         .args(["-c", "core.quotePath=off", "-c", "diff.noprefix=false"])
+        // In a container the checkout belongs to another user (the runner's), and git refuses
+        // such repositories unless told otherwise; anteater only reads them, with external diff
+        // drivers off.
+        .args(["-c", "safe.directory=*"])
         .args(args)
         .output()
         .with_context(|| "running git (is it installed?)".to_string())?;

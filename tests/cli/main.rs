@@ -4,6 +4,7 @@
 mod common;
 mod support;
 
+mod action;
 mod config_errors;
 mod default_rules;
 mod diff;

@@ -1,0 +1,471 @@
+//! The GitHub Action (`action.yml`) against the binary and the container's entrypoint: every
+//! input reaches anteater only through `env:`, as a variable the binary really reads, with values
+//! it accepts; every declared output is written, by anteater or by `entrypoint.sh`, exactly once.
+//! Also: the workflow and the CI examples that use the action are valid YAML and use only inputs
+//! and variables that exist.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::{anteater, fixture};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The inputs the action promises (the README lists them too).
+const INPUTS: [&str; 18] = [
+    "path",
+    "patchset",
+    "diff",
+    "project",
+    "config",
+    "flag_list",
+    "ignore_list",
+    "ruleset",
+    "binaries",
+    "ips",
+    "urls",
+    "bincheck",
+    "no_upload",
+    "sarif_file",
+    "fail_on",
+    "vt_rate",
+    "redis_url",
+    "vt_api_key",
+];
+
+const OUTPUTS: [&str; 3] = ["sarif_file", "findings", "exit_code"];
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(Path::new(ROOT).join(relative))
+        .unwrap_or_else(|err| panic!("reading {relative}: {err}"))
+}
+
+fn yaml(relative: &str) -> Value {
+    serde_saphyr::from_str::<Value>(&read(relative))
+        .unwrap_or_else(|err| panic!("{relative} is not valid YAML: {err}"))
+}
+
+fn action() -> Value {
+    yaml("action.yml")
+}
+
+fn keys(map: &Value) -> BTreeSet<String> {
+    map.as_object().expect("a mapping").keys().cloned().collect()
+}
+
+/// input name → the environment variable `runs.env` passes it in. Each value must be exactly
+/// `${{ inputs.NAME }}`: nothing else is spliced in.
+fn input_variables(action: &Value) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for (variable, value) in action["runs"]["env"].as_object().expect("runs.env") {
+        let value = value.as_str().expect("env values are strings");
+        let input = value
+            .strip_prefix("${{ inputs.")
+            .and_then(|rest| rest.strip_suffix(" }}"))
+            .unwrap_or_else(|| panic!("runs.env.{variable} is `{value}`, not `${{{{ inputs.NAME }}}}`"));
+        let previous = map.insert(input.to_string(), variable.clone());
+        assert!(previous.is_none(), "input {input} is passed twice");
+    }
+    map
+}
+
+/// The `ANTEATER_*` names `--help` documents as `[env: NAME=]`.
+fn documented_variables() -> (BTreeSet<String>, String) {
+    let dir = fixture("clean-project");
+    let run = anteater(dir.path()).args(&["--help"]).run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let names = run
+        .stdout
+        .split("[env: ")
+        .skip(1)
+        .map(|rest| rest.split('=').next().unwrap().to_string())
+        .collect();
+    (names, run.stdout)
+}
+
+#[test]
+fn the_action_is_a_docker_action_built_from_the_dockerfile() {
+    let action = action();
+    assert_eq!(action["runs"]["using"], "docker");
+    assert_eq!(action["runs"]["image"], "Dockerfile");
+    assert!(Path::new(ROOT).join("Dockerfile").is_file());
+    for key in ["name", "description", "author"] {
+        assert!(action[key].as_str().is_some_and(|v| !v.is_empty()), "{key}");
+    }
+    assert!(action["branding"]["icon"].is_string() && action["branding"]["color"].is_string());
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.contains("ENTRYPOINT [\"/usr/local/bin/entrypoint.sh\"]"));
+    assert!(dockerfile.contains("COPY entrypoint.sh /usr/local/bin/entrypoint.sh"));
+}
+
+#[test]
+fn every_input_is_passed_through_env_only() {
+    let action = action();
+    let inputs = keys(&action["inputs"]);
+    let promised: BTreeSet<String> = INPUTS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(inputs, promised, "the action's inputs");
+    for (name, input) in action["inputs"].as_object().unwrap() {
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "input {name} is not snake_case (a hyphen would make INPUT_X-Y unusable in sh)"
+        );
+        assert!(
+            input["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{name}"
+        );
+        assert!(
+            input["default"].is_string(),
+            "input {name} needs a string default"
+        );
+        assert_ne!(input["required"], true, "a bare `uses:` must work");
+    }
+
+    let variables = input_variables(&action);
+    assert_eq!(variables.keys().cloned().collect::<BTreeSet<_>>(), promised);
+    for (input, variable) in &variables {
+        match input.as_str() {
+            // The one exception: anteater reads its VirusTotal key from VT_API_KEY.
+            "vt_api_key" => assert_eq!(variable, "VT_API_KEY"),
+            "sarif_file" => assert_eq!(variable, "ANTEATER_SARIF"),
+            _ => assert_eq!(variable, &format!("ANTEATER_{}", input.to_uppercase())),
+        }
+    }
+
+    // No input reaches a command line: only runs.env mentions inputs, and nothing overrides the
+    // image's entrypoint or command.
+    let runs = action["runs"].as_object().unwrap();
+    for (key, value) in runs {
+        if key != "env" {
+            assert!(
+                !value.to_string().contains("inputs."),
+                "runs.{key} uses an input: {value}"
+            );
+        }
+    }
+    for key in ["args", "entrypoint", "pre-entrypoint", "post-entrypoint"] {
+        assert!(!runs.contains_key(key), "runs.{key}: inputs go through env: only");
+    }
+    // And in the text, every `${{ inputs.` sits on a runs.env line.
+    for line in read("action.yml").lines() {
+        if line.contains("inputs.") && line.contains("${{") {
+            let (variable, value) = line.trim().split_once(": ").expect("a key: value line");
+            let input = value
+                .strip_prefix("${{ inputs.")
+                .and_then(|rest| rest.strip_suffix(" }}"))
+                .unwrap_or_else(|| panic!("an input used outside runs.env: {line}"));
+            assert_eq!(variables.get(input), Some(&variable.to_string()), "{line}");
+        }
+    }
+}
+
+#[test]
+fn every_input_maps_to_an_option_the_binary_reads() {
+    let (documented, help) = documented_variables();
+    let variables = input_variables(&action());
+    for (input, variable) in &variables {
+        if variable == "VT_API_KEY" {
+            assert!(help.contains("VT_API_KEY"), "--help documents VT_API_KEY");
+        } else {
+            assert!(
+                documented.contains(variable),
+                "input {input} is passed as {variable}, which anteater does not read"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_defaults_alone_make_a_useful_scan() {
+    let action = action();
+    let variables = input_variables(&action);
+    // A bare `uses:` on a clean project: every input at its default, passed as the runner would.
+    let dir = fixture("clean-project");
+    let mut run = anteater(dir.path());
+    for (input, variable) in &variables {
+        run = run.env(variable, action["inputs"][input]["default"].as_str().unwrap());
+    }
+    let run = run.run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(run.sarif.is_some(), "the default sarif_file is written");
+    assert!(dir.path().join("anteater.sarif").is_file());
+
+    // The same defaults on the planted findings: the gate fails.
+    let dir = fixture("anteater-original");
+    let mut run = anteater(dir.path());
+    for (input, variable) in &variables {
+        let value = match input.as_str() {
+            "path" => "tests/testproject",
+            "project" => "testproject",
+            _ => action["inputs"][input]["default"].as_str().unwrap(),
+        };
+        run = run.env(variable, value);
+    }
+    let run = run.run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(run.results().len(), 7);
+}
+
+#[test]
+fn every_input_accepts_the_values_its_description_gives() {
+    let variables = input_variables(&action());
+    // A value for every input that needs no network (ips, urls and bincheck would call
+    // VirusTotal when true; their variables are proven by --help above).
+    let samples: BTreeMap<&str, &str> = BTreeMap::from([
+        ("path", "tests/testproject"),
+        ("patchset", "patchset.txt"),
+        // Exclusive with patchset and needs a git repository: tests/cli/diff.rs drives it.
+        ("diff", ""),
+        ("project", "testproject"),
+        ("config", "anteater.conf"),
+        ("flag_list", "anteater_files/flag_list.yaml"),
+        ("ignore_list", "anteater_files/ignore_list.yaml"),
+        ("ruleset", "default"),
+        ("binaries", "true"),
+        ("ips", "false"),
+        ("urls", "false"),
+        ("bincheck", "false"),
+        ("no_upload", "true"),
+        ("sarif_file", "out.sarif"),
+        ("fail_on", "never"),
+        ("vt_rate", "1000/1m"),
+        ("redis_url", "redis://127.0.0.1:9"),
+        ("vt_api_key", "not-a-real-key"),
+    ]);
+    assert_eq!(
+        samples.keys().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+        variables.keys().cloned().collect()
+    );
+    let dir = fixture("anteater-original");
+    std::fs::write(dir.path().join("patchset.txt"), "python/run.py\n").unwrap();
+    let mut run = anteater(dir.path());
+    for (input, variable) in &variables {
+        run = run.env(variable, samples[input.as_str()]);
+    }
+    let run = run.run();
+    // fail_on never: findings, and still 0. The SARIF went where sarif_file said.
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(dir.path().join("out.sarif").is_file(), "{}", run.all_output());
+    assert!(!dir.path().join("anteater.sarif").exists());
+    let findings = run.results().len();
+    assert!(
+        findings > 0,
+        "the patchset's file has findings: {}",
+        run.all_output()
+    );
+    for result in run.results() {
+        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(
+            uri.ends_with("python/run.py"),
+            "only the patchset is scanned: {uri}"
+        );
+    }
+}
+
+/// `name=` prefixes written with `writeln!(file, "name=...")` in anteater's GITHUB_OUTPUT reporter.
+fn names_written_by_anteater_source() -> BTreeSet<String> {
+    read("src/report/github_output.rs")
+        .split("writeln!(file, \"")
+        .skip(1)
+        .map(|rest| rest.split('=').next().unwrap().to_string())
+        .collect()
+}
+
+/// `name=` prefixes the entrypoint appends to `$GITHUB_OUTPUT`.
+fn names_written_by_entrypoint_source() -> BTreeSet<String> {
+    read("entrypoint.sh")
+        .lines()
+        .filter(|line| line.contains(">>\"$GITHUB_OUTPUT\"") || line.contains(">> \"$GITHUB_OUTPUT\""))
+        .map(|line| {
+            let format = line.split('\'').nth(1).expect("printf 'name=%s\\n'");
+            format.split('=').next().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn output_names(file: &Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|line| line.split('=').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_output_is_written_by_anteater_or_the_entrypoint() {
+    let declared = keys(&action()["outputs"]);
+    let expected: BTreeSet<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(declared, expected);
+    for name in &declared {
+        assert!(action()["outputs"][name]["description"].is_string(), "{name}");
+    }
+    let by_anteater = names_written_by_anteater_source();
+    let by_entrypoint = names_written_by_entrypoint_source();
+    assert_eq!(by_entrypoint, BTreeSet::from(["exit_code".to_string()]));
+    assert!(
+        by_anteater.is_disjoint(&by_entrypoint),
+        "written twice: {by_anteater:?} {by_entrypoint:?}"
+    );
+    let all: BTreeSet<String> = by_anteater.union(&by_entrypoint).cloned().collect();
+    assert_eq!(all, declared, "outputs declared vs written");
+
+    // The binary writes what its source says.
+    let dir = fixture("clean-project");
+    let output = dir.path().join("github-output");
+    let run = anteater(dir.path())
+        .env("GITHUB_OUTPUT", output.to_str().unwrap())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let written: BTreeSet<String> = output_names(&output).into_iter().collect();
+    assert_eq!(written, by_anteater);
+}
+
+/// The entrypoint, run as GitHub runs the container (minus Redis: a shared one is "configured",
+/// so it starts none and this test needs no redis-server), writes every output exactly once.
+#[cfg(unix)]
+#[test]
+fn the_entrypoint_completes_the_outputs() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_anteater"));
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let workspace = fixture("anteater-original");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = elsewhere.path().join("github-output");
+    let mut command = Command::new("sh");
+    command
+        .arg(Path::new(ROOT).join("entrypoint.sh"))
+        .current_dir(elsewhere.path());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ANTEATER_")
+            || name.starts_with("GITHUB_")
+            || name.starts_with("VT_")
+            || name == "REDIS_URL"
+        {
+            command.env_remove(name);
+        }
+    }
+    let status = command
+        .env("PATH", path)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", workspace.path())
+        .env("GITHUB_OUTPUT", &output)
+        .env("ANTEATER_REDIS_URL", "redis://127.0.0.1:9")
+        .env("ANTEATER_PROJECT", "testproject")
+        .env("ANTEATER_PATH", "tests/testproject")
+        .env("ANTEATER_PATCHSET", "")
+        .output()
+        .unwrap();
+    let shown = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert_eq!(status.status.code(), Some(1), "{shown}");
+    assert!(
+        workspace.path().join("anteater.sarif").is_file(),
+        "ran in GITHUB_WORKSPACE: {shown}"
+    );
+    let mut names = output_names(&output);
+    names.sort();
+    let mut expected: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(names, expected, "each output once");
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(text.lines().any(|l| l == "exit_code=1"), "{text}");
+    assert!(text.lines().any(|l| l == "findings=7"), "{text}");
+}
+
+/// Steps in a workflow that use this action: `uses: ./` or `uses: anteater/anteater@…`.
+fn action_steps(workflow: &Value) -> Vec<&Value> {
+    let mut steps = Vec::new();
+    for job in workflow["jobs"].as_object().expect("jobs").values() {
+        for step in job["steps"].as_array().expect("steps") {
+            let uses = step["uses"].as_str().unwrap_or_default();
+            if uses == "./" || uses.starts_with("anteater/anteater@") {
+                steps.push(step);
+            }
+        }
+    }
+    steps
+}
+
+#[test]
+fn workflows_and_examples_use_the_action_as_declared() {
+    let action = action();
+    let inputs = keys(&action["inputs"]);
+    let variables: BTreeSet<String> = input_variables(&action).into_values().collect();
+
+    let test_workflow = yaml(".github/workflows/test-action.yml");
+    assert!(
+        action_steps(&test_workflow).len() >= 2,
+        "the test workflow runs `uses: ./`"
+    );
+    for file in [
+        ".github/workflows/test-action.yml",
+        "ci-examples/github/anteater-gate.yml",
+    ] {
+        for step in action_steps(&yaml(file)) {
+            for key in step["with"].as_object().into_iter().flatten().map(|(k, _)| k) {
+                assert!(
+                    inputs.contains(key),
+                    "{file}: `{key}` is not an input of the action"
+                );
+            }
+        }
+    }
+
+    // The gate uploads its SARIF with a category, even when the gate failed.
+    let gate = yaml("ci-examples/github/anteater-gate.yml");
+    assert_eq!(gate["permissions"]["security-events"], "write");
+    let steps = gate["jobs"]["anteater"]["steps"].as_array().unwrap();
+    let upload = steps
+        .iter()
+        .find(|s| s["uses"].as_str().unwrap_or_default().contains("upload-sarif"))
+        .expect("an upload-sarif step");
+    assert!(upload["with"]["category"].is_string());
+    assert!(upload["if"].as_str().unwrap().contains("!cancelled()"));
+
+    // The prebuilt-image variant passes the same variables the action does.
+    let prebuilt = yaml("ci-examples/github/anteater-gate-prebuilt-image.yml");
+    let steps = prebuilt["jobs"]["anteater"]["steps"].as_array().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["uses"].as_str().unwrap_or_default().starts_with("docker://"))
+        .expect("a docker:// step");
+    for variable in keys(&step["env"]) {
+        assert!(
+            variables.contains(&variable),
+            "{variable} is not what the action passes"
+        );
+    }
+
+    let gitlab = yaml("ci-examples/gitlab/.gitlab-ci.yml");
+    assert!(gitlab["anteater"]["artifacts"]["paths"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("anteater.sarif")));
+    let jenkinsfile = read("ci-examples/jenkins/Jenkinsfile");
+    assert!(jenkinsfile
+        .contains("recordIssues(enabledForFailure: true, tools: [sarif(pattern: 'anteater.sarif')])"));
+    for file in [
+        "ci-examples/github/anteater-gate.yml",
+        "ci-examples/github/anteater-gate-prebuilt-image.yml",
+        "ci-examples/gitlab/.gitlab-ci.yml",
+        "ci-examples/jenkins/Jenkinsfile",
+    ] {
+        let text = read(file);
+        assert!(
+            text.contains("VT_API_KEY"),
+            "{file} says where the VirusTotal key comes from"
+        );
+        assert!(text.contains("REDIS_URL"), "{file} says how to share one Redis");
+    }
+}
