@@ -452,6 +452,16 @@ fn workflows_and_examples_use_the_action_as_declared() {
         .as_array()
         .unwrap()
         .contains(&Value::from("anteater.sarif")));
+    // The reports GitLab ingests are the files the job tells anteater to write.
+    let job = &gitlab["anteater"];
+    assert_eq!(
+        job["artifacts"]["reports"]["codequality"],
+        job["variables"]["ANTEATER_GITLAB_CODEQUALITY"]
+    );
+    assert_eq!(
+        job["artifacts"]["reports"]["junit"],
+        job["variables"]["ANTEATER_JUNIT"]
+    );
     let jenkinsfile = read("ci-examples/jenkins/Jenkinsfile");
     assert!(jenkinsfile
         .contains("recordIssues(enabledForFailure: true, tools: [sarif(pattern: 'anteater.sarif')])"));
