@@ -81,22 +81,25 @@ else
   big_tree="$work/tree-200mb"; make_tree "$big_tree" 200
 fi
 
-# Runs a command RUNS times; prints "median_seconds peak_rss_kb".
+# Runs a command RUNS times; prints "median_seconds peak_rss_kb". Wall time is taken with a
+# monotonic clock around each run (/usr/bin/time only has 10 ms steps); the peak RSS is the
+# largest /usr/bin/time saw. Output goes to a file: ripgrep stops at the first match when its
+# stdout is /dev/null.
 measure() {
-  local times=() rss=0 out="$work/out.txt" stats="$work/time.txt"
-  for _ in $(seq "${MEASURE_RUNS:-$runs}"); do
-    # Output goes to a file: ripgrep stops at the first match when stdout is /dev/null.
-    /usr/bin/time -v "$@" >"$out" 2>"$stats" || true
-    times+=("$(grep 'Elapsed (wall clock)' "$stats" | awk '{print $NF}')")
-    local r; r=$(grep 'Maximum resident set size' "$stats" | awk '{print $NF}')
-    [ "$r" -gt "$rss" ] && rss=$r
-  done
-  python3 - "$rss" "${times[@]}" <<'PY'
-import statistics, sys
-def seconds(t):
-    parts = [float(p) for p in t.split(":")]
-    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
-print(f"{statistics.median(seconds(t) for t in sys.argv[2:]):.3f} {sys.argv[1]}")
+  python3 - "${MEASURE_RUNS:-$runs}" "$work/out.txt" "$work/time.txt" "$@" <<'PY'
+import statistics, subprocess, sys, time
+runs, out, stats, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+times = []
+for _ in range(runs):
+    with open(out, "wb") as sink:
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=sink, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+with open(out, "wb") as sink, open(stats, "w") as err:
+    subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=sink, stderr=err)
+with open(stats) as err:
+    rss = int(err.read().strip().splitlines()[-1])
+print(f"{statistics.median(times):.3f} {rss}")
 PY
 }
 
@@ -118,6 +121,7 @@ python3 -c "import sys; print(f'bench: wall-time ratio anteater/ripgrep = {float
 
 if [ -n "$big_tree" ]; then
   big_mb=$(du -sm "$big_tree" | cut -f1)
-  read -r big_time big_rss < <(MEASURE_RUNS=1 measure "$anteater_bin" --path "$big_tree" --ruleset classic --fail-on never --sarif "$work/bench-big.sarif")
+  "$anteater_bin" --path "$big_tree" --ruleset classic --fail-on never --sarif "$work/bench-big.sarif" >/dev/null 2>&1 || true
+  read -r big_time big_rss < <(MEASURE_RUNS=3 measure "$anteater_bin" --path "$big_tree" --ruleset classic --fail-on never --sarif "$work/bench-big.sarif")
   printf 'bench: anteater on %d MB: %.3f s, peak RSS %d KB (vs %d KB on %d MB)\n' "$big_mb" "$big_time" "$big_rss" "$at_rss" "$size_mb"
 fi

@@ -101,8 +101,8 @@ impl<'a> Inspector<'a> {
                 path: report_path.to_string(),
                 line: 1,
                 columns: None,
-                evidence: redact::escape(found.as_str()),
-                match_hash: sha256_hex(found.as_str().as_bytes()),
+                evidence: redact::escape(found),
+                match_hash: sha256_hex(found.as_bytes()),
                 detail: None,
             });
         }

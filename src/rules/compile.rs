@@ -5,7 +5,10 @@ use std::collections::HashSet;
 
 use anyhow::{bail, Context};
 use regex::bytes::{Regex as BytesRegex, RegexBuilder as BytesRegexBuilder};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexBuilder};
+use regex_automata::{meta, Input, MatchKind, PatternSet};
 
 use super::{binary_rule, RuleKind, RuleMeta};
 
@@ -21,8 +24,11 @@ pub struct RuleSet {
     content_regexes: Vec<BytesRegex>,
     content_prefilter: super::prefilter::LinePrefilter,
     file_names: Vec<usize>,
-    file_name_regexes: Vec<Regex>,
-    file_name_set: RegexSet,
+    /// All file-name patterns in one automaton, asked which of them match a path.
+    file_name_set: meta::Regex,
+    /// Each file-name rule's own regex, to locate its match; compiled on its first match only,
+    /// because most never match and compiling them all was most of anteater's start-up time.
+    file_name_regexes: Vec<OnceLock<Option<Regex>>>,
     binary: usize,
 }
 
@@ -66,7 +72,7 @@ impl RuleSet {
         let mut content = Vec::new();
         let mut content_regexes = Vec::new();
         let mut file_names = Vec::new();
-        let mut file_name_regexes = Vec::new();
+        let mut file_name_patterns: Vec<&str> = Vec::new();
         let mut binary = 0;
         for (index, rule) in rules.iter().enumerate() {
             let pattern = rule.pattern.as_deref().unwrap_or_default();
@@ -91,7 +97,7 @@ impl RuleSet {
                             rule.id
                         );
                     }
-                    file_name_regexes.push(case_insensitive_regex(pattern).with_context(context)?);
+                    file_name_patterns.push(pattern);
                     file_names.push(index);
                 }
                 RuleKind::Binary => binary = index,
@@ -102,20 +108,29 @@ impl RuleSet {
         let patterns: Vec<&str> = content_regexes.iter().map(BytesRegex::as_str).collect();
         let content_prefilter = super::prefilter::LinePrefilter::build(&patterns)
             .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
-        let file_name_set = RegexSetBuilder::new(file_name_regexes.iter().map(Regex::as_str))
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .context("compiling the file-name rules together")?;
-
+        let file_name_set = file_name_automaton(&file_name_patterns).map_err(|err| {
+            // Name the rule whose pattern is wrong, like the per-rule errors above.
+            match err.pattern().map(|id| &rules[file_names[id.as_usize()]]) {
+                Some(rule) => anyhow::anyhow!(
+                    "{}: rule `{}`: invalid regex `{}`: {}",
+                    rule.origin,
+                    rule.id,
+                    rule.pattern.as_deref().unwrap_or_default(),
+                    err.syntax_error()
+                        .map_or_else(|| err.to_string(), ToString::to_string)
+                ),
+                None => anyhow::anyhow!("compiling the file-name rules together: {err}"),
+            }
+        })?;
+        let file_name_regexes = file_name_patterns.iter().map(|_| OnceLock::new()).collect();
         Ok(Self {
             rules,
             content,
             content_regexes,
             content_prefilter,
             file_names,
-            file_name_regexes,
             file_name_set,
+            file_name_regexes,
             binary,
         })
     }
@@ -149,16 +164,42 @@ impl RuleSet {
         self.content_prefilter.search(haystack)
     }
 
-    /// The file-name rules that match `relative_path`, with the matched range.
-    pub fn file_name_matches<'a>(
-        &'a self,
-        relative_path: &'a str,
-    ) -> impl Iterator<Item = (usize, regex::Match<'a>)> + 'a {
-        let matched = self.file_name_set.matches(relative_path);
-        matched.into_iter().filter_map(move |i| {
-            self.file_name_regexes[i]
-                .find(relative_path)
-                .map(|found| (self.file_names[i], found))
-        })
+    /// The file-name rules that match `relative_path`, with the matched text.
+    pub fn file_name_matches<'a>(&'a self, relative_path: &'a str) -> Vec<(usize, &'a str)> {
+        let mut matched = PatternSet::new(self.file_names.len());
+        self.file_name_set
+            .which_overlapping_matches(&Input::new(relative_path), &mut matched);
+        matched
+            .iter()
+            .map(|id| {
+                let i = id.as_usize();
+                let regex = self.file_name_regexes[i].get_or_init(|| {
+                    case_insensitive_regex(self.rule(self.file_names[i]).pattern.as_deref()?).ok()
+                });
+                // The automaton accepted the same pattern, so the regex compiles; should it not,
+                // the whole path is the evidence.
+                let text = regex
+                    .as_ref()
+                    .and_then(|regex| regex.find(relative_path))
+                    .map_or(relative_path, |found| found.as_str());
+                (self.file_names[i], text)
+            })
+            .collect()
     }
+}
+
+/// The file-name patterns as one multi-pattern automaton: case-insensitive like the original's
+/// file-name checks, and without a literal prefilter, which only costs start-up time on strings
+/// as short as paths.
+fn file_name_automaton(patterns: &[&str]) -> Result<meta::Regex, Box<meta::BuildError>> {
+    meta::Regex::builder()
+        .syntax(regex_automata::util::syntax::Config::new().case_insensitive(true))
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::All)
+                .auto_prefilter(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+        )
+        .build_many(patterns)
+        .map_err(Box::new)
 }
