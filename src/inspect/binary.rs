@@ -15,6 +15,28 @@ pub fn is_binary(first_block: &[u8]) -> bool {
     content_inspector::inspect(first_block).is_binary()
 }
 
+/// The UTF-8 form of text that starts with a UTF-16 byte-order mark (little or big endian);
+/// `None` for anything else. Unpaired surrogates become U+FFFD, as in any lossy decoding.
+pub fn utf16_to_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
+    let little_endian = match bytes {
+        [0xff, 0xfe, ..] => true,
+        [0xfe, 0xff, ..] => false,
+        _ => return None,
+    };
+    let units = bytes[2..].chunks_exact(2).map(|pair| {
+        let pair = [pair[0], pair[1]];
+        if little_endian {
+            u16::from_le_bytes(pair)
+        } else {
+            u16::from_be_bytes(pair)
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    Some(text.into_bytes())
+}
+
 /// sha256 of `first_block` followed by the rest of `reader`, streamed in blocks.
 pub fn sha256_hex(first_block: &[u8], reader: &mut impl Read) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
@@ -43,6 +65,18 @@ mod tests {
         assert!(!is_binary("caf\u{e9} cr\u{e8}me".as_bytes()));
         assert!(!is_binary(b"latin-1 caf\xe9\n"));
         assert!(!is_binary(b""));
+    }
+
+    #[test]
+    fn utf16_text_is_decoded() {
+        let mut le = vec![0xff, 0xfe];
+        le.extend("pass=1\n".encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(utf16_to_utf8(&le).unwrap(), b"pass=1\n");
+        let mut be = vec![0xfe, 0xff];
+        be.extend("é".encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(utf16_to_utf8(&be).unwrap(), "é".as_bytes());
+        assert_eq!(utf16_to_utf8(b"plain"), None);
+        assert!(!is_binary(&le), "UTF-16 with a BOM is text");
     }
 
     #[test]

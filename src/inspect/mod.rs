@@ -172,6 +172,11 @@ impl<'a> Inspector<'a> {
         if buffer.len() as u64 > config.max_file_size {
             return Ok(FileOutcome::TooLarge(buffer.len() as u64));
         }
+        // Text in UTF-16 (Windows tools write it, with a byte-order mark) is scanned as the text
+        // it encodes: its bytes would never match a rule.
+        if let Some(utf8) = binary::utf16_to_utf8(buffer) {
+            *buffer = utf8;
+        }
 
         let scan = content::scan(&config.rules, &config.exceptions, buffer);
         report.suppressed = scan.suppressed;

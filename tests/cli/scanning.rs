@@ -45,6 +45,19 @@ fn non_utf8_files_are_scanned() {
 }
 
 #[test]
+fn utf16_files_are_scanned_as_the_text_they_encode() {
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(
+        "line one\r\npassword = x\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    let run = scan(&[("src/win.ini", &utf16)], &[]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(run.stdout.contains("src/win.ini:2:1  password"), "{}", run.stdout);
+}
+
+#[test]
 fn small_file_with_a_nul_byte_is_binary_not_text() {
     let run = scan(&[("src/blob", b"password =\0 x 15")], &[]);
     assert_eq!(run.code, 0, "{}", run.all_output());
