@@ -323,7 +323,7 @@ impl Config {
 
         watched.retain(|(_, path)| in_repository(path));
         let loosened = match &change {
-            Some(change) => config_change::detect(&change.base, &watched)?,
+            Some(change) => config_change::detect(&change.base, &watched, &rules)?,
             None => Vec::new(),
         };
         let report_root = paths::git_work_tree(&root).unwrap_or_else(|| paths::resolve(&cwd, &cwd));

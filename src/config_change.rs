@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::baseline;
 use crate::diff;
 use crate::legacy::lists::{ExceptionFile, FlagList};
-use crate::rules::Severity;
+use crate::redact;
+use crate::rules::{RuleSet, Severity};
 
 /// A configuration file anteater used in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +28,24 @@ pub struct Loosening {
     pub changes: Vec<String>,
 }
 
-/// Compares each file as the change leaves it with the same file at `base`.
-pub fn detect(base: &str, files: &[(ConfigKind, PathBuf)]) -> anyhow::Result<Vec<Loosening>> {
+/// Compares each file as the change leaves it with the same file at `base`. `rules` decide which
+/// added entries are secrets themselves (someone waiving a token by writing it into the ignore
+/// list): those are shown redacted, like any other secret.
+pub fn detect(
+    base: &str,
+    files: &[(ConfigKind, PathBuf)],
+    rules: &RuleSet,
+) -> anyhow::Result<Vec<Loosening>> {
+    let shown = |entry: &str| -> String {
+        let secret = rules
+            .content_rules()
+            .any(|(rule, regex)| rules.rule(rule).redact && regex.is_match(entry.as_bytes()));
+        if secret {
+            redact::evidence(entry.as_bytes(), true)
+        } else {
+            redact::escape(entry)
+        }
+    };
     let mut out = Vec::new();
     for (kind, path) in files {
         let head = std::fs::read(path).ok();
@@ -39,7 +56,7 @@ pub fn detect(base: &str, files: &[(ConfigKind, PathBuf)]) -> anyhow::Result<Vec
         let changes = match kind {
             ConfigKind::Conf => vec!["changes anteater.conf, which decides the lists in use".to_string()],
             ConfigKind::FlagList => flag_list_changes(path, before.as_deref(), head.as_deref()),
-            ConfigKind::Exceptions => exception_changes(path, before.as_deref(), head.as_deref()),
+            ConfigKind::Exceptions => exception_changes(path, before.as_deref(), head.as_deref(), &shown),
             ConfigKind::Baseline => baseline_changes(path, before.as_deref(), head.as_deref()),
         };
         if !changes.is_empty() {
@@ -52,7 +69,12 @@ pub fn detect(base: &str, files: &[(ConfigKind, PathBuf)]) -> anyhow::Result<Vec
     Ok(out)
 }
 
-fn exception_changes(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) -> Vec<String> {
+fn exception_changes(
+    path: &Path,
+    before: Option<&[u8]>,
+    after: Option<&[u8]>,
+    shown: &dyn Fn(&str) -> String,
+) -> Vec<String> {
     let parse = |bytes: Option<&[u8]>| match bytes {
         Some(bytes) => ExceptionFile::parse_bytes(bytes, path, "exception file"),
         None => Ok(ExceptionFile::default()),
@@ -85,7 +107,7 @@ fn exception_changes(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) -
     ];
     for (key, old, new) in lists {
         for entry in new.iter().filter(|entry| !old.contains(entry)) {
-            changes.push(format!("adds {key} entry `{entry}`"));
+            changes.push(format!("adds {key} entry `{}`", shown(entry)));
         }
     }
     for (binary, sums) in &after.binaries.0 {

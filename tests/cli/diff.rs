@@ -374,3 +374,24 @@ fn diff_auto_uses_the_gitlab_merge_request_base() {
         .run();
     assert_eq!(found(&run), vec!["b.sh:1:github-token"], "{}", run.all_output());
 }
+
+#[test]
+fn a_secret_written_into_the_ignore_list_is_shown_redacted() {
+    let repo = Repo::new();
+    repo.write("ignore.yaml", b"file_ignore:\n  - nullvalue\n");
+    repo.write("app.sh", b"echo hi\n");
+    let base = repo.commit("base");
+    repo.write(
+        "ignore.yaml",
+        b"file_audits:\n  file_contents:\n    - ghp_0123456789abcdefghijklmnopqrstuvwxyz\n", // fake-secret-for-tests
+    );
+    repo.commit("waive by value");
+    let run = repo.scan(&["--diff", &base, "--ignore-list", "ignore.yaml"]);
+    assert!(run.stdout.contains("config-changed"), "{}", run.stdout);
+    assert!(
+        !run.all_output()
+            .contains("ghp_0123456789abcdefghijklmnopqrstuvwxyz"),
+        "{}",
+        run.all_output()
+    ); // fake-secret-for-tests
+}
