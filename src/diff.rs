@@ -132,6 +132,12 @@ pub fn resolve_base(root: &Path, base: &str) -> anyhow::Result<String> {
     if base.starts_with('-') {
         bail!("--diff `{base}` is not a revision");
     }
+    if git(root, &["rev-parse", "--is-inside-work-tree"]).is_err() {
+        bail!(
+            "--diff needs a git repository, and {} is not inside one",
+            root.display()
+        );
+    }
     let shallow = git(root, &["rev-parse", "--is-shallow-repository"])
         .map(|out| String::from_utf8_lossy(&out).trim() == "true")
         .unwrap_or(false);

@@ -391,3 +391,13 @@ fn a_secret_written_into_the_ignore_list_is_shown_redacted() {
     assert!(run.stdout.contains("config-changed"), "{}", run.stdout);
     assert!(!run.all_output().contains(TOKEN), "{}", run.all_output());
 }
+
+#[test]
+fn diff_outside_a_repository_says_so() {
+    let dir = crate::common::tree(&[("a.txt", b"x\n")]);
+    let run = anteater(dir.path())
+        .args(&["--path", ".", "--diff", "main"])
+        .run();
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("needs a git repository"), "{}", run.stderr);
+}
