@@ -155,12 +155,11 @@ fn config_change_findings(config: &Config) -> Vec<Finding> {
     let Some(rule) = config.rules.index_of("config-changed") else {
         return Vec::new();
     };
-    let cwd = std::env::current_dir().unwrap_or_default();
     config
         .loosened
         .iter()
         .map(|loosening| {
-            let path = paths::relative_to(&paths::resolve(&loosening.path, &cwd), &config.report_root);
+            let path = paths::relative_to(&loosening.path, &config.report_root);
             let summary = loosening.changes.join("; ");
             Finding {
                 rule,

@@ -5,7 +5,6 @@
 //! squashes.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -64,24 +63,11 @@ pub fn write(path: &Path, findings: &[Finding], rules: &RuleSet) -> anyhow::Resu
         version: FORMAT_VERSION,
         entries,
     };
-    let shown = path.display();
-    let mut text = serde_json::to_string_pretty(&file).context("encoding the baseline")?;
-    text.push('\n');
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temporary = tempfile::NamedTempFile::new_in(dir).with_context(|| {
-        format!(
-            "writing baseline {shown}: cannot create a file in {}",
-            dir.display()
-        )
-    })?;
-    temporary.write_all(text.as_bytes())?;
-    temporary
-        .persist(path)
-        .with_context(|| format!("writing baseline {shown}"))?;
-    Ok(())
+    crate::atomic_file::write(path, "baseline", |out| {
+        serde_json::to_writer_pretty(&mut *out, &file)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    })
 }
 
 /// Reads a baseline; a malformed one is an error, never "accept nothing" or "accept everything".

@@ -321,6 +321,10 @@ impl Config {
         let sarif_path = cli.sarif.clone();
         excluded.insert(paths::resolve(&sarif_path, &cwd));
 
+        // Absolute from here on: reports make them relative to the report root.
+        for (_, path) in &mut watched {
+            *path = paths::resolve(path, &cwd);
+        }
         watched.retain(|(_, path)| in_repository(path));
         let loosened = match &change {
             Some(change) => config_change::detect(&change.base, &watched, &rules)?,

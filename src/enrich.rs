@@ -11,7 +11,6 @@ use crate::inspect::IndicatorHit;
 use crate::redact;
 use crate::rules::{vt_ids, RuleSet};
 use crate::virustotal::lookup::{self, Indicator, Progress, Resolution, Summary, UploadSource};
-use crate::virustotal::verdict::IndicatorKind;
 
 /// Looks up every unique indicator and returns the findings, with the lookup summary.
 pub fn enrich(
@@ -45,11 +44,7 @@ pub fn enrich(
         };
         let (rule, detail) = match resolution {
             Resolution::Checked { verdict, .. } if verdict.is_malicious(plan.settings.min_detections) => {
-                let rule = match hit.indicator.kind {
-                    IndicatorKind::Ip => vt_ids::MALICIOUS_IP,
-                    IndicatorKind::Url => vt_ids::MALICIOUS_URL,
-                    IndicatorKind::File => vt_ids::MALICIOUS_FILE,
-                };
+                let rule = vt_ids::malicious(hit.indicator.kind);
                 let engines = verdict.malicious + verdict.suspicious + verdict.harmless + verdict.undetected;
                 let mut detail = format!("{} of {engines} engines flag it as malicious", verdict.malicious);
                 if verdict.suspicious > 0 {

@@ -155,9 +155,18 @@ fn non_empty(entries: &[String], origin: &str, key: &str) -> anyhow::Result<Vec<
         .collect()
 }
 
+/// Waiver patterns, checked one by one so that an error names the bad one, but only parsed: they
+/// are compiled once, together, into the waiver sets.
 fn checked_patterns(entries: &[String], origin: &str, key: &str) -> anyhow::Result<Vec<String>> {
-    compiled(entries, origin, key)?;
-    non_empty(entries, origin, key)
+    let patterns = non_empty(entries, origin, key)?;
+    for pattern in &patterns {
+        regex_syntax::ParserBuilder::new()
+            .case_insensitive(true)
+            .build()
+            .parse(pattern)
+            .with_context(|| format!("{origin}: {key}: invalid regex `{pattern}`"))?;
+    }
+    Ok(patterns)
 }
 
 fn compiled(entries: &[String], origin: &str, key: &str) -> anyhow::Result<Vec<Regex>> {

@@ -7,6 +7,7 @@
 //! → `report` (console, SARIF) → `outcome` (exit code).
 
 pub mod app;
+pub mod atomic_file;
 pub mod baseline;
 pub mod cli;
 pub mod config;

@@ -50,25 +50,20 @@ pub fn indicators(buffer: &[u8], plan: &VtPlan, exceptions: &Exceptions) -> Vec<
     let mut lines = LineCounter::default();
     found
         .into_iter()
-        .filter(|(start, _, indicator)| {
-            // `anteater:ignore` (or naming the VirusTotal rule) keeps a line's indicators home.
-            let line = &buffer[line_around(buffer, *start)];
-            let rule = match indicator.kind {
-                IndicatorKind::Ip => vt_ids::MALICIOUS_IP,
-                IndicatorKind::Url => vt_ids::MALICIOUS_URL,
-                IndicatorKind::File => vt_ids::MALICIOUS_FILE,
-            };
-            !Suppression::of_line(line).is_some_and(|s| s.waives(rule))
-        })
-        .map(|(start, end, indicator)| {
+        .filter_map(|(start, end, indicator)| {
             let line = line_around(buffer, start);
+            // `anteater:ignore` (or naming the VirusTotal rule) keeps a line's indicators home.
+            let rule = vt_ids::malicious(indicator.kind);
+            if Suppression::of_line(&buffer[line.clone()]).is_some_and(|s| s.waives(rule)) {
+                return None;
+            }
             let column = utf16_len(&buffer[line.start..start]) + 1;
             let end_column = column + utf16_len(&buffer[start..end]);
-            IndicatorHit {
+            Some(IndicatorHit {
                 indicator,
                 line: u32::try_from(lines.line_of(buffer, line.start)).unwrap_or(u32::MAX),
                 columns: Some((column as u32, end_column as u32)),
-            }
+            })
         })
         .collect()
 }

@@ -24,7 +24,7 @@ impl GitlabReporter {
 impl Reporter for GitlabReporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
         let issues = issues(report);
-        super::write_atomically(&self.path, "GitLab Code Quality report", |out| {
+        crate::atomic_file::write(&self.path, "GitLab Code Quality report", |out| {
             serde_json::to_writer_pretty(&mut *out, &issues)?;
             out.write_all(b"\n")?;
             Ok(())

@@ -33,7 +33,7 @@ impl JunitReporter {
 impl Reporter for JunitReporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
         let xml = render(report);
-        super::write_atomically(&self.path, "JUnit report", |out| {
+        crate::atomic_file::write(&self.path, "JUnit report", |out| {
             out.write_all(xml.as_bytes())?;
             Ok(())
         })

@@ -35,7 +35,7 @@ impl SarifReporter {
 
 impl Reporter for SarifReporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
-        super::write_atomically(&self.path, "SARIF", |out| write(report, out))
+        crate::atomic_file::write(&self.path, "SARIF", |out| write(report, out))
     }
 }
 

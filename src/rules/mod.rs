@@ -131,6 +131,16 @@ pub mod vt_ids {
     pub const MALICIOUS_URL: &str = "virustotal-malicious-url";
     pub const MALICIOUS_FILE: &str = "virustotal-malicious-file";
     pub const UNVERIFIED: &str = "virustotal-unverified";
+
+    /// The rule a malicious verdict on this kind of indicator is reported under.
+    pub fn malicious(kind: crate::virustotal::verdict::IndicatorKind) -> &'static str {
+        use crate::virustotal::verdict::IndicatorKind;
+        match kind {
+            IndicatorKind::Ip => MALICIOUS_IP,
+            IndicatorKind::Url => MALICIOUS_URL,
+            IndicatorKind::File => MALICIOUS_FILE,
+        }
+    }
 }
 
 /// The rules VirusTotal lookups report under; `fail_closed` makes unverified indicators errors.
