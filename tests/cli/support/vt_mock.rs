@@ -993,6 +993,27 @@ fn descriptor(shared: &Shared, id: &str) -> Value {
 /// A JSON success body, or a ready error response (boxed: `Response` is large).
 type Reply = Result<Value, Box<Response>>;
 
+/// Records a new analysis, queued, and answers with its descriptor (the same id again is the
+/// same analysis).
+fn queue_analysis(
+    shared: &Shared,
+    state: &mut MockState,
+    id: String,
+    subject: Subject,
+    stats: Stats,
+    now: i64,
+) -> Reply {
+    let reply = descriptor(shared, &id);
+    state.analyses.entry(id).or_insert(Analysis {
+        subject,
+        date: now,
+        stats,
+        polls: 0,
+        applied: false,
+    });
+    Ok(reply)
+}
+
 fn reject<T>(response: Response) -> Result<T, Box<Response>> {
     Err(Box::new(response))
 }
@@ -1348,14 +1369,7 @@ async fn store_upload(shared: &Shared, parts: &Parts, body: ReadBody, limit: u64
         size: content.len() as u64,
         name,
     };
-    state.analyses.entry(id.clone()).or_insert(Analysis {
-        subject,
-        date: now,
-        stats,
-        polls: 0,
-        applied: false,
-    });
-    Ok(descriptor(shared, &id))
+    queue_analysis(shared, &mut state, id, subject, stats, now)
 }
 
 /// The `file` part of a multipart body: (content, filename).
@@ -1448,14 +1462,7 @@ async fn submit_url(shared: &Shared, parts: &Parts, body: ReadBody) -> Reply {
         })
         .or_else(|| state.urls.get(&sha256).map(|u| u.stats))
         .unwrap_or_else(Stats::clean);
-    state.analyses.entry(id.clone()).or_insert(Analysis {
-        subject: Subject::Url { url, sha256 },
-        date: now,
-        stats,
-        polls: 0,
-        applied: false,
-    });
-    Ok(descriptor(shared, &id))
+    queue_analysis(shared, &mut state, id, Subject::Url { url, sha256 }, stats, now)
 }
 
 fn reanalyse_file(shared: &Shared, id: &str) -> Reply {
@@ -1478,14 +1485,7 @@ fn reanalyse_file(shared: &Shared, id: &str) -> Reply {
         size: file.size,
         name: file.name,
     };
-    state.analyses.entry(analysis_id.clone()).or_insert(Analysis {
-        subject,
-        date: now,
-        stats,
-        polls: 0,
-        applied: false,
-    });
-    Ok(descriptor(shared, &analysis_id))
+    queue_analysis(shared, &mut state, analysis_id, subject, stats, now)
 }
 
 fn reanalyse_url(shared: &Shared, id: &str) -> Reply {
@@ -1504,17 +1504,17 @@ fn reanalyse_url(shared: &Shared, id: &str) -> Reply {
         .copied()
         .unwrap_or(url.stats);
     let analysis_id = format!("u-{}-{now}", url.sha256);
-    state.analyses.entry(analysis_id.clone()).or_insert(Analysis {
-        subject: Subject::Url {
+    queue_analysis(
+        shared,
+        &mut state,
+        analysis_id,
+        Subject::Url {
             url: url.url,
             sha256: url.sha256,
         },
-        date: now,
         stats,
-        polls: 0,
-        applied: false,
-    });
-    Ok(descriptor(shared, &analysis_id))
+        now,
+    )
 }
 
 /// Makes the analysed object's report reflect a completed analysis.
