@@ -199,9 +199,12 @@ check "GitHub: exit_code=1" grep -qx 'exit_code=1' "$out"
 echo "== as a non-root UID (1234:1234), like Jenkins runs images"
 cp -r tests/fixtures/anteater-original "$work/nonroot"
 chown -R 1234:1234 "$work/nonroot"
+# The checkout may sit in a folder only root can enter (a 0700 mktemp -d, /root/...): the
+# non-root user runs a copy of the entrypoint it can read.
+install -m 755 entrypoint.sh "$work/entrypoint.sh"
 set +e
 (cd "$work/nonroot" && setpriv --reuid 1234 --regid 1234 --clear-groups \
-  env PROBE="$work/nonroot/probe" HOME=/nonexistent dash "$repo/entrypoint.sh" --project testproject --path tests/testproject) \
+  env PROBE="$work/nonroot/probe" HOME=/nonexistent dash "$work/entrypoint.sh" --project testproject --path tests/testproject) \
   >"$work/nonroot.out" 2>&1
 rc=$?
 set -e
