@@ -145,7 +145,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         JunitReporter::new(path).report(&report)?;
     }
     if let Some(path) = &env.github_output {
-        GithubOutputReporter::new(path).report(&report)?;
+        GithubOutputReporter::new(path)
+            .with_reports(
+                output.junit.as_deref(),
+                output.gitlab_codequality.as_deref(),
+                config.write_baseline.as_deref(),
+            )
+            .report(&report)?;
     }
     Ok(outcome)
 }

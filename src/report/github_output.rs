@@ -1,24 +1,53 @@
-//! Step outputs for GitHub Actions (`$GITHUB_OUTPUT`): the SARIF path and the number of findings,
-//! so a workflow can branch on them. The exit code is added by the container's entrypoint.
+//! Step outputs for GitHub Actions (`$GITHUB_OUTPUT`): the path of every report file this run
+//! wrote and the number of findings, so a workflow can branch on them and upload the reports.
+//! The exit code is added by the container's entrypoint.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use super::{Reporter, ScanReport};
 
-pub struct GithubOutputReporter {
+pub struct GithubOutputReporter<'a> {
     path: PathBuf,
+    junit: Option<&'a Path>,
+    gitlab_codequality: Option<&'a Path>,
+    baseline: Option<&'a Path>,
 }
 
-impl GithubOutputReporter {
+impl<'a> GithubOutputReporter<'a> {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            junit: None,
+            gitlab_codequality: None,
+            baseline: None,
+        }
+    }
+
+    /// The other report files of this run (each `None` when not asked for).
+    pub fn with_reports(
+        mut self,
+        junit: Option<&'a Path>,
+        gitlab_codequality: Option<&'a Path>,
+        baseline: Option<&'a Path>,
+    ) -> Self {
+        self.junit = junit;
+        self.gitlab_codequality = gitlab_codequality;
+        self.baseline = baseline;
+        self
     }
 }
 
-impl Reporter for GithubOutputReporter {
+/// One `name=value` per line: a value with a line break would forge further outputs.
+fn output_value(path: Option<&Path>) -> String {
+    path.map(|path| path.display().to_string())
+        .unwrap_or_default()
+        .replace(['\r', '\n'], "")
+}
+
+impl Reporter for GithubOutputReporter<'_> {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
         let shown = self.path.display();
         let mut file = std::fs::OpenOptions::new()
@@ -26,14 +55,15 @@ impl Reporter for GithubOutputReporter {
             .append(true)
             .open(&self.path)
             .with_context(|| format!("writing GITHUB_OUTPUT {shown}"))?;
-        let sarif = report
-            .sarif_path
-            .map(|path| path.display().to_string())
-            .unwrap_or_default();
-        // One `name=value` per line: a value with a line break would forge further outputs.
-        let sarif = sarif.replace(['\r', '\n'], "");
-        writeln!(file, "sarif_file={sarif}")?;
+        writeln!(file, "sarif_file={}", output_value(report.sarif_path))?;
         writeln!(file, "findings={}", report.findings.len())?;
+        writeln!(file, "junit_file={}", output_value(self.junit))?;
+        writeln!(
+            file,
+            "gitlab_codequality_file={}",
+            output_value(self.gitlab_codequality)
+        )?;
+        writeln!(file, "baseline_file={}", output_value(self.baseline))?;
         Ok(())
     }
 }

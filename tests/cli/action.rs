@@ -15,10 +15,11 @@ use crate::common::{anteater, fixture};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The inputs the action promises (the README lists them too).
-const INPUTS: [&str; 18] = [
+const INPUTS: &[&str] = &[
     "path",
     "patchset",
     "diff",
+    "exceptions_from",
     "project",
     "config",
     "flag_list",
@@ -29,14 +30,32 @@ const INPUTS: [&str; 18] = [
     "urls",
     "bincheck",
     "no_upload",
+    "baseline",
+    "write_baseline",
+    "exit_zero",
+    "format",
+    "junit",
+    "gitlab_codequality",
+    "max_file_size",
     "sarif_file",
     "fail_on",
     "vt_rate",
+    "vt_daily_quota",
+    "vt_cache_ttl",
+    "vt_min_detections",
+    "vt_fail_closed",
     "redis_url",
     "vt_api_key",
 ];
 
-const OUTPUTS: [&str; 3] = ["sarif_file", "findings", "exit_code"];
+const OUTPUTS: &[&str] = &[
+    "sarif_file",
+    "findings",
+    "junit_file",
+    "gitlab_codequality_file",
+    "baseline_file",
+    "exit_code",
+];
 
 fn read(relative: &str) -> String {
     std::fs::read_to_string(Path::new(ROOT).join(relative))
@@ -229,9 +248,21 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("urls", "false"),
         ("bincheck", "false"),
         ("no_upload", "true"),
+        ("exceptions_from", "head"),
+        ("baseline", ""),
+        ("write_baseline", "baseline.json"),
+        ("exit_zero", "false"),
+        ("format", "console"),
+        ("junit", "out.junit.xml"),
+        ("gitlab_codequality", "out.codequality.json"),
+        ("max_file_size", "10MiB"),
         ("sarif_file", "out.sarif"),
         ("fail_on", "never"),
         ("vt_rate", "1000/1m"),
+        ("vt_daily_quota", "500"),
+        ("vt_cache_ttl", "12h"),
+        ("vt_min_detections", "2"),
+        ("vt_fail_closed", "true"),
         ("redis_url", "redis://127.0.0.1:9"),
         ("vt_api_key", "not-a-real-key"),
     ]);
@@ -250,6 +281,13 @@ fn every_input_accepts_the_values_its_description_gives() {
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert!(dir.path().join("out.sarif").is_file(), "{}", run.all_output());
     assert!(!dir.path().join("anteater.sarif").exists());
+    for report in ["out.junit.xml", "out.codequality.json", "baseline.json"] {
+        assert!(
+            dir.path().join(report).is_file(),
+            "{report}: {}",
+            run.all_output()
+        );
+    }
     let findings = run.results().len();
     assert!(
         findings > 0,
@@ -477,5 +515,135 @@ fn workflows_and_examples_use_the_action_as_declared() {
             "{file} says where the VirusTotal key comes from"
         );
         assert!(text.contains("REDIS_URL"), "{file} says how to share one Redis");
+    }
+}
+
+#[test]
+fn the_readme_lists_every_input_and_output() {
+    let readme = read("README.md");
+    for input in INPUTS {
+        assert!(
+            readme.contains(&format!("| `{input}` |")),
+            "README's input table lacks `{input}`"
+        );
+    }
+    for output in OUTPUTS {
+        assert!(
+            readme.contains(&format!("`{output}`")),
+            "README names output `{output}`"
+        );
+    }
+}
+
+/// The lines of a Dockerfile from its runtime `FROM debian:…` on, without comments and blank
+/// lines, with the line that copies the binary in left out.
+fn runtime_stage(relative: &str) -> Vec<String> {
+    let text = read(relative);
+    let from = text
+        .find("FROM debian:")
+        .unwrap_or_else(|| panic!("{relative} has a debian runtime stage"));
+    text[from..]
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty() && !line.trim_start().starts_with('#'))
+        .filter(|line| !line.contains("/usr/local/bin/anteater") && !line.starts_with("ARG TARGETARCH"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_published_image_is_the_dockerfiles_runtime_stage() {
+    assert_eq!(
+        runtime_stage(".github/release/Dockerfile"),
+        runtime_stage("Dockerfile"),
+        "the release image must ship what the Dockerfile ships"
+    );
+    let release = read(".github/release/Dockerfile");
+    assert!(release.contains("COPY anteater-linux-${TARGETARCH} /usr/local/bin/anteater"));
+}
+
+/// `uses:` references of every workflow and GitHub example.
+fn uses_references() -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for dir in [".github/workflows", "ci-examples/github"] {
+        for entry in std::fs::read_dir(Path::new(ROOT).join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(ROOT).unwrap().display().to_string();
+            for line in read(&relative).lines() {
+                let line = line.trim_start().trim_start_matches("- ");
+                if let Some(reference) = line.strip_prefix("uses: ") {
+                    found.push((relative.clone(), reference.trim().to_string()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_third_party_action_is_pinned_by_commit_sha() {
+    let references = uses_references();
+    assert!(references.len() > 10, "{references:?}");
+    for (file, reference) in references {
+        if reference == "./" || reference.starts_with("docker://") {
+            continue;
+        }
+        // The example users copy names the release tag, with the SHA to put there explained.
+        if reference.contains("zizmor: ignore[unpinned-uses]") {
+            assert!(file.starts_with("ci-examples/"), "{file}: {reference}");
+            continue;
+        }
+        let (_, version) = reference
+            .split_once('@')
+            .unwrap_or_else(|| panic!("{file}: `{reference}` names no version"));
+        let sha = version.split_whitespace().next().unwrap();
+        assert!(
+            sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{file}: `{reference}` is not pinned by a commit SHA"
+        );
+        assert!(
+            version.contains("# v"),
+            "{file}: `{reference}` says which version the SHA is"
+        );
+    }
+}
+
+#[test]
+fn the_release_workflow_publishes_what_the_examples_use() {
+    let release = yaml(".github/workflows/release.yml");
+    assert_eq!(
+        release["permissions"],
+        serde_json::json!({}),
+        "no default permissions"
+    );
+    let text = read(".github/workflows/release.yml");
+    for needed in [
+        "platforms: linux/amd64,linux/arm64",
+        "provenance: mode=max",
+        "sbom: true",
+        "cosign sign --yes",
+        "cosign sign-blob",
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "aarch64-apple-darwin",
+        "type=semver,pattern={{major}}",
+        "image: docker://$IMAGE@$DIGEST",
+    ] {
+        assert!(text.contains(needed), "release.yml: {needed}");
+    }
+    // Each job states its own permissions; only the ones that publish may write.
+    for (name, job) in release["jobs"].as_object().unwrap() {
+        assert!(
+            job["permissions"].is_object(),
+            "job {name} states its permissions"
+        );
+    }
+    // The examples use the image and the tags the release publishes.
+    for file in [
+        "ci-examples/github/anteater-gate-prebuilt-image.yml",
+        "ci-examples/gitlab/.gitlab-ci.yml",
+        "ci-examples/jenkins/Jenkinsfile",
+    ] {
+        assert!(read(file).contains("ghcr.io/anteater/anteater:1"), "{file}");
     }
 }
