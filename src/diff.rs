@@ -47,16 +47,22 @@ pub struct ChangeSet {
 }
 
 /// The base revision for `--diff auto`, from the CI platform's description of the event:
-/// a GitHub pull request's base commit, a GitHub push's previous head, or a GitLab merge
-/// request's diff base.
+/// a GitHub pull request's base commit, a GitHub push's previous head, a GitLab merge
+/// request's diff base, or the target branch of a Jenkins change request.
 pub fn auto_base(env: &PlatformEnv) -> anyhow::Result<String> {
     if let Some(sha) = &env.ci_merge_request_diff_base_sha {
         return Ok(sha.clone());
     }
+    if let (Some(_), Some(target)) = (&env.change_id, &env.change_target) {
+        // Jenkins names the target branch, not a commit: the change is compared with the
+        // remote-tracking branch the multibranch checkout fetched.
+        return Ok(format!("origin/{target}"));
+    }
     if !env.in_github_actions() {
         bail!(
-            "--diff auto works in GitHub Actions and GitLab merge request pipelines; \
-             elsewhere give the base revision (e.g. --diff origin/main)"
+            "--diff auto works in GitHub Actions, GitLab merge request pipelines and Jenkins \
+             change requests (CHANGE_ID, CHANGE_TARGET); elsewhere give the base revision \
+             (e.g. --diff origin/main)"
         );
     }
     let event_name = env.github_event_name.as_deref().unwrap_or_default();

@@ -20,6 +20,10 @@ pub struct PlatformEnv {
     pub github_base_ref: Option<String>,
     /// GitLab merge request pipelines: the commit the merge request is compared with.
     pub ci_merge_request_diff_base_sha: Option<String>,
+    /// Jenkins multibranch pipelines building a change request (pull or merge request): its
+    /// number, and the name of the branch it targets.
+    pub change_id: Option<String>,
+    pub change_target: Option<String>,
     /// VirusTotal API key (the original tool's users know it as `VT_KEY`).
     pub vt_api_key: Option<ApiKey>,
     pub vt_key: Option<ApiKey>,

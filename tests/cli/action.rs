@@ -305,12 +305,16 @@ fn every_input_accepts_the_values_its_description_gives() {
     }
 }
 
-/// `name=` prefixes written with `writeln!(file, "name=...")` in anteater's GITHUB_OUTPUT reporter.
+/// `name=` prefixes written with `writeln!(file, "name=...")` in anteater's GITHUB_OUTPUT reporter
+/// (however rustfmt wraps the call).
 fn names_written_by_anteater_source() -> BTreeSet<String> {
     read("src/report/github_output.rs")
-        .split("writeln!(file, \"")
+        .split("writeln!(")
         .skip(1)
-        .map(|rest| rest.split('=').next().unwrap().to_string())
+        .map(|call| {
+            let format = call.split('"').nth(1).expect("writeln!(file, \"name=...\")");
+            format.split('=').next().unwrap().to_string()
+        })
         .collect()
 }
 
@@ -500,7 +504,17 @@ fn workflows_and_examples_use_the_action_as_declared() {
         job["artifacts"]["reports"]["junit"],
         job["variables"]["ANTEATER_JUNIT"]
     );
+    // GitLab: cancelled by newer pipelines, not held back by earlier stages.
+    assert_eq!(job["interruptible"], true);
+    assert_eq!(job["needs"], serde_json::json!([]));
     let jenkinsfile = read("ci-examples/jenkins/Jenkinsfile");
+    // Jenkins: runs without a VirusTotal credential, publishes JUnit, gates change requests.
+    assert!(!jenkinsfile
+        .lines()
+        .any(|l| l.trim_start().starts_with("withCredentials")));
+    assert!(jenkinsfile.contains("junit testResults: 'anteater-junit.xml'"));
+    assert!(jenkinsfile.contains("ANTEATER_JUNIT = 'anteater-junit.xml'"));
+    assert!(jenkinsfile.contains("env.ANTEATER_DIFF = env.CHANGE_ID ? 'auto' : ''"));
     assert!(jenkinsfile
         .contains("recordIssues(enabledForFailure: true, tools: [sarif(pattern: 'anteater.sarif')])"));
     for file in [

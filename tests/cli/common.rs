@@ -73,6 +73,7 @@ pub fn anteater(cwd: &Path) -> Invocation {
         if name.starts_with("ANTEATER_")
             || name.starts_with("GITHUB_")
             || name.starts_with("CI_MERGE_REQUEST_")
+            || name.starts_with("CHANGE_")
             || name.starts_with("VT_")
             || name == "REDIS_URL"
         {

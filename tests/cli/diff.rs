@@ -401,3 +401,29 @@ fn diff_outside_a_repository_says_so() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("needs a git repository"), "{}", run.stderr);
 }
+
+#[test]
+fn diff_auto_compares_a_jenkins_change_request_with_its_target_branch() {
+    let repo = Repo::new();
+    repo.write("a.txt", b"x\n");
+    let base = repo.commit("base");
+    // What a multibranch checkout has: the target branch as a remote-tracking ref.
+    repo.git(&["update-ref", "refs/remotes/origin/main", &base]);
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("b.sh", SECRET_LINE.as_bytes());
+    repo.commit("change request");
+    let run = anteater(repo.path())
+        .env("CHANGE_ID", "42")
+        .env("CHANGE_TARGET", "main")
+        .args(&["--path", ".", "--diff", "auto"])
+        .run();
+    assert_eq!(found(&run), vec!["b.sh:1:github-token"], "{}", run.all_output());
+
+    // A branch build (no CHANGE_ID) is no change request: --diff auto says what it needs.
+    let run = anteater(repo.path())
+        .env("CHANGE_TARGET", "main")
+        .args(&["--path", ".", "--diff", "auto"])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("CHANGE_ID"), "{}", run.stderr);
+}
