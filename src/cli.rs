@@ -193,7 +193,8 @@ pub struct Cli {
     pub vt_retry_delay: Duration,
 
     /// Redis holding the shared rate limit and verdict cache [default: $REDIS_URL, else
-    /// redis://127.0.0.1:6379].
+    /// redis://127.0.0.1:6379]. rediss:// for TLS (system trust store); redis://user:pass@host
+    /// for ACL users, redis://:pass@host for a password; a Redis Cluster node is used as a cluster.
     #[arg(
         long,
         env = "ANTEATER_REDIS_URL",
@@ -201,6 +202,34 @@ pub struct Cli {
         help_heading = "VirusTotal"
     )]
     pub redis_url: Option<String>,
+
+    /// CA certificate (PEM) that signed the rediss:// server's certificate, instead of the
+    /// system trust store.
+    #[arg(
+        long,
+        env = "ANTEATER_REDIS_CA",
+        value_name = "FILE",
+        help_heading = "VirusTotal"
+    )]
+    pub redis_ca: Option<PathBuf>,
+
+    /// Client certificate (PEM) for a rediss:// server that asks for one (with --redis-client-key).
+    #[arg(
+        long,
+        env = "ANTEATER_REDIS_CLIENT_CERT",
+        value_name = "FILE",
+        help_heading = "VirusTotal"
+    )]
+    pub redis_client_cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "ANTEATER_REDIS_CLIENT_KEY",
+        value_name = "FILE",
+        help_heading = "VirusTotal"
+    )]
+    pub redis_client_key: Option<PathBuf>,
 
     /// What to print on stdout: findings and a summary as lines (console), or one JSON document
     /// (json; warnings still go to stderr). The SARIF log is written either way.

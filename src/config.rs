@@ -19,6 +19,7 @@ use crate::paths;
 use crate::platform_env::PlatformEnv;
 use crate::rules::{builtin, Precision, RuleKind, RuleMeta, RuleSet, Severity};
 use crate::virustotal::lookup;
+use crate::virustotal::redis_conn::TlsFiles;
 
 /// What the run scans.
 #[derive(Debug)]
@@ -121,6 +122,11 @@ impl VtPlan {
                 api_key,
                 api_url,
                 redis_url,
+                redis_tls: TlsFiles {
+                    ca: cli.redis_ca.clone(),
+                    client_cert: cli.redis_client_cert.clone(),
+                    client_key: cli.redis_client_key.clone(),
+                },
                 rate: cli.vt_rate,
                 daily_quota: cli.vt_daily_quota,
                 cache_ttl: cli.vt_cache_ttl,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::redis_conn::{Link, LinkError};
+use super::redis_conn::{ConnProblem, Link, LinkError, TlsFiles};
 use super::verdict::{IndicatorKind, Verdict};
 
 /// Bound on connecting in [`VerdictCache::shared`] and on every later command.
@@ -28,7 +28,11 @@ const LOCAL_PRUNE_AT: usize = 4096;
 pub enum CacheError {
     /// Connecting failed (Redis unreachable or the URL invalid).
     #[error("Redis at {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        url: String,
+        message: String,
+        problem: ConnProblem,
+    },
     /// Redis kept failing on a cache read or write.
     #[error("Redis at {url}: verdict cache gave up after {attempts} attempts: {message}")]
     Unavailable {
@@ -50,12 +54,13 @@ pub enum VerdictCache {
 impl VerdictCache {
     /// Connects to Redis (bounded by a 2 s timeout). Entries live `ttl`, rounded up to whole
     /// seconds and at least 1 s.
-    pub async fn shared(redis_url: &str, ttl: Duration) -> Result<VerdictCache, CacheError> {
-        let link = Link::open(redis_url, TIMEOUT)
+    pub async fn shared(redis_url: &str, tls: &TlsFiles, ttl: Duration) -> Result<VerdictCache, CacheError> {
+        let link = Link::open(redis_url, tls, TIMEOUT)
             .await
             .map_err(|e| CacheError::Connect {
                 url: e.url,
                 message: e.message,
+                problem: e.problem,
             })?;
         Ok(VerdictCache::Shared(Box::new(SharedCache {
             link,

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use super::redis_conn::{unique_token, Link, LinkError};
+use super::redis_conn::{unique_token, ConnProblem, Link, LinkError, TlsFiles};
 
 /// Bound on connecting to Redis (and loading the script) in [`RateLimiter::shared`].
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -147,7 +147,11 @@ pub enum Permit {
 pub enum LimiterError {
     /// Setting up the shared limiter failed (Redis unreachable, invalid URL, script not loadable).
     #[error("Redis at {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        url: String,
+        message: String,
+        problem: ConnProblem,
+    },
     /// Redis kept failing while a permit was asked for (or a penalty recorded).
     #[error("Redis at {url}: rate limiter gave up after {attempts} attempts: {message}")]
     Unavailable {
@@ -166,12 +170,17 @@ pub enum RateLimiter {
 impl RateLimiter {
     /// Connects to Redis (bounded by a 3 s timeout) and loads the limiter script. Errs when Redis
     /// is unreachable, so that the caller can fall back to [`RateLimiter::local`] with a warning.
-    pub async fn shared(redis_url: &str, config: LimiterConfig) -> Result<RateLimiter, LimiterError> {
-        let link = Link::open(redis_url, CONNECT_TIMEOUT)
+    pub async fn shared(
+        redis_url: &str,
+        tls: &TlsFiles,
+        config: LimiterConfig,
+    ) -> Result<RateLimiter, LimiterError> {
+        let link = Link::open(redis_url, tls, CONNECT_TIMEOUT)
             .await
             .map_err(|e| LimiterError::Connect {
                 url: e.url,
                 message: e.message,
+                problem: e.problem,
             })?;
         let script = redis::Script::new(SCRIPT);
         let loaded = link
@@ -184,6 +193,8 @@ impl RateLimiter {
             return Err(LimiterError::Connect {
                 url: link.redacted_url().to_string(),
                 message: format!("cannot load the rate-limit script: {}", e.message()),
+                // Reachable and answering, yet refusing the script: an ACL without EVAL rights.
+                problem: ConnProblem::Misconfigured,
             });
         }
         let prefix = format!("anteater:vt:{{{}}}", key_safe(&config.budget_id));

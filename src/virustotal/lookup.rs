@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::cache::VerdictCache;
 use super::client::{Client, VtError, UPLOAD_URL_LIMIT};
-use super::limiter::{LimiterConfig, Permit, Rate, RateLimiter};
+use super::limiter::{LimiterConfig, LimiterError, Permit, Rate, RateLimiter};
+use super::redis_conn::{ConnProblem, TlsFiles};
 use super::verdict::{IndicatorKind, Verdict};
 use crate::finding::hex;
 use crate::platform_env::ApiKey;
@@ -29,6 +30,8 @@ pub struct Settings {
     pub api_key: ApiKey,
     pub api_url: String,
     pub redis_url: String,
+    /// TLS material for a `rediss://` Redis beyond the system trust store.
+    pub redis_tls: TlsFiles,
     pub rate: Rate,
     pub daily_quota: Option<u32>,
     pub cache_ttl: Duration,
@@ -124,8 +127,18 @@ pub async fn run(
         daily_quota: settings.daily_quota,
         budget_id: budget_id(&settings.api_key),
     };
-    let limiter = match RateLimiter::shared(&settings.redis_url, limiter_config.clone()).await {
+    let limiter = match RateLimiter::shared(&settings.redis_url, &settings.redis_tls, limiter_config.clone())
+        .await
+    {
         Ok(limiter) => limiter,
+        // A Redis that answers but refuses us (password, user, CA) is a setting to fix: falling
+        // back would quietly split the budget every other job relies on.
+        Err(
+            err @ LimiterError::Connect {
+                problem: ConnProblem::Misconfigured,
+                ..
+            },
+        ) => return Err(Fatal(err.to_string())),
         Err(err) => {
             progress(Progress::Warning(format!(
                 "{err}; falling back to an in-process rate limiter: the VirusTotal budget is NOT shared with other jobs"
@@ -133,15 +146,16 @@ pub async fn run(
             RateLimiter::local(limiter_config)
         }
     };
-    let mut cache = match VerdictCache::shared(&settings.redis_url, settings.cache_ttl).await {
-        Ok(cache) => cache,
-        Err(err) => {
-            progress(Progress::Warning(format!(
-                "{err}; verdicts are cached for this run only"
-            )));
-            VerdictCache::local(settings.cache_ttl)
-        }
-    };
+    let mut cache =
+        match VerdictCache::shared(&settings.redis_url, &settings.redis_tls, settings.cache_ttl).await {
+            Ok(cache) => cache,
+            Err(err) => {
+                progress(Progress::Warning(format!(
+                    "{err}; verdicts are cached for this run only"
+                )));
+                VerdictCache::local(settings.cache_ttl)
+            }
+        };
     let client = Client::new(
         &settings.api_url,
         settings.api_key.clone(),

@@ -4,8 +4,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use redis::aio::MultiplexedConnection;
-use redis::AsyncConnectionConfig;
+use std::path::PathBuf;
+
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncConnectionConfig, ClientTlsConfig, RedisFuture, TlsCertificates};
 use tokio::sync::Mutex;
 
 /// Why talking to Redis failed, already phrased for a message (`message` never holds credentials).
@@ -14,6 +18,7 @@ pub struct ConnError {
     /// The server's URL with any credentials replaced by `***` (see [`redacted`]).
     pub url: String,
     pub message: String,
+    pub problem: ConnProblem,
 }
 
 /// `url` with everything that may be a credential replaced by `***`: the whole user-info part
@@ -85,40 +90,202 @@ fn scrub(text: &str, url: &str) -> String {
     text
 }
 
-/// Opens a multiplexed connection to `url` and checks it with `PING`, all within `timeout`;
-/// every later command on the connection also times out after `timeout`.
-pub async fn connect(url: &str, timeout: Duration) -> Result<MultiplexedConnection, ConnError> {
-    let fail = |message: String| ConnError {
-        url: redacted(url),
-        message,
-    };
-    let client = redis::Client::open(url).map_err(|e| fail(format!("invalid URL: {}", describe(&e, url))))?;
-    connect_client(&client, url, timeout).await.map_err(fail)
+/// TLS material for `rediss://` servers beyond the system trust store: a private CA (managed
+/// Redis services and self-hosted servers often use one) and a client certificate where the
+/// server asks for one (mutual TLS). Paths as given by the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub ca: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
 }
 
-/// Like [`connect`] for an already parsed client; the error is the bare message.
-pub(crate) async fn connect_client(
-    client: &redis::Client,
+impl TlsFiles {
+    fn is_empty(&self) -> bool {
+        self.ca.is_none() && self.client_cert.is_none() && self.client_key.is_none()
+    }
+
+    /// The files' contents, as the client library takes them.
+    fn load(&self) -> Result<TlsCertificates, String> {
+        let read = |path: &PathBuf, what: &str| {
+            std::fs::read(path).map_err(|e| format!("{what} {}: cannot read: {e}", path.display()))
+        };
+        let client_tls = match (&self.client_cert, &self.client_key) {
+            (Some(cert), Some(key)) => Some(ClientTlsConfig {
+                client_cert: read(cert, "--redis-client-cert")?,
+                client_key: read(key, "--redis-client-key")?,
+            }),
+            (None, None) => None,
+            _ => return Err("--redis-client-cert and --redis-client-key go together".to_string()),
+        };
+        let root_cert = self.ca.as_ref().map(|ca| read(ca, "--redis-ca")).transpose()?;
+        Ok(TlsCertificates {
+            client_tls,
+            root_cert,
+        })
+    }
+}
+
+/// A connection to a single server or to a Redis Cluster: both run the same commands and scripts
+/// (every key anteater uses carries a hash tag, so one script's keys share a slot).
+#[derive(Clone)]
+pub enum RedisConn {
+    Single(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl std::fmt::Debug for RedisConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RedisConn::Single(_) => "RedisConn::Single",
+            RedisConn::Cluster(_) => "RedisConn::Cluster",
+        })
+    }
+}
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
+        match self {
+            RedisConn::Single(conn) => conn.req_packed_command(cmd),
+            RedisConn::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            RedisConn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            RedisConn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConn::Single(conn) => conn.get_db(),
+            RedisConn::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// Why a server could not be used, for the caller to decide between falling back and stopping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnProblem {
+    /// Not reachable (refused, timed out, reset): the job may go on without a shared Redis.
+    Unreachable,
+    /// Reachable but refused us as configured (wrong password or user, a certificate the CA does
+    /// not vouch for, unreadable TLS files, an invalid URL): a configuration error to fix, never
+    /// silently replaced by a local budget.
+    Misconfigured,
+}
+
+/// A parsed Redis target: the client for a single server and, with TLS, the certificates (kept
+/// to build a cluster client if the server turns out to be a cluster node).
+struct Target {
+    client: redis::Client,
+    certificates: Option<TlsCertificates>,
+}
+
+fn target(url: &str, tls: &TlsFiles) -> Result<Target, (ConnProblem, String)> {
+    let misconfigured = |message: String| (ConnProblem::Misconfigured, message);
+    if !tls.is_empty() && !url.starts_with("rediss://") {
+        return Err(misconfigured(
+            "--redis-ca, --redis-client-cert and --redis-client-key need a rediss:// URL".to_string(),
+        ));
+    }
+    let certificates = if tls.is_empty() {
+        None
+    } else {
+        Some(tls.load().map_err(misconfigured)?)
+    };
+    let client = match &certificates {
+        Some(certificates) => redis::Client::build_with_tls(url, certificates.clone()),
+        None => redis::Client::open(url),
+    }
+    .map_err(|e| misconfigured(format!("invalid URL: {}", describe(&e, url))))?;
+    Ok(Target { client, certificates })
+}
+
+/// Whether a failed connection attempt is the configuration's fault rather than the network's.
+fn problem_of(err: &redis::RedisError) -> ConnProblem {
+    if err.kind() == redis::ErrorKind::AuthenticationFailed {
+        return ConnProblem::Misconfigured;
+    }
+    let text = err.to_string().to_ascii_lowercase();
+    let refused_by_config = [
+        "wrongpass",
+        "noauth",
+        "noperm",
+        "invalid username-password",
+        "certificate",
+        "unknownissuer",
+        "handshake",
+        "invalid dns name",
+    ];
+    if refused_by_config.iter().any(|needle| text.contains(needle)) {
+        ConnProblem::Misconfigured
+    } else {
+        ConnProblem::Unreachable
+    }
+}
+
+/// Opens a connection to `url` (TLS material from `tls`) and checks it with `PING`, all within
+/// `timeout`; every later command on the connection also times out after `timeout`.
+pub async fn connect(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<RedisConn, ConnError> {
+    let fail = |(problem, message): (ConnProblem, String)| ConnError {
+        url: redacted(url),
+        message,
+        problem,
+    };
+    let target = target(url, tls).map_err(fail)?;
+    connect_target(&target, url, timeout).await.map_err(fail)
+}
+
+/// Like [`connect`] for an already parsed target. A server that is a Redis Cluster node (it
+/// says `cluster_enabled:1`) is used through a cluster connection seeded with it.
+async fn connect_target(
+    target: &Target,
     url: &str,
     timeout: Duration,
-) -> Result<MultiplexedConnection, String> {
+) -> Result<RedisConn, (ConnProblem, String)> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout));
     let opened = tokio::time::timeout(timeout, async {
-        let mut conn = client
+        let mut conn = target
+            .client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
         redis::cmd("PING").query_async::<()>(&mut conn).await?;
-        Ok::<_, redis::RedisError>(conn)
+        // A user without INFO rights is no cluster user either: take the server as it is.
+        let info: String = redis::cmd("INFO")
+            .arg("cluster")
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        if !info.lines().any(|line| line.trim() == "cluster_enabled:1") {
+            return Ok(RedisConn::Single(conn));
+        }
+        let mut builder = ClusterClientBuilder::new(vec![url])
+            .connection_timeout(timeout)
+            .response_timeout(timeout);
+        if let Some(certificates) = &target.certificates {
+            builder = builder.certs(certificates.clone());
+        }
+        let mut cluster = builder.build()?.get_async_connection().await?;
+        redis::cmd("PING").query_async::<()>(&mut cluster).await?;
+        Ok::<_, redis::RedisError>(RedisConn::Cluster(cluster))
     })
     .await;
     match opened {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(format!("cannot connect: {}", describe(&e, url))),
-        Err(_) => Err(format!(
-            "cannot connect: no answer within {} ms",
-            timeout.as_millis()
+        Ok(Err(e)) => Err((problem_of(&e), format!("cannot connect: {}", describe(&e, url)))),
+        Err(_) => Err((
+            ConnProblem::Unreachable,
+            format!("cannot connect: no answer within {} ms", timeout.as_millis()),
         )),
     }
 }
@@ -127,25 +294,25 @@ pub(crate) async fn connect_client(
 /// a connection that is opened lazily and reopened after any failure (a multiplexed connection
 /// does not recover by itself once the server went away).
 pub(crate) struct Link {
-    client: redis::Client,
+    target: Target,
     url: String,
     redacted: String,
     timeout: Duration,
-    conn: Mutex<Option<MultiplexedConnection>>,
+    conn: Mutex<Option<RedisConn>>,
 }
 
 impl Link {
     /// Parses `url`, connects and checks the connection (one attempt, bounded by `timeout`).
-    pub(crate) async fn open(url: &str, timeout: Duration) -> Result<Link, ConnError> {
-        let fail = |message: String| ConnError {
+    pub(crate) async fn open(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Link, ConnError> {
+        let fail = |(problem, message): (ConnProblem, String)| ConnError {
             url: redacted(url),
             message,
+            problem,
         };
-        let client =
-            redis::Client::open(url).map_err(|e| fail(format!("invalid URL: {}", describe(&e, url))))?;
-        let conn = connect_client(&client, url, timeout).await.map_err(fail)?;
+        let target = target(url, tls).map_err(fail)?;
+        let conn = connect_target(&target, url, timeout).await.map_err(fail)?;
         Ok(Link {
-            client,
+            target,
             url: url.to_string(),
             redacted: redacted(url),
             timeout,
@@ -164,12 +331,14 @@ impl Link {
     }
 
     /// A handle on the current connection, opening a new one when there is none.
-    pub(crate) async fn connection(&self) -> Result<MultiplexedConnection, String> {
+    pub(crate) async fn connection(&self) -> Result<RedisConn, String> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = slot.as_ref() {
             return Ok(conn.clone());
         }
-        let conn = connect_client(&self.client, &self.url, self.timeout).await?;
+        let conn = connect_target(&self.target, &self.url, self.timeout)
+            .await
+            .map_err(|(_, message)| message)?;
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -183,7 +352,7 @@ impl Link {
     /// dropped (so the next call reconnects) and the error comes back as text.
     pub(crate) async fn run<T, F, Fut>(&self, op: F) -> Result<T, LinkError>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: FnOnce(RedisConn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         let conn = self.connection().await.map_err(LinkError::Other)?;
@@ -285,7 +454,10 @@ mod tests {
         let port = socket.local_addr().unwrap().port();
         let url = format!("redis://u:secretpw@127.0.0.1:{port}");
         let started = std::time::Instant::now();
-        let err = connect(&url, Duration::from_secs(2)).await.unwrap_err();
+        let err = connect(&url, &TlsFiles::default(), Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert_eq!(err.problem, ConnProblem::Unreachable);
         assert!(started.elapsed() < Duration::from_secs(3));
         assert_eq!(err.url, format!("redis://***@127.0.0.1:{port}"));
         assert!(!err.message.contains("secretpw"), "{}", err.message);

@@ -73,5 +73,8 @@ fn github_step_outputs_are_written() {
         .run();
     assert_eq!(run.code, 1);
     let written = std::fs::read_to_string(&outputs).unwrap();
-    assert_eq!(written, "earlier=1\nsarif_file=anteater.sarif\nfindings=7\n");
+    assert_eq!(
+        written,
+        "earlier=1\nsarif_file=anteater.sarif\nfindings=7\njunit_file=\ngitlab_codequality_file=\nbaseline_file=\n"
+    );
 }

@@ -12,6 +12,7 @@ mod environment;
 mod living_with_findings;
 mod original;
 mod patchset;
+mod redis_as_users_run_it;
 mod reporters;
 mod scanning;
 mod virustotal;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anteater::virustotal::cache::{self, VerdictCache};
 use anteater::virustotal::limiter::{LimiterConfig, Permit, Rate, RateLimiter};
+use anteater::virustotal::redis_conn::TlsFiles;
 use anteater::virustotal::verdict::{IndicatorKind, Verdict};
 
 use crate::support::redis_server::RedisServer;
@@ -20,7 +21,7 @@ fn config(rate: &str, daily_quota: Option<u32>, budget_id: &str) -> LimiterConfi
 }
 
 async fn shared(server: &RedisServer, config: LimiterConfig) -> RateLimiter {
-    let limiter = RateLimiter::shared(&server.url(), config)
+    let limiter = RateLimiter::shared(&server.url(), &TlsFiles::default(), config)
         .await
         .expect("shared limiter");
     assert!(limiter.is_shared());
@@ -255,7 +256,7 @@ async fn unreachable_redis_fails_fast_and_names_the_url_without_credentials() {
     let port = hold.local_addr().unwrap().port();
     let url = format!("redis://127.0.0.1:{port}");
     let started = Instant::now();
-    let err = match RateLimiter::shared(&url, config("4/1m", None, "abc")).await {
+    let err = match RateLimiter::shared(&url, &TlsFiles::default(), config("4/1m", None, "abc")).await {
         Ok(_) => panic!("a limiter without Redis"),
         Err(e) => e.to_string(),
     };
@@ -264,7 +265,8 @@ async fn unreachable_redis_fails_fast_and_names_the_url_without_credentials() {
 
     let with_password = format!("redis://ci:hunter2@127.0.0.1:{port}/0"); // fake-secret-for-tests
     let started = Instant::now();
-    let err = match VerdictCache::shared(&with_password, Duration::from_secs(60)).await {
+    let err = match VerdictCache::shared(&with_password, &TlsFiles::default(), Duration::from_secs(60)).await
+    {
         Ok(_) => panic!("a cache without Redis"),
         Err(e) => e.to_string(),
     };
@@ -278,7 +280,9 @@ async fn redis_dying_mid_run_is_an_error_never_a_grant() {
     let server = RedisServer::start();
     let url = server.url();
     let limiter = shared(&server, config("100/1s", Some(1000), "dead")).await;
-    let cache = VerdictCache::shared(&url, Duration::from_secs(60)).await.unwrap();
+    let cache = VerdictCache::shared(&url, &TlsFiles::default(), Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(limiter.acquire(&mut |_| {}).await.unwrap(), Permit::Granted);
     let port = server.port();
     drop(server);
@@ -318,10 +322,10 @@ async fn redis_dying_mid_run_is_an_error_never_a_grant() {
 #[tokio::test(flavor = "multi_thread")]
 async fn verdict_cache_round_trips_expires_and_hides_values() {
     let server = RedisServer::start();
-    let job1 = VerdictCache::shared(&server.url(), Duration::from_secs(60))
+    let job1 = VerdictCache::shared(&server.url(), &TlsFiles::default(), Duration::from_secs(60))
         .await
         .unwrap();
-    let job2 = VerdictCache::shared(&server.url(), Duration::from_secs(60))
+    let job2 = VerdictCache::shared(&server.url(), &TlsFiles::default(), Duration::from_secs(60))
         .await
         .unwrap();
     let url = "https://files.example.com/build.tar.gz?token=s3cr3t-t0ken";
@@ -380,7 +384,7 @@ async fn verdict_cache_round_trips_expires_and_hides_values() {
     assert_eq!(job1.get(IndicatorKind::Url, url).await.unwrap(), Some(verdict(1)));
 
     // Entries expire after the TTL.
-    let short = VerdictCache::shared(&server.url(), Duration::from_secs(1))
+    let short = VerdictCache::shared(&server.url(), &TlsFiles::default(), Duration::from_secs(1))
         .await
         .unwrap();
     short

@@ -1,5 +1,6 @@
 //! Real services the integration tests talk to: a `redis-server` on a free loopback port and a
 //! faithful mock of the VirusTotal v3 API served over HTTP on loopback.
 
+pub mod pki;
 pub mod redis_server;
 pub mod vt_mock;
