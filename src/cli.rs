@@ -167,6 +167,16 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_VT_CACHE_TTL", value_name = "DURATION", default_value = "24h", value_parser = parse_duration, help_heading = "VirusTotal")]
     pub vt_cache_ttl: Duration,
 
+    /// Keep verdicts in FILE between runs too (for runners without a shared Redis: restore and
+    /// save it with the CI's cache). Holds hashes, not indicators; authenticated with the API key.
+    #[arg(
+        long,
+        env = "ANTEATER_VT_CACHE_FILE",
+        value_name = "FILE",
+        help_heading = "VirusTotal"
+    )]
+    pub vt_cache_file: Option<PathBuf>,
+
     /// Engines that must call an indicator malicious for it to fail the gate.
     #[arg(long, env = "ANTEATER_VT_MIN_DETECTIONS", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), help_heading = "VirusTotal")]
     pub vt_min_detections: u32,

@@ -130,6 +130,7 @@ impl VtPlan {
                 rate: cli.vt_rate,
                 daily_quota: cli.vt_daily_quota,
                 cache_ttl: cli.vt_cache_ttl,
+                cache_file: cli.vt_cache_file.clone(),
                 min_detections: cli.vt_min_detections,
                 upload: !cli.no_upload,
                 poll_interval: cli.vt_poll_interval,

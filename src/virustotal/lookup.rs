@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::cache::VerdictCache;
+use super::cache_file::CacheFile;
 use super::client::{Client, VtError, UPLOAD_URL_LIMIT};
 use super::limiter::{LimiterConfig, LimiterError, Permit, Rate, RateLimiter};
 use super::redis_conn::{ConnProblem, TlsFiles};
@@ -35,6 +36,8 @@ pub struct Settings {
     pub rate: Rate,
     pub daily_quota: Option<u32>,
     pub cache_ttl: Duration,
+    /// `--vt-cache-file`: verdicts kept in a file between runs, besides Redis.
+    pub cache_file: Option<PathBuf>,
     pub min_detections: u32,
     /// Upload unknown files and submit unknown URLs (off with `--no-upload`).
     pub upload: bool,
@@ -170,10 +173,34 @@ pub async fn run(
     };
     let mut resolutions = BTreeMap::new();
     let mut queue = Vec::new();
+    let mut file = settings.cache_file.as_deref().map(|path| {
+        let (file, warning) = CacheFile::load(path, &settings.api_key, settings.cache_ttl);
+        if let Some(warning) = warning {
+            progress(Progress::Warning(warning));
+        }
+        file
+    });
 
     for indicator in indicators {
+        if let Some(verdict) = file
+            .as_ref()
+            .and_then(|f| f.get(indicator.kind, &indicator.value))
+        {
+            summary.cached += 1;
+            resolutions.insert(
+                indicator,
+                Resolution::Checked {
+                    verdict,
+                    cached: true,
+                },
+            );
+            continue;
+        }
         match cache.get(indicator.kind, &indicator.value).await {
             Ok(Some(verdict)) => {
+                if let Some(file) = file.as_mut() {
+                    file.put(indicator.kind, &indicator.value, &verdict);
+                }
                 summary.cached += 1;
                 resolutions.insert(
                     indicator,
@@ -222,6 +249,9 @@ pub async fn run(
         session.done += 1;
         if let Resolution::Checked { verdict, .. } = &resolution {
             summary.looked_up += 1;
+            if let Some(file) = file.as_mut() {
+                file.put(indicator.kind, &indicator.value, verdict);
+            }
             if let Err(err) = cache.put(indicator.kind, &indicator.value, verdict).await {
                 (session.progress)(Progress::Warning(format!(
                     "could not cache a verdict ({err}); caching for this run only"
@@ -232,6 +262,12 @@ pub async fn run(
         resolutions.insert(indicator, resolution);
     }
     summary.requests = session.requests;
+    if let Some(file) = file.as_mut() {
+        // The cache only saves requests: failing to keep it costs time, never a verdict.
+        if let Err(err) = file.save() {
+            (session.progress)(Progress::Warning(format!("{err:#}; the verdicts were not kept")));
+        }
+    }
     for resolution in resolutions.values() {
         match resolution {
             Resolution::Checked { verdict, .. } if verdict.is_malicious(settings.min_detections) => {

@@ -16,5 +16,6 @@ mod redis_as_users_run_it;
 mod reporters;
 mod scanning;
 mod virustotal;
+mod vt_cache_file;
 mod vt_limiter;
 mod vt_mock_selftest;
