@@ -269,6 +269,16 @@ impl Config {
         if change.is_some() {
             rules.push(crate::rules::config_changed_rule());
         }
+        let checks_anything = rules
+            .iter()
+            .any(|rule| matches!(rule.kind, RuleKind::Content | RuleKind::FileName));
+        if !checks_anything {
+            bail!(
+                "the configuration ends with no content rules and no file-name rules ({}): nothing \
+                 would be checked",
+                rule_sources.join(", ")
+            );
+        }
         let rules = RuleSet::compile(rules)?;
 
         // Exceptions: the global ignore list, then the project's own file.
@@ -390,6 +400,15 @@ impl Config {
 /// redacted unless they opt out; file-name patterns get ids derived from the pattern.
 fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
     let list = FlagList::load(path)?;
+    if list.rule_count() == 0 {
+        // An empty file, `---` or `nullvalue` is a list that checks nothing: most likely a
+        // truncated or wrongly generated file, never a reason to pass.
+        bail!(
+            "flag list {}: defines no rules (no `file_audits.file_contents` or `file_audits.file_names` \
+             entries); a flag list that checks nothing cannot pass a scan",
+            path.display()
+        );
+    }
     let origin = format!("flag list {}", path.display());
     let mut rules = Vec::new();
     for (name, entry) in list.file_audits.file_contents.0 {

@@ -60,3 +60,46 @@ fn unrecognised_boolean_values_are_errors_naming_the_variable() {
         assert_eq!(run.code, 0, "ANTEATER_EXIT_ZERO={value:?}: {}", run.all_output());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 3: flag lists that define no rules, and unknown keys.
+
+#[test]
+fn flag_lists_without_rules_or_with_unknown_keys_are_errors() {
+    for (list, expected) in [
+        ("", "defines no rules"),
+        ("---\n", "defines no rules"),
+        ("# all commented out\n", "defines no rules"),
+        ("nullvalue\n", "defines no rules"),
+        (
+            "file_audits:\n  file_names: nullvalue\n  file_contents: nullvalue\n",
+            "defines no rules",
+        ),
+        (
+            "file_audit:\n  file_contents:\n    password:\n      regex: password\n",
+            "did you mean `file_audits`?",
+        ),
+        (
+            "file_audits:\n  file_content:\n    password:\n      regex: password\n",
+            "did you mean `file_contents`?",
+        ),
+        (
+            "file_audits:\n  file_contents:\n    password:\n      regx: password\n",
+            "did you mean `regex`?",
+        ),
+    ] {
+        let dir = tree(&[
+            ("list.yaml", list.as_bytes()),
+            ("src/app.py", SECRET_LINE.as_bytes()),
+        ]);
+        let run = anteater(dir.path())
+            .args(&["--flag-list", "list.yaml", "--path", "."])
+            .run();
+        assert_eq!(run.code, 2, "{list:?}: {}", run.all_output());
+        assert!(
+            run.stderr.contains(expected) && run.stderr.contains("list.yaml"),
+            "{list:?}: {}",
+            run.stderr
+        );
+    }
+}
