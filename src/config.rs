@@ -320,16 +320,16 @@ impl Config {
         }
         let baseline = match &cli.baseline {
             Some(path) => {
-                excluded.insert(paths::resolve(path, &cwd));
+                exclude_own_output(&mut excluded, path, &cwd);
                 Some(crate::baseline::load(path)?)
             }
             None => None,
         };
         if let Some(path) = &cli.write_baseline {
-            excluded.insert(paths::resolve(path, &cwd));
+            exclude_own_output(&mut excluded, path, &cwd);
         }
         let sarif_path = cli.sarif.clone();
-        excluded.insert(paths::resolve(&sarif_path, &cwd));
+        exclude_own_output(&mut excluded, &sarif_path, &cwd);
 
         // Absolute from here on: reports make them relative to the report root.
         for (_, path) in &mut watched {
@@ -393,6 +393,16 @@ impl Config {
             threads,
             rule_sources,
         })
+    }
+}
+
+/// Keeps a file this run writes (a report, a baseline) out of the scan, unless git tracks it: a
+/// committed file is part of the change like any other, whatever its name, and a secret
+/// committed as `anteater.sarif` must not pass because the report happens to be written there.
+pub fn exclude_own_output(excluded: &mut BTreeSet<PathBuf>, path: &Path, cwd: &Path) {
+    let resolved = paths::resolve(path, cwd);
+    if !diff::is_tracked(&resolved) {
+        excluded.insert(resolved);
     }
 }
 

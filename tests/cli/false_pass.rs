@@ -1,7 +1,10 @@
 //! Never a false pass: hostile or broken inputs that used to turn a failing gate green. Each test
 //! here failed (exit 0) on the code before its fix.
 
-use crate::common::{anteater, tree};
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{anteater, tree, Run};
 
 /// A flag list with one content rule, so that a planted `password = ...` line must fail the run.
 const FLAGS: &[u8] = b"file_audits:\n  file_names:\n    - \\.pem$\n  file_contents:\n    password:\n      regex: password\\s*=\n      desc: Hard-coded password\n";
@@ -102,4 +105,135 @@ fn flag_lists_without_rules_or_with_unknown_keys_are_errors() {
             run.stderr
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 2: a committed file at a report path is scanned.
+
+/// A git repository in a temporary directory, with a first commit holding the flag list.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.email", "test@example.org"]);
+        repo.git(&["config", "user.name", "Test"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo.write("flags.yaml", FLAGS);
+        repo.write("src/app.py", b"print('hello')\n");
+        repo.commit("base");
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(self.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn write(&self, path: &str, content: &[u8]) {
+        let path = self.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+}
+
+/// `path` of every SARIF result of `rule`.
+fn flagged(run: &Run, rule: &str) -> Vec<String> {
+    run.result_keys()
+        .into_iter()
+        .filter(|(_, _, id)| id == rule)
+        .map(|(uri, _, _)| uri)
+        .collect()
+}
+
+#[test]
+fn committed_files_at_report_paths_are_scanned_in_every_mode() {
+    let repo = Repo::new();
+    let base = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let reports = [
+        "anteater.sarif",
+        "reports/junit.xml",
+        "reports/codequality.json",
+        "new-baseline.json",
+    ];
+    for report in reports {
+        repo.write(report, SECRET_LINE.as_bytes());
+    }
+    repo.commit("reports committed with a secret in them");
+    repo.write("patchset.txt", (reports.join("\n") + "\n").as_bytes());
+    let outputs = [
+        "--junit",
+        "reports/junit.xml",
+        "--gitlab-codequality",
+        "reports/codequality.json",
+        "--write-baseline",
+        "new-baseline.json",
+    ];
+    let modes: [&[&str]; 3] = [&[], &["--patchset", "patchset.txt"], &["--diff", &base]];
+    for mode in modes {
+        for report in reports {
+            // Each run rewrites the reports: put the committed content back first.
+            repo.write(report, SECRET_LINE.as_bytes());
+        }
+        let mut args = vec!["--flag-list", "flags.yaml", "--path", "."];
+        args.extend_from_slice(&outputs);
+        args.extend_from_slice(mode);
+        let run = anteater(repo.path()).args(&args).keep_existing_sarif().run();
+        assert_eq!(run.code, 1, "{mode:?}: {}", run.all_output());
+        let mut paths = flagged(&run, "password");
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "anteater.sarif",
+                "new-baseline.json",
+                "reports/codequality.json",
+                "reports/junit.xml"
+            ],
+            "{mode:?}: {}",
+            run.all_output()
+        );
+    }
+    // An untracked file at a report path, like a report a previous run left behind, is this
+    // run's own output and not scanned.
+    repo.write("stale.sarif", SECRET_LINE.as_bytes());
+    repo.git(&["checkout", "--", "."]);
+    let run = anteater(repo.path())
+        .args(&[
+            "--flag-list",
+            "flags.yaml",
+            "--path",
+            ".",
+            "--sarif",
+            "stale.sarif",
+        ])
+        .keep_existing_sarif()
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(!flagged(&run, "password").contains(&"stale.sarif".to_string()));
 }
