@@ -42,10 +42,16 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_PATH", value_name = "DIR", default_value = ".")]
     pub path: PathBuf,
 
-    /// Scan only the files listed in FILE, one per line (`git diff --name-only` output), relative
-    /// to --path or absolute inside it. Listed files that no longer exist are reported, not fatal.
+    /// Scan only the files listed in FILE, one per line (`git diff --name-only` output, with git's
+    /// quoted names undone), relative to --path or absolute inside it. Listed files that no longer
+    /// exist are reported, not fatal; an entry that cannot be parsed is an error.
     #[arg(long, env = "ANTEATER_PATCHSET", value_name = "FILE")]
     pub patchset: Option<PathBuf>,
+
+    /// The --patchset list is NUL-separated (`git diff -z --name-only`), names taken as they are.
+    /// A list holding a NUL byte is read this way even without the flag.
+    #[arg(long, env = "ANTEATER_PATCHSET0", value_parser = StrictBool, requires = "patchset")]
+    pub patchset0: bool,
 
     /// Scan only what changed between BASE and HEAD in the git repository at --path: changed files,
     /// and content findings only on added or changed lines. `auto` takes the base from the CI

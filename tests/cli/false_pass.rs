@@ -237,3 +237,64 @@ fn committed_files_at_report_paths_are_scanned_in_every_mode() {
     assert_eq!(run.code, 1, "{}", run.all_output());
     assert!(!flagged(&run, "password").contains(&"stale.sarif".to_string()));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 5: --patchset and git's quoted names.
+
+#[test]
+fn patchsets_with_git_quoted_or_nul_separated_names_are_read() {
+    let repo = Repo::new();
+    let base = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.write("src/café.py", SECRET_LINE.as_bytes());
+    repo.write("src/tab\there \"q\".py", SECRET_LINE.as_bytes());
+    repo.commit("non-ASCII and unusual names");
+    // Exactly what CI scripts produce: git's default core.quotePath quotes both names.
+    let quoted = repo.git(&["diff", "--name-only", &base]);
+    assert!(quoted.contains("\"src/caf\\303\\251.py\""), "{quoted}");
+    repo.write("quoted.txt", quoted.as_bytes());
+    let nul = repo.git(&["diff", "-z", "--name-only", &base]);
+    repo.write("nul.txt", nul.as_bytes());
+
+    for args in [
+        &["--patchset", "quoted.txt"][..],
+        &["--patchset", "nul.txt"],
+        &["--patchset", "nul.txt", "--patchset0"],
+    ] {
+        let mut all = vec!["--flag-list", "flags.yaml", "--path", "."];
+        all.extend_from_slice(args);
+        let run = anteater(repo.path()).args(&all).run();
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all_output());
+        let mut paths: Vec<String> = run
+            .results()
+            .iter()
+            .map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            ["src/caf%C3%A9.py", "src/tab%09here%20%22q%22.py"],
+            "{args:?}"
+        );
+        assert!(!run.stderr.contains("does not exist"), "{args:?}: {}", run.stderr);
+    }
+
+    // An entry that cannot be parsed stops the run instead of being reported as missing.
+    repo.write("broken.txt", b"src/app.py\n\"src/caf\\303\\25.py\"\n");
+    let run = anteater(repo.path())
+        .args(&[
+            "--flag-list",
+            "flags.yaml",
+            "--path",
+            ".",
+            "--patchset",
+            "broken.txt",
+        ])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("broken.txt line 2"), "{}", run.stderr);
+}
