@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::{anteater, tree, Run};
+use crate::support::redis_server::RedisServer;
+use crate::support::vt_mock::{Fault, MockConfig, Stats, VtMock, DEFAULT_API_KEY};
 
 /// A flag list with one content rule, so that a planted `password = ...` line must fail the run.
 const FLAGS: &[u8] = b"file_audits:\n  file_names:\n    - \\.pem$\n  file_contents:\n    password:\n      regex: password\\s*=\n      desc: Hard-coded password\n";
@@ -297,4 +299,67 @@ fn patchsets_with_git_quoted_or_nul_separated_names_are_read() {
         .run();
     assert_eq!(run.code, 2, "{}", run.all_output());
     assert!(run.stderr.contains("broken.txt line 2"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 6: VirusTotal answers that are not verdicts.
+
+const MALICIOUS_IP: &str = "90.156.201.21";
+
+#[test]
+fn virustotal_answers_that_are_not_verdicts_are_unverified_and_never_cached() {
+    let redis = RedisServer::start();
+    let mut config = MockConfig::default();
+    config.ips.insert(MALICIOUS_IP.into(), Stats::malicious(7));
+    let mock = VtMock::start(config);
+    let source = format!("server = '{MALICIOUS_IP}'\n");
+    let dir = project(&[("src/app.py", source.as_bytes())]);
+    let vt = |api_url: &str| {
+        anteater(dir.path())
+            .env("VT_API_KEY", DEFAULT_API_KEY)
+            .env("VT_API_URL", api_url)
+            .env("REDIS_URL", &redis.url())
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("ANTEATER_VT_RATE", "1000/1m")
+            .env("ANTEATER_VT_RETRY_DELAY", "20ms")
+            .env("ANTEATER_VT_TIMEOUT", "2s")
+            .args(&["--flag-list", "flags.yaml", "--path", ".", "--ips"])
+    };
+    let unverified = |run: &Run, why: &str| {
+        assert_eq!(run.code, 0, "{why}: {}", run.all_output());
+        assert!(
+            run.result_keys()
+                .iter()
+                .any(|(_, _, rule)| rule == "virustotal-unverified"),
+            "{why}: {}",
+            run.all_output()
+        );
+    };
+
+    // A wrong API root: 404 for everything.
+    let wrong_root = format!("{}/api/v2", mock.origin());
+    unverified(&vt(&wrong_root).run(), "wrong root");
+    let run = vt(&wrong_root).args(&["--vt-fail-closed"]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+
+    // A 200 without a verdict in it, and a 200 about another address.
+    mock.inject_faults(vec![Fault::Json200(r#"{"data":{}}"#.into())]);
+    unverified(&vt(&mock.base_url()).run(), "empty data");
+    let other = r#"{"data":{"type":"ip_address","id":"8.8.8.8","attributes":{"last_analysis_stats":{"malicious":0,"suspicious":0,"undetected":10,"harmless":60}}}}"#;
+    mock.inject_faults(vec![Fault::Json200(other.into())]);
+    unverified(&vt(&mock.base_url()).run(), "another object");
+    let not_an_ip = r#"{"data":{"type":"file","id":"90.156.201.21","attributes":{"last_analysis_stats":{"malicious":0,"suspicious":0,"undetected":10,"harmless":60}}}}"#;
+    mock.inject_faults(vec![Fault::Json200(not_an_ip.into())]);
+    unverified(&vt(&mock.base_url()).run(), "another type");
+
+    // None of those was cached as clean: the correctly configured run finds the address.
+    let run = vt(&mock.base_url()).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.result_keys()
+            .iter()
+            .any(|(_, _, rule)| rule == "virustotal-malicious-ip"),
+        "{}",
+        run.all_output()
+    );
 }
