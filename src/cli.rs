@@ -117,10 +117,18 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_FAIL_ON", value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
 
-    /// Files larger than this are reported as skipped, not scanned (bytes, or with a KiB/MiB/GiB
-    /// suffix).
+    /// Text files larger than this are scanned in windows of this size, line by line (or skipped,
+    /// see --oversize); it bounds the memory each thread holds. Binaries are hashed whatever their
+    /// size. Bytes, or with a KiB/MiB/GiB suffix.
     #[arg(long, env = "ANTEATER_MAX_FILE_SIZE", value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
     pub max_file_size: u64,
+
+    /// What to do with text files over --max-file-size: `scan` them in windows (a file with a
+    /// line longer than the window cannot be, and makes the scan incomplete, exit 2), `fail`
+    /// (skip them; the scan is incomplete, exit 2) or `warn` (skip them with a warning naming each;
+    /// the exit code does not change).
+    #[arg(long, env = "ANTEATER_OVERSIZE", value_enum, value_name = "POLICY", default_value_t = Oversize::Scan)]
+    pub oversize: Oversize,
 
     /// Follow symbolic links while walking (off by default: a link may point outside the tree).
     #[arg(long, env = "ANTEATER_FOLLOW_SYMLINKS", value_parser = StrictBool)]
@@ -244,6 +252,17 @@ pub enum RulesetName {
     Default,
     /// The original anteater's whole default flag list.
     Classic,
+}
+
+/// What happens to text files over --max-file-size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Oversize {
+    /// Scan them in windows of --max-file-size, line by line.
+    Scan,
+    /// Skip them with a warning; the exit code does not change.
+    Warn,
+    /// Skip them; the scan is incomplete (exit 2).
+    Fail,
 }
 
 /// Where --diff reads exception files from.

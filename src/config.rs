@@ -50,6 +50,8 @@ pub struct Config {
     pub sarif_path: PathBuf,
     pub fail_on: FailOn,
     pub max_file_size: u64,
+    /// --oversize: text files over `max_file_size` are scanned in windows or skipped.
+    pub oversize: crate::cli::Oversize,
     pub follow_symlinks: bool,
     pub threads: usize,
     /// What the rules and exceptions came from, for the console summary.
@@ -389,6 +391,7 @@ impl Config {
             baseline,
             write_baseline: cli.write_baseline.clone(),
             max_file_size: cli.max_file_size,
+            oversize: cli.oversize,
             follow_symlinks: cli.follow_symlinks,
             threads,
             rule_sources,

@@ -19,6 +19,12 @@ fn project(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     tree(&all)
 }
 
+fn scan(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["--flag-list", "flags.yaml", "--path", "."];
+    args.extend_from_slice(extra);
+    anteater(dir).args(&args).run()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Item 4: boolean environment values.
 
@@ -359,6 +365,141 @@ fn virustotal_answers_that_are_not_verdicts_are_unverified_and_never_cached() {
         run.result_keys()
             .iter()
             .any(|(_, _, rule)| rule == "virustotal-malicious-ip"),
+        "{}",
+        run.all_output()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 1: files over --max-file-size.
+
+/// `lines` lines of harmless text, then the secret, then one more line.
+fn long_text(lines: usize) -> Vec<u8> {
+    let mut text = Vec::new();
+    for n in 0..lines {
+        text.extend_from_slice(format!("line {n:08} of harmless text, nothing to see here\n").as_bytes());
+    }
+    text.extend_from_slice(SECRET_LINE.as_bytes());
+    text.extend_from_slice(b"the end\n");
+    text
+}
+
+fn password_lines(run: &Run) -> Vec<(String, u64)> {
+    run.result_keys()
+        .into_iter()
+        .filter(|(_, _, rule)| rule == "password")
+        .map(|(uri, line, _)| (uri, line))
+        .collect()
+}
+
+#[test]
+fn a_secret_in_a_file_over_the_default_size_cap_fails_the_scan() {
+    // 51 MB: over the default --max-file-size of 50 MiB.
+    let lines = 51_000_000 / 50;
+    let text = long_text(lines);
+    assert!(text.len() > 50 << 20);
+    let dir = project(&[("src/big.log", &text)]);
+    let run = scan(dir.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        password_lines(&run),
+        [("src/big.log".to_string(), lines as u64 + 1)]
+    );
+}
+
+#[test]
+fn oversized_text_is_scanned_in_windows_or_skipped_only_when_asked() {
+    // About 100 KB of text, in windows of 8 KiB (the smallest window: --max-file-size 1KiB).
+    let lines = 2_000;
+    let text = long_text(lines);
+    let dir = project(&[("src/big.log", &text), ("src/one-line.txt", &[b'x'; 20_000])]);
+
+    // Scanned in windows: the finding, on its own line number. The single line longer than any
+    // window cannot be scanned: the scan is incomplete, and the file is named.
+    let run = scan(dir.path(), &["--max-file-size", "1KiB"]);
+    assert_eq!(
+        password_lines(&run),
+        [("src/big.log".to_string(), lines as u64 + 1)]
+    );
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stderr
+            .contains("src/one-line.txt: could not be read: a line longer than"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(dir.path().join("src/big.log")).unwrap();
+    let run = scan(dir.path(), &["--max-file-size", "1KiB"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+
+    // --oversize fail: skipped, incomplete. --oversize warn: skipped, named, exit unchanged.
+    std::fs::write(dir.path().join("src/big.log"), &text).unwrap();
+    let run = scan(dir.path(), &["--max-file-size", "1KiB", "--oversize", "fail"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("src/big.log: skipped"), "{}", run.stderr);
+    let run = anteater(dir.path())
+        .args(&[
+            "--flag-list",
+            "flags.yaml",
+            "--path",
+            ".",
+            "--max-file-size",
+            "1KiB",
+        ])
+        .env("ANTEATER_OVERSIZE", "warn")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(run.stderr.contains("src/big.log: skipped"), "{}", run.stderr);
+    assert!(run.stderr.contains("src/one-line.txt: skipped"), "{}", run.stderr);
+}
+
+#[test]
+fn oversized_binaries_are_hashed_and_looked_up() {
+    let mut binary = vec![0u8; 64 * 1024];
+    binary[..4].copy_from_slice(b"\x7fELF");
+    let dir = project(&[("bin/tool", &binary)]);
+    let run = scan(dir.path(), &["--max-file-size", "1KiB", "--binaries"]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.result_keys()
+            .iter()
+            .any(|(uri, _, rule)| uri == "bin/tool" && rule == "binary-not-allowlisted"),
+        "{}",
+        run.all_output()
+    );
+
+    let redis = RedisServer::start();
+    let mut config = MockConfig::default();
+    let sha256 = config.add_file(&binary, Stats::malicious(30));
+    let mock = VtMock::start(config);
+    let run = anteater(dir.path())
+        .env("VT_API_KEY", DEFAULT_API_KEY)
+        .env("VT_API_URL", &mock.base_url())
+        .env("REDIS_URL", &redis.url())
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("ANTEATER_VT_RATE", "1000/1m")
+        .args(&[
+            "--flag-list",
+            "flags.yaml",
+            "--path",
+            ".",
+            "--max-file-size",
+            "1KiB",
+            "--bincheck",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        mock.requests()
+            .iter()
+            .any(|r| r.path == format!("/api/v3/files/{sha256}")),
+        "{:?}",
+        mock.requests()
+    );
+    assert!(
+        run.result_keys()
+            .iter()
+            .any(|(_, _, rule)| rule == "virustotal-malicious-file"),
         "{}",
         run.all_output()
     );
