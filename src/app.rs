@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Oversize};
 use crate::config::{Config, Targets};
 use crate::outcome::Outcome;
 use crate::platform_env::PlatformEnv;
@@ -105,10 +105,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     stats.elapsed = started.elapsed();
 
+    // Text that was not scanned makes the scan incomplete: unreadable files, and files over
+    // --max-file-size unless the user chose to skip them (--oversize warn).
+    let skipped_oversize = !stats.too_large.is_empty() && config.oversize != Oversize::Warn;
     let outcome = Outcome::decide(
         findings.iter().map(|f| f.level),
         config.fail_on,
-        !stats.unreadable.is_empty(),
+        !stats.unreadable.is_empty() || skipped_oversize,
     );
     let report = ScanReport {
         rules: &config.rules,

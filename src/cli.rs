@@ -4,7 +4,6 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::builder::FalseyValueParser;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -14,7 +13,9 @@ use crate::virustotal::limiter::Rate;
 const AFTER_HELP: &str = "\
 Every option can also be set through the environment as ANTEATER_<OPTION> in upper snake case
 (ANTEATER_PATH, ANTEATER_FAIL_ON, ANTEATER_BINARIES=true, ...); a flag given on the command line
-wins. An empty ANTEATER_* variable counts as unset, so CI inputs left blank change nothing.
+wins. An empty ANTEATER_* variable counts as unset, so CI inputs left blank change nothing. Switches
+(ANTEATER_BINARIES, ANTEATER_EXIT_ZERO, ...) take true/false, 1/0, yes/no or on/off (any case);
+any other value is an error (exit 2), never silently on.
 
 Other environment variables read:
   VT_API_KEY (or VT_KEY)  VirusTotal API key, for --ips, --urls and --bincheck; never printed
@@ -41,10 +42,16 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_PATH", value_name = "DIR", default_value = ".")]
     pub path: PathBuf,
 
-    /// Scan only the files listed in FILE, one per line (`git diff --name-only` output), relative
-    /// to --path or absolute inside it. Listed files that no longer exist are reported, not fatal.
+    /// Scan only the files listed in FILE, one per line (`git diff --name-only` output, with git's
+    /// quoted names undone), relative to --path or absolute inside it. Listed files that no longer
+    /// exist are reported, not fatal; an entry that cannot be parsed is an error.
     #[arg(long, env = "ANTEATER_PATCHSET", value_name = "FILE")]
     pub patchset: Option<PathBuf>,
+
+    /// The --patchset list is NUL-separated (`git diff -z --name-only`), names taken as they are.
+    /// A list holding a NUL byte is read this way even without the flag.
+    #[arg(long, env = "ANTEATER_PATCHSET0", value_parser = StrictBool, requires = "patchset")]
+    pub patchset0: bool,
 
     /// Scan only what changed between BASE and HEAD in the git repository at --path: changed files,
     /// and content findings only on added or changed lines. `auto` takes the base from the CI
@@ -68,7 +75,7 @@ pub struct Cli {
 
     /// Report findings but never fail because of them (for rolling the gate out); a scan that
     /// could not be done still exits 2.
-    #[arg(long, env = "ANTEATER_EXIT_ZERO", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "ANTEATER_EXIT_ZERO", value_parser = StrictBool)]
     pub exit_zero: bool,
 
     /// Project name: selects its exception file from the ignore list's `project_exceptions`
@@ -94,7 +101,7 @@ pub struct Cli {
     pub ruleset: Option<RulesetName>,
 
     /// Fail on every binary file whose sha256 is not allowlisted for its path in the ignore list.
-    #[arg(long, env = "ANTEATER_BINARIES", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "ANTEATER_BINARIES", value_parser = StrictBool)]
     pub binaries: bool,
 
     /// Where to write the SARIF 2.1.0 report.
@@ -110,13 +117,21 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_FAIL_ON", value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
 
-    /// Files larger than this are reported as skipped, not scanned (bytes, or with a KiB/MiB/GiB
-    /// suffix).
+    /// Text files larger than this are scanned in windows of this size, line by line (or skipped,
+    /// see --oversize); it bounds the memory each thread holds. Binaries are hashed whatever their
+    /// size. Bytes, or with a KiB/MiB/GiB suffix.
     #[arg(long, env = "ANTEATER_MAX_FILE_SIZE", value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
     pub max_file_size: u64,
 
+    /// What to do with text files over --max-file-size: `scan` them in windows (a file with a
+    /// line longer than the window cannot be, and makes the scan incomplete, exit 2), `fail`
+    /// (skip them; the scan is incomplete, exit 2) or `warn` (skip them with a warning naming each;
+    /// the exit code does not change).
+    #[arg(long, env = "ANTEATER_OVERSIZE", value_enum, value_name = "POLICY", default_value_t = Oversize::Scan)]
+    pub oversize: Oversize,
+
     /// Follow symbolic links while walking (off by default: a link may point outside the tree).
-    #[arg(long, env = "ANTEATER_FOLLOW_SYMLINKS", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "ANTEATER_FOLLOW_SYMLINKS", value_parser = StrictBool)]
     pub follow_symlinks: bool,
 
     /// Worker threads [default: the number of CPUs].
@@ -125,22 +140,22 @@ pub struct Cli {
 
     /// Look up every globally routable IP address found in text files on VirusTotal (needs
     /// VT_API_KEY).
-    #[arg(long, env = "ANTEATER_IPS", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
+    #[arg(long, env = "ANTEATER_IPS", value_parser = StrictBool, help_heading = "VirusTotal")]
     pub ips: bool,
 
     /// Look up every http(s) URL found in text files on VirusTotal (needs VT_API_KEY). URLs with
     /// credentials or token-like query parameters are never sent.
-    #[arg(long, env = "ANTEATER_URLS", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
+    #[arg(long, env = "ANTEATER_URLS", value_parser = StrictBool, help_heading = "VirusTotal")]
     pub urls: bool,
 
     /// Block binaries that are not allowlisted (like --binaries) and look them up on VirusTotal by
     /// sha256, uploading files VirusTotal does not know (needs VT_API_KEY).
-    #[arg(long, env = "ANTEATER_BINCHECK", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
+    #[arg(long, env = "ANTEATER_BINCHECK", value_parser = StrictBool, help_heading = "VirusTotal")]
     pub bincheck: bool,
 
     /// Never upload files or submit URLs to VirusTotal (they become visible to its community);
     /// unknown items are then reported as unverified.
-    #[arg(long, env = "ANTEATER_NO_UPLOAD", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
+    #[arg(long, env = "ANTEATER_NO_UPLOAD", value_parser = StrictBool, help_heading = "VirusTotal")]
     pub no_upload: bool,
 
     /// VirusTotal request budget shared by every job using the key, as N/DURATION (3/1m, 4/60s,
@@ -183,7 +198,7 @@ pub struct Cli {
 
     /// Fail the gate on indicators that could not be verified (VirusTotal or Redis down, quota
     /// spent, analysis unfinished) instead of reporting them as notes.
-    #[arg(long, env = "ANTEATER_VT_FAIL_CLOSED", value_parser = FalseyValueParser::new(), help_heading = "VirusTotal")]
+    #[arg(long, env = "ANTEATER_VT_FAIL_CLOSED", value_parser = StrictBool, help_heading = "VirusTotal")]
     pub vt_fail_closed: bool,
 
     /// How often to poll a VirusTotal analysis of an uploaded file or submitted URL.
@@ -278,6 +293,17 @@ pub enum RulesetName {
     Classic,
 }
 
+/// What happens to text files over --max-file-size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Oversize {
+    /// Scan them in windows of --max-file-size, line by line.
+    Scan,
+    /// Skip them with a warning; the exit code does not change.
+    Warn,
+    /// Skip them; the scan is incomplete (exit 2).
+    Fail,
+}
+
 /// Where --diff reads exception files from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExceptionsFrom {
@@ -322,6 +348,47 @@ pub fn try_parse_from(args: impl IntoIterator<Item = OsString>) -> Result<Cli, c
     });
     let matches = command.try_get_matches_from(args)?;
     Cli::from_arg_matches(&matches)
+}
+
+/// The value parser of every switch's `ANTEATER_*` variable: exactly true/false, 1/0, yes/no or
+/// on/off, case-insensitive and trimmed; blank is off (unset). Anything else is an error naming
+/// the variable: clap's own parsers read any unknown word (`flase`, `disabled`) as true.
+#[derive(Debug, Clone, Copy)]
+pub struct StrictBool;
+
+/// `Some(value)` for a recognised boolean word, `None` for anything else.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "0" | "no" | "off" => Some(false),
+        "true" | "1" | "yes" | "on" => Some(true),
+        _ => None,
+    }
+}
+
+impl clap::builder::TypedValueParser for StrictBool {
+    type Value = bool;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<bool, clap::Error> {
+        if let Some(parsed) = value.to_str().and_then(parse_bool) {
+            return Ok(parsed);
+        }
+        let name = arg
+            .and_then(|arg| arg.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+            .or_else(|| arg.map(|arg| format!("--{}", arg.get_id())))
+            .unwrap_or_else(|| "a switch".to_string());
+        let shown = crate::redact::escape(&value.to_string_lossy());
+        Err(clap::Error::raw(
+            clap::error::ErrorKind::InvalidValue,
+            format!("{name}=`{shown}` is not a boolean: use true/false, 1/0, yes/no or on/off\n"),
+        )
+        .with_cmd(cmd))
+    }
 }
 
 /// Parses `500ms`, `30s`, `10m`, `24h`, `1d` (a bare number is seconds).
@@ -388,6 +455,19 @@ mod tests {
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 fortnights").is_err());
+    }
+
+    #[test]
+    fn booleans_are_strict() {
+        for word in ["true", "TRUE", " on ", "Yes", "1"] {
+            assert_eq!(parse_bool(word), Some(true), "{word:?}");
+        }
+        for word in ["false", "false ", "Off", "NO", "0", "", "  "] {
+            assert_eq!(parse_bool(word), Some(false), "{word:?}");
+        }
+        for word in ["flase", "disabled", "2", "y", "enable"] {
+            assert_eq!(parse_bool(word), None, "{word:?}");
+        }
     }
 
     #[test]

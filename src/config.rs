@@ -51,6 +51,8 @@ pub struct Config {
     pub sarif_path: PathBuf,
     pub fail_on: FailOn,
     pub max_file_size: u64,
+    /// --oversize: text files over `max_file_size` are scanned in windows or skipped.
+    pub oversize: crate::cli::Oversize,
     pub follow_symlinks: bool,
     pub threads: usize,
     /// What the rules and exceptions came from, for the console summary.
@@ -276,6 +278,16 @@ impl Config {
         if change.is_some() {
             rules.push(crate::rules::config_changed_rule());
         }
+        let checks_anything = rules
+            .iter()
+            .any(|rule| matches!(rule.kind, RuleKind::Content | RuleKind::FileName));
+        if !checks_anything {
+            bail!(
+                "the configuration ends with no content rules and no file-name rules ({}): nothing \
+                 would be checked",
+                rule_sources.join(", ")
+            );
+        }
         let rules = RuleSet::compile(rules)?;
 
         // Exceptions: the global ignore list, then the project's own file.
@@ -317,16 +329,16 @@ impl Config {
         }
         let baseline = match &cli.baseline {
             Some(path) => {
-                excluded.insert(paths::resolve(path, &cwd));
+                exclude_own_output(&mut excluded, path, &cwd);
                 Some(crate::baseline::load(path)?)
             }
             None => None,
         };
         if let Some(path) = &cli.write_baseline {
-            excluded.insert(paths::resolve(path, &cwd));
+            exclude_own_output(&mut excluded, path, &cwd);
         }
         let sarif_path = cli.sarif.clone();
-        excluded.insert(paths::resolve(&sarif_path, &cwd));
+        exclude_own_output(&mut excluded, &sarif_path, &cwd);
 
         // Absolute from here on: reports make them relative to the report root.
         for (_, path) in &mut watched {
@@ -340,7 +352,7 @@ impl Config {
         let report_root = paths::git_work_tree(&root).unwrap_or_else(|| paths::resolve(&cwd, &cwd));
         let mut changed_lines = None;
         let targets = match (&cli.patchset, &change) {
-            (Some(path), _) => read_patchset(path, &root)?,
+            (Some(path), _) => read_patchset(path, &root, cli.patchset0)?,
             (None, Some(change)) => {
                 let mut files = Vec::new();
                 let mut missing = Vec::new();
@@ -386,6 +398,7 @@ impl Config {
             baseline,
             write_baseline: cli.write_baseline.clone(),
             max_file_size: cli.max_file_size,
+            oversize: cli.oversize,
             follow_symlinks: cli.follow_symlinks,
             threads,
             rule_sources,
@@ -393,10 +406,29 @@ impl Config {
     }
 }
 
+/// Keeps a file this run writes (a report, a baseline) out of the scan, unless git tracks it: a
+/// committed file is part of the change like any other, whatever its name, and a secret
+/// committed as `anteater.sarif` must not pass because the report happens to be written there.
+pub fn exclude_own_output(excluded: &mut BTreeSet<PathBuf>, path: &Path, cwd: &Path) {
+    let resolved = paths::resolve(path, cwd);
+    if !diff::is_tracked(&resolved) {
+        excluded.insert(resolved);
+    }
+}
+
 /// Turns an original-style flag list into rules. Content rules keep their names as ids and are
 /// redacted unless they opt out; file-name patterns get ids derived from the pattern.
 fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
     let list = FlagList::load(path)?;
+    if list.rule_count() == 0 {
+        // An empty file, `---` or `nullvalue` is a list that checks nothing: most likely a
+        // truncated or wrongly generated file, never a reason to pass.
+        bail!(
+            "flag list {}: defines no rules (no `file_audits.file_contents` or `file_audits.file_names` \
+             entries); a flag list that checks nothing cannot pass a scan",
+            path.display()
+        );
+    }
     let origin = format!("flag list {}", path.display());
     let mut rules = Vec::new();
     for (name, entry) in list.file_audits.file_contents.0 {
@@ -482,42 +514,71 @@ fn find_project_file(file: &str, bases: &[&Path], project: &str) -> anyhow::Resu
         })
 }
 
-/// Reads a patchset: one path per line, relative to the root or absolute inside it. A path that
-/// resolves outside the root (through `..`, an absolute path or a symlink) is refused: a patchset
-/// comes from the change under review and must not make anteater read other files.
-fn read_patchset(path: &Path, root: &Path) -> anyhow::Result<Targets> {
+/// Reads a patchset: one path per line (git's quoting undone) or NUL-separated, relative to the
+/// root or absolute inside it. A path that resolves outside the root (through `..`, an absolute
+/// path or a symlink) is refused: a patchset comes from the change under review and must not make
+/// anteater read other files. An entry that cannot be parsed is an error, not a missing file.
+fn read_patchset(path: &Path, root: &Path, nul_separated: bool) -> anyhow::Result<Targets> {
     let bytes = std::fs::read(path).with_context(|| format!("reading --patchset {}", path.display()))?;
-    let text = String::from_utf8_lossy(&bytes);
+    let separator = crate::patchset::Separator::detect(&bytes, nul_separated);
+    let entries = crate::patchset::parse(&bytes, separator).map_err(|err| {
+        anyhow::anyhow!(
+            "--patchset {} {} {}: {} (git diff --name-only quotes unusual names; \
+             `git diff -z --name-only` with --patchset0 avoids quoting altogether)",
+            path.display(),
+            match separator {
+                crate::patchset::Separator::Lines => "line",
+                crate::patchset::Separator::Nul => "entry",
+            },
+            err.number,
+            err.reason
+        )
+    })?;
     let mut files = Vec::new();
     let mut missing = Vec::new();
     let mut seen = BTreeSet::new();
-    for (number, line) in text.lines().enumerate() {
-        let entry = line.trim_end_matches('\r');
-        if entry.trim().is_empty() {
-            continue;
-        }
-        let candidate = if Path::new(entry).is_absolute() {
-            PathBuf::from(entry)
-        } else {
-            root.join(entry)
-        };
+    for entry in entries {
+        let written = String::from_utf8_lossy(&entry.name).into_owned();
+        let shown = crate::redact::escape(&written);
+        let name = os_path(entry.name).with_context(|| {
+            format!(
+                "--patchset {} entry {}: `{shown}` is not a valid path here",
+                path.display(),
+                entry.number
+            )
+        })?;
+        let candidate = if name.is_absolute() { name } else { root.join(name) };
         let resolved = paths::resolve(&candidate, root);
         if !resolved.starts_with(root) {
             bail!(
-                "--patchset {} line {}: `{}` resolves outside the scanned root {}; refusing to read it",
+                "--patchset {} line {}: `{shown}` resolves outside the scanned root {}; refusing to read it",
                 path.display(),
-                number + 1,
-                crate::redact::escape(entry),
+                entry.number,
                 root.display()
             );
         }
         if !resolved.exists() {
-            missing.push(entry.to_string());
+            missing.push(written);
         } else if seen.insert(resolved.clone()) {
             files.push(resolved);
         }
     }
     Ok(Targets::Listed { files, missing })
+}
+
+/// A file name from a patchset as a path: any bytes on Unix, UTF-8 elsewhere.
+fn os_path(name: Vec<u8>) -> anyhow::Result<PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(name)))
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8(name)
+            .map(PathBuf::from)
+            .map_err(|_| anyhow::anyhow!("not UTF-8"))
+    }
 }
 
 #[cfg(test)]
@@ -549,7 +610,7 @@ mod tests {
             format!("src/a.rs\n{}/src/a.rs\nsrc/gone.rs\n\n", root.display()),
         )
         .unwrap();
-        match read_patchset(&list, &root).unwrap() {
+        match read_patchset(&list, &root, false).unwrap() {
             Targets::Listed { files, missing } => {
                 assert_eq!(files, vec![root.join("src/a.rs")]);
                 assert_eq!(missing, vec!["src/gone.rs"]);
@@ -559,7 +620,7 @@ mod tests {
 
         for escape in ["../outside.txt", "src/../../outside.txt", "/etc/passwd"] {
             std::fs::write(&list, format!("{escape}\n")).unwrap();
-            let err = read_patchset(&list, &root).unwrap_err();
+            let err = read_patchset(&list, &root, false).unwrap_err();
             assert!(
                 format!("{err:#}").contains("outside the scanned root"),
                 "{escape}: {err:#}"
@@ -570,7 +631,7 @@ mod tests {
         {
             std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
             std::fs::write(&list, "link/passwd\n").unwrap();
-            assert!(read_patchset(&list, &root).is_err());
+            assert!(read_patchset(&list, &root, false).is_err());
         }
     }
 }

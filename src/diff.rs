@@ -373,6 +373,19 @@ pub fn file_at(path: &Path, revision: &str) -> anyhow::Result<Option<Vec<u8>>> {
     git(dir, &["show", &spec]).map(Some)
 }
 
+/// Whether git tracks the file at `path` (it is in the index of the work tree holding it).
+/// `false` outside a repository, or when git is not installed.
+pub fn is_tracked(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    if !dir.is_dir() {
+        return false;
+    }
+    let name = name.to_string_lossy();
+    git(dir, &["ls-files", "--error-unmatch", "--", &name]).is_ok()
+}
+
 /// The top of the work tree holding `dir`.
 pub fn top_level(dir: &Path) -> anyhow::Result<PathBuf> {
     let out = git(dir, &["rev-parse", "--show-toplevel"])?;

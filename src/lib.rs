@@ -20,6 +20,7 @@ pub mod indicators;
 pub mod inspect;
 pub mod legacy;
 pub mod outcome;
+pub mod patchset;
 pub mod paths;
 pub mod platform_env;
 pub mod redact;

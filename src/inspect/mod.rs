@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use crate::cli::Oversize;
 use crate::config::Config;
 use crate::finding::{sha256_hex, Finding};
 use crate::paths;
@@ -25,7 +26,8 @@ pub enum FileOutcome {
     Binary,
     /// Text whose suffix is in `file_ignore`: name checked, contents not scanned.
     ContentsIgnored,
-    /// Larger than `--max-file-size`: name checked, contents not read.
+    /// Text larger than `--max-file-size`, skipped as `--oversize warn|fail` asks: name checked,
+    /// contents not read.
     TooLarge(u64),
     /// Could not be read.
     Unreadable(String),
@@ -117,80 +119,167 @@ impl<'a> Inspector<'a> {
         report: &mut FileReport,
     ) -> std::io::Result<FileOutcome> {
         let config = self.config;
-        let report_path = report.path.as_str();
         let mut file = File::open(path)?;
         let length = file.metadata()?.len();
-        if length > config.max_file_size {
-            return Ok(FileOutcome::TooLarge(length));
-        }
 
-        buffer.reserve(length as usize + 1);
         (&mut file).take(binary::FIRST_BLOCK as u64).read_to_end(buffer)?;
 
+        // Binaries are hashed whatever their size: the hash is streamed, and a binary too large
+        // to read must still be allowlisted (and asked about) like any other.
         if binary::is_binary(buffer) {
             if config.check_binaries {
-                let sha256 = binary::sha256_hex(buffer, &mut file)?;
-                if !config.exceptions.allows_binary(scan_relative, &sha256) {
-                    if config.virustotal.as_ref().is_some_and(|plan| plan.files) {
-                        report.indicators.push(IndicatorHit {
-                            indicator: Indicator {
-                                kind: IndicatorKind::File,
-                                value: sha256.clone(),
-                            },
-                            line: 1,
-                            columns: None,
-                        });
-                        let source = UploadSource {
-                            path: path.to_path_buf(),
-                            size: length,
-                        };
-                        report.upload = Some((sha256.clone(), source));
-                    }
-                    let rule = config.rules.binary_rule();
-                    report.findings.push(Finding {
-                        rule,
-                        level: config.rules.rule(rule).severity.level(),
-                        path: report_path.to_string(),
-                        line: 1,
-                        columns: None,
-                        evidence: format!("sha256 {sha256}"),
-                        match_hash: sha256,
-                        detail: None,
-                    });
-                }
+                self.check_binary(path, scan_relative, length, buffer, &mut file, report)?;
             }
             return Ok(FileOutcome::Binary);
         }
         if config.exceptions.skips_contents(scan_relative) {
             return Ok(FileOutcome::ContentsIgnored);
         }
-
-        // The file may have grown since it was measured; never read past the cap.
-        (&mut file)
-            .take(config.max_file_size.saturating_sub(buffer.len() as u64) + 1)
-            .read_to_end(buffer)?;
-        if buffer.len() as u64 > config.max_file_size {
-            return Ok(FileOutcome::TooLarge(buffer.len() as u64));
+        if length > config.max_file_size && config.oversize != Oversize::Scan {
+            return Ok(FileOutcome::TooLarge(length));
         }
         // Text in UTF-16 (Windows tools write it, with a byte-order mark) is scanned as the text
-        // it encodes: its bytes would never match a rule.
+        // it encodes: its bytes would never match a rule. It is decoded whole, so it has to fit.
+        if binary::utf16_to_utf8(&buffer[..buffer.len().min(2)]).is_some() {
+            return self.scan_utf16(&mut file, buffer, report);
+        }
+        self.scan_in_windows(&mut file, buffer, report)
+    }
+
+    /// Scans text in windows of at most `window_size()` bytes, each ending at a line end. Content
+    /// rules match within one line, so windows cut between lines need no overlap: every match
+    /// is found exactly as in the whole file, with the same line numbers. The one thing a window
+    /// cannot hold is a line longer than itself; such a file is reported as not scanned
+    /// (unreadable: the scan is incomplete) rather than scanned in pieces that could split a
+    /// match.
+    fn scan_in_windows(
+        &self,
+        file: &mut File,
+        buffer: &mut Vec<u8>,
+        report: &mut FileReport,
+    ) -> std::io::Result<FileOutcome> {
+        let window = self.window_size();
+        buffer.reserve(window.saturating_sub(buffer.len()));
+        let mut lines_before = 0usize;
+        loop {
+            let wanted = window.saturating_sub(buffer.len());
+            let read = file.take(wanted as u64).read_to_end(buffer)?;
+            let at_end = read < wanted;
+            let cut = if at_end {
+                buffer.len()
+            } else {
+                match memchr::memrchr(b'\n', buffer) {
+                    Some(at) => at + 1,
+                    None => {
+                        return Ok(FileOutcome::Unreadable(format!(
+                            "a line longer than {window} bytes: text over --max-file-size is scanned in \
+                             windows of that size, line by line; raise --max-file-size to scan it"
+                        )))
+                    }
+                }
+            };
+            self.scan_text(&buffer[..cut], lines_before, report);
+            if at_end {
+                return Ok(FileOutcome::Text);
+            }
+            lines_before += memchr::memchr_iter(b'\n', &buffer[..cut]).count();
+            buffer.drain(..cut);
+        }
+    }
+
+    fn scan_utf16(
+        &self,
+        file: &mut File,
+        buffer: &mut Vec<u8>,
+        report: &mut FileReport,
+    ) -> std::io::Result<FileOutcome> {
+        let window = self.window_size();
+        file.take((window - buffer.len().min(window)) as u64 + 1)
+            .read_to_end(buffer)?;
+        if buffer.len() > window {
+            return Ok(FileOutcome::Unreadable(format!(
+                "UTF-16 text longer than {window} bytes is not scanned in windows; raise --max-file-size \
+                 to scan it"
+            )));
+        }
         if let Some(utf8) = binary::utf16_to_utf8(buffer) {
             *buffer = utf8;
         }
+        self.scan_text(buffer, 0, report);
+        Ok(FileOutcome::Text)
+    }
 
-        let scan = content::scan(&config.rules, &config.exceptions, buffer);
-        report.suppressed = scan.suppressed;
+    /// How much text is held in memory at once: --max-file-size, but never less than the block
+    /// read to classify a file.
+    fn window_size(&self) -> usize {
+        usize::try_from(self.config.max_file_size)
+            .unwrap_or(usize::MAX)
+            .max(binary::FIRST_BLOCK)
+    }
+
+    /// Hashes a binary (streamed from `file`, after the `first_block` already read) and reports it
+    /// unless the allowlist has it; queues it for VirusTotal when --bincheck asks.
+    fn check_binary(
+        &self,
+        path: &Path,
+        scan_relative: &str,
+        length: u64,
+        first_block: &[u8],
+        file: &mut File,
+        report: &mut FileReport,
+    ) -> std::io::Result<()> {
+        let config = self.config;
+        let sha256 = binary::sha256_hex(first_block, file)?;
+        if config.exceptions.allows_binary(scan_relative, &sha256) {
+            return Ok(());
+        }
+        if config.virustotal.as_ref().is_some_and(|plan| plan.files) {
+            report.indicators.push(IndicatorHit {
+                indicator: Indicator {
+                    kind: IndicatorKind::File,
+                    value: sha256.clone(),
+                },
+                line: 1,
+                columns: None,
+            });
+            let source = UploadSource {
+                path: path.to_path_buf(),
+                size: length,
+            };
+            report.upload = Some((sha256.clone(), source));
+        }
+        let rule = config.rules.binary_rule();
+        report.findings.push(Finding {
+            rule,
+            level: config.rules.rule(rule).severity.level(),
+            path: report.path.clone(),
+            line: 1,
+            columns: None,
+            evidence: format!("sha256 {sha256}"),
+            match_hash: sha256,
+            detail: None,
+        });
+        Ok(())
+    }
+
+    /// Runs the content rules (and the VirusTotal indicator search) over `text`, a run of whole
+    /// lines that starts after `lines_before` lines of the file.
+    fn scan_text(&self, text: &[u8], lines_before: usize, report: &mut FileReport) {
+        let config = self.config;
+        let offset = u32::try_from(lines_before).unwrap_or(u32::MAX);
+        let scan = content::scan(&config.rules, &config.exceptions, text);
+        report.suppressed += scan.suppressed;
         for hit in scan.hits {
             let rule = config.rules.rule(hit.rule);
-            let matched = &buffer[hit.matched.clone()];
-            let before = &buffer[hit.line_range.start..hit.matched.start];
+            let matched = &text[hit.matched.clone()];
+            let before = &text[hit.line_range.start..hit.matched.start];
             let start = content::utf16_len(before) + 1;
             let end = start + content::utf16_len(matched);
             report.findings.push(Finding {
                 rule: hit.rule,
                 level: rule.severity.level(),
-                path: report_path.to_string(),
-                line: hit.line,
+                path: report.path.clone(),
+                line: hit.line.saturating_add(offset),
                 columns: Some((to_u32(start), to_u32(end))),
                 evidence: redact::evidence(matched, rule.redact),
                 match_hash: sha256_hex(matched),
@@ -198,11 +287,15 @@ impl<'a> Inspector<'a> {
             });
         }
         if let Some(plan) = &config.virustotal {
-            report
-                .indicators
-                .extend(network::indicators(buffer, plan, &config.exceptions));
+            report.indicators.extend(
+                network::indicators(text, plan, &config.exceptions)
+                    .into_iter()
+                    .map(|hit| IndicatorHit {
+                        line: hit.line.saturating_add(offset),
+                        ..hit
+                    }),
+            );
         }
-        Ok(FileOutcome::Text)
     }
 }
 

@@ -19,6 +19,7 @@ const NULL_VALUE: &str = "nullvalue";
 
 /// `flag_list.yaml`.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FlagList {
     #[serde(default)]
     pub file_audits: FlagAudits,
@@ -88,6 +89,11 @@ impl FlagList {
         let list: Option<Self> = parse(text).with_context(|| format!("flag list {}", path.display()))?;
         Ok(list.unwrap_or_default())
     }
+
+    /// How many rules the list defines (content rules and file-name patterns).
+    pub fn rule_count(&self) -> usize {
+        self.file_audits.file_names.0.len() + self.file_audits.file_contents.0.len()
+    }
 }
 
 impl ExceptionFile {
@@ -110,8 +116,9 @@ impl ExceptionFile {
         for key in file.file_audits.0.keys() {
             if key != "file_names" && key != "file_contents" {
                 anyhow::bail!(
-                    "{what} {}: unknown key `file_audits.{key}` (expected file_names or file_contents)",
-                    path.display()
+                    "{what} {}: unknown key `file_audits.{key}` (expected file_names or file_contents){}",
+                    path.display(),
+                    did_you_mean(key, &["file_names", "file_contents"])
                 );
             }
         }
@@ -140,16 +147,52 @@ fn read(path: &Path, what: &str) -> anyhow::Result<String> {
     String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{what} {}: not valid UTF-8", path.display()))
 }
 
-/// Parses YAML; an empty document (only comments) is `None`.
+/// Parses YAML; an empty document (only comments, or the original's `nullvalue` placeholder) is
+/// `None`. An unknown key is an error naming it, with the closest known key as a suggestion.
 fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> anyhow::Result<Option<T>> {
-    let has_content = text
+    let mut content = text
         .lines()
         .map(str::trim)
-        .any(|line| !line.is_empty() && !line.starts_with('#') && line != "---" && line != "...");
-    if !has_content {
-        return Ok(None);
+        .filter(|line| !line.is_empty() && !line.starts_with('#') && *line != "---" && *line != "...");
+    match (content.next(), content.next()) {
+        (None, _) => return Ok(None),
+        (Some(only), None) if only.trim_matches(['"', '\'']) == NULL_VALUE => return Ok(None),
+        _ => {}
     }
-    serde_saphyr::from_str::<Option<T>>(text).map_err(|err| anyhow::anyhow!("{err}"))
+    serde_saphyr::from_str::<Option<T>>(text).map_err(|err| {
+        let message = err.to_string();
+        let hint = unknown_key_hint(&message).unwrap_or_default();
+        anyhow::anyhow!("{message}{hint}")
+    })
+}
+
+/// serde's unknown-field message is "unknown field `x`, expected `a`" or "... expected one of a,
+/// b, c"; a misspelled key deserves the one it most likely meant.
+fn unknown_key_hint(message: &str) -> Option<String> {
+    let rest = &message[message.find("unknown field `")? + "unknown field `".len()..];
+    let (key, rest) = rest.split_once('`')?;
+    let expected = rest.strip_prefix(", expected ")?;
+    let expected = expected.strip_prefix("one of ").unwrap_or(expected);
+    let line = expected.lines().next().unwrap_or_default();
+    let known: Vec<&str> = line
+        .split(',')
+        .map(|name| name.trim().trim_matches('`'))
+        .filter(|name| !name.is_empty())
+        .collect();
+    let hint = did_you_mean(key, &known);
+    (!hint.is_empty()).then(|| format!("\nunknown key `{key}`{hint}"))
+}
+
+/// "; did you mean `candidate`?" for the known key closest to `key`, or nothing when none is
+/// close.
+fn did_you_mean(key: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(key, candidate), *candidate))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| format!("; did you mean `{candidate}`?"))
+        .unwrap_or_default()
 }
 
 /// A list of strings the way the original's files write them: a YAML sequence, one scalar,
@@ -389,6 +432,22 @@ mod tests {
         ] {
             assert!(exceptions(yaml).is_err(), "{yaml:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn misspelled_keys_are_named_with_a_suggestion() {
+        let err = parse::<FlagList>("file_audit:\n  file_names:\n    - x\n").unwrap_err();
+        assert!(
+            format!("{err}").contains("unknown key `file_audit`; did you mean `file_audits`?"),
+            "{err}"
+        );
+        let err = parse::<FlagList>("file_audits:\n  file_name:\n    - x\n").unwrap_err();
+        assert!(format!("{err}").contains("did you mean `file_names`?"), "{err}");
+        let err = parse::<FlagList>("file_audits:\n  file_contents:\n    r:\n      regx: x\n").unwrap_err();
+        assert!(format!("{err}").contains("did you mean `regex`?"), "{err}");
+        let err = exceptions("file_ignor:\n  - x\n").unwrap_err();
+        assert!(format!("{err}").contains("did you mean `file_ignore`?"), "{err}");
+        assert!(parse::<FlagList>("nullvalue\n").unwrap().is_none());
     }
 
     #[test]

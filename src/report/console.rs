@@ -101,7 +101,7 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
                 "FAILED (findings at or above --fail-on {})",
                 fail_on_name(report.fail_on)
             ),
-            Outcome::ScanFailed => "SCAN INCOMPLETE (some files could not be read)".to_string(),
+            Outcome::ScanFailed => "SCAN INCOMPLETE (some files could not be read or scanned)".to_string(),
         };
         writeln!(
             out,
@@ -134,7 +134,7 @@ pub fn write_warnings(err: &mut impl Write, stats: &ScanStats) -> std::io::Resul
     for (path, size) in &stats.too_large {
         writeln!(
             err,
-            "anteater: warning: {}: skipped, {size} bytes is over --max-file-size",
+            "anteater: warning: {}: skipped, {size} bytes is over --max-file-size (--oversize)",
             escape(path)
         )?;
     }

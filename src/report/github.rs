@@ -225,7 +225,7 @@ pub fn summary(report: &ScanReport<'_>, budget: usize) -> String {
             "❌ failed (findings at or above `{}`)",
             fail_on_name(report.fail_on)
         ),
-        Outcome::ScanFailed => "⚠️ scan incomplete (some files could not be read)".to_string(),
+        Outcome::ScanFailed => "⚠️ scan incomplete (some files could not be read or scanned)".to_string(),
     };
     md.push_str(&format!("## anteater: {verdict}\n\n"));
 

@@ -87,13 +87,14 @@ impl OutputOptions {
     }
 
     /// Adds the report files to the paths the walk skips, as `Config` does for the SARIF log: a
-    /// report written into the tree holds matched text, and the next run would flag it.
+    /// report written into the tree holds matched text, and the next run would flag it. A report
+    /// path git tracks is scanned all the same (see `config::exclude_own_output`).
     pub fn exclude_from_scan(&self, excluded: &mut BTreeSet<PathBuf>) {
         let Ok(cwd) = std::env::current_dir() else {
             return;
         };
         for path in self.gitlab_codequality.iter().chain(&self.junit) {
-            excluded.insert(crate::paths::resolve(path, &cwd));
+            crate::config::exclude_own_output(excluded, path, &cwd);
         }
     }
 }

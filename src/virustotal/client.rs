@@ -23,9 +23,15 @@ pub enum VtError {
     /// 401/403: the key is missing, wrong or lacks the privilege. Fatal for the run.
     #[error("VirusTotal refused the API key ({code}): check VT_API_KEY")]
     Auth { code: String },
-    /// 404: VirusTotal has no such item.
+    /// 404 with VirusTotal's `NotFoundError` body: it has no such item. Only `/files/{hash}` and
+    /// `/urls/{id}` (and a fresh analysis) mean "unknown" by it; any other 404 (a wrong API
+    /// root, a proxy) is `Rejected`.
     #[error("not known to VirusTotal")]
     NotFound,
+    /// A 200 that is not a verdict: no `last_analysis_stats`, or an object other than the one
+    /// asked about. Never taken as clean, never cached, not retried.
+    #[error("VirusTotal's answer is not a verdict: {0}")]
+    NotAVerdict(String),
     /// 429: a quota window is spent; wait for the next slot and retry.
     #[error("VirusTotal quota exceeded ({code})")]
     RateLimited { code: String },
@@ -68,20 +74,35 @@ impl Client {
     }
 
     pub async fn ip_report(&self, ip: &str) -> Result<Verdict, VtError> {
-        let body: Envelope<Object> = self.get(&format!("/ip_addresses/{ip}")).await?;
-        Ok(body.data.verdict(format!("{GUI}/ip-address/{ip}")))
+        // VirusTotal has a report for every address: a 404 here is not "unknown", it is a wrong
+        // API root or a proxy answering for it.
+        let body: Envelope<Object> = match self.get(&format!("/ip_addresses/{ip}")).await {
+            Err(VtError::NotFound) => {
+                return Err(VtError::Rejected {
+                    status: 404,
+                    code: "NotFoundError for an IP address (is VT_API_URL right?)".into(),
+                })
+            }
+            other => other?,
+        };
+        body.data.expect("ip_address", |id| id == ip)?;
+        body.data.verdict(format!("{GUI}/ip-address/{ip}"))
     }
 
     pub async fn url_report(&self, url: &str) -> Result<Verdict, VtError> {
         let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url);
         let body: Envelope<Object> = self.get(&format!("/urls/{id}")).await?;
+        // A URL object's id is the sha256 of the URL as VirusTotal canonicalises it, which
+        // anteater cannot recompute exactly: the type and the id's shape are checked.
+        body.data.expect("url", is_sha256)?;
         let permalink = format!("{GUI}/url/{}", body.data.id);
-        Ok(body.data.verdict(permalink))
+        body.data.verdict(permalink)
     }
 
     pub async fn file_report(&self, sha256: &str) -> Result<Verdict, VtError> {
         let body: Envelope<Object> = self.get(&format!("/files/{sha256}")).await?;
-        Ok(body.data.verdict(format!("{GUI}/file/{sha256}")))
+        body.data.expect("file", |id| id.eq_ignore_ascii_case(sha256))?;
+        body.data.verdict(format!("{GUI}/file/{sha256}"))
     }
 
     /// Submits a URL for analysis; returns the analysis id.
@@ -124,10 +145,20 @@ impl Client {
             })
             .collect();
         let body: Envelope<Object> = self.get(&format!("/analyses/{encoded}")).await?;
+        body.data.expect("analysis", |answered| answered == id)?;
         let status = body.data.attributes.status.as_deref().unwrap_or("queued");
-        let stats = body.data.attributes.stats.clone().unwrap_or_default();
+        let completed = status == "completed";
+        let stats = match body.data.attributes.stats.clone() {
+            Some(stats) => stats,
+            None if completed => {
+                return Err(VtError::NotAVerdict(
+                    "a completed analysis without `stats`".into(),
+                ))
+            }
+            None => Stats::default(),
+        };
         Ok(AnalysisStatus {
-            completed: status == "completed",
+            completed,
             verdict: stats.into_verdict(permalink, body.data.attributes.date),
         })
     }
@@ -171,7 +202,8 @@ impl Client {
             .unwrap_or_else(|_| "no error code".to_string());
         Err(match status.as_u16() {
             401 | 403 => VtError::Auth { code },
-            404 => VtError::NotFound,
+            // Only VirusTotal's own "no such item" answer counts as one.
+            404 if code == "NotFoundError" => VtError::NotFound,
             429 => VtError::RateLimited { code },
             400 if code == "NotAvailableYet" => VtError::Transient(format!("HTTP 400 {code}")),
             s if s >= 500 => VtError::Transient(format!("HTTP {s} {code}")),
@@ -215,6 +247,8 @@ struct Descriptor {
 
 #[derive(Deserialize)]
 struct Object {
+    #[serde(default, rename = "type")]
+    kind: String,
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -258,13 +292,31 @@ impl Stats {
 }
 
 impl Object {
-    fn verdict(self, permalink: String) -> Verdict {
-        let date = self.attributes.last_analysis_date;
-        self.attributes
-            .last_analysis_stats
-            .unwrap_or_default()
-            .into_verdict(permalink, date)
+    /// Checks that the answer is about what was asked: an object of type `kind` whose id
+    /// passes `id_matches`.
+    fn expect(&self, kind: &str, id_matches: impl Fn(&str) -> bool) -> Result<(), VtError> {
+        if self.kind != kind || !id_matches(&self.id) {
+            let shown: String = self.id.chars().take(80).collect();
+            return Err(VtError::NotAVerdict(format!(
+                "asked for a `{kind}`, got a `{}` with id `{}`",
+                crate::redact::escape(&self.kind.chars().take(40).collect::<String>()),
+                crate::redact::escape(&shown)
+            )));
+        }
+        Ok(())
     }
+
+    /// The verdict of a report; one without `last_analysis_stats` has none.
+    fn verdict(&self, permalink: String) -> Result<Verdict, VtError> {
+        let Some(stats) = self.attributes.last_analysis_stats.clone() else {
+            return Err(VtError::NotAVerdict("no `last_analysis_stats`".into()));
+        };
+        Ok(stats.into_verdict(permalink, self.attributes.last_analysis_date))
+    }
+}
+
+fn is_sha256(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[derive(Deserialize)]

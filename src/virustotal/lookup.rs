@@ -330,14 +330,9 @@ impl Session<'_> {
             })
         };
         match unknown {
-            // Every routable address has a report; a 404 means VirusTotal holds nothing on it.
-            IndicatorKind::Ip => Ok(Resolution::Checked {
-                verdict: Verdict {
-                    permalink: format!("https://www.virustotal.com/gui/ip-address/{value}"),
-                    ..Verdict::default()
-                },
-                cached: false,
-            }),
+            // `ip_report` never answers NotFound (a 404 there is no verdict); kept unverified
+            // should that ever change, rather than clean.
+            IndicatorKind::Ip => unverified("VirusTotal answered 404 for an IP address"),
             _ if !self.settings.upload => {
                 unverified("not known to VirusTotal, and uploads are disabled (--no-upload)")
             }
@@ -473,7 +468,9 @@ impl Session<'_> {
                     let backoff = self.settings.retry_delay * 2u32.pow(transient - 1);
                     tokio::time::sleep(backoff).await;
                 }
-                Err(err @ VtError::Rejected { .. }) => return Err(CallError::Unverified(err.to_string())),
+                Err(err @ (VtError::Rejected { .. } | VtError::NotAVerdict(_))) => {
+                    return Err(CallError::Unverified(err.to_string()))
+                }
             }
         }
     }

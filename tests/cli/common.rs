@@ -63,6 +63,8 @@ pub struct Invocation {
     command: assert_cmd::Command,
     cwd: PathBuf,
     sarif: PathBuf,
+    /// Leave a file already at the SARIF path in place (a committed one, for instance).
+    keep_sarif: bool,
 }
 
 pub fn anteater(cwd: &Path) -> Invocation {
@@ -84,6 +86,7 @@ pub fn anteater(cwd: &Path) -> Invocation {
         command,
         cwd: cwd.to_path_buf(),
         sarif: cwd.join("anteater.sarif"),
+        keep_sarif: false,
     }
 }
 
@@ -106,8 +109,16 @@ impl Invocation {
         self
     }
 
+    /// Does not remove what is at the SARIF path before the run.
+    pub fn keep_existing_sarif(mut self) -> Self {
+        self.keep_sarif = true;
+        self
+    }
+
     pub fn run(mut self) -> Run {
-        let _ = std::fs::remove_file(&self.sarif);
+        if !self.keep_sarif {
+            let _ = std::fs::remove_file(&self.sarif);
+        }
         let output = self.command.output().unwrap();
         let sarif = std::fs::read_to_string(&self.sarif)
             .ok()

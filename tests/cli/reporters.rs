@@ -126,7 +126,7 @@ fn json_on_stdout_matches_the_sarif_log() {
 fn json_keeps_warnings_on_stderr_and_is_chosen_by_the_environment() {
     let (_dir, run) = scan(
         &[("src/a.txt", b"FORBIDDEN_A\n"), ("src/big.txt", &[b'x'; 2048])],
-        &["--max-file-size", "1KiB"],
+        &["--max-file-size", "1KiB", "--oversize", "warn"],
         &[("ANTEATER_FORMAT", "json")],
     );
     assert_eq!(run.code, 1, "{}", run.all_output());

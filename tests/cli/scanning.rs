@@ -116,12 +116,12 @@ fn secrets_are_redacted_and_other_matches_shown() {
 fn files_over_the_size_cap_are_reported_as_skipped() {
     let run = scan(
         &[("src/big.txt", &[b'x'; 2048]), ("key.pem", b"")],
-        &["--max-file-size", "1KiB"],
+        &["--max-file-size", "1KiB", "--oversize", "warn"],
     );
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert!(
         run.stderr
-            .contains("src/big.txt: skipped, 2048 bytes is over --max-file-size"),
+            .contains("src/big.txt: skipped, 2048 bytes is over --max-file-size (--oversize)"),
         "{}",
         run.stderr
     );

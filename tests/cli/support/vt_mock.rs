@@ -192,6 +192,9 @@ pub enum Fault {
     Status429QuotaExceeded,
     /// Any JSON error: status, `error.code`.
     ApiError(u16, &'static str),
+    /// 200 `application/json` with this body, whatever was asked: an answer that is not a
+    /// verdict (`{"data":{}}`) or one about another object.
+    Json200(String),
 }
 
 /// One request as the mock saw it.
@@ -779,6 +782,11 @@ fn fault_response(fault: &Fault) -> Option<Response> {
             api_error(StatusCode::UNAUTHORIZED, "WrongCredentialsError", "Wrong API key")
         }
         Fault::Status429QuotaExceeded => quota_exceeded("Quota exceeded"),
+        Fault::Json200(body) => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.clone()))
+            .expect("response"),
         Fault::ApiError(status, code) => api_error(
             StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
