@@ -263,7 +263,7 @@ check "SARIF written into the workspace with the 7 findings ($(sarif_results "$w
 check "SARIF owned by the workspace owner ($(stat -c %u:%g "$ws/anteater.sarif" 2>/dev/null))" \
   test "$(stat -c %u:%g "$ws/anteater.sarif" 2>/dev/null)" = 4321:4321
 check "nothing in the workspace left owned by root" test -z "$(find "$ws" -user 0)"
-check "step outputs: $(outputs findings)" test "$(outputs findings)" = "sarif_file=anteater.sarif findings=7 exit_code=1 "
+check "step outputs: $(outputs findings)" test "$(outputs findings)" = "sarif_file=anteater.sarif findings=7 junit_file= gitlab_codequality_file= baseline_file= exit_code=1 "
 check "its Redis started and answered PING (else exit 2)" bash -c "! grep -q 'redis-server' '$W/findings.log'"
 [ "$failures" -eq 0 ] || sed 's/^/    | /' "$W/findings.log" >&2
 
@@ -277,7 +277,7 @@ rc=$?
 set -e
 check "exit code 0 ($rc)" test "$rc" -eq 0
 check "SARIF written, no results ($(sarif_results "$ws/anteater.sarif"))" test "$(sarif_results "$ws/anteater.sarif")" = 0
-check "step outputs: $(outputs clean)" test "$(outputs clean)" = "sarif_file=anteater.sarif findings=0 exit_code=0 "
+check "step outputs: $(outputs clean)" test "$(outputs clean)" = "sarif_file=anteater.sarif findings=0 junit_file= gitlab_codequality_file= baseline_file= exit_code=0 "
 
 echo "== like GitHub Actions: a scan that cannot be done"
 set +e
