@@ -110,11 +110,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         config.fail_on,
         !stats.unreadable.is_empty(),
     );
-    let report = ScanReport {
+    let mut report = ScanReport {
         rules: &config.rules,
         findings: &findings,
         stats: &stats,
         report_root: &config.report_root,
+        sarif_root: &config.sarif_root,
         fail_on: config.fail_on,
         outcome,
         report_url: config.exceptions.report_url.as_deref(),
@@ -122,9 +123,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         virustotal: virustotal.as_ref(),
         suppressed: stats.suppressed,
         baseline: baselined.as_ref(),
+        sarif_dropped: None,
     };
     // SARIF first: if it cannot be written the run fails (exit 2) before claiming anything.
-    SarifReporter::new(&config.sarif_path).report(&report)?;
+    let mut sarif = SarifReporter::new(&config.sarif_path, config.sarif_category.clone());
+    sarif.report(&report)?;
+    report.sarif_dropped = sarif.dropped().cloned();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     match output.format {
@@ -170,6 +174,7 @@ fn config_change_findings(config: &Config) -> Vec<Finding> {
                 evidence: redact::evidence(loosening.changes[0].as_bytes(), false),
                 match_hash: sha256_hex(summary.as_bytes()),
                 detail: Some(redact::escape(&summary)),
+                introduced: None,
             }
         })
         .collect()

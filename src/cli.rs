@@ -106,6 +106,12 @@ pub struct Cli {
     )]
     pub sarif: PathBuf,
 
+    /// SARIF category: sets the run's `automationDetails.id`, so that several anteater jobs of
+    /// one commit (a matrix, a monorepo) keep their own alerts. Unset: no automation details, and
+    /// upload-sarif's `category:` applies.
+    #[arg(long, env = "ANTEATER_SARIF_CATEGORY", value_name = "NAME")]
+    pub sarif_category: Option<String>,
+
     /// The lowest finding level that makes the exit code 1.
     #[arg(long, env = "ANTEATER_FAIL_ON", value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]
     pub fail_on: FailOn,

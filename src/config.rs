@@ -41,6 +41,9 @@ pub struct Config {
     /// Reported paths are relative to this: the git work tree holding the root, else the
     /// working directory.
     pub report_root: PathBuf,
+    /// SARIF URIs are relative to this (`%SRCROOT%`): the git work tree holding the root, else
+    /// the root itself.
+    pub sarif_root: PathBuf,
     pub project: String,
     pub rules: RuleSet,
     pub exceptions: Exceptions,
@@ -48,6 +51,8 @@ pub struct Config {
     pub excluded: BTreeSet<PathBuf>,
     pub check_binaries: bool,
     pub sarif_path: PathBuf,
+    /// --sarif-category, as an `automationDetails.id` (`category/`).
+    pub sarif_category: Option<String>,
     pub fail_on: FailOn,
     pub max_file_size: u64,
     pub follow_symlinks: bool,
@@ -319,6 +324,7 @@ impl Config {
             excluded.insert(paths::resolve(path, &cwd));
         }
         let sarif_path = cli.sarif.clone();
+        let sarif_category = cli.sarif_category.as_deref().map(automation_id).transpose()?;
         excluded.insert(paths::resolve(&sarif_path, &cwd));
 
         // Absolute from here on: reports make them relative to the report root.
@@ -330,7 +336,11 @@ impl Config {
             Some(change) => config_change::detect(&change.base, &watched, &rules)?,
             None => Vec::new(),
         };
-        let report_root = paths::git_work_tree(&root).unwrap_or_else(|| paths::resolve(&cwd, &cwd));
+        let git_root = paths::git_work_tree(&root);
+        // Code scanning resolves URIs against the repository root; outside git the scanned
+        // folder is the root, so no SARIF URI ever climbs out with `..`.
+        let sarif_root = git_root.clone().unwrap_or_else(|| root.clone());
+        let report_root = git_root.unwrap_or_else(|| paths::resolve(&cwd, &cwd));
         let mut changed_lines = None;
         let targets = match (&cli.patchset, &change) {
             (Some(path), _) => read_patchset(path, &root)?,
@@ -364,6 +374,7 @@ impl Config {
             root,
             targets,
             report_root,
+            sarif_root,
             project,
             rules,
             exceptions,
@@ -374,6 +385,7 @@ impl Config {
             loosened,
             virustotal,
             sarif_path,
+            sarif_category,
             // --exit-zero: report everything, fail on nothing but a failed scan.
             fail_on: if cli.exit_zero { FailOn::Never } else { cli.fail_on },
             baseline,
@@ -384,6 +396,24 @@ impl Config {
             rule_sources,
         })
     }
+}
+
+/// The `automationDetails.id` for a SARIF category. Code scanning reads the id as
+/// `category/run-id`, so a category gets the trailing `/` that upload-sarif's `category:` input
+/// gets too.
+fn automation_id(category: &str) -> anyhow::Result<String> {
+    let trimmed = category.trim();
+    if trimmed.is_empty() || trimmed.chars().any(char::is_control) {
+        bail!(
+            "--sarif-category `{}`: give a name such as `anteater-backend` (no control characters)",
+            crate::redact::escape(category)
+        );
+    }
+    Ok(if trimmed.ends_with('/') {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}/")
+    })
 }
 
 /// Turns an original-style flag list into rules. Content rules keep their names as ids and are

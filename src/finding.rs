@@ -31,7 +31,7 @@ pub struct Finding {
     /// Index of the rule in the run's `RuleSet`.
     pub rule: usize,
     pub level: Level,
-    /// '/'-separated path relative to the report root (the git work tree or working directory).
+    /// '/'-separated path relative to the report root (the git work tree, else the working directory).
     pub path: String,
     /// 1-based line; 1 for findings about a whole file.
     pub line: u32,
@@ -44,6 +44,18 @@ pub struct Finding {
     pub match_hash: String,
     /// More to say than the rule's description (a VirusTotal verdict), safe to print.
     pub detail: Option<String>,
+    /// History mode: the commit that added what was found.
+    pub introduced: Option<Introduced>,
+}
+
+/// The commit that added what a finding is about (`--diff`, `--history`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introduced {
+    /// Full commit id.
+    pub commit: String,
+    /// The finding's line is in that commit's version of the file: a later commit removed the
+    /// match, so the working tree does not have it (the secret is still in history).
+    pub removed_later: bool,
 }
 
 impl Finding {

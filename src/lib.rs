@@ -19,6 +19,7 @@ pub mod finding;
 pub mod indicators;
 pub mod inspect;
 pub mod legacy;
+pub mod line_hash;
 pub mod outcome;
 pub mod paths;
 pub mod platform_env;

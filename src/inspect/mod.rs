@@ -104,6 +104,7 @@ impl<'a> Inspector<'a> {
                 evidence: redact::escape(found),
                 match_hash: sha256_hex(found.as_bytes()),
                 detail: None,
+                introduced: None,
             });
         }
         findings
@@ -156,6 +157,7 @@ impl<'a> Inspector<'a> {
                         evidence: format!("sha256 {sha256}"),
                         match_hash: sha256,
                         detail: None,
+                        introduced: None,
                     });
                 }
             }
@@ -195,6 +197,7 @@ impl<'a> Inspector<'a> {
                 evidence: redact::evidence(matched, rule.redact),
                 match_hash: sha256_hex(matched),
                 detail: None,
+                introduced: None,
             });
         }
         if let Some(plan) = &config.virustotal {

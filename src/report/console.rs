@@ -118,6 +118,9 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
                 escape(&path.display().to_string())
             )?;
         }
+        if let Some(dropped) = &report.sarif_dropped {
+            writeln!(out, "anteater: warning: {}", dropped.message())?;
+        }
         if report.outcome != Outcome::Passed {
             if let Some(url) = report.report_url {
                 writeln!(out, "anteater: how to resolve findings: {}", escape(url))?;

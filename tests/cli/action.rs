@@ -15,7 +15,7 @@ use crate::common::{anteater, fixture};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The inputs the action promises (the README lists them too).
-const INPUTS: [&str; 18] = [
+const INPUTS: [&str; 19] = [
     "path",
     "patchset",
     "diff",
@@ -28,6 +28,7 @@ const INPUTS: [&str; 18] = [
     "ips",
     "urls",
     "bincheck",
+    "sarif_category",
     "no_upload",
     "sarif_file",
     "fail_on",
@@ -230,6 +231,7 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("bincheck", "false"),
         ("no_upload", "true"),
         ("sarif_file", "out.sarif"),
+        ("sarif_category", "backend"),
         ("fail_on", "never"),
         ("vt_rate", "1000/1m"),
         ("redis_url", "redis://127.0.0.1:9"),
@@ -265,6 +267,8 @@ fn every_input_accepts_the_values_its_description_gives() {
             "only the patchset is scanned: {uri}"
         );
     }
+    let run_log = &run.sarif.as_ref().unwrap()["runs"][0];
+    assert_eq!(run_log["automationDetails"]["id"], "backend/", "sarif_category");
 }
 
 /// `name=` prefixes written with `writeln!(file, "name=...")` in anteater's GITHUB_OUTPUT reporter.

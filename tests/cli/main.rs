@@ -13,6 +13,7 @@ mod living_with_findings;
 mod original;
 mod patchset;
 mod reporters;
+mod sarif_upload;
 mod scanning;
 mod virustotal;
 mod vt_limiter;
