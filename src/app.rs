@@ -12,6 +12,7 @@ use std::io::Write;
 use crate::baseline;
 use crate::enrich;
 use crate::finding::{sha256_hex, Finding};
+use crate::history;
 use crate::report::console::{self, ConsoleReporter};
 use crate::report::github::{AnnotationReporter, CommandPause, StepSummaryReporter};
 use crate::report::github_output::GithubOutputReporter;
@@ -64,6 +65,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     let mut findings = results.findings;
     let mut stats = results.stats;
+    if let Some(plan) = &config.history {
+        let found = history::scan(&config, &plan.revisions)?;
+        stats.commits = Some(found.commits);
+        stats.unreadable.extend(found.unreadable);
+        merge_history(&mut findings, found.findings);
+    }
     findings.extend(config_change_findings(&config));
     let mut virustotal = None;
     if let Some(plan) = &config.virustotal {
@@ -152,6 +159,32 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         GithubOutputReporter::new(path).report(&report)?;
     }
     Ok(outcome)
+}
+
+/// Adds history's findings to the working tree's: one already found in the working tree (same
+/// rule, path and matched text) only learns the commit that added it; the others (removed by a
+/// later commit, or history alone) are reported where their commit put them.
+fn merge_history(findings: &mut Vec<Finding>, history: Vec<Finding>) {
+    let mut in_tree: std::collections::HashMap<(usize, String, String), usize> = findings
+        .iter()
+        .enumerate()
+        .map(|(index, f)| ((f.rule, f.path.clone(), f.match_hash.clone()), index))
+        .collect();
+    for mut found in history {
+        let key = (found.rule, found.path.clone(), found.match_hash.clone());
+        match in_tree.get(&key) {
+            Some(&index) => {
+                if let Some(introduced) = &mut found.introduced {
+                    introduced.located_in_commit = false;
+                }
+                findings[index].introduced = found.introduced;
+            }
+            None => {
+                in_tree.insert(key, findings.len());
+                findings.push(found);
+            }
+        }
+    }
 }
 
 /// One finding per configuration file the change loosened, at the file.

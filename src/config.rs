@@ -13,6 +13,7 @@ use crate::cli::{Cli, ExceptionsFrom, FailOn, RulesetName};
 use crate::config_change::{self, ConfigKind, Loosening};
 use crate::diff::{self, ChangeSet, ChangedLines};
 use crate::exceptions::{self, Exceptions};
+use crate::history::{self, HistoryPlan};
 use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::{ExceptionFile, FlagList};
 use crate::paths;
@@ -69,6 +70,8 @@ pub struct Config {
     pub loosened: Vec<Loosening>,
     /// --diff: the change under review.
     pub change: Option<ChangeSet>,
+    /// --diff, --history: the commits whose additions are scanned.
+    pub history: Option<HistoryPlan>,
     /// --diff: the changed lines of each changed file, by report path. Content findings
     /// elsewhere are not reported.
     pub changed_lines: Option<HashMap<String, ChangedLines>>,
@@ -184,6 +187,9 @@ impl Config {
         };
 
         // --diff: the change under review, and the revision exceptions are read from.
+        // --history and --diff A..B: history alone, exceptions as of the range's base.
+        let mut history = None;
+        let mut history_base = None;
         let change = match &cli.diff {
             Some(spec) => {
                 let spec = if spec == "auto" {
@@ -191,15 +197,43 @@ impl Config {
                 } else {
                     spec.clone()
                 };
-                let base = diff::resolve_base(&root, &spec)?;
-                Some(diff::changes(&root, &base)?)
+                match history::explicit_range(&root, &spec)? {
+                    Some((from, to)) => {
+                        history = Some(HistoryPlan {
+                            revisions: vec![format!("{from}..{to}")],
+                            with_net_change: false,
+                        });
+                        history_base = Some(from);
+                        None
+                    }
+                    None => {
+                        let base = diff::resolve_base(&root, &spec)?;
+                        history = Some(HistoryPlan {
+                            revisions: vec![format!("{base}..HEAD")],
+                            with_net_change: true,
+                        });
+                        Some(diff::changes(&root, &base)?)
+                    }
+                }
             }
             None => None,
         };
+        if cli.history {
+            if diff::git(&root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_err() {
+                bail!(
+                    "--history needs a git repository with commits, and {} is not in one",
+                    root.display()
+                );
+            }
+            history = Some(HistoryPlan {
+                revisions: vec!["HEAD".to_string()],
+                with_net_change: false,
+            });
+        }
         // Only files of the repository under review have a base revision; configuration kept
         // elsewhere (a shared lists directory, the working directory of the job) is not part of
         // the change.
-        let repository = match &change {
+        let repository = match &history {
             Some(_) => Some(diff::top_level(&root)?),
             None => None,
         };
@@ -210,8 +244,9 @@ impl Config {
         };
         let exceptions_revision = change
             .as_ref()
-            .filter(|_| cli.exceptions_from == ExceptionsFrom::Base)
-            .map(|change| change.base.clone());
+            .map(|change| change.base.clone())
+            .or(history_base)
+            .filter(|_| cli.exceptions_from == ExceptionsFrom::Base);
         let load_exceptions = |path: &Path, what: &str| -> anyhow::Result<ExceptionFile> {
             match &exceptions_revision {
                 // A change must not be able to waive its own findings: its edits to the
@@ -362,6 +397,11 @@ impl Config {
                 changed_lines = Some(lines);
                 Targets::Listed { files, missing }
             }
+            // History alone: no file of the working tree is scanned.
+            (None, None) if history.is_some() => Targets::Listed {
+                files: Vec::new(),
+                missing: Vec::new(),
+            },
             (None, None) => Targets::Tree,
         };
         let threads = match cli.threads {
@@ -382,6 +422,7 @@ impl Config {
             check_binaries: cli.binaries || cli.bincheck,
             change,
             changed_lines,
+            history,
             loosened,
             virustotal,
             sarif_path,

@@ -53,9 +53,10 @@ pub struct Finding {
 pub struct Introduced {
     /// Full commit id.
     pub commit: String,
-    /// The finding's line is in that commit's version of the file: a later commit removed the
-    /// match, so the working tree does not have it (the secret is still in history).
-    pub removed_later: bool,
+    /// The finding's path and line are those of that commit's version of the file, which the
+    /// working tree may no longer have (a later commit removed it: it is still in history).
+    /// `false` when the finding is about the working tree and history only names its commit.
+    pub located_in_commit: bool,
 }
 
 impl Finding {

@@ -95,12 +95,11 @@ impl Extras {
 }
 
 /// The `primaryLocationLineHash` of each finding, from the file as it is in the working tree
-/// (what upload-sarif would hash). Findings whose line is only in history (removed by a later
-/// commit) and files that cannot be read get none, as upload-sarif would give them none.
+/// (what upload-sarif would hash). Findings located in a commit's version of a file and files that cannot be read get none, as upload-sarif would give them none.
 fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
     let mut wanted: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
     for finding in report.findings {
-        if !finding.introduced.as_ref().is_some_and(|i| i.removed_later) {
+        if !finding.introduced.as_ref().is_some_and(|i| i.located_in_commit) {
             wanted
                 .entry(finding.path.as_str())
                 .or_default()
@@ -117,7 +116,7 @@ fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
         .findings
         .iter()
         .map(|finding| {
-            if finding.introduced.as_ref().is_some_and(|i| i.removed_later) {
+            if finding.introduced.as_ref().is_some_and(|i| i.located_in_commit) {
                 return None;
             }
             hashes.get(finding.path.as_str())?.get(&finding.line).cloned()
@@ -247,8 +246,8 @@ fn result(
         .build();
     if let Some(introduced) = &finding.introduced {
         let mut properties = BTreeMap::from([("commit".to_string(), json!(introduced.commit))]);
-        if introduced.removed_later {
-            properties.insert("removedLater".to_string(), json!(true));
+        if introduced.located_in_commit {
+            properties.insert("locatedInCommit".to_string(), json!(true));
         }
         result.properties = Some(
             sarif::PropertyBag::builder()
