@@ -53,6 +53,15 @@ type WorkerOutput = (Vec<Ordered>, Vec<(String, String)>);
 /// Scans what each commit of `revisions` (git log arguments: `BASE..HEAD`, `A..B`, `HEAD`) added
 /// under `config.root`, with `config.threads` workers.
 pub fn scan(config: &Config, revisions: &[String]) -> anyhow::Result<HistoryResults> {
+    match scan_with(config, revisions, "-M") {
+        // Finding renamed-and-edited files makes git read blobs, and a partial clone lacks some:
+        // then only exact renames are followed (an edited, renamed file counts as added).
+        Err(err) if format!("{err:#}").contains("unable to read") => scan_with(config, revisions, "-M100%"),
+        other => other,
+    }
+}
+
+fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Result<HistoryResults> {
     let root = &config.root;
     let prefix = String::from_utf8_lossy(&crate::diff::git(root, &["rev-parse", "--show-prefix"])?)
         .trim()
@@ -67,7 +76,7 @@ pub fn scan(config: &Config, revisions: &[String]) -> anyhow::Result<HistoryResu
             "--raw",
             "-z",
             "--no-abbrev",
-            "-M",
+            renames,
             "--relative",
             "--no-color",
             "--diff-filter=AMRCT",
@@ -226,6 +235,15 @@ fn first_of_each(mut found: Vec<Ordered>) -> Vec<Finding> {
         .collect()
 }
 
+/// A blob as `git cat-file --batch` gives it.
+enum Blob {
+    Content(Vec<u8>),
+    /// Over `--max-file-size`: not read.
+    TooLarge,
+    /// Not in this repository (a partial clone).
+    Missing,
+}
+
 /// One worker: a `git cat-file --batch` process and what it found.
 struct Worker<'a> {
     config: &'a Config,
@@ -262,21 +280,26 @@ impl<'a> Worker<'a> {
         })
     }
 
-    /// The blob's content, or `None` when the repository lacks it (a partial clone).
-    fn blob(&mut self, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    /// The blob's content, or why there is none to scan.
+    fn blob(&mut self, id: &str) -> anyhow::Result<Blob> {
         writeln!(self.input, "{id}")?;
         self.input.flush()?;
         let mut header = String::new();
         self.output.read_line(&mut header)?;
         let fields: Vec<&str> = header.split_whitespace().collect();
         if fields.len() != 3 {
-            return Ok(None); // `<id> missing`
+            return Ok(Blob::Missing); // `<id> missing`
         }
-        let size: usize = fields[2].parse().context("git cat-file: bad size")?;
-        let mut content = vec![0; size + 1];
+        let size: u64 = fields[2].parse().context("git cat-file: bad size")?;
+        if size > self.config.max_file_size {
+            // Never held in memory: skipped, like a file over the cap in the working tree.
+            std::io::copy(&mut (&mut self.output).take(size + 1), &mut std::io::sink())?;
+            return Ok(Blob::TooLarge);
+        }
+        let mut content = vec![0; size as usize + 1];
         self.output.read_exact(&mut content)?;
         content.pop(); // The newline after the content.
-        Ok(Some(content))
+        Ok(Blob::Content(content))
     }
 
     fn inspect(&mut self, change: &Change) -> anyhow::Result<()> {
@@ -323,16 +346,17 @@ impl<'a> Worker<'a> {
             return Ok(()); // A pure rename adds no content.
         }
         let shown = format!("{report_path} (commit {})", short(&change.commit));
-        let Some(mut new) = self.blob(&change.new_blob)? else {
-            self.unreadable.push((
-                shown,
-                "the blob is missing from this clone (partial clone?)".into(),
-            ));
-            return Ok(());
+        let mut new = match self.blob(&change.new_blob)? {
+            Blob::Content(content) => content,
+            Blob::TooLarge => return Ok(()),
+            Blob::Missing => {
+                self.unreadable.push((
+                    shown,
+                    "the blob is missing from this clone (partial clone?)".into(),
+                ));
+                return Ok(());
+            }
         };
-        if new.len() as u64 > config.max_file_size {
-            return Ok(());
-        }
         let first_block = &new[..new.len().min(binary::FIRST_BLOCK)];
         if binary::is_binary(first_block) {
             if config.check_binaries {
@@ -347,8 +371,12 @@ impl<'a> Worker<'a> {
         if config.exceptions.skips_contents(relative) {
             return Ok(());
         }
+        // Without the old version (missing, too large) every line counts as added.
         let old = match &change.old_blob {
-            Some(id) => self.blob(id)?,
+            Some(id) => match self.blob(id)? {
+                Blob::Content(content) => Some(content),
+                Blob::TooLarge | Blob::Missing => None,
+            },
             None => None,
         };
         if let Some(utf8) = binary::utf16_to_utf8(&new) {
