@@ -28,7 +28,7 @@ pub struct HistoryResults {
     /// One per secret: (rule, path, matched text) reported once, at the first commit adding it.
     pub findings: Vec<Finding>,
     pub commits: usize,
-    /// Blobs that could not be read (path at commit, reason).
+    /// Blobs that could not be read (path, reason naming the commit).
     pub unreadable: Vec<(String, String)>,
 }
 
@@ -345,15 +345,15 @@ impl<'a> Worker<'a> {
         if change.status == b'R' && change.old_blob.as_deref() == Some(change.new_blob.as_str()) {
             return Ok(()); // A pure rename adds no content.
         }
-        let shown = format!("{report_path} (commit {})", short(&change.commit));
         let mut new = match self.blob(&change.new_blob)? {
             Blob::Content(content) => content,
             Blob::TooLarge => return Ok(()),
             Blob::Missing => {
-                self.unreadable.push((
-                    shown,
-                    "the blob is missing from this clone (partial clone?)".into(),
-                ));
+                let reason = format!(
+                    "its version of commit {} is missing from this clone (a partial clone?)",
+                    short(&change.commit)
+                );
+                self.unreadable.push((report_path.clone(), reason));
                 return Ok(());
             }
         };

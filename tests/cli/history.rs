@@ -228,3 +228,59 @@ fn a_waiver_added_by_the_pull_request_does_not_hide_its_history() {
     assert!(found.contains(&"app.env:1:github-token".to_string()), "{found:?}");
     assert!(found.iter().any(|k| k.ends_with(":config-changed")), "{found:?}");
 }
+
+#[test]
+fn a_partial_clone_missing_blobs_is_scanned_as_far_as_it_goes_and_never_passes() {
+    // A partial clone without its promisor remote lacks the blobs over 1 KiB: git log -M would
+    // stop at the renamed one with "unable to read".
+    let source = Repo::new();
+    source.write("big.txt", "x = 1\n".repeat(600).as_bytes());
+    source.write("app.env", SECRET_LINE.as_bytes());
+    let added = source.commit("one");
+    source.git(&["mv", "big.txt", "big2.txt"]);
+    source.write("big2.txt", format!("{}y = 2\n", "x = 1\n".repeat(600)).as_bytes());
+    source.commit("two");
+    source.git(&["config", "uploadpack.allowFilter", "true"]);
+    let parent = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", source.path().display());
+    let clone = parent.path().join("clone");
+    for args in [
+        vec![
+            "clone",
+            "-q",
+            "--no-local",
+            "--filter=blob:limit=1k",
+            "--no-checkout",
+            &url,
+        ],
+        vec!["-C", clone.to_str().unwrap(), "remote", "remove", "origin"],
+    ] {
+        let mut command = Command::new("git");
+        command.args(&args);
+        if args[0] == "clone" {
+            command.arg(&clone);
+        }
+        assert!(command.status().unwrap().success(), "git {args:?}");
+    }
+
+    let run = anteater(&clone).args(&["--history"]).run();
+    assert_eq!(keys(&run), ["app.env:1:github-token"], "{}", run.all_output());
+    assert_eq!(property(&run.results()[0], "commit"), added.as_str());
+    assert!(
+        run.stderr.contains("big.txt: could not be read"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("missing from this clone"), "{}", run.stderr);
+    assert_eq!(run.code, 1, "findings decide first");
+
+    // Only the rename: nothing found, but a blob unread, so the scan cannot pass.
+    let range = format!("{added}..HEAD");
+    let run = anteater(&clone).args(&["--diff", &range]).run();
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("big2.txt: could not be read"),
+        "{}",
+        run.stderr
+    );
+}
