@@ -66,6 +66,7 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
     let prefix = String::from_utf8_lossy(&crate::diff::git(root, &["rev-parse", "--show-prefix"])?)
         .trim()
         .to_string();
+    let mut errors = tempfile::NamedTempFile::new().context("creating a file for git's messages")?;
     let mut log = Command::new("git");
     log.arg("-C")
         .arg(root)
@@ -86,7 +87,9 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
         .args(revisions)
         .args(["--", "."])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        // A file, not a pipe: nobody reads git's messages until it ends, and a full pipe would
+        // stall it.
+        .stderr(Stdio::from(errors.reopen()?));
     let mut child = log.spawn().context("running git log (is git installed?)")?;
     let stdout = child.stdout.take().context("git log has no output")?;
 
@@ -133,9 +136,7 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
     let status = child.wait().context("waiting for git log")?;
     if !status.success() {
         let mut stderr = String::new();
-        if let Some(mut err) = child.stderr.take() {
-            let _ = err.read_to_string(&mut stderr);
-        }
+        let _ = errors.read_to_string(&mut stderr);
         bail!("git log {}: {}", revisions.join(" "), stderr.trim());
     }
     outcome?;

@@ -284,3 +284,23 @@ fn a_partial_clone_missing_blobs_is_scanned_as_far_as_it_goes_and_never_passes()
         run.stderr
     );
 }
+
+#[test]
+fn history_under_a_subfolder_reports_repository_paths_and_keeps_to_the_folder() {
+    let repo = Repo::new();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("service/app.env", SECRET_LINE.as_bytes());
+    repo.write("other/app.env", OTHER_SECRET_LINE.as_bytes());
+    repo.commit("two tokens");
+    repo.remove("service/app.env");
+    repo.remove("other/app.env");
+    repo.commit("gone");
+
+    let run = repo.scan(&["--path", "service", "--diff", "main"]);
+    assert_eq!(
+        keys(&run),
+        ["service/app.env:1:github-token"],
+        "{}",
+        run.all_output()
+    );
+}
