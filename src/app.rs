@@ -12,6 +12,7 @@ use std::io::Write;
 use crate::baseline;
 use crate::enrich;
 use crate::finding::{sha256_hex, Finding};
+use crate::history;
 use crate::report::console::{self, ConsoleReporter};
 use crate::report::github::{AnnotationReporter, CommandPause, StepSummaryReporter};
 use crate::report::github_output::GithubOutputReporter;
@@ -64,6 +65,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     let mut findings = results.findings;
     let mut stats = results.stats;
+    if let Some(plan) = &config.history {
+        let found = history::scan(&config, &plan.revisions)?;
+        stats.commits = Some(found.commits);
+        stats.unreadable.extend(found.unreadable);
+        merge_history(&mut findings, found.findings);
+    }
     findings.extend(config_change_findings(&config));
     let mut virustotal = None;
     if let Some(plan) = &config.virustotal {
@@ -113,11 +120,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         config.fail_on,
         !stats.unreadable.is_empty() || skipped_oversize,
     );
-    let report = ScanReport {
+    let mut report = ScanReport {
         rules: &config.rules,
         findings: &findings,
         stats: &stats,
         report_root: &config.report_root,
+        sarif_root: &config.sarif_root,
         fail_on: config.fail_on,
         outcome,
         report_url: config.exceptions.report_url.as_deref(),
@@ -125,9 +133,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         virustotal: virustotal.as_ref(),
         suppressed: stats.suppressed,
         baseline: baselined.as_ref(),
+        sarif_dropped: None,
     };
     // SARIF first: if it cannot be written the run fails (exit 2) before claiming anything.
-    SarifReporter::new(&config.sarif_path).report(&report)?;
+    let mut sarif = SarifReporter::new(&config.sarif_path, config.sarif_category.clone());
+    sarif.report(&report)?;
+    report.sarif_dropped = sarif.dropped().cloned();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     match output.format {
@@ -159,6 +170,32 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
+/// Adds history's findings to the working tree's: one already found in the working tree (same
+/// rule, path and matched text) only learns the commit that added it; the others (removed by a
+/// later commit, or history alone) are reported where their commit put them.
+fn merge_history(findings: &mut Vec<Finding>, history: Vec<Finding>) {
+    let mut in_tree: std::collections::HashMap<(usize, String, String), usize> = findings
+        .iter()
+        .enumerate()
+        .map(|(index, f)| ((f.rule, f.path.clone(), f.match_hash.clone()), index))
+        .collect();
+    for mut found in history {
+        let key = (found.rule, found.path.clone(), found.match_hash.clone());
+        match in_tree.get(&key) {
+            Some(&index) => {
+                if let Some(introduced) = &mut found.introduced {
+                    introduced.located_in_commit = false;
+                }
+                findings[index].introduced = found.introduced;
+            }
+            None => {
+                in_tree.insert(key, findings.len());
+                findings.push(found);
+            }
+        }
+    }
+}
+
 /// One finding per configuration file the change loosened, at the file.
 fn config_change_findings(config: &Config) -> Vec<Finding> {
     let Some(rule) = config.rules.index_of("config-changed") else {
@@ -179,6 +216,7 @@ fn config_change_findings(config: &Config) -> Vec<Finding> {
                 evidence: redact::evidence(loosening.changes[0].as_bytes(), false),
                 match_hash: sha256_hex(summary.as_bytes()),
                 detail: Some(redact::escape(&summary)),
+                introduced: None,
             }
         })
         .collect()

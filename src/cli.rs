@@ -54,10 +54,18 @@ pub struct Cli {
     pub patchset0: bool,
 
     /// Scan only what changed between BASE and HEAD in the git repository at --path: changed files,
-    /// and content findings only on added or changed lines. `auto` takes the base from the CI
-    /// event (GitHub pull request or push, GitLab merge request).
+    /// content findings only on added or changed lines, and what every commit of BASE..HEAD added
+    /// even if a later commit removed it (reported at that commit). `auto` takes the base from
+    /// the CI event (GitHub pull request or push, GitLab merge request). An explicit range A..B
+    /// scans the history of that range alone.
     #[arg(long, env = "ANTEATER_DIFF", value_name = "BASE", conflicts_with = "patchset")]
     pub diff: Option<String>,
+
+    /// Scan the whole history of HEAD: what every commit added (file names, binaries and added
+    /// lines), each secret reported once, at the commit that first added it. For auditing a
+    /// repository once; the working tree itself is not scanned.
+    #[arg(long, env = "ANTEATER_HISTORY", value_parser = StrictBool, conflicts_with_all = ["patchset", "diff"])]
+    pub history: bool,
 
     /// In --diff mode, read the exception files as they are at the base revision (`base`, so a
     /// change cannot waive its own findings) or as the change leaves them (`head`).
@@ -112,6 +120,12 @@ pub struct Cli {
         default_value = "anteater.sarif"
     )]
     pub sarif: PathBuf,
+
+    /// SARIF category: sets the run's `automationDetails.id`, so that several anteater jobs of
+    /// one commit (a matrix, a monorepo) keep their own alerts. Unset: no automation details, and
+    /// upload-sarif's `category:` applies.
+    #[arg(long, env = "ANTEATER_SARIF_CATEGORY", value_name = "NAME")]
+    pub sarif_category: Option<String>,
 
     /// The lowest finding level that makes the exit code 1.
     #[arg(long, env = "ANTEATER_FAIL_ON", value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]

@@ -13,6 +13,7 @@ use crate::cli::{Cli, ExceptionsFrom, FailOn, RulesetName};
 use crate::config_change::{self, ConfigKind, Loosening};
 use crate::diff::{self, ChangeSet, ChangedLines};
 use crate::exceptions::{self, Exceptions};
+use crate::history::{self, HistoryPlan};
 use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::{ExceptionFile, FlagList};
 use crate::paths;
@@ -42,6 +43,9 @@ pub struct Config {
     /// Reported paths are relative to this: the git work tree holding the root, else the
     /// working directory.
     pub report_root: PathBuf,
+    /// SARIF URIs are relative to this (`%SRCROOT%`): the git work tree holding the root, else
+    /// the root itself.
+    pub sarif_root: PathBuf,
     pub project: String,
     pub rules: RuleSet,
     pub exceptions: Exceptions,
@@ -49,6 +53,8 @@ pub struct Config {
     pub excluded: BTreeSet<PathBuf>,
     pub check_binaries: bool,
     pub sarif_path: PathBuf,
+    /// --sarif-category, as an `automationDetails.id` (`category/`).
+    pub sarif_category: Option<String>,
     pub fail_on: FailOn,
     pub max_file_size: u64,
     /// --oversize: text files over `max_file_size` are scanned in windows or skipped.
@@ -67,6 +73,8 @@ pub struct Config {
     pub loosened: Vec<Loosening>,
     /// --diff: the change under review.
     pub change: Option<ChangeSet>,
+    /// --diff, --history: the commits whose additions are scanned.
+    pub history: Option<HistoryPlan>,
     /// --diff: the changed lines of each changed file, by report path. Content findings
     /// elsewhere are not reported.
     pub changed_lines: Option<HashMap<String, ChangedLines>>,
@@ -188,6 +196,9 @@ impl Config {
         };
 
         // --diff: the change under review, and the revision exceptions are read from.
+        // --history and --diff A..B: history alone, exceptions as of the range's base.
+        let mut history = None;
+        let mut history_base = None;
         let change = match &cli.diff {
             Some(spec) => {
                 let spec = if spec == "auto" {
@@ -195,15 +206,43 @@ impl Config {
                 } else {
                     spec.clone()
                 };
-                let base = diff::resolve_base(&root, &spec)?;
-                Some(diff::changes(&root, &base)?)
+                match history::explicit_range(&root, &spec)? {
+                    Some((from, to)) => {
+                        history = Some(HistoryPlan {
+                            revisions: vec![format!("{from}..{to}")],
+                            with_net_change: false,
+                        });
+                        history_base = Some(from);
+                        None
+                    }
+                    None => {
+                        let base = diff::resolve_base(&root, &spec)?;
+                        history = Some(HistoryPlan {
+                            revisions: vec![format!("{base}..HEAD")],
+                            with_net_change: true,
+                        });
+                        Some(diff::changes(&root, &base)?)
+                    }
+                }
             }
             None => None,
         };
+        if cli.history {
+            if diff::git(&root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_err() {
+                bail!(
+                    "--history needs a git repository with commits, and {} is not in one",
+                    root.display()
+                );
+            }
+            history = Some(HistoryPlan {
+                revisions: vec!["HEAD".to_string()],
+                with_net_change: false,
+            });
+        }
         // Only files of the repository under review have a base revision; configuration kept
         // elsewhere (a shared lists directory, the working directory of the job) is not part of
         // the change.
-        let repository = match &change {
+        let repository = match &history {
             Some(_) => Some(diff::top_level(&root)?),
             None => None,
         };
@@ -214,8 +253,9 @@ impl Config {
         };
         let exceptions_revision = change
             .as_ref()
-            .filter(|_| cli.exceptions_from == ExceptionsFrom::Base)
-            .map(|change| change.base.clone());
+            .map(|change| change.base.clone())
+            .or(history_base)
+            .filter(|_| cli.exceptions_from == ExceptionsFrom::Base);
         let load_exceptions = |path: &Path, what: &str| -> anyhow::Result<ExceptionFile> {
             match &exceptions_revision {
                 // A change must not be able to waive its own findings: its edits to the
@@ -338,6 +378,7 @@ impl Config {
             exclude_own_output(&mut excluded, path, &cwd);
         }
         let sarif_path = cli.sarif.clone();
+        let sarif_category = cli.sarif_category.as_deref().map(automation_id).transpose()?;
         exclude_own_output(&mut excluded, &sarif_path, &cwd);
 
         // Absolute from here on: reports make them relative to the report root.
@@ -349,7 +390,11 @@ impl Config {
             Some(change) => config_change::detect(&change.base, &watched, &rules)?,
             None => Vec::new(),
         };
-        let report_root = paths::git_work_tree(&root).unwrap_or_else(|| paths::resolve(&cwd, &cwd));
+        let git_root = paths::git_work_tree(&root);
+        // Code scanning resolves URIs against the repository root; outside git the scanned
+        // folder is the root, so no SARIF URI ever climbs out with `..`.
+        let sarif_root = git_root.clone().unwrap_or_else(|| root.clone());
+        let report_root = git_root.unwrap_or_else(|| paths::resolve(&cwd, &cwd));
         let mut changed_lines = None;
         let targets = match (&cli.patchset, &change) {
             (Some(path), _) => read_patchset(path, &root, cli.patchset0)?,
@@ -371,6 +416,11 @@ impl Config {
                 changed_lines = Some(lines);
                 Targets::Listed { files, missing }
             }
+            // History alone: no file of the working tree is scanned.
+            (None, None) if history.is_some() => Targets::Listed {
+                files: Vec::new(),
+                missing: Vec::new(),
+            },
             (None, None) => Targets::Tree,
         };
         let threads = match cli.threads {
@@ -383,6 +433,7 @@ impl Config {
             root,
             targets,
             report_root,
+            sarif_root,
             project,
             rules,
             exceptions,
@@ -390,9 +441,11 @@ impl Config {
             check_binaries: cli.binaries || cli.bincheck,
             change,
             changed_lines,
+            history,
             loosened,
             virustotal,
             sarif_path,
+            sarif_category,
             // --exit-zero: report everything, fail on nothing but a failed scan.
             fail_on: if cli.exit_zero { FailOn::Never } else { cli.fail_on },
             baseline,
@@ -414,6 +467,24 @@ pub fn exclude_own_output(excluded: &mut BTreeSet<PathBuf>, path: &Path, cwd: &P
     if !diff::is_tracked(&resolved) {
         excluded.insert(resolved);
     }
+}
+
+/// The `automationDetails.id` for a SARIF category. Code scanning reads the id as
+/// `category/run-id`, so a category gets the trailing `/` that upload-sarif's `category:` input
+/// gets too.
+fn automation_id(category: &str) -> anyhow::Result<String> {
+    let trimmed = category.trim();
+    if trimmed.is_empty() || trimmed.chars().any(char::is_control) {
+        bail!(
+            "--sarif-category `{}`: give a name such as `anteater-backend` (no control characters)",
+            crate::redact::escape(category)
+        );
+    }
+    Ok(if trimmed.ends_with('/') {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}/")
+    })
 }
 
 /// Turns an original-style flag list into rules. Content rules keep their names as ids and are

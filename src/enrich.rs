@@ -66,6 +66,7 @@ pub fn enrich(
             evidence: redact::evidence(hit.indicator.value.as_bytes(), false),
             match_hash: sha256_hex(hit.indicator.value.as_bytes()),
             detail: Some(redact::escape(&detail)),
+            introduced: None,
         });
     }
     Ok((findings, summary))

@@ -31,7 +31,7 @@ pub struct Finding {
     /// Index of the rule in the run's `RuleSet`.
     pub rule: usize,
     pub level: Level,
-    /// '/'-separated path relative to the report root (the git work tree or working directory).
+    /// '/'-separated path relative to the report root (the git work tree, else the working directory).
     pub path: String,
     /// 1-based line; 1 for findings about a whole file.
     pub line: u32,
@@ -44,6 +44,19 @@ pub struct Finding {
     pub match_hash: String,
     /// More to say than the rule's description (a VirusTotal verdict), safe to print.
     pub detail: Option<String>,
+    /// History mode: the commit that added what was found.
+    pub introduced: Option<Introduced>,
+}
+
+/// The commit that added what a finding is about (`--diff`, `--history`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introduced {
+    /// Full commit id.
+    pub commit: String,
+    /// The finding's path and line are those of that commit's version of the file, which the
+    /// working tree may no longer have (a later commit removed it: it is still in history).
+    /// `false` when the finding is about the working tree and history only names its commit.
+    pub located_in_commit: bool,
 }
 
 impl Finding {

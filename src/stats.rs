@@ -21,6 +21,8 @@ pub struct ScanStats {
     /// Patchset entries that do not exist.
     pub missing: Vec<String>,
     pub elapsed: Duration,
+    /// History mode: commits whose additions were scanned.
+    pub commits: Option<usize>,
 }
 
 impl ScanStats {

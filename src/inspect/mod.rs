@@ -106,6 +106,7 @@ impl<'a> Inspector<'a> {
                 evidence: redact::escape(found),
                 match_hash: sha256_hex(found.as_bytes()),
                 detail: None,
+                introduced: None,
             });
         }
         findings
@@ -258,6 +259,7 @@ impl<'a> Inspector<'a> {
             evidence: format!("sha256 {sha256}"),
             match_hash: sha256,
             detail: None,
+            introduced: None,
         });
         Ok(())
     }
@@ -284,6 +286,7 @@ impl<'a> Inspector<'a> {
                 evidence: redact::evidence(matched, rule.redact),
                 match_hash: sha256_hex(matched),
                 detail: None,
+                introduced: None,
             });
         }
         if let Some(plan) = &config.virustotal {

@@ -39,6 +39,9 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
                 finding.level.as_str(),
                 finding.evidence
             )?;
+            if let Some(introduced) = &finding.introduced {
+                write!(out, "  [commit {}]", introduced.commit)?;
+            }
             match &finding.detail {
                 Some(detail) => writeln!(out, "  {detail}")?,
                 None => writeln!(out)?,
@@ -58,6 +61,9 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
             stats.unreadable.len(),
             stats.elapsed.as_secs_f64()
         )?;
+        if let Some(commits) = stats.commits {
+            writeln!(out, "anteater: history: scanned what {commits} commits added")?;
+        }
         if report.suppressed > 0 {
             writeln!(
                 out,
@@ -117,6 +123,9 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
                 "anteater: SARIF written to {}",
                 escape(&path.display().to_string())
             )?;
+        }
+        if let Some(dropped) = &report.sarif_dropped {
+            writeln!(out, "anteater: warning: {}", dropped.message())?;
         }
         if report.outcome != Outcome::Passed {
             if let Some(url) = report.report_url {

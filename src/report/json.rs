@@ -78,6 +78,12 @@ struct JsonFinding<'a> {
     detail: Option<&'a str>,
     /// Stable across line moves; the SARIF log's `anteaterFingerprint/v1`.
     fingerprint: String,
+    /// History mode: the commit that added what was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    /// History mode: `path` and `line` are those of `commit`'s version of the file.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    located_in_commit: bool,
 }
 
 #[derive(Serialize)]
@@ -172,6 +178,8 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 evidence: &finding.evidence,
                 detail: finding.detail.as_deref(),
                 fingerprint,
+                commit: finding.introduced.as_ref().map(|i| i.commit.as_str()),
+                located_in_commit: finding.introduced.as_ref().is_some_and(|i| i.located_in_commit),
             }
         })
         .collect();

@@ -8,6 +8,7 @@ pub mod gitlab;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod sarif_limits;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ pub struct ScanReport<'a> {
     pub findings: &'a [Finding],
     pub stats: &'a ScanStats,
     pub report_root: &'a Path,
+    /// What SARIF URIs are relative to: the git work tree, else the scanned folder.
+    pub sarif_root: &'a Path,
     pub fail_on: FailOn,
     pub outcome: Outcome,
     pub report_url: Option<&'a str>,
@@ -37,6 +40,8 @@ pub struct ScanReport<'a> {
     pub suppressed: usize,
     /// What --baseline accepted, when one was given.
     pub baseline: Option<&'a BaselineSummary>,
+    /// Findings the SARIF log left out to stay within GitHub's limits.
+    pub sarif_dropped: Option<sarif_limits::Dropped>,
 }
 
 /// What a baseline did to a run.
@@ -194,6 +199,7 @@ pub(crate) mod testing {
             evidence: evidence.into(),
             match_hash: crate::finding::sha256_hex(evidence.as_bytes()),
             detail: None,
+            introduced: None,
         }
     }
 
@@ -204,6 +210,7 @@ pub(crate) mod testing {
             findings,
             stats,
             report_root: Path::new("/repo"),
+            sarif_root: Path::new("/repo"),
             fail_on: FailOn::Error,
             outcome,
             report_url: None,
@@ -211,6 +218,7 @@ pub(crate) mod testing {
             virustotal: None,
             suppressed: 0,
             baseline: None,
+            sarif_dropped: None,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! SARIF 2.1.0, shaped for GitHub code scanning: one run, every rule that can fire with its
 //! descriptions, help and `security-severity`, results with repository-relative URIs and a
-//! region (line 1 for whole-file findings), and a line-independent fingerprint.
+//! region (line 1 for whole-file findings), a line-independent fingerprint of anteater's own and
+//! upload-sarif's `primaryLocationLineHash`; history findings name the commit that added them.
+//! An `automationDetails.id` only when a category is given.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use std::io::Write;
@@ -11,56 +13,150 @@ use anyhow::Context;
 use serde_json::json;
 use serde_sarif::sarif;
 
+use super::sarif_limits::{
+    self, truncate, Dropped, GzipMeter, Selection, MAX_DESCRIPTION_CHARS, MAX_GZIP_BYTES, MAX_NAME_CHARS,
+    MAX_RESULTS, MAX_RULES,
+};
 use super::{Reporter, ScanReport};
 use crate::finding::{Finding, Level};
 use crate::outcome::Outcome;
 use crate::paths;
-use crate::rules::{RuleKind, RuleMeta};
+use crate::rules::{catalog, RuleKind, RuleMeta};
 
 const INFORMATION_URI: &str = "https://github.com/anteater/anteater";
 /// The base every result URI is relative to.
 const SOURCE_ROOT: &str = "%SRCROOT%";
 
 /// Writes the SARIF log to a file, atomically, so a crash never leaves a truncated log for the
-/// upload step to choke on.
+/// upload step to choke on; within GitHub's upload limits (`sarif_limits`).
 pub struct SarifReporter {
     path: PathBuf,
+    category: Option<String>,
+    dropped: Option<Dropped>,
 }
 
 impl SarifReporter {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+    /// `category` becomes `automationDetails.id`; without one the run has no automation details,
+    /// so upload-sarif's own `category:` applies.
+    pub fn new(path: impl Into<PathBuf>, category: Option<String>) -> Self {
+        Self {
+            path: path.into(),
+            category,
+            dropped: None,
+        }
+    }
+
+    /// What the last report left out to stay within GitHub's limits.
+    pub fn dropped(&self) -> Option<&Dropped> {
+        self.dropped.as_ref()
     }
 }
 
 impl Reporter for SarifReporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
-        crate::atomic_file::write(&self.path, "SARIF", |out| write(report, out))
+        let extras = Extras::of(report);
+        let mut selection = sarif_limits::select(report.findings, MAX_RESULTS, sarif_limits::REASON_COUNT);
+        loop {
+            let mut compressed = 0;
+            crate::atomic_file::write(&self.path, "SARIF", |out| {
+                let mut meter = GzipMeter::new(out);
+                write_selected(report, &selection, &extras, self.category.as_deref(), &mut meter)?;
+                compressed = meter.finish()?;
+                Ok(())
+            })?;
+            if compressed <= MAX_GZIP_BYTES || selection.kept.is_empty() {
+                break;
+            }
+            // Too large compressed: keep proportionally fewer results (with a margin), the most
+            // severe ones, and write again.
+            let kept = selection.kept.len();
+            let fewer = ((kept as f64) * (MAX_GZIP_BYTES as f64 / compressed as f64) * 0.9) as usize;
+            selection = sarif_limits::select(report.findings, fewer.min(kept - 1), sarif_limits::REASON_SIZE);
+        }
+        self.dropped = selection.dropped;
+        Ok(())
     }
+}
+
+/// What each result carries besides the finding itself, computed once for all write attempts.
+struct Extras {
+    fingerprints: Vec<String>,
+    /// upload-sarif's `primaryLocationLineHash`, when the file could be read.
+    line_hashes: Vec<Option<String>>,
+}
+
+impl Extras {
+    fn of(report: &ScanReport<'_>) -> Self {
+        Self {
+            fingerprints: super::fingerprints(report),
+            line_hashes: line_hashes(report),
+        }
+    }
+}
+
+/// The `primaryLocationLineHash` of each finding, from the file as it is in the working tree
+/// (what upload-sarif would hash). Findings located in a commit's version of a file and files that cannot be read get none, as upload-sarif would give them none.
+fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
+    let mut wanted: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    for finding in report.findings {
+        if !finding.introduced.as_ref().is_some_and(|i| i.located_in_commit) {
+            wanted
+                .entry(finding.path.as_str())
+                .or_default()
+                .insert(finding.line);
+        }
+    }
+    let mut hashes: HashMap<&str, HashMap<u32, String>> = HashMap::new();
+    for (path, lines) in wanted {
+        if let Ok(content) = std::fs::read(report.report_root.join(path)) {
+            hashes.insert(path, crate::line_hash::line_hashes(&content, &lines));
+        }
+    }
+    report
+        .findings
+        .iter()
+        .map(|finding| {
+            if finding.introduced.as_ref().is_some_and(|i| i.located_in_commit) {
+                return None;
+            }
+            hashes.get(finding.path.as_str())?.get(&finding.line).cloned()
+        })
+        .collect()
 }
 
 /// Writes the SARIF log, one result at a time: results are never all held in memory at once, so
 /// memory follows the findings, not the size of their SARIF form.
-pub fn write(report: &ScanReport<'_>, out: &mut dyn Write) -> anyhow::Result<()> {
+fn write_selected(
+    report: &ScanReport<'_>,
+    selection: &Selection,
+    extras: &Extras,
+    category: Option<&str>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    // Only the rules results refer to when there are more than GitHub takes in one run.
+    let rule_map = RuleMap::new(report, selection);
     // The log without results, serialized once; its empty results array marks where they go.
     // The marker cannot occur elsewhere: inside any string its quotes would be escaped.
-    let frame = serde_json::to_string(&build_frame(report))?;
+    let frame = serde_json::to_string(&build_frame(report, &rule_map, selection, category))?;
     const MARKER: &str = "\"results\":[]";
     let at = frame
         .find(MARKER)
         .context("the SARIF frame has no results array")?;
     out.write_all(&frame.as_bytes()[..at])?;
     out.write_all(b"\"results\":[")?;
-    for (index, (finding, fingerprint)) in report
-        .findings
-        .iter()
-        .zip(super::fingerprints(report))
-        .enumerate()
-    {
-        if index > 0 {
+    for (position, &index) in selection.kept.iter().enumerate() {
+        if position > 0 {
             out.write_all(b",\n")?;
         }
-        serde_json::to_writer(&mut *out, &result(report, finding, fingerprint))?;
+        let finding = &report.findings[index];
+        let result = result(
+            report,
+            finding,
+            rule_map.index(finding.rule),
+            extras.fingerprints[index].clone(),
+            extras.line_hashes[index].clone(),
+        );
+        serde_json::to_writer(&mut *out, &result)?;
     }
     out.write_all(b"]")?;
     out.write_all(&frame.as_bytes()[at + MARKER.len()..])?;
@@ -68,7 +164,43 @@ pub fn write(report: &ScanReport<'_>, out: &mut dyn Write) -> anyhow::Result<()>
     Ok(())
 }
 
-fn result(report: &ScanReport<'_>, finding: &Finding, fingerprint: String) -> sarif::Result {
+/// Which rules the run lists, and each rule's index among them.
+struct RuleMap {
+    /// Indices into the rule set, in order.
+    listed: Vec<usize>,
+    /// Rule set index → index in `listed`.
+    position: HashMap<usize, usize>,
+}
+
+impl RuleMap {
+    fn new(report: &ScanReport<'_>, selection: &Selection) -> Self {
+        let all = report.rules.rules().len();
+        let listed: Vec<usize> = if all <= MAX_RULES {
+            (0..all).collect()
+        } else {
+            let used: BTreeSet<usize> = selection
+                .kept
+                .iter()
+                .map(|&index| report.findings[index].rule)
+                .collect();
+            used.into_iter().collect()
+        };
+        let position = listed.iter().enumerate().map(|(at, &rule)| (rule, at)).collect();
+        Self { listed, position }
+    }
+
+    fn index(&self, rule: usize) -> usize {
+        self.position[&rule]
+    }
+}
+
+fn result(
+    report: &ScanReport<'_>,
+    finding: &Finding,
+    rule_index: usize,
+    fingerprint: String,
+    line_hash: Option<String>,
+) -> sarif::Result {
     let rule = report.rules.rule(finding.rule);
     let mut region = sarif::Region::builder()
         .start_line(i64::from(finding.line))
@@ -82,7 +214,7 @@ fn result(report: &ScanReport<'_>, finding: &Finding, fingerprint: String) -> sa
             sarif::PhysicalLocation::builder()
                 .artifact_location(
                     sarif::ArtifactLocation::builder()
-                        .uri(paths::uri_encode(&finding.path))
+                        .uri(result_uri(report, &finding.path))
                         .uri_base_id(SOURCE_ROOT)
                         .build(),
                 )
@@ -100,23 +232,73 @@ fn result(report: &ScanReport<'_>, finding: &Finding, fingerprint: String) -> sa
         message.push(' ');
         message.push_str(&sentence(detail));
     }
-    sarif::Result::builder()
+    let mut fingerprints = BTreeMap::from([("anteaterFingerprint/v1".to_string(), fingerprint)]);
+    if let Some(hash) = line_hash {
+        fingerprints.insert("primaryLocationLineHash".to_string(), hash);
+    }
+    let mut result = sarif::Result::builder()
         .rule_id(rule.id.clone())
-        .rule_index(finding.rule as i64)
+        .rule_index(rule_index as i64)
         .level(result_level(finding.level))
         .message(sarif::Message::builder().text(message).build())
         .locations(vec![location])
-        .partial_fingerprints(BTreeMap::from([(
-            "anteaterFingerprint/v1".to_string(),
-            fingerprint,
-        )]))
-        .build()
+        .partial_fingerprints(fingerprints)
+        .build();
+    if let Some(introduced) = &finding.introduced {
+        let mut properties = BTreeMap::from([("commit".to_string(), json!(introduced.commit))]);
+        if introduced.located_in_commit {
+            properties.insert("locatedInCommit".to_string(), json!(true));
+        }
+        result.properties = Some(
+            sarif::PropertyBag::builder()
+                .additional_properties(properties)
+                .build(),
+        );
+    }
+    result
+}
+
+/// A URI relative to `%SRCROOT%` (the repository, else the scanned folder) for a reported path
+/// (relative to the report root, which outside git is the working directory). Everything scanned
+/// is under `%SRCROOT%`; should a path ever climb out of it, its `..` segments are encoded so
+/// the URI still stays under the root rather than pointing outside it.
+fn result_uri(report: &ScanReport<'_>, path: &str) -> String {
+    let relative = if report.report_root == report.sarif_root {
+        path.to_string()
+    } else {
+        let absolute = paths::normalize(&report.report_root.join(path));
+        paths::relative_to(&absolute, report.sarif_root)
+    };
+    let encoded = paths::uri_encode(&relative);
+    encoded
+        .split('/')
+        .map(|segment| if segment == ".." { "%2E%2E" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The log with an empty results array: tool, rules, invocation, base URI, automation id.
-fn build_frame(report: &ScanReport<'_>) -> sarif::Sarif {
-    let rules: Vec<sarif::ReportingDescriptor> = report.rules.rules().iter().map(rule_descriptor).collect();
-    let notifications = notifications(report);
+fn build_frame(
+    report: &ScanReport<'_>,
+    rule_map: &RuleMap,
+    selection: &Selection,
+    category: Option<&str>,
+) -> sarif::Sarif {
+    let all_rules = report.rules.rules();
+    let rules: Vec<sarif::ReportingDescriptor> = rule_map
+        .listed
+        .iter()
+        .map(|&index| rule_descriptor(&all_rules[index]))
+        .collect();
+    let mut notifications = notifications(report);
+    if let Some(dropped) = &selection.dropped {
+        notifications.push(
+            sarif::Notification::builder()
+                .level(json!("warning"))
+                .message(sarif::Message::builder().text(dropped.message()).build())
+                .build(),
+        );
+    }
     let invocation = sarif::Invocation::builder()
         .execution_successful(report.outcome != Outcome::ScanFailed)
         .tool_execution_notifications(notifications)
@@ -129,19 +311,21 @@ fn build_frame(report: &ScanReport<'_>) -> sarif::Sarif {
         .information_uri(INFORMATION_URI)
         .rules(rules)
         .build();
-    let run = sarif::Run::builder()
+    let mut run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
-        .automation_details(sarif::RunAutomationDetails::builder().id("anteater/").build())
         .original_uri_base_ids(BTreeMap::from([(
             SOURCE_ROOT.to_string(),
             sarif::ArtifactLocation::builder()
-                .uri(paths::directory_uri(report.report_root))
+                .uri(paths::directory_uri(report.sarif_root))
                 .build(),
         )]))
         .column_kind(json!("utf16CodeUnits"))
         .invocations(vec![invocation])
         .results(Vec::new())
         .build();
+    if let Some(category) = category {
+        run.automation_details = Some(sarif::RunAutomationDetails::builder().id(category).build());
+    }
     sarif::Sarif::builder()
         .schema(sarif::SCHEMA_URL)
         .version(json!("2.1.0"))
@@ -161,6 +345,7 @@ fn rule_descriptor(rule: &RuleMeta) -> sarif::ReportingDescriptor {
     if rule.redact {
         tags.push("secret".to_string());
     }
+    debug_assert!(tags.len() <= sarif_limits::MAX_TAGS);
     let properties = sarif::PropertyBag::builder()
         .tags(tags)
         .additional_properties(BTreeMap::from([
@@ -177,15 +362,18 @@ fn rule_descriptor(rule: &RuleMeta) -> sarif::ReportingDescriptor {
         .build();
     let mut descriptor = sarif::ReportingDescriptor::builder()
         .id(rule.id.clone())
-        .short_description(message_string(rule.name.trim()))
-        .full_description(message_string(&sentence(&rule.description)))
+        .short_description(message_string(&truncate(rule.name.trim(), MAX_DESCRIPTION_CHARS)))
+        .full_description(message_string(&truncate(
+            &sentence(&rule.description),
+            MAX_DESCRIPTION_CHARS,
+        )))
         .help(
             sarif::MultiformatMessageString::builder()
                 .text(help_text(rule))
                 .markdown(help_markdown(rule))
                 .build(),
         )
-        .help_uri(format!("{INFORMATION_URI}#rules"))
+        .help_uri(catalog::help_uri(&rule.id, catalog::is_shipped(&rule.id)))
         .default_configuration(
             sarif::ReportingConfiguration::builder()
                 .level(json!(rule.severity.level().as_str()))
@@ -196,7 +384,7 @@ fn rule_descriptor(rule: &RuleMeta) -> sarif::ReportingDescriptor {
     // SARIF wants `name` to differ from the opaque `id`; when it would not, it is left out.
     let name = pascal_case(&rule.id);
     if !name.eq_ignore_ascii_case(&rule.id) {
-        descriptor.name = Some(name);
+        descriptor.name = Some(truncate(&name, MAX_NAME_CHARS));
     }
     descriptor
 }
@@ -262,7 +450,7 @@ fn notifications(report: &ScanReport<'_>) -> Vec<sarif::Notification> {
                     sarif::PhysicalLocation::builder()
                         .artifact_location(
                             sarif::ArtifactLocation::builder()
-                                .uri(paths::uri_encode(path))
+                                .uri(result_uri(report, path))
                                 .uri_base_id(SOURCE_ROOT)
                                 .build(),
                         )

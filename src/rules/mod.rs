@@ -2,6 +2,7 @@
 //! `builtin`: the embedded rulesets) and how they are compiled for scanning (`compile`).
 
 pub mod builtin;
+pub mod catalog;
 pub mod check;
 pub mod compile;
 pub mod prefilter;

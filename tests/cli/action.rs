@@ -29,6 +29,7 @@ const INPUTS: &[&str] = &[
     "ips",
     "urls",
     "bincheck",
+    "sarif_category",
     "no_upload",
     "baseline",
     "write_baseline",
@@ -258,6 +259,7 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("gitlab_codequality", "out.codequality.json"),
         ("max_file_size", "10MiB"),
         ("sarif_file", "out.sarif"),
+        ("sarif_category", "backend"),
         ("fail_on", "never"),
         ("vt_rate", "1000/1m"),
         ("vt_daily_quota", "500"),
@@ -305,6 +307,8 @@ fn every_input_accepts_the_values_its_description_gives() {
             "only the patchset is scanned: {uri}"
         );
     }
+    let run_log = &run.sarif.as_ref().unwrap()["runs"][0];
+    assert_eq!(run_log["automationDetails"]["id"], "backend/", "sarif_category");
 }
 
 /// `name=` prefixes written with `writeln!(file, "name=...")` in anteater's GITHUB_OUTPUT reporter

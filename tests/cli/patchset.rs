@@ -31,9 +31,9 @@ fn only_listed_files_are_scanned_and_missing_ones_reported() {
     assert_eq!(
         rules,
         vec![
-            "tests/testproject/python/run.py:10:sha",
-            "tests/testproject/python/run.py:13:apprun",
-            "tests/testproject/python/run.py:16:apprun",
+            "python/run.py:10:sha",
+            "python/run.py:13:apprun",
+            "python/run.py:16:apprun",
         ]
     );
     assert!(

@@ -1,0 +1,211 @@
+//! `primaryLocationLineHash`, the one partial fingerprint GitHub code scanning uses to keep an
+//! alert's identity across commits. upload-sarif computes it only when it runs inside Actions and
+//! can open the file; SARIF uploaded through the REST API (GitLab, Jenkins) arrives without it and
+//! makes duplicate alerts. So anteater computes it itself, the same way: a rolling hash (base 37,
+//! 64-bit wrapping) over the next 100 characters from the start of each line, spaces and tabs
+//! left out and line endings made `\n`, written as `<hex>:<n>` where `n` counts the lines of the
+//! file with the same hash so far.
+//!
+//! Characters are UTF-16 code units of the file decoded as UTF-8 (invalid bytes become U+FFFD),
+//! because that is what the action's JavaScript sees.
+
+use std::collections::{BTreeSet, HashMap};
+
+/// Characters in the window each line's hash covers.
+const BLOCK_SIZE: usize = 100;
+const MODULUS: u64 = 37;
+/// The marker the action feeds after the last character of the file.
+const END_OF_FILE: u16 = 0xFFFF;
+
+/// The hash of each line of `content` that is in `wanted` (1-based), as (line, hash).
+pub fn line_hashes(content: &[u8], wanted: &BTreeSet<u32>) -> HashMap<u32, String> {
+    let mut out = HashMap::new();
+    hash_lines(content, |line, hash| {
+        if wanted.contains(&line) {
+            out.insert(line, hash);
+        }
+    });
+    out
+}
+
+/// Calls `each` with (line, hash) for every line of `content`, in order.
+pub fn hash_lines(content: &[u8], mut each: impl FnMut(u32, String)) {
+    let text = String::from_utf8_lossy(content);
+    let mut hasher = RollingHash::new();
+    for unit in text.encode_utf16() {
+        hasher.character(unit, &mut each);
+    }
+    hasher.character(END_OF_FILE, &mut each);
+    hasher.flush(&mut each);
+}
+
+struct RollingHash {
+    window: [u16; BLOCK_SIZE],
+    /// The line that starts at each window slot, if one does.
+    line_starts: [Option<u32>; BLOCK_SIZE],
+    hash: u64,
+    /// 37^BLOCK_SIZE: what the character leaving the window contributed.
+    first_multiplier: u64,
+    index: usize,
+    line: u32,
+    at_line_start: bool,
+    after_carriage_return: bool,
+    seen: HashMap<u64, u32>,
+}
+
+impl RollingHash {
+    fn new() -> Self {
+        Self {
+            window: [0; BLOCK_SIZE],
+            line_starts: [None; BLOCK_SIZE],
+            hash: 0,
+            first_multiplier: (0..BLOCK_SIZE).fold(1u64, |m, _| m.wrapping_mul(MODULUS)),
+            index: 0,
+            line: 0,
+            at_line_start: true,
+            after_carriage_return: false,
+            seen: HashMap::new(),
+        }
+    }
+
+    fn character(&mut self, unit: u16, each: &mut impl FnMut(u32, String)) {
+        const TAB: u16 = b'\t' as u16;
+        const SPACE: u16 = b' ' as u16;
+        const LF: u16 = b'\n' as u16;
+        const CR: u16 = b'\r' as u16;
+        if unit == SPACE || unit == TAB || (self.after_carriage_return && unit == LF) {
+            self.after_carriage_return = false;
+            return;
+        }
+        let unit = if unit == CR {
+            self.after_carriage_return = true;
+            LF
+        } else {
+            self.after_carriage_return = false;
+            unit
+        };
+        if self.line_starts[self.index].is_some() {
+            self.emit(each);
+        }
+        if self.at_line_start {
+            self.at_line_start = false;
+            self.line += 1;
+            self.line_starts[self.index] = Some(self.line);
+        }
+        if unit == LF {
+            self.at_line_start = true;
+        }
+        self.update(unit);
+    }
+
+    fn flush(&mut self, each: &mut impl FnMut(u32, String)) {
+        for _ in 0..BLOCK_SIZE {
+            if self.line_starts[self.index].is_some() {
+                self.emit(each);
+            }
+            self.update(0);
+        }
+    }
+
+    fn emit(&mut self, each: &mut impl FnMut(u32, String)) {
+        let count = self.seen.entry(self.hash).or_insert(0);
+        *count += 1;
+        if let Some(line) = self.line_starts[self.index].take() {
+            each(line, format!("{:x}:{count}", self.hash));
+        }
+    }
+
+    fn update(&mut self, unit: u16) {
+        let leaving = self.window[self.index];
+        self.window[self.index] = unit;
+        self.hash = MODULUS
+            .wrapping_mul(self.hash)
+            .wrapping_add(u64::from(unit))
+            .wrapping_sub(self.first_multiplier.wrapping_mul(u64::from(leaving)));
+        self.index = (self.index + 1) % BLOCK_SIZE;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut expected_line = 1;
+        hash_lines(text.as_bytes(), |line, hash| {
+            assert_eq!(line, expected_line);
+            expected_line += 1;
+            out.push(hash);
+        });
+        out
+    }
+
+    // The expected values are those of github/codeql-action's own tests of its fingerprinting
+    // (src/fingerprints.test.ts), so a result hashed here matches what upload-sarif would add.
+    #[test]
+    fn matches_the_values_upload_sarif_computes() {
+        assert_eq!(all(""), ["c129715d7a2bc9a3:1"]);
+        assert_eq!(
+            all(" a\nb\n  \t\tc\n d"),
+            [
+                "271789c17abda88f:1",
+                "54703d4cd895b18:1",
+                "180aee12dab6264:1",
+                "a23a3dc5e078b07b:1"
+            ]
+        );
+        assert_eq!(
+            all(" hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End"),
+            [
+                "8b7cf3e952e7aeb2:1",
+                "b1ae1287ec4718d9:1",
+                "bff680108adb0fcc:1",
+                "c6805c5e1288b612:1",
+                "b86d3392aea1be30:1",
+                "e6ceba753e1a442:1",
+            ]
+        );
+        let with_final_newline = [
+            "e9496ae3ebfced30:1",
+            "fb7c023a8b9ccb3f:1",
+            "ce8ba1a563dcdaca:1",
+            "e20e36e16fcb0cc8:1",
+            "b3edc88f2938467e:1",
+            "c8e28b0b4002a3a0:1",
+            "c129715d7a2bc9a3:1",
+        ];
+        for text in [
+            " hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End\n",
+            " hello; \t\nworld!!!\r\r\r  \t\tGreetings\r End\r",
+            " hello; \t\r\nworld!!!\r\n\r\n\r\n  \t\tGreetings\r\n End\r\n",
+            " hello; \t\nworld!!!\r\n\n\r  \t\tGreetings\r End\r\n",
+        ] {
+            assert_eq!(all(text), with_final_newline, "{text:?}");
+        }
+        assert_eq!(
+            all(&"Lorem ipsum dolor sit amet.\n".repeat(10)),
+            [
+                "a7f2ff13bc495cf2:1",
+                "a7f2ff13bc495cf2:2",
+                "a7f2ff13bc495cf2:3",
+                "a7f2ff13bc495cf2:4",
+                "a7f2ff13bc495cf2:5",
+                "a7f2ff13bc495cf2:6",
+                "a7f2ff1481e87703:1",
+                "a9cf91f7bbf1862b:1",
+                "55ec222b86bcae53:1",
+                "cc97dc7b1d7d8f7b:1",
+                "c129715d7a2bc9a3:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_wanted_lines_are_kept() {
+        let wanted = BTreeSet::from([2, 9]);
+        let hashes = line_hashes(b" a\nb\n  \t\tc\n d", &wanted);
+        assert_eq!(hashes.len(), 1);
+        assert_eq!(hashes[&2], "54703d4cd895b18:1");
+    }
+}
