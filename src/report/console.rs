@@ -83,17 +83,25 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
             }
         }
         if let Some(vt) = report.virustotal {
+            let budget = match (&vt.budget_lost, vt.shared_budget) {
+                (Some(why), _) => format!("budget shared through Redis until {}, then NOT shared", escape(why)),
+                (None, true) => "budget shared through Redis".to_string(),
+                (None, false) => "budget NOT shared: no Redis".to_string(),
+            };
             writeln!(
                 out,
-                "anteater: VirusTotal: {} indicators, {} looked up, {} cached, {} malicious, {} unverified, {} requests ({})",
+                "anteater: VirusTotal: {} indicators, {} looked up, {} cached, {} malicious, {} unverified, {} requests, {} answered by other jobs ({budget})",
                 vt.indicators,
                 vt.looked_up,
                 vt.cached,
                 vt.malicious,
                 vt.unverified,
                 vt.requests,
-                if vt.shared_budget { "budget shared through Redis" } else { "budget NOT shared: no Redis" }
+                vt.shared,
             )?;
+            if let Some(stopped) = &vt.stopped {
+                writeln!(out, "anteater: VirusTotal: stopped early: {}", escape(stopped))?;
+            }
         }
         let verdict = match report.outcome {
             Outcome::Passed => "passed".to_string(),
@@ -172,12 +180,36 @@ pub fn progress_line(progress: &Progress) -> String {
             "anteater: VirusTotal: {to_look_up} to look up, {cached} cached, rate {rate}, about {}",
             human_duration(*estimate)
         ),
-        Progress::Waiting { wait, done, total } => format!(
-            "anteater: VirusTotal: waiting {} for the shared rate limit ({done} of {total} done)",
-            human_duration(*wait)
-        ),
+        Progress::Waiting(status) => {
+            let mut waiting = Vec::new();
+            if let Some(wait) = status.budget_wait {
+                waiting.push(format!("the rate budget (next slot in {})", human_duration(wait)));
+            }
+            if status.analyses > 0 {
+                waiting.push(plural(status.analyses, "analysis", "analyses"));
+            }
+            if status.claims > 0 {
+                waiting.push(format!(
+                    "{} another job is asking about",
+                    plural(status.claims, "indicator", "indicators")
+                ));
+            }
+            format!(
+                "anteater: VirusTotal: {} of {} done, {} queued; waiting on {}; about {} left at {}",
+                status.done,
+                status.total,
+                status.queued,
+                waiting.join(", "),
+                human_duration(status.eta),
+                status.rate
+            )
+        }
         Progress::Warning(message) => format!("anteater: warning: VirusTotal: {}", escape(message)),
     }
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// `4m40s`, `12s`, `0.4s`.

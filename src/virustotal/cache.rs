@@ -178,7 +178,13 @@ impl SharedCache {
                 Err(LinkError::Redis(e, _)) if e.code() == Some("WRONGTYPE") => {
                     return Err(Failure::WrongType)
                 }
-                Err(LinkError::Redis(_, message) | LinkError::Other(message)) => last = message,
+                Err(err) => {
+                    last = err.message().to_string();
+                    // A frozen server would cost the whole timeout again on every attempt.
+                    if err.is_timeout() {
+                        break;
+                    }
+                }
             }
             if attempt < ATTEMPTS {
                 tokio::time::sleep(backoff).await;
