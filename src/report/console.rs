@@ -84,7 +84,10 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         }
         if let Some(vt) = report.virustotal {
             let budget = match (&vt.budget_lost, vt.shared_budget) {
-                (Some(why), _) => format!("budget shared through Redis until {}, then NOT shared", escape(why)),
+                (Some(why), _) => format!(
+                    "budget shared through Redis until {}, then NOT shared",
+                    escape(why)
+                ),
                 (None, true) => "budget shared through Redis".to_string(),
                 (None, false) => "budget NOT shared: no Redis".to_string(),
             };

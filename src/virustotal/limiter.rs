@@ -269,7 +269,11 @@ impl RateLimiter {
             RateLimiter::Shared(shared) => shared.granted_today().await,
             RateLimiter::Local(local) => {
                 let state = local.state.lock().await;
-                Ok(if state.day == utc_day() { u64::from(state.used_today) } else { 0 })
+                Ok(if state.day == utc_day() {
+                    u64::from(state.used_today)
+                } else {
+                    0
+                })
             }
         }
     }
@@ -404,6 +408,7 @@ impl SharedLimiter {
         let mut timeouts = 0;
         for attempt in 1..=ATTEMPTS {
             let token = unique_token();
+            let sent = Instant::now();
             let reply = self
                 .link
                 .run(|mut conn| {
@@ -427,7 +432,7 @@ impl SharedLimiter {
                 },
                 Err(err) => {
                     // A frozen server costs a whole timeout per attempt: two are enough to know.
-                    if err.is_timeout() {
+                    if err.is_timeout() || sent.elapsed() >= CONNECT_TIMEOUT / 2 {
                         timeouts += 1;
                     }
                     last_error = err.message().to_string();

@@ -105,10 +105,15 @@ pub enum Origin {
 /// What became of one indicator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
-    Checked { verdict: Verdict, origin: Origin },
+    Checked {
+        verdict: Verdict,
+        origin: Origin,
+    },
     /// Could not be settled (VirusTotal or Redis failing, quota spent, analysis unfinished,
     /// uploads disabled, deadline passed): reported as such, never as clean.
-    Unverified { reason: String },
+    Unverified {
+        reason: String,
+    },
 }
 
 /// Counts for the summary line and table.
@@ -278,6 +283,7 @@ pub async fn run(
         budget_wait_until: Mutex::new(None),
         held: Mutex::new(HashMap::new()),
         deadline_passed: AtomicBool::new(false),
+        places: Mutex::new(HashMap::new()),
     };
     let outcome = engine.run(indicators).await;
     engine.release_all().await;
@@ -399,42 +405,72 @@ impl Breaker {
     }
 }
 
-/// Hands out the rate budget one request at a time, continuations of indicators already under
-/// way (uploads, analysis polls) before first requests for new ones, so that an analysis never
-/// waits behind the whole queue.
+/// Hands out the rate budget one request at a time, in a fixed order: continuations of
+/// indicators already under way (uploads, analysis polls) before first requests for new ones,
+/// then by place in the queue, so that an analysis never waits behind the whole queue.
 #[derive(Default)]
 struct Gate {
-    lock: tokio::sync::Mutex<()>,
-    urgent: AtomicUsize,
-    cleared: Notify,
+    state: Mutex<GateState>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct GateState {
+    busy: bool,
+    next: u64,
+    waiting: std::collections::BTreeSet<(u64, u64)>,
+}
+
+/// A place in the gate's line; leaving the line (also by cancellation) lets the next one in.
+struct Ticket<'a> {
+    gate: &'a Gate,
+    key: (u64, u64),
+    admitted: bool,
 }
 
 impl Gate {
-    async fn enter(&self, urgent: bool) -> tokio::sync::MutexGuard<'_, ()> {
-        if urgent {
-            self.urgent.fetch_add(1, Ordering::SeqCst);
-            let guard = self.lock.lock().await;
-            self.urgent.fetch_sub(1, Ordering::SeqCst);
-            self.cleared.notify_waiters();
-            return guard;
-        }
+    /// Waits for the turn of a request of `rank` (lower first).
+    async fn enter(&self, rank: u64) -> Ticket<'_> {
+        let key = {
+            let mut state = lock(&self.state);
+            state.next += 1;
+            let key = (rank, state.next);
+            state.waiting.insert(key);
+            key
+        };
+        let mut ticket = Ticket {
+            gate: self,
+            key,
+            admitted: false,
+        };
         loop {
-            loop {
-                let cleared = self.cleared.notified();
-                tokio::pin!(cleared);
-                cleared.as_mut().enable();
-                if self.urgent.load(Ordering::SeqCst) == 0 {
-                    break;
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let mut state = lock(&self.state);
+                if !state.busy && state.waiting.first() == Some(&key) {
+                    state.busy = true;
+                    state.waiting.remove(&key);
+                    ticket.admitted = true;
+                    return ticket;
                 }
-                cleared.await;
             }
-            let guard = self.lock.lock().await;
-            if self.urgent.load(Ordering::SeqCst) == 0 {
-                return guard;
-            }
-            // An urgent request queued meanwhile: the lock is fair, so it goes next.
-            drop(guard);
+            changed.await;
         }
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut state = lock(&self.gate.state);
+        if self.admitted {
+            state.busy = false;
+        } else {
+            state.waiting.remove(&self.key);
+        }
+        drop(state);
+        self.gate.changed.notify_waiters();
     }
 }
 
@@ -474,7 +510,7 @@ struct Engine<'a> {
     requests: AtomicUsize,
     /// Once the daily quota is spent, nothing more is asked in this run.
     quota_spent: AtomicBool,
-    /// Indicators a first request was sent for (or settled without one).
+    /// Indicators a first request was sent for.
     started: AtomicUsize,
     analyses: AtomicUsize,
     claims_waited: AtomicUsize,
@@ -482,6 +518,8 @@ struct Engine<'a> {
     /// Claims this job holds, released at the end even when cut short.
     held: Mutex<HashMap<Indicator, Token>>,
     deadline_passed: AtomicBool,
+    /// Each indicator's place in the queue, for the order of requests.
+    places: Mutex<HashMap<Indicator, u64>>,
 }
 
 impl Engine<'_> {
@@ -511,15 +549,18 @@ impl Engine<'_> {
     }
 
     /// A Redis failure: the breaker counts it, and the component continues in-process.
+    /// Counted once per component: the failures of requests that were under way when it was
+    /// lost say nothing new.
     fn redis_failed<T>(&self, component: &Fallback<T>, what: &str, err: &dyn std::fmt::Display) {
+        let requests = self.requests.load(Ordering::Relaxed);
+        if !component.lose(format!("Redis failed after {requests} requests ({err})")) {
+            return;
+        }
+        self.warn(format!("{err}; {what} from now on"));
         if self.breaker.failure() {
             self.warn(format!(
                 "{BREAKER_THRESHOLD} transport failures in a row: the remaining indicators are reported unverified"
             ));
-        }
-        let requests = self.requests.load(Ordering::Relaxed);
-        if component.lose(format!("Redis failed after {requests} requests ({err})")) {
-            self.warn(format!("{err}; {what} from now on"));
         }
     }
 
@@ -537,12 +578,20 @@ impl Engine<'_> {
         if let Some(file) = lock(&self.file).as_mut() {
             file.put(indicator.kind, &indicator.value, verdict);
         }
-        if let Err(err) = self.cache.current().put(indicator.kind, &indicator.value, verdict).await {
+        if let Err(err) = self
+            .cache
+            .current()
+            .put(indicator.kind, &indicator.value, verdict)
+            .await
+        {
             self.redis_failed(&self.cache, "verdicts are cached for this run only", &err);
         }
     }
 
-    async fn run(&self, indicators: Vec<Indicator>) -> Result<(BTreeMap<Indicator, Resolution>, Summary), Fatal> {
+    async fn run(
+        &self,
+        indicators: Vec<Indicator>,
+    ) -> Result<(BTreeMap<Indicator, Resolution>, Summary), Fatal> {
         let mut resolutions = BTreeMap::new();
         let mut queue = Vec::new();
         let summary = Summary {
@@ -594,6 +643,10 @@ impl Engine<'_> {
         // Files and URLs first: an unknown one starts an analysis that takes a while, better
         // polled while the addresses are looked up than after them.
         queue.sort_by(|a, b| b.kind.cmp(&a.kind).then_with(|| a.value.cmp(&b.value)));
+        *lock(&self.places) = (0u64..)
+            .zip(&queue)
+            .map(|(place, i)| (i.clone(), place))
+            .collect();
         let total = queue.len();
         let mut pending: FuturesUnordered<_> = queue
             .iter()
@@ -692,7 +745,6 @@ impl Engine<'_> {
                 }
                 continue;
             };
-            self.started.fetch_add(1, Ordering::Relaxed);
             // The previous holder may have just finished.
             if self.claims.is_shared() {
                 if let Some(verdict) = self.cache_get(indicator).await {
@@ -766,7 +818,11 @@ impl Engine<'_> {
         let claims = self.claims.current();
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             for (indicator, token) in &held {
-                if claims.release(indicator.kind, &indicator.value, token).await.is_err() {
+                if claims
+                    .release(indicator.kind, &indicator.value, token)
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -920,7 +976,10 @@ impl Engine<'_> {
         let deadline = Instant::now() + self.settings.max_wait;
         loop {
             tokio::time::sleep_until((Instant::now() + self.settings.poll_interval).min(self.deadline)).await;
-            match self.call(indicator, true, || client.analysis(&id, link.clone())).await {
+            match self
+                .call(indicator, true, || client.analysis(&id, link.clone()))
+                .await
+            {
                 Ok(status) if status.completed => {
                     return Ok(Resolution::Checked {
                         verdict: status.verdict,
@@ -942,8 +1001,8 @@ impl Engine<'_> {
     }
 
     /// A slot of the rate budget and of the in-flight bound, or why there is none.
-    async fn permit(&self, urgent: bool) -> Result<SemaphorePermit<'_>, CallError> {
-        let _gate = self.gate.enter(urgent).await;
+    async fn permit(&self, rank: u64) -> Result<SemaphorePermit<'_>, CallError> {
+        let _turn = self.gate.enter(rank).await;
         let slot = self
             .in_flight
             .acquire()
@@ -954,7 +1013,9 @@ impl Engine<'_> {
                 return Err(CallError::Unverified(reason));
             }
             if self.quota_spent.load(Ordering::Relaxed) {
-                return Err(CallError::Unverified("the daily VirusTotal quota is spent".into()));
+                return Err(CallError::Unverified(
+                    "the daily VirusTotal quota is spent".into(),
+                ));
             }
             match self.limiter.current().try_acquire().await {
                 Ok(Decision::Granted) => {
@@ -985,13 +1046,19 @@ impl Engine<'_> {
 
     /// One API call through the rate limiter, with bounded retries. The cache is checked again
     /// before each attempt: another job may have answered meanwhile.
-    async fn call<T, F, Fut>(&self, indicator: &Indicator, urgent: bool, mut attempt: F) -> Result<T, CallError>
+    async fn call<T, F, Fut>(
+        &self,
+        indicator: &Indicator,
+        urgent: bool,
+        mut attempt: F,
+    ) -> Result<T, CallError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, VtError>>,
     {
         let mut transient = 0;
         let mut rate_limited = 0;
+        let mut first = !urgent;
         loop {
             if let Some(reason) = self.stop_reason() {
                 return Err(CallError::Unverified(reason));
@@ -1001,8 +1068,17 @@ impl Engine<'_> {
                     return Err(CallError::Answered(verdict));
                 }
             }
-            let slot = self.permit(urgent).await?;
+            // Continuations first, then by place in the queue.
+            let place = lock(&self.places)
+                .get(indicator)
+                .copied()
+                .unwrap_or(u64::from(u32::MAX));
+            let rank = (u64::from(!urgent) << 32) | place;
+            let slot = self.permit(rank).await?;
             self.requests.fetch_add(1, Ordering::Relaxed);
+            if std::mem::take(&mut first) {
+                self.started.fetch_add(1, Ordering::Relaxed);
+            }
             let result = attempt().await;
             drop(slot);
             match result {

@@ -2,8 +2,8 @@
 //! one batch, through a rate limiter and a verdict cache shared by every job through Redis.
 
 pub mod cache;
-pub mod claims;
 pub mod cache_file;
+pub mod claims;
 pub mod client;
 pub mod limiter;
 pub mod lookup;

@@ -18,5 +18,6 @@ mod reporters;
 mod scanning;
 mod virustotal;
 mod vt_cache_file;
+mod vt_fleet;
 mod vt_limiter;
 mod vt_mock_selftest;
