@@ -461,3 +461,68 @@ fn signal(pid: u32, which: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+/// The figures of `bench/vt-fleet.sh` (not a timed test: run with `--ignored --nocapture`).
+#[test]
+#[ignore = "benchmark: run by bench/vt-fleet.sh"]
+fn bench_vt_fleet() {
+    // Concurrency: 3 jobs on one tree and one Redis, against one job alone.
+    let alone_mock = fleet_mock(Duration::from_millis(100));
+    let redis = RedisServer::start();
+    let dir = fleet_tree();
+    vt(dir.path(), &alone_mock, &redis.url())
+        .args(&fleet_args())
+        .run();
+    let one_job = alone_mock.requests().len();
+    let mock = fleet_mock(Duration::from_millis(100));
+    let redis = RedisServer::start();
+    let dirs: Vec<_> = (0..3).map(|_| fleet_tree()).collect();
+    std::thread::scope(|scope| {
+        for dir in &dirs {
+            let (mock, url) = (&mock, redis.url());
+            scope.spawn(move || vt(dir.path(), mock, &url).args(&fleet_args()).run());
+        }
+    });
+    let three_jobs = mock.requests().len();
+    let too_many = mock.requests().iter().filter(|r| r.status == 429).count();
+    println!("concurrency: 7 unique indicators (1 file to upload, 1 URL to submit), 100 ms per request");
+    println!(
+        "  one job alone:   {one_job} requests, {} upload",
+        alone_mock.uploads()
+    );
+    println!(
+        "  3 jobs together: {three_jobs} requests, {} upload(s), {too_many} answered 429",
+        mock.uploads()
+    );
+    println!(
+        "  requests, 3 jobs / one job: {:.2}; duplicate uploads: {}",
+        three_jobs as f64 / one_job as f64,
+        mock.uploads().saturating_sub(1)
+    );
+
+    // Pipelining: 500 indicators at 6000/1m, each request answered after 200 ms.
+    let latency = Duration::from_millis(200);
+    let mock = VtMock::start(MockConfig {
+        latency,
+        ..MockConfig::default()
+    });
+    let redis = RedisServer::start();
+    let hosts = ips(500);
+    let dir = tree(&[
+        ("ignore.yaml", b"url_ignore: nullvalue\n"),
+        ("hosts.txt", hosts.as_bytes()),
+    ]);
+    let started = Instant::now();
+    vt(dir.path(), &mock, &redis.url())
+        .args(&["--path", ".", "--ips", "--vt-rate", "6000/1m"])
+        .run();
+    let measured = started.elapsed();
+    let sequential = latency * mock.requests().len() as u32;
+    println!("pipelining: 500 unique indicators at --vt-rate 6000/1m, 200 ms per request");
+    println!(
+        "  one at a time (lower bound): {:.1}s; measured (whole run): {:.1}s; speed-up {:.1}x",
+        sequential.as_secs_f64(),
+        measured.as_secs_f64(),
+        sequential.as_secs_f64() / measured.as_secs_f64()
+    );
+}
