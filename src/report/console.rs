@@ -233,6 +233,34 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn progress_says_what_is_waited_on() {
+        use crate::virustotal::lookup::Status;
+        let status = Status {
+            done: 12,
+            total: 40,
+            queued: 25,
+            budget_wait: Some(Duration::from_secs(14)),
+            analyses: 1,
+            claims: 3,
+            eta: Duration::from_secs(425),
+            rate: "4/1m".parse().unwrap(),
+        };
+        assert_eq!(
+            progress_line(&Progress::Waiting(status.clone())),
+            "anteater: VirusTotal: 12 of 40 done, 25 queued; waiting on the rate budget (next slot in 14s), \
+             1 analysis, 3 indicators another job is asking about; about 7m05s left at 4/1m"
+        );
+        let only_claims = Status {
+            budget_wait: None,
+            analyses: 0,
+            claims: 1,
+            ..status
+        };
+        assert!(progress_line(&Progress::Waiting(only_claims))
+            .contains("waiting on 1 indicator another job is asking about;"));
+    }
+
+    #[test]
     fn durations_read_like_people_write_them() {
         assert_eq!(human_duration(Duration::from_secs(280)), "4m40s");
         assert_eq!(human_duration(Duration::from_secs(12)), "12s");

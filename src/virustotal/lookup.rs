@@ -1155,6 +1155,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_breaker_opens_after_failures_in_a_row_only() {
+        let breaker = Breaker::default();
+        for _ in 0..BREAKER_THRESHOLD - 1 {
+            assert!(!breaker.failure());
+        }
+        breaker.success();
+        for _ in 0..BREAKER_THRESHOLD - 1 {
+            assert!(!breaker.failure());
+        }
+        assert!(!breaker.is_open());
+        assert!(breaker.failure(), "the fifth in a row opens it");
+        assert!(breaker.is_open());
+        assert!(!breaker.failure(), "reported once");
+    }
+
+    #[tokio::test]
+    async fn the_gate_lets_continuations_and_earlier_places_go_first() {
+        let gate = Gate::default();
+        let order = Mutex::new(Vec::new());
+        let first = gate.enter(5).await;
+        let waiter = |rank: u64| {
+            let (gate, order) = (&gate, &order);
+            async move {
+                let _turn = gate.enter(rank).await;
+                lock(order).push(rank);
+                tokio::task::yield_now().await;
+            }
+        };
+        // A waiter that gives up (cancelled) must not hold the line.
+        let cancelled = tokio::time::timeout(Duration::from_millis(10), gate.enter(0)).await;
+        assert!(cancelled.is_err());
+        let all = async {
+            tokio::join!(
+                waiter(1 << 32 | 3),
+                waiter(1 << 32 | 1),
+                waiter(2),
+                waiter(1 << 32 | 2)
+            );
+        };
+        let release = async {
+            tokio::task::yield_now().await;
+            drop(first);
+        };
+        tokio::join!(all, release);
+        assert_eq!(*lock(&order), vec![2, 1 << 32 | 1, 1 << 32 | 2, 1 << 32 | 3]);
+    }
+
+    #[test]
     fn budget_ids_hash_the_key() {
         let id = budget_id(&ApiKey::new("secret-key"));
         assert_eq!(id.len(), 24);
