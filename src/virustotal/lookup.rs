@@ -598,21 +598,28 @@ impl Engine<'_> {
             indicators: indicators.len(),
             ..Summary::default()
         };
+        let mut to_ask_redis = Vec::new();
         for indicator in indicators {
             let from_file = lock(&self.file)
                 .as_ref()
                 .and_then(|f| f.get(indicator.kind, &indicator.value));
-            if let Some(verdict) = from_file {
-                resolutions.insert(
-                    indicator,
-                    Resolution::Checked {
-                        verdict,
-                        origin: Origin::Cached,
-                    },
-                );
-                continue;
+            match from_file {
+                Some(verdict) => {
+                    resolutions.insert(
+                        indicator,
+                        Resolution::Checked {
+                            verdict,
+                            origin: Origin::Cached,
+                        },
+                    );
+                }
+                None => to_ask_redis.push(indicator),
             }
-            match self.cache_get(&indicator).await {
+        }
+        // All at once: one round trip's time for the batch, not one per indicator.
+        let cached = futures_util::future::join_all(to_ask_redis.iter().map(|i| self.cache_get(i))).await;
+        for (indicator, verdict) in to_ask_redis.into_iter().zip(cached) {
+            match verdict {
                 Some(verdict) => {
                     if let Some(file) = lock(&self.file).as_mut() {
                         file.put(indicator.kind, &indicator.value, &verdict);

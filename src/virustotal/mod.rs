@@ -1,5 +1,6 @@
 //! VirusTotal enrichment (API v3): indicators found during the walk are looked up after it, as
-//! one batch, through a rate limiter and a verdict cache shared by every job through Redis.
+//! one batch, through a rate limiter, a verdict cache and single-flight claims shared by every
+//! job through Redis.
 
 pub mod cache;
 pub mod cache_file;
