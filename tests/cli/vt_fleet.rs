@@ -10,7 +10,7 @@ use anteater::virustotal::redis_conn::TlsFiles;
 use anteater::virustotal::verdict::IndicatorKind;
 
 use crate::common::{anteater, tree, Invocation, Run};
-use crate::support::redis_server::RedisServer;
+use crate::support::redis_server::{RedisCluster, RedisServer};
 use crate::support::vt_mock::{sha256_hex, MockConfig, Stats, VtMock, DEFAULT_API_KEY};
 
 const MALICIOUS_IP: &str = "90.156.201.21";
@@ -576,6 +576,40 @@ fn taking_over_polls_the_running_analysis_instead_of_uploading_again() {
         .iter()
         .skip_while(|r| !r.path.starts_with("/api/v3/analyses/"))
         .all(|r| r.path.starts_with("/api/v3/analyses/")));
+}
+
+/// Single flight on a Redis Cluster: claims, the limiter and the cache all work through a
+/// three-node cluster (one hash tag per budget), and a second job asks nothing.
+#[test]
+fn single_flight_works_on_a_redis_cluster() {
+    let cluster = RedisCluster::start();
+    let mock = fleet_mock(Duration::ZERO);
+    let dir = fleet_tree();
+    let run = vt(dir.path(), &mock, &cluster.seed_url())
+        .args(&fleet_args())
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    assert!(run.stdout.contains("7 looked up") && run.stdout.contains("budget shared through Redis)"));
+    let claimed: usize = cluster
+        .nodes
+        .iter()
+        .map(|node| {
+            node.cli(None, &["--scan", "--pattern", "anteater:vt:{*}:analysis:*"])
+                .lines()
+                .count()
+        })
+        .sum();
+    assert_eq!(
+        claimed, 2,
+        "the upload's and the submission's analyses are kept for a takeover"
+    );
+    let requests = mock.requests().len();
+    let again = vt(dir.path(), &mock, &cluster.seed_url())
+        .args(&fleet_args())
+        .run();
+    assert!(again.stdout.contains("7 cached"), "{}", again.stdout);
+    assert_eq!(mock.requests().len(), requests);
 }
 
 /// The figures of `bench/vt-fleet.sh` (not a timed test: run with `--ignored --nocapture`).
