@@ -197,15 +197,22 @@ pub fn progress_line(progress: &Progress) -> String {
                     plural(status.claims, "indicator", "indicators")
                 ));
             }
-            format!(
-                "anteater: VirusTotal: {} of {} done, {} queued; waiting on {}; about {} left at {}",
+            let mut line = format!(
+                "anteater: VirusTotal: {} of {} done, {} queued; waiting on {}",
                 status.done,
                 status.total,
                 status.queued,
-                waiting.join(", "),
-                human_duration(status.eta),
-                status.rate
-            )
+                waiting.join(", ")
+            );
+            // Under a second means only analyses are left: the budget says nothing about those.
+            if status.eta >= std::time::Duration::from_secs(1) {
+                line.push_str(&format!(
+                    "; about {} left at {}",
+                    human_duration(status.eta),
+                    status.rate
+                ));
+            }
+            line
         }
         Progress::Warning(message) => format!("anteater: warning: VirusTotal: {}", escape(message)),
     }
