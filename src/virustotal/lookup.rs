@@ -15,19 +15,21 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use super::breaker::{Breaker, BREAKER_THRESHOLD};
 use super::cache::VerdictCache;
 use super::cache_file::CacheFile;
 use super::claims::{Claims, Token};
 use super::client::{Client, VtError, UPLOAD_URL_LIMIT};
+use super::gate::Gate;
 use super::limiter::{key_safe, Decision, LimiterConfig, LimiterError, Rate, RateLimiter};
 use super::redis_conn::{ConnProblem, TlsFiles};
 use super::verdict::{IndicatorKind, Verdict};
@@ -41,8 +43,6 @@ const MAX_RATE_LIMITED_RETRIES: u32 = 5;
 /// Requests to VirusTotal in flight at once: enough to keep a premium budget busy over a slow
 /// link (1,000/min at 1 s round trips needs 17), few enough not to look like a flood.
 pub const IN_FLIGHT: usize = 24;
-/// Transport failures or timeouts in a row (VirusTotal or Redis) that stop the lookups.
-pub const BREAKER_THRESHOLD: u32 = 5;
 /// How often a job waiting on another job's claim looks for the verdict.
 const CLAIM_POLL: Duration = Duration::from_millis(500);
 /// Added to a budget wait so that the retry lands after the slot opened, not just before.
@@ -378,99 +378,6 @@ impl<T> Fallback<T> {
 
     fn lost(&self) -> Option<String> {
         lock(&self.lost).clone()
-    }
-}
-
-/// Counts transport failures in a row; once open, nothing more is asked.
-#[derive(Default)]
-struct Breaker {
-    consecutive: AtomicU32,
-    open: AtomicBool,
-}
-
-impl Breaker {
-    /// Records a failure; `true` when this one opened the breaker.
-    fn failure(&self) -> bool {
-        let count = self.consecutive.fetch_add(1, Ordering::Relaxed) + 1;
-        count >= BREAKER_THRESHOLD && !self.open.swap(true, Ordering::Relaxed)
-    }
-
-    /// An answer from VirusTotal: the transport works.
-    fn success(&self) {
-        self.consecutive.store(0, Ordering::Relaxed);
-    }
-
-    fn is_open(&self) -> bool {
-        self.open.load(Ordering::Relaxed)
-    }
-}
-
-/// Hands out the rate budget one request at a time, in a fixed order: continuations of
-/// indicators already under way (uploads, analysis polls) before first requests for new ones,
-/// then by place in the queue, so that an analysis never waits behind the whole queue.
-#[derive(Default)]
-struct Gate {
-    state: Mutex<GateState>,
-    changed: Notify,
-}
-
-#[derive(Default)]
-struct GateState {
-    busy: bool,
-    next: u64,
-    waiting: std::collections::BTreeSet<(u64, u64)>,
-}
-
-/// A place in the gate's line; leaving the line (also by cancellation) lets the next one in.
-struct Ticket<'a> {
-    gate: &'a Gate,
-    key: (u64, u64),
-    admitted: bool,
-}
-
-impl Gate {
-    /// Waits for the turn of a request of `rank` (lower first).
-    async fn enter(&self, rank: u64) -> Ticket<'_> {
-        let key = {
-            let mut state = lock(&self.state);
-            state.next += 1;
-            let key = (rank, state.next);
-            state.waiting.insert(key);
-            key
-        };
-        let mut ticket = Ticket {
-            gate: self,
-            key,
-            admitted: false,
-        };
-        loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            {
-                let mut state = lock(&self.state);
-                if !state.busy && state.waiting.first() == Some(&key) {
-                    state.busy = true;
-                    state.waiting.remove(&key);
-                    ticket.admitted = true;
-                    return ticket;
-                }
-            }
-            changed.await;
-        }
-    }
-}
-
-impl Drop for Ticket<'_> {
-    fn drop(&mut self) {
-        let mut state = lock(&self.gate.state);
-        if self.admitted {
-            state.busy = false;
-        } else {
-            state.waiting.remove(&self.key);
-        }
-        drop(state);
-        self.gate.changed.notify_waiters();
     }
 }
 
@@ -1160,54 +1067,6 @@ fn settled(error: CallError) -> Option<Result<Resolution, Fatal>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_breaker_opens_after_failures_in_a_row_only() {
-        let breaker = Breaker::default();
-        for _ in 0..BREAKER_THRESHOLD - 1 {
-            assert!(!breaker.failure());
-        }
-        breaker.success();
-        for _ in 0..BREAKER_THRESHOLD - 1 {
-            assert!(!breaker.failure());
-        }
-        assert!(!breaker.is_open());
-        assert!(breaker.failure(), "the fifth in a row opens it");
-        assert!(breaker.is_open());
-        assert!(!breaker.failure(), "reported once");
-    }
-
-    #[tokio::test]
-    async fn the_gate_lets_continuations_and_earlier_places_go_first() {
-        let gate = Gate::default();
-        let order = Mutex::new(Vec::new());
-        let first = gate.enter(5).await;
-        let waiter = |rank: u64| {
-            let (gate, order) = (&gate, &order);
-            async move {
-                let _turn = gate.enter(rank).await;
-                lock(order).push(rank);
-                tokio::task::yield_now().await;
-            }
-        };
-        // A waiter that gives up (cancelled) must not hold the line.
-        let cancelled = tokio::time::timeout(Duration::from_millis(10), gate.enter(0)).await;
-        assert!(cancelled.is_err());
-        let all = async {
-            tokio::join!(
-                waiter(1 << 32 | 3),
-                waiter(1 << 32 | 1),
-                waiter(2),
-                waiter(1 << 32 | 2)
-            );
-        };
-        let release = async {
-            tokio::task::yield_now().await;
-            drop(first);
-        };
-        tokio::join!(all, release);
-        assert_eq!(*lock(&order), vec![2, 1 << 32 | 1, 1 << 32 | 2, 1 << 32 | 3]);
-    }
 
     #[test]
     fn budget_ids_hash_the_key() {
