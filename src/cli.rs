@@ -227,6 +227,19 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_VT_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration, help_heading = "VirusTotal")]
     pub vt_timeout: Duration,
 
+    /// Bound on the whole VirusTotal phase; what is not settled by then is reported unverified
+    /// (so is everything after 5 transport failures or timeouts in a row from VirusTotal or Redis).
+    #[arg(long, env = "ANTEATER_VT_DEADLINE", value_name = "DURATION", default_value = "15m", value_parser = parse_duration, help_heading = "VirusTotal")]
+    pub vt_deadline: Duration,
+
+    /// Least time between two VirusTotal progress lines on stderr.
+    #[arg(long, env = "ANTEATER_VT_PROGRESS_EVERY", value_name = "DURATION", default_value = "5s", value_parser = parse_duration, hide = true)]
+    pub vt_progress_every: Duration,
+
+    /// How long another job waits before taking over a claim its holder stopped renewing.
+    #[arg(long, env = "ANTEATER_VT_CLAIM_LEASE", value_name = "DURATION", default_value = "30s", value_parser = parse_duration, hide = true)]
+    pub vt_claim_lease: Duration,
+
     /// First wait before retrying a failed VirusTotal request; doubles on each of 3 retries.
     #[arg(long, env = "ANTEATER_VT_RETRY_DELAY", value_name = "DURATION", default_value = "2s", value_parser = parse_duration, help_heading = "VirusTotal")]
     pub vt_retry_delay: Duration,

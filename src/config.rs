@@ -108,8 +108,11 @@ impl VtPlan {
         if cli.vt_cache_ttl < Duration::from_secs(1) {
             bail!("--vt-cache-ttl must be at least 1s");
         }
-        if cli.vt_poll_interval.is_zero() || cli.vt_timeout.is_zero() {
-            bail!("--vt-poll-interval and --vt-timeout must be more than zero");
+        if cli.vt_poll_interval.is_zero() || cli.vt_timeout.is_zero() || cli.vt_deadline.is_zero() {
+            bail!("--vt-poll-interval, --vt-timeout and --vt-deadline must be more than zero");
+        }
+        if cli.vt_progress_every.is_zero() || cli.vt_claim_lease < Duration::from_millis(300) {
+            bail!("--vt-progress-every must be more than zero and --vt-claim-lease at least 300ms");
         }
         let api_url = env
             .vt_api_url
@@ -147,6 +150,9 @@ impl VtPlan {
                 max_wait: cli.vt_max_wait,
                 request_timeout: cli.vt_timeout,
                 retry_delay: cli.vt_retry_delay,
+                deadline: cli.vt_deadline,
+                claim_lease: cli.vt_claim_lease,
+                progress_every: cli.vt_progress_every,
             },
         }))
     }

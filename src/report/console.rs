@@ -89,17 +89,28 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
             }
         }
         if let Some(vt) = report.virustotal {
+            let budget = match (&vt.budget_lost, vt.shared_budget) {
+                (Some(why), _) => format!(
+                    "budget shared through Redis until {}, then NOT shared",
+                    escape(why)
+                ),
+                (None, true) => "budget shared through Redis".to_string(),
+                (None, false) => "budget NOT shared: no Redis".to_string(),
+            };
             writeln!(
                 out,
-                "anteater: VirusTotal: {} indicators, {} looked up, {} cached, {} malicious, {} unverified, {} requests ({})",
+                "anteater: VirusTotal: {} indicators, {} looked up, {} cached, {} malicious, {} unverified, {} requests, {} answered by other jobs ({budget})",
                 vt.indicators,
                 vt.looked_up,
                 vt.cached,
                 vt.malicious,
                 vt.unverified,
                 vt.requests,
-                if vt.shared_budget { "budget shared through Redis" } else { "budget NOT shared: no Redis" }
+                vt.shared,
             )?;
+            if let Some(stopped) = &vt.stopped {
+                writeln!(out, "anteater: VirusTotal: stopped early: {}", escape(stopped))?;
+            }
         }
         let verdict = match report.outcome {
             Outcome::Passed => "passed".to_string(),
@@ -181,12 +192,43 @@ pub fn progress_line(progress: &Progress) -> String {
             "anteater: VirusTotal: {to_look_up} to look up, {cached} cached, rate {rate}, about {}",
             human_duration(*estimate)
         ),
-        Progress::Waiting { wait, done, total } => format!(
-            "anteater: VirusTotal: waiting {} for the shared rate limit ({done} of {total} done)",
-            human_duration(*wait)
-        ),
+        Progress::Waiting(status) => {
+            let mut waiting = Vec::new();
+            if let Some(wait) = status.budget_wait {
+                waiting.push(format!("the rate budget (next slot in {})", human_duration(wait)));
+            }
+            if status.analyses > 0 {
+                waiting.push(plural(status.analyses, "analysis", "analyses"));
+            }
+            if status.claims > 0 {
+                waiting.push(format!(
+                    "{} another job is asking about",
+                    plural(status.claims, "indicator", "indicators")
+                ));
+            }
+            let mut line = format!(
+                "anteater: VirusTotal: {} of {} done, {} queued; waiting on {}",
+                status.done,
+                status.total,
+                status.queued,
+                waiting.join(", ")
+            );
+            // Under a second means only analyses are left: the budget says nothing about those.
+            if status.eta >= std::time::Duration::from_secs(1) {
+                line.push_str(&format!(
+                    "; about {} left at {}",
+                    human_duration(status.eta),
+                    status.rate
+                ));
+            }
+            line
+        }
         Progress::Warning(message) => format!("anteater: warning: VirusTotal: {}", escape(message)),
     }
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// `4m40s`, `12s`, `0.4s`.
@@ -205,6 +247,34 @@ fn human_duration(duration: std::time::Duration) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn progress_says_what_is_waited_on() {
+        use crate::virustotal::lookup::Status;
+        let status = Status {
+            done: 12,
+            total: 40,
+            queued: 25,
+            budget_wait: Some(Duration::from_secs(14)),
+            analyses: 1,
+            claims: 3,
+            eta: Duration::from_secs(425),
+            rate: "4/1m".parse().unwrap(),
+        };
+        assert_eq!(
+            progress_line(&Progress::Waiting(status.clone())),
+            "anteater: VirusTotal: 12 of 40 done, 25 queued; waiting on the rate budget (next slot in 14s), \
+             1 analysis, 3 indicators another job is asking about; about 7m05s left at 4/1m"
+        );
+        let only_claims = Status {
+            budget_wait: None,
+            analyses: 0,
+            claims: 1,
+            ..status
+        };
+        assert!(progress_line(&Progress::Waiting(only_claims))
+            .contains("waiting on 1 indicator another job is asking about;"));
+    }
 
     #[test]
     fn durations_read_like_people_write_them() {

@@ -300,22 +300,30 @@ fn summary_tail(report: &ScanReport<'_>) -> String {
     let stats = report.stats;
     let mut md = String::new();
     if let Some(vt) = report.virustotal {
-        md.push_str("### VirusTotal\n\n| Indicators | Looked up | Cached | Malicious | Unverified | Requests | Budget |\n");
-        md.push_str("|---:|---:|---:|---:|---:|---:|---|\n");
+        md.push_str(
+            "### VirusTotal\n\n| Indicators | Looked up | Cached | Shared with other jobs | Malicious | Unverified | Requests (this job) | Requests today (all jobs) | Budget |\n",
+        );
+        md.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        let budget = match (&vt.budget_lost, vt.shared_budget) {
+            (Some(why), _) => format!("shared through Redis until {why}, then not shared"),
+            (None, true) => "shared through Redis".to_string(),
+            (None, false) => "not shared (no Redis)".to_string(),
+        };
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
             vt.indicators,
             vt.looked_up,
             vt.cached,
+            vt.shared,
             vt.malicious,
             vt.unverified,
             vt.requests,
-            if vt.shared_budget {
-                "shared through Redis"
-            } else {
-                "not shared (no Redis)"
-            }
+            vt.requests_today.map_or("n/a".to_string(), |n| n.to_string()),
+            cell(&markdown_text(&budget)),
         ));
+        if let Some(stopped) = &vt.stopped {
+            md.push_str(&format!("*Stopped early: {}.*\n\n", markdown_text(stopped)));
+        }
     }
 
     md.push_str(&format!(

@@ -131,10 +131,14 @@ struct VirusTotal {
     indicators: usize,
     looked_up: usize,
     cached: usize,
+    shared: usize,
     malicious: usize,
     unverified: usize,
     requests: usize,
+    requests_today: Option<u64>,
     shared_budget: bool,
+    budget_lost: Option<String>,
+    stopped: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -215,10 +219,14 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 indicators: vt.indicators,
                 looked_up: vt.looked_up,
                 cached: vt.cached,
+                shared: vt.shared,
                 malicious: vt.malicious,
                 unverified: vt.unverified,
                 requests: vt.requests,
+                requests_today: vt.requests_today,
                 shared_budget: vt.shared_budget,
+                budget_lost: vt.budget_lost.clone(),
+                stopped: vt.stopped.clone(),
             }),
         },
         problems: Problems {

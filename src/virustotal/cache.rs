@@ -173,12 +173,19 @@ impl SharedCache {
         let mut backoff = FIRST_BACKOFF;
         let mut last = String::new();
         for attempt in 1..=ATTEMPTS {
+            let sent = Instant::now();
             match op().await {
                 Ok(value) => return Ok(value),
                 Err(LinkError::Redis(e, _)) if e.code() == Some("WRONGTYPE") => {
                     return Err(Failure::WrongType)
                 }
-                Err(LinkError::Redis(_, message) | LinkError::Other(message)) => last = message,
+                Err(err) => {
+                    last = err.message().to_string();
+                    // A frozen server would cost the whole timeout again on every attempt.
+                    if err.is_timeout() || sent.elapsed() >= TIMEOUT / 2 {
+                        break;
+                    }
+                }
             }
             if attempt < ATTEMPTS {
                 tokio::time::sleep(backoff).await;

@@ -22,12 +22,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use super::redis_conn::{unique_token, ConnProblem, Link, LinkError, TlsFiles};
+use super::redis_conn::{unique_token, ConnProblem, Link, TlsFiles};
 
 /// Bound on connecting to Redis (and loading the script) in [`RateLimiter::shared`].
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Attempts per limiter call before giving up with [`LimiterError::Unavailable`].
 const ATTEMPTS: u32 = 5;
+/// Attempts that time out before giving up early (each costs [`CONNECT_TIMEOUT`]).
+const MAX_TIMEOUTS: u32 = 2;
 /// First pause between attempts; doubles after each failure (100, 200, 400, 800 ms).
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Added to every wait so that the retry lands after the slot has opened, not just before.
@@ -252,6 +254,30 @@ impl RateLimiter {
         }
     }
 
+    /// One look at the budget without waiting: the caller sleeps on [`Decision::Wait`] itself
+    /// (to report progress and keep its own deadline).
+    pub async fn try_acquire(&self) -> Result<Decision, LimiterError> {
+        match self {
+            RateLimiter::Shared(shared) => shared.call(Mode::Acquire).await,
+            RateLimiter::Local(local) => Ok(local.try_acquire().await),
+        }
+    }
+
+    /// Requests granted so far in the current UTC day for this budget (all jobs when shared).
+    pub async fn granted_today(&self) -> Result<u64, LimiterError> {
+        match self {
+            RateLimiter::Shared(shared) => shared.granted_today().await,
+            RateLimiter::Local(local) => {
+                let state = local.state.lock().await;
+                Ok(if state.day == utc_day() {
+                    u64::from(state.used_today)
+                } else {
+                    0
+                })
+            }
+        }
+    }
+
     /// After a 429 from VirusTotal: every job using this budget holds off until one (effective)
     /// window from now has passed; then up to `requests` requests may go at once, as if the
     /// window had been filled now.
@@ -268,7 +294,7 @@ impl RateLimiter {
 
 /// `id` as it goes into key names: kept when it looks like a hash, else hashed (so that braces,
 /// spaces or an over-long value cannot break the key layout).
-fn key_safe(id: &str) -> String {
+pub(crate) fn key_safe(id: &str) -> String {
     let plain = !id.is_empty()
         && id.len() <= 128
         && id
@@ -281,9 +307,14 @@ fn key_safe(id: &str) -> String {
     }
 }
 
-enum Decision {
+/// One look at the budget (see [`RateLimiter::try_acquire`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// One request may be sent now (and was counted).
     Granted,
+    /// The daily quota is spent; nothing was granted.
     QuotaSpent,
+    /// Nothing granted; the next slot opens in this long.
     Wait(Duration),
 }
 
@@ -374,8 +405,10 @@ impl SharedLimiter {
         };
         let mut backoff = FIRST_BACKOFF;
         let mut last_error = String::new();
+        let mut timeouts = 0;
         for attempt in 1..=ATTEMPTS {
             let token = unique_token();
+            let sent = Instant::now();
             let reply = self
                 .link
                 .run(|mut conn| {
@@ -397,7 +430,20 @@ impl SharedLimiter {
                     Some(decision) => return Ok(decision),
                     None => last_error = format!("unexpected reply from the rate-limit script: {reply:?}"),
                 },
-                Err(LinkError::Redis(_, message) | LinkError::Other(message)) => last_error = message,
+                Err(err) => {
+                    // A frozen server costs a whole timeout per attempt: two are enough to know.
+                    if err.is_timeout() || sent.elapsed() >= CONNECT_TIMEOUT / 2 {
+                        timeouts += 1;
+                    }
+                    last_error = err.message().to_string();
+                    if timeouts >= MAX_TIMEOUTS {
+                        return Err(LimiterError::Unavailable {
+                            url: self.link.redacted_url().to_string(),
+                            attempts: attempt,
+                            message: last_error,
+                        });
+                    }
+                }
             }
             if attempt < ATTEMPTS {
                 tokio::time::sleep(backoff).await;
@@ -411,6 +457,34 @@ impl SharedLimiter {
         })
     }
 }
+
+impl SharedLimiter {
+    async fn granted_today(&self) -> Result<u64, LimiterError> {
+        let script = redis::Script::new(TODAY_SCRIPT);
+        let reply = self
+            .link
+            .run(|mut conn| {
+                let mut invocation = script.prepare_invoke();
+                invocation.key(&self.day_key_prefix);
+                async move { invocation.invoke_async::<i64>(&mut conn).await }
+            })
+            .await;
+        reply
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(|err| LimiterError::Unavailable {
+                url: self.link.redacted_url().to_string(),
+                attempts: 1,
+                message: err.message().to_string(),
+            })
+    }
+}
+
+/// The day counter of Redis's current UTC day (KEYS[1]: the day-key prefix).
+const TODAY_SCRIPT: &str = r#"
+local t = redis.call('TIME')
+local day = string.format('%d', math.floor(tonumber(t[1]) / 86400))
+return tonumber(redis.call('GET', KEYS[1] .. day) or '0') or 0
+"#;
 
 fn decode(reply: &[i64]) -> Option<Decision> {
     match *reply {

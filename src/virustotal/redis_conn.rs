@@ -385,6 +385,15 @@ pub(crate) enum LinkError {
 }
 
 impl LinkError {
+    /// The server did not answer in time (frozen, or a network black hole), as opposed to an
+    /// error it answered or a refused connection: retrying costs a whole timeout again.
+    pub(crate) fn is_timeout(&self) -> bool {
+        match self {
+            LinkError::Redis(e, _) => e.is_timeout(),
+            LinkError::Other(message) => message.contains("no answer within"),
+        }
+    }
+
     pub(crate) fn message(&self) -> &str {
         match self {
             LinkError::Redis(_, message) | LinkError::Other(message) => message,

@@ -46,6 +46,7 @@ const INPUTS: &[&str] = &[
     "vt_cache_file",
     "vt_min_detections",
     "vt_fail_closed",
+    "vt_deadline",
     "redis_url",
     "vt_api_key",
 ];
@@ -267,6 +268,7 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("vt_cache_file", ".anteater-vt-cache.json"),
         ("vt_min_detections", "2"),
         ("vt_fail_closed", "true"),
+        ("vt_deadline", "5m"),
         ("redis_url", "redis://127.0.0.1:9"),
         ("vt_api_key", "not-a-real-key"),
     ]);

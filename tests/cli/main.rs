@@ -20,5 +20,6 @@ mod sarif_upload;
 mod scanning;
 mod virustotal;
 mod vt_cache_file;
+mod vt_fleet;
 mod vt_limiter;
 mod vt_mock_selftest;

@@ -807,3 +807,22 @@ fn vt_mock_misc_endpoints_gzip_and_independence() {
         );
     });
 }
+
+#[test]
+fn latency_delays_every_answer_and_uploads_are_counted() {
+    let mock = VtMock::start(MockConfig {
+        latency: Duration::from_millis(300),
+        ..MockConfig::default()
+    });
+    run(async {
+        let client = client();
+        let started = std::time::Instant::now();
+        let reply = get(&client, &mock, "/ip_addresses/8.8.8.8").await;
+        assert_eq!(reply.status, 200);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(mock.uploads(), 0);
+        let reply = upload(&client, &format!("{}/files", mock.base_url()), EICAR, "eicar.com").await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(mock.uploads(), 1);
+    });
+}

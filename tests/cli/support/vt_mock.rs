@@ -139,6 +139,9 @@ pub struct MockConfig {
     /// Gzip 200 bodies when the request has `Accept-Encoding: gzip` and a User-Agent containing
     /// `gzip` (what the real front end does). Errors are never gzipped.
     pub gzip: bool,
+    /// Every request is answered after this long (a distant or slow service; a huge value
+    /// makes the service hang).
+    pub latency: Duration,
 }
 
 impl Default for MockConfig {
@@ -158,6 +161,7 @@ impl Default for MockConfig {
             max_direct_upload: 32 * 1024 * 1024,
             max_upload_url_upload: 650 * 1024 * 1024,
             gzip: true,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -282,6 +286,14 @@ impl VtMock {
     /// Every request received, in arrival order, including rejected ones.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.state().requests.clone()
+    }
+
+    /// File uploads received (`POST /files` and upload URLs).
+    pub fn uploads(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && (r.path == "/api/v3/files" || r.path.starts_with("/_upload/")))
+            .count()
     }
 
     pub fn clear_requests(&self) {
@@ -1112,6 +1124,9 @@ async fn read_body(mut body: Body, cap: u64) -> ReadBody {
 }
 
 async fn respond(shared: &Shared, parts: &Parts, body: ReadBody) -> Response {
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
     let fault = shared.state().faults.pop_front();
     if let Some(fault) = fault {
         if let Fault::Delay(duration) = fault {
