@@ -198,9 +198,12 @@ impl<'a> Inspector<'a> {
             });
         }
         if let Some(plan) = &config.virustotal {
-            report
-                .indicators
-                .extend(network::indicators(buffer, plan, &config.exceptions));
+            report.indicators.extend(network::indicators(
+                buffer,
+                plan,
+                &config.exceptions,
+                &config.rules,
+            ));
         }
         Ok(FileOutcome::Text)
     }

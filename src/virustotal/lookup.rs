@@ -424,6 +424,7 @@ impl Session<'_> {
                     tokio::time::sleep(backoff).await;
                 }
                 Err(err @ VtError::Rejected { .. }) => return Err(CallError::Unverified(err.to_string())),
+                Err(VtError::Untrusted(reason)) => return Err(CallError::Unverified(reason)),
             }
         }
     }

@@ -9,6 +9,7 @@ mod config_errors;
 mod default_rules;
 mod diff;
 mod environment;
+mod leaks_and_bounds;
 mod living_with_findings;
 mod original;
 mod patchset;

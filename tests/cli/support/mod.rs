@@ -2,4 +2,5 @@
 //! faithful mock of the VirusTotal v3 API served over HTTP on loopback.
 
 pub mod redis_server;
+pub mod scripted_http;
 pub mod vt_mock;
