@@ -43,6 +43,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let env = PlatformEnv::from_process()?;
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
+    check_output_paths(&cli, &env)?;
     // Workflow commands (annotations, the pause) go where the runner reads them: stdout, or
     // stderr when stdout must hold nothing but the JSON document.
     let mut commands: Box<dyn Write> = match output.format {
@@ -159,6 +160,25 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
         GithubOutputReporter::new(path).report(&report)?;
     }
     Ok(outcome)
+}
+
+/// Refuses output paths anteater must not write (devices, sockets, directories, links to
+/// nothing) before anything is scanned or written: exit 2, and no report claims anything.
+fn check_output_paths(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<()> {
+    let outputs = [
+        (Some(&cli.sarif), "SARIF"),
+        (cli.junit.as_ref(), "JUnit report"),
+        (cli.gitlab_codequality.as_ref(), "GitLab Code Quality report"),
+        (cli.write_baseline.as_ref(), "baseline"),
+        (env.github_step_summary.as_ref(), "GITHUB_STEP_SUMMARY"),
+        (env.github_output.as_ref(), "GITHUB_OUTPUT"),
+    ];
+    for (path, what) in outputs {
+        if let Some(path) = path {
+            crate::atomic_file::check(path, what)?;
+        }
+    }
+    Ok(())
 }
 
 /// The most worker threads worth starting: the walk is bounded by the disks and CPUs, and 5,000

@@ -4,8 +4,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use super::{Reporter, ScanReport};
 
 pub struct GithubOutputReporter {
@@ -20,12 +18,7 @@ impl GithubOutputReporter {
 
 impl Reporter for GithubOutputReporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
-        let shown = self.path.display();
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .with_context(|| format!("writing GITHUB_OUTPUT {shown}"))?;
+        let mut file = crate::atomic_file::open_append(&self.path, "GITHUB_OUTPUT")?;
         let sarif = report
             .sarif_path
             .map(|path| path.display().to_string())

@@ -262,3 +262,103 @@ fn twenty_thousand_file_name_patterns_work_in_bounded_memory() {
     assert!(stdout.contains("config/name19999.pem"), "{stdout}");
     assert!(stdout.contains("data/secret19980_backup.cfg"), "{stdout}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 12: report paths are written through links and into FIFOs, never clobbered.
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).unwrap().file_type().is_symlink()
+}
+
+/// The binary in `dir` with `args`, not through `Invocation`, which deletes the SARIF path first.
+fn raw(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut command = assert_cmd::Command::cargo_bin("anteater").unwrap();
+    command.current_dir(dir).args(args);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ANTEATER_") || name.starts_with("GITHUB_") {
+            command.env_remove(name);
+        }
+    }
+    command.timeout(std::time::Duration::from_secs(60));
+    command.output().unwrap()
+}
+
+#[test]
+fn report_paths_that_are_links_are_written_through() {
+    let dir = tree(&[
+        ("src/app.py", b"print('hello')\n"),
+        ("reports/real.sarif", b"old"),
+        ("reports/real.xml", b"old"),
+    ]);
+    std::os::unix::fs::symlink("reports/real.sarif", dir.path().join("link.sarif")).unwrap();
+    std::os::unix::fs::symlink("reports/real.xml", dir.path().join("link.xml")).unwrap();
+    let output = raw(dir.path(), &["--sarif", "link.sarif", "--junit", "link.xml"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        is_symlink(&dir.path().join("link.sarif")),
+        "the SARIF link was replaced"
+    );
+    assert!(
+        is_symlink(&dir.path().join("link.xml")),
+        "the JUnit link was replaced"
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("reports/real.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let junit = std::fs::read_to_string(dir.path().join("reports/real.xml")).unwrap();
+    assert!(junit.contains("<testsuites"), "{junit}");
+}
+
+#[test]
+fn a_fifo_report_path_is_written_as_a_stream() {
+    let dir = tree(&[("src/app.py", b"print('hello')\n")]);
+    let fifo = dir.path().join("sarif.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let (sender, received) = std::sync::mpsc::channel();
+    let reader_path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = sender.send(std::fs::read(reader_path));
+    });
+    let output = raw(dir.path(), &["--sarif", "sarif.fifo"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the FIFO was replaced by a file"
+    );
+    let bytes = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the SARIF log came through the FIFO")
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+}
+
+#[test]
+fn special_files_as_report_paths_are_refused_before_anything_is_written() {
+    let dir = tree(&[("src/app.py", b"print('hello')\n")]);
+    let socket = dir.path().join("report.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    for args in [
+        ["--sarif", "report.sock"],
+        ["--junit", "report.sock"],
+        ["--gitlab-codequality", "report.sock"],
+        ["--write-baseline", "report.sock"],
+    ] {
+        let output = raw(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("report.sock is a socket"), "{args:?}: {stderr}");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            std::fs::symlink_metadata(&socket)
+                .unwrap()
+                .file_type()
+                .is_socket(),
+            "{args:?} replaced the socket"
+        );
+    }
+    // Refused before the scan: no SARIF log was written either.
+    assert!(!dir.path().join("anteater.sarif").exists());
+}
