@@ -104,7 +104,8 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
         ))
     });
     if let Some(path) = &config.write_baseline {
-        baseline::write(path, &findings, &config.rules)?;
+        let salt = baseline::salt_for(path, config.baseline.as_ref())?;
+        baseline::write(path, &findings, &config.rules, &salt)?;
     }
     let mut baselined = None;
     if let Some(entries) = &config.baseline {

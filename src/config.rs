@@ -57,7 +57,7 @@ pub struct Config {
     /// VirusTotal lookups, when --ips, --urls or --bincheck asked for them.
     pub virustotal: Option<VtPlan>,
     /// --baseline: accepted findings.
-    pub baseline: Option<BTreeSet<crate::baseline::Entry>>,
+    pub baseline: Option<crate::baseline::Baseline>,
     /// --write-baseline: where to record this run's findings.
     pub write_baseline: Option<PathBuf>,
     /// --diff: what the change loosened in anteater's own configuration.

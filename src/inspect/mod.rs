@@ -185,7 +185,13 @@ impl<'a> Inspector<'a> {
             let matched = &buffer[hit.matched.clone()];
             let before = &buffer[hit.line_range.start..hit.matched.start];
             let start = content::utf16_len(before) + 1;
-            let end = start + content::utf16_len(matched);
+            // A secret's region is its first character: an exact end column would print the
+            // secret's length in every report.
+            let end = if rule.redact {
+                start + 1
+            } else {
+                start + content::utf16_len(matched)
+            };
             report.findings.push(Finding {
                 rule: hit.rule,
                 level: rule.severity.level(),

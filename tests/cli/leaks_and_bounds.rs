@@ -362,3 +362,128 @@ fn special_files_as_report_paths_are_refused_before_anything_is_written() {
     // Refused before the scan: no SARIF log was written either.
     assert!(!dir.path().join("anteater.sarif").exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 10: fingerprints that cannot be reversed into the secret, and no exact secret lengths.
+
+/// The fingerprint formula before issue 9: what an attacker with a dictionary computes offline.
+fn unsalted_fingerprint(rule: &str, path: &str, matched: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let match_hash = crate::support::vt_mock::sha256_hex(matched.as_bytes());
+    let mut hasher = Sha256::new();
+    for part in [rule, path, match_hash.as_str(), "0"] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Runs over `config.py` holding `password = "<secret>"`; returns every fingerprint written
+/// (SARIF, GitLab, JSON, baseline), the baseline, and all output.
+fn fingerprinted_run(secret: &str) -> (Vec<String>, serde_json::Value, String, Run) {
+    let line = format!("db_password = \"{secret}\"\n");
+    let dir = tree(&[("config.py", line.as_bytes())]);
+    let run = anteater(dir.path())
+        .args(&[
+            "--format",
+            "json",
+            "--gitlab-codequality",
+            "cq.json",
+            "--write-baseline",
+            "baseline.json",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.path().join(name)).unwrap()).unwrap()
+    };
+    let (codequality, baseline) = (read("cq.json"), read("baseline.json"));
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut prints = Vec::new();
+    for result in run.results() {
+        for value in result["partialFingerprints"].as_object().unwrap().values() {
+            prints.push(value.as_str().unwrap().to_string());
+        }
+    }
+    let strings = |values: &serde_json::Value, key: &str| -> Vec<String> {
+        values
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v[key].as_str().unwrap().to_string())
+            .collect()
+    };
+    prints.extend(strings(&codequality, "fingerprint"));
+    prints.extend(strings(&json["findings"], "fingerprint"));
+    prints.extend(strings(&baseline["entries"], "fingerprint"));
+    let all = format!("{}\n{codequality}\n{baseline}", run.all_output());
+    (prints, baseline, all, run)
+}
+
+#[test]
+fn fingerprints_do_not_give_weak_secrets_away() {
+    let weak = "Summer2024!x";
+    let (prints, baseline, all, run) = fingerprinted_run(weak);
+    assert_eq!(prints.len(), 4, "{prints:?}");
+    let unsalted = unsalted_fingerprint(
+        "hardcoded-password",
+        "config.py",
+        &format!("password = \"{weak}\""),
+    );
+    assert!(
+        !prints.contains(&unsalted),
+        "a fingerprint is the unsalted hash a dictionary reverses: {prints:?}"
+    );
+    // Reports' fingerprints do not depend on the secret at all, only on what they print anyway.
+    let (other, other_baseline, _, _) = fingerprinted_run("Winter2025?y");
+    assert_eq!(prints[..3], other[..3]);
+    // Baselines are keyed with their own random salt: the same finding in another repository
+    // gets another fingerprint.
+    let salt = baseline["salt"].as_str().unwrap();
+    assert_eq!(salt.len(), 64, "{baseline}");
+    assert_ne!(salt, other_baseline["salt"].as_str().unwrap());
+    // No output says how long the secret is, not even through the columns.
+    assert!(!all.contains("chars"), "{all}");
+    let region = &run.results()[0]["locations"][0]["physicalLocation"]["region"];
+    let width = region["endColumn"].as_i64().unwrap() - region["startColumn"].as_i64().unwrap();
+    assert_eq!(width, 1, "{region}");
+}
+
+#[test]
+fn baselines_keep_their_salt_and_still_accept_what_they_recorded() {
+    let dir = tree(&[("config.py", b"db_password = \"Summer2024!x\"\n")]);
+    let write = anteater(dir.path())
+        .args(&["--write-baseline", "baseline.json"])
+        .run();
+    assert_eq!(write.code, 1, "{}", write.all_output());
+    let first = std::fs::read_to_string(dir.path().join("baseline.json")).unwrap();
+    let again = anteater(dir.path())
+        .args(&["--write-baseline", "baseline.json"])
+        .run();
+    assert_eq!(again.code, 1);
+    let second = std::fs::read_to_string(dir.path().join("baseline.json")).unwrap();
+    assert_eq!(first, second, "rewriting a baseline keeps its salt and entries");
+    let accepted = anteater(dir.path()).args(&["--baseline", "baseline.json"]).run();
+    assert_eq!(accepted.code, 0, "{}", accepted.all_output());
+}
+
+#[test]
+fn a_format_1_baseline_is_a_clear_error() {
+    let dir = tree(&[
+        ("config.py", b"db_password = \"Summer2024!x\"\n"),
+        (
+            "baseline.json",
+            b"{\"tool\":\"anteater\",\"version\":1,\"entries\":[]}\n",
+        ),
+    ]);
+    let run = anteater(dir.path()).args(&["--baseline", "baseline.json"]).run();
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("format 1") && run.stderr.contains("--write-baseline baseline.json"),
+        "{}",
+        run.stderr
+    );
+}
