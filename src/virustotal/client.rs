@@ -111,6 +111,13 @@ impl Client {
             self.endpoint("/files")
         } else {
             let body: Envelope<String> = self.get("/files/upload_url").await?;
+            // The upload carries the API key: only to the API's own origin.
+            if !same_origin(&body.data, &self.base_url) {
+                return Err(VtError::Untrusted(
+                    "VirusTotal named an upload URL on another origin; the file and the key were not sent there"
+                        .into(),
+                ));
+            }
             body.data
         };
         let bytes = tokio::fs::read(path)
@@ -204,6 +211,14 @@ impl Client {
     /// hostile or broken server may echo it), control characters escaped, length bounded.
     fn scrub(&self, text: &str) -> String {
         scrub_server_text(text, self.key.expose())
+    }
+}
+
+/// Do both URLs have the same scheme, host and port?
+fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
     }
 }
 
@@ -353,6 +368,16 @@ struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_urls_must_stay_on_the_api_origin() {
+        let api = "https://www.virustotal.com/api/v3";
+        assert!(same_origin("https://www.virustotal.com/_ah/upload/AMmfu6b", api));
+        assert!(!same_origin("https://collector.example/_ah/upload/x", api));
+        assert!(!same_origin("http://www.virustotal.com/_ah/upload/x", api));
+        assert!(!same_origin("https://www.virustotal.com:8443/x", api));
+        assert!(!same_origin("not a url", api));
+    }
 
     #[test]
     fn server_text_loses_the_key_and_is_bounded() {
