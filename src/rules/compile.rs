@@ -117,7 +117,7 @@ impl RuleSet {
         let patterns: Vec<&str> = content_regexes.iter().map(BytesRegex::as_str).collect();
         let content_prefilter = super::prefilter::LinePrefilter::build(&patterns)
             .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
-        let file_name_sets = file_name_automata(&file_name_patterns).map_err(|err| match err {
+        let file_name_sets = file_name_automata(&file_name_patterns, FILE_NAME_MEMORY_LIMIT).map_err(|err| match err {
             // Name the rule whose pattern is wrong, like the per-rule errors above.
             AutomataError::Build(offset, err) => {
                 match err.pattern().map(|id| &rules[file_names[offset + id.as_usize()]]) {
@@ -215,7 +215,7 @@ impl RuleSet {
 enum AutomataError {
     /// A batch did not compile; with the index of its first pattern.
     Build(usize, Box<meta::BuildError>),
-    /// `FILE_NAME_MEMORY_LIMIT` was passed after compiling this many patterns.
+    /// The memory limit was passed after compiling this many patterns.
     TooLarge { compiled: usize },
 }
 
@@ -225,7 +225,7 @@ enum AutomataError {
 /// asked for, and their slots grew the fallback engine's memory with the square of the number of
 /// patterns (12,000 patterns asked for 86 GB). Memory is counted batch by batch, so that a list
 /// too large stops before it takes the machine's memory.
-fn file_name_automata(patterns: &[&str]) -> Result<Vec<meta::Regex>, AutomataError> {
+fn file_name_automata(patterns: &[&str], memory_limit: usize) -> Result<Vec<meta::Regex>, AutomataError> {
     let mut automata = Vec::new();
     let mut memory = 0;
     for (batch, chunk) in patterns.chunks(FILE_NAME_BATCH).enumerate() {
@@ -241,7 +241,7 @@ fn file_name_automata(patterns: &[&str]) -> Result<Vec<meta::Regex>, AutomataErr
             .build_many(chunk)
             .map_err(|err| AutomataError::Build(batch * FILE_NAME_BATCH, Box::new(err)))?;
         memory += automaton.memory_usage();
-        if memory > FILE_NAME_MEMORY_LIMIT {
+        if memory > memory_limit {
             return Err(AutomataError::TooLarge {
                 compiled: batch * FILE_NAME_BATCH + chunk.len(),
             });
@@ -249,4 +249,23 @@ fn file_name_automata(patterns: &[&str]) -> Result<Vec<meta::Regex>, AutomataErr
         automata.push(automaton);
     }
     Ok(automata)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_patterns_are_batched_and_memory_is_bounded() {
+        let patterns: Vec<String> = (0..1200).map(|i| format!(r"^name{i}\.pem$")).collect();
+        let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        let Ok(automata) = file_name_automata(&patterns, FILE_NAME_MEMORY_LIMIT) else {
+            panic!("1,200 literal names compile");
+        };
+        assert_eq!(automata.len(), 3, "batches of {FILE_NAME_BATCH}");
+        let Err(AutomataError::TooLarge { compiled }) = file_name_automata(&patterns, 1) else {
+            panic!("a limit of one byte is passed");
+        };
+        assert_eq!(compiled, FILE_NAME_BATCH, "it stops at the first batch");
+    }
 }
