@@ -87,7 +87,8 @@ impl Client {
     pub async fn url_report(&self, url: &str) -> Result<Verdict, VtError> {
         let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url);
         let body: Envelope<Object> = self.get(&format!("/urls/{id}")).await?;
-        let permalink = format!("{GUI}/url/{}", body.data.id);
+        // The id comes from the server and ends up in reports: scrubbed like its error texts.
+        let permalink = format!("{GUI}/url/{}", self.scrub(&body.data.id));
         Ok(body.data.verdict(permalink))
     }
 
@@ -102,7 +103,7 @@ impl Client {
             .request(reqwest::Method::POST, &self.endpoint("/urls"))
             .form(&[("url", url)]);
         let body: Envelope<Descriptor> = self.send(request).await?;
-        Ok(body.data.id)
+        Ok(self.scrub(&body.data.id))
     }
 
     /// Uploads a file (directly up to 32 MB, through an upload URL above); returns the analysis id.
@@ -131,7 +132,8 @@ impl Client {
         let body: Envelope<Descriptor> = self
             .send(self.request(reqwest::Method::POST, &target).multipart(form))
             .await?;
-        Ok(body.data.id)
+        // Analysis ids are shown in links and messages: scrubbed like error texts.
+        Ok(self.scrub(&body.data.id))
     }
 
     pub async fn analysis(&self, id: &str, permalink: String) -> Result<AnalysisStatus, VtError> {
