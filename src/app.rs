@@ -28,11 +28,23 @@ use crate::walk;
 use crate::{paths, redact};
 
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
-pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let started = Instant::now();
+    if let Some(requested) = cli.threads {
+        let limit = max_threads();
+        if requested > limit {
+            let _ = writeln!(
+                std::io::stderr(),
+                "anteater: warning: --threads {requested} clamped to {limit} (4 per CPU, at least 16, at most 256): \
+                 more threads only cost start-up time and memory"
+            );
+            cli.threads = Some(limit);
+        }
+    }
     let env = PlatformEnv::from_process()?;
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
+    check_output_paths(&cli, &env)?;
     // Workflow commands (annotations, the pause) go where the runner reads them: stdout, or
     // stderr when stdout must hold nothing but the JSON document.
     let mut commands: Box<dyn Write> = match output.format {
@@ -99,7 +111,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         ))
     });
     if let Some(path) = &config.write_baseline {
-        baseline::write(path, &findings, &config.rules)?;
+        let salt = baseline::salt_for(path, config.baseline.as_ref())?;
+        baseline::write(path, &findings, &config.rules, &salt)?;
     }
     let mut baselined = None;
     if let Some(entries) = &config.baseline {
@@ -194,6 +207,32 @@ fn merge_history(findings: &mut Vec<Finding>, history: Vec<Finding>) {
             }
         }
     }
+}
+
+/// Refuses output paths anteater must not write (devices, sockets, directories, links to
+/// nothing) before anything is scanned or written: exit 2, and no report claims anything.
+fn check_output_paths(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<()> {
+    let outputs = [
+        (Some(&cli.sarif), "SARIF"),
+        (cli.junit.as_ref(), "JUnit report"),
+        (cli.gitlab_codequality.as_ref(), "GitLab Code Quality report"),
+        (cli.write_baseline.as_ref(), "baseline"),
+        (env.github_step_summary.as_ref(), "GITHUB_STEP_SUMMARY"),
+        (env.github_output.as_ref(), "GITHUB_OUTPUT"),
+    ];
+    for (path, what) in outputs {
+        if let Some(path) = path {
+            crate::atomic_file::check(path, what)?;
+        }
+    }
+    Ok(())
+}
+
+/// The most worker threads worth starting: the walk is bounded by the disks and CPUs, and 5,000
+/// threads over two files took half a minute to start.
+fn max_threads() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (4 * cpus).clamp(16, 256)
 }
 
 /// One finding per configuration file the change loosened, at the file.

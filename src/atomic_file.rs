@@ -1,21 +1,156 @@
-//! Output files written whole or not at all: reports and baselines go to a temporary file in the
-//! same directory first, then are renamed into place.
+//! Output files written whole or not at all, without clobbering what is not ours: reports and
+//! baselines go to a temporary file next to the regular file they replace, then are renamed into
+//! place; a symbolic link is written through (the link stays), a FIFO or `/dev/stdout` is written
+//! as a stream, and anything else (a device, a socket, a directory, a link to nothing) is refused
+//! before anything is written. The only file ever renamed or deleted is the temporary file this
+//! run created.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 
-/// Writes a file atomically (a temporary file in the same directory, then a rename), so a
-/// crash never leaves a truncated file for the CI platform to choke on. Errors name `what` and
-/// the file.
+/// Where the bytes of one output go.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    /// A regular file (or nothing yet) at this path, the link resolved: replaced atomically.
+    Replace(PathBuf),
+    /// A FIFO: opened for writing, neither created nor truncated.
+    Stream,
+    /// The process's standard output.
+    Stdout,
+}
+
+/// Paths that name the process's standard output, written to as a stream.
+const STDOUT_PATHS: &[&str] = &["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"];
+
+/// Refuses, with an error naming `what` and the path, an output path anteater must not write:
+/// called for every output before the scan, so that a bad path fails the run (exit 2) before
+/// anything is claimed or written.
+pub fn check(path: &Path, what: &str) -> anyhow::Result<()> {
+    destination(path, what).map(|_| ())
+}
+
+/// Writes an output file (see the module documentation), so that a crash never leaves a
+/// truncated file for the CI platform to choke on. Errors name `what` and the file.
 pub fn write(
     path: &Path,
     what: &str,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let shown = path.display();
-    let dir = match path.parent() {
+    match destination(path, what)? {
+        Destination::Replace(target) => replace(&target, path, what, write),
+        Destination::Stream => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("writing {what} {shown}"))?;
+            stream(file, what, path, write)
+        }
+        Destination::Stdout => stream(std::io::stdout().lock(), what, path, write),
+    }
+}
+
+/// Opens an output that is appended to (the runner's step summary and outputs files), with the
+/// same refusals as `write`.
+pub fn open_append(path: &Path, what: &str) -> anyhow::Result<std::fs::File> {
+    let target = match destination(path, what)? {
+        Destination::Replace(target) => target,
+        Destination::Stream | Destination::Stdout => path.to_path_buf(),
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(target)
+        .with_context(|| format!("writing {what} {}", path.display()))
+}
+
+fn destination(path: &Path, what: &str) -> anyhow::Result<Destination> {
+    let shown = path.display();
+    if STDOUT_PATHS.iter().any(|stdout| path == Path::new(stdout)) {
+        return Ok(Destination::Stdout);
+    }
+    let link = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => metadata.file_type().is_symlink(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Destination::Replace(path.to_path_buf()))
+        }
+        Err(err) => return Err(err).with_context(|| format!("{what} {shown}: cannot inspect it")),
+    };
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(err) if link && err.kind() == std::io::ErrorKind::NotFound => bail!(
+            "{what} {shown} is a symbolic link to nothing; refusing to create its target \
+             (remove the link or point it at a file)"
+        ),
+        Err(err) => return Err(err).with_context(|| format!("{what} {shown}: cannot inspect it")),
+    };
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        let target = if link {
+            path.canonicalize()
+                .with_context(|| format!("{what} {shown}: cannot resolve the link"))?
+        } else {
+            path.to_path_buf()
+        };
+        return Ok(Destination::Replace(target));
+    }
+    if is_fifo(&kind) {
+        return Ok(Destination::Stream);
+    }
+    bail!(
+        "{what} {shown} is {}, not a regular file or a FIFO; refusing to write to it",
+        describe(&kind)
+    )
+}
+
+#[cfg(unix)]
+fn is_fifo(kind: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    kind.is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_fifo(_kind: &std::fs::FileType) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn describe(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn describe(kind: &std::fs::FileType) -> &'static str {
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// The temporary-file-and-rename write of a regular file at `target` (`path` as given, for
+/// messages).
+fn replace(
+    target: &Path,
+    path: &Path,
+    what: &str,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let shown = path.display();
+    let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
@@ -33,7 +168,44 @@ pub fn write(
         .with_context(|| format!("writing {what} {shown}"))?;
     drop(writer);
     temporary
-        .persist(path)
+        .persist(target)
         .with_context(|| format!("writing {what} {shown}"))?;
     Ok(())
+}
+
+fn stream(
+    out: impl Write,
+    what: &str,
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let shown = path.display();
+    let mut writer = std::io::BufWriter::new(out);
+    write(&mut writer).with_context(|| format!("writing {what} {shown}"))?;
+    writer.flush().with_context(|| format!("writing {what} {shown}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_written_through_and_directories_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.txt");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write(&link, "test", |out| Ok(out.write_all(b"new")?)).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+
+        let error = check(dir.path(), "test").unwrap_err().to_string();
+        assert!(error.contains("is a directory"), "{error}");
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        let error = check(&dangling, "test").unwrap_err().to_string();
+        assert!(error.contains("link to nothing"), "{error}");
+        assert!(!dir.path().join("nowhere").exists());
+    }
 }

@@ -112,7 +112,8 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_BINARIES", value_parser = StrictBool)]
     pub binaries: bool,
 
-    /// Where to write the SARIF 2.1.0 report.
+    /// Where to write the SARIF 2.1.0 report. Like every report path: a symbolic link is written
+    /// through, a FIFO or /dev/stdout as a stream; devices, sockets and directories are refused.
     #[arg(
         long,
         env = "ANTEATER_SARIF",
@@ -148,7 +149,8 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_FOLLOW_SYMLINKS", value_parser = StrictBool)]
     pub follow_symlinks: bool,
 
-    /// Worker threads [default: the number of CPUs].
+    /// Worker threads [default: the number of CPUs]; more than 4 per CPU (at least 16, at most
+    /// 256) is clamped with a warning.
     #[arg(long, env = "ANTEATER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
 
@@ -158,7 +160,8 @@ pub struct Cli {
     pub ips: bool,
 
     /// Look up every http(s) URL found in text files on VirusTotal (needs VT_API_KEY). URLs with
-    /// credentials or token-like query parameters are never sent.
+    /// credentials, token-like query parameters or path segments (webhooks, bot tokens), or that a
+    /// content rule matches, are never sent.
     #[arg(long, env = "ANTEATER_URLS", value_parser = StrictBool, help_heading = "VirusTotal")]
     pub urls: bool,
 

@@ -66,7 +66,7 @@ pub struct Config {
     /// VirusTotal lookups, when --ips, --urls or --bincheck asked for them.
     pub virustotal: Option<VtPlan>,
     /// --baseline: accepted findings.
-    pub baseline: Option<BTreeSet<crate::baseline::Entry>>,
+    pub baseline: Option<crate::baseline::Baseline>,
     /// --write-baseline: where to record this run's findings.
     pub write_baseline: Option<PathBuf>,
     /// --diff: what the change loosened in anteater's own configuration.
@@ -527,16 +527,19 @@ fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
         });
     }
     let mut seen = BTreeSet::new();
+    // Looked up per pattern: a scan of `rules` each time made 20,000 patterns quadratic.
+    let mut ids: BTreeSet<String> = rules.iter().map(|rule| rule.id.clone()).collect();
     for pattern in list.file_audits.file_names.0 {
         if !seen.insert(pattern.clone()) {
             continue; // The original's list repeats a few patterns.
         }
         let mut id = format!("file-name:{}", slug(&pattern));
         let mut n = 2;
-        while rules.iter().any(|rule| rule.id == id) {
+        while ids.contains(&id) {
             id = format!("file-name:{}-{n}", slug(&pattern));
             n += 1;
         }
+        ids.insert(id.clone());
         rules.push(RuleMeta {
             id,
             name: format!("File name matches `{pattern}`"),

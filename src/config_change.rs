@@ -173,6 +173,7 @@ fn baseline_changes(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) ->
     let parse = |bytes: Option<&[u8]>| -> BTreeSet<baseline::Entry> {
         bytes
             .and_then(|b| baseline::parse(b, path).ok())
+            .map(|baseline| baseline.entries)
             .unwrap_or_default()
     };
     let (before, after) = (parse(before), parse(after));

@@ -393,14 +393,12 @@ impl<'a> Worker<'a> {
             let rule = config.rules.rule(hit.rule);
             let matched = &buffer[hit.matched.clone()];
             let before = &buffer[hit.line_range.start..hit.matched.start];
-            let start = content::utf16_len(before) + 1;
-            let end = start + content::utf16_len(matched);
             let line = numbers[(hit.line - 1) as usize];
             push(
                 &mut self.found,
                 hit.rule,
                 line,
-                Some((to_u32(start), to_u32(end))),
+                Some(content::match_columns(before, matched, rule.redact)),
                 redact::evidence(matched, rule.redact),
                 sha256_hex(matched),
             );
@@ -464,10 +462,6 @@ fn added_lines(old: Option<&[u8]>, new: &[u8]) -> (Vec<u8>, Vec<u32>) {
 
 fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
-}
-
-fn to_u32(value: usize) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 /// The revision range `--diff` or `--history` asks for, as git log arguments, and the revision

@@ -1,6 +1,8 @@
 //! Network indicators in text: every IPv4/IPv6 literal and every http(s) URL of a line (the
 //! original only took the first of each), filtered to what may be sent to VirusTotal: globally
-//! routable addresses only, and no URL that carries credentials or tokens.
+//! routable addresses only, and no URL that carries credentials or tokens: user information,
+//! credential-like query parameters, the webhook and bot URLs whose path is the secret, or any
+//! token-shaped path or query segment.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
@@ -19,6 +21,24 @@ static SECRET_QUERY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)[?&;](?:[a-z0-9_.-]*(?:token|secret|passw|pwd|key|sig|signature|auth|credential|session)[a-z0-9_.-]*)=")
         .expect("valid")
 });
+
+/// Hosts and path prefixes whose URLs carry their credential in the path: whoever holds the URL
+/// can post to the channel or drive the bot.
+const SECRET_PATH_PREFIXES: &[(&str, &str)] = &[
+    ("hooks.slack.com", "/"),
+    ("discord.com", "/api/webhooks/"),
+    ("discordapp.com", "/api/webhooks/"),
+    ("ptb.discord.com", "/api/webhooks/"),
+    ("canary.discord.com", "/api/webhooks/"),
+    ("api.telegram.org", "/bot"),
+    ("api.telegram.org", "/file/bot"),
+    ("outlook.office.com", "/webhook"),
+    ("chat.googleapis.com", "/v1/spaces/"),
+];
+/// A run of letters and digits this long, holding both, is taken for a token.
+const TOKEN_RUN: usize = 16;
+/// A run of letters of both cases and digits this long is taken for a token even without digits.
+const MIXED_CASE_RUN: usize = 24;
 
 /// An indicator found in a line: its value and where it is (a range of the line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +127,7 @@ fn host(url: &str) -> &str {
 fn shareable(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') || SECRET_QUERY.is_match(url.as_bytes()) {
+    if authority.contains('@') || SECRET_QUERY.is_match(url.as_bytes()) || holds_token(url) {
         return false;
     }
     let host = host(url).to_ascii_lowercase();
@@ -119,6 +139,33 @@ fn shareable(url: &str) -> bool {
         Ok(IpAddr::V6(ip)) => is_global_v6(ip),
         Err(_) => true,
     }
+}
+
+/// Does the URL's path or query hold a credential: a known webhook or bot URL, or a token-shaped
+/// segment (a long run of letters and digits mixing both, as API keys and signatures are; words,
+/// slugs and numbers are not)?
+pub fn holds_token(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let path = &rest[path_start..];
+    let host = host(url).to_ascii_lowercase();
+    let lowered_path = path.to_ascii_lowercase();
+    if SECRET_PATH_PREFIXES
+        .iter()
+        .any(|(secret_host, prefix)| host == *secret_host && lowered_path.starts_with(prefix))
+    {
+        return true;
+    }
+    path.split(|c: char| !c.is_ascii_alphanumeric()).any(token_shaped)
+}
+
+fn token_shaped(run: &str) -> bool {
+    let has = |test: fn(&char) -> bool| run.chars().any(|c| test(&c));
+    let digits = has(char::is_ascii_digit);
+    let letters = has(char::is_ascii_alphabetic);
+    let upper = has(char::is_ascii_uppercase);
+    let lower = has(char::is_ascii_lowercase);
+    (run.len() >= TOKEN_RUN && digits && letters) || (run.len() >= MIXED_CASE_RUN && upper && lower)
 }
 
 fn trim_url(mut text: &str) -> &str {
@@ -272,5 +319,26 @@ mod tests {
             url_values("http://92.168.20.22/katalog"),
             vec!["http://92.168.20.22/katalog"]
         );
+    }
+
+    #[test]
+    fn urls_whose_path_is_a_credential_are_not_shared() {
+        for url in [
+            "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage",
+            "https://discord.com/api/webhooks/123456789012345678/abcdefghijklmnop",
+            "https://api.example.com/v1/callback?x=1&code=Zx8Kq2Lm9Pw4Rt7Yb3Nc6Vd1",
+            "https://files.example.com/d/aB3dE5gH7jK9mN1pQ3sT5vX7z/report.pdf",
+        ] {
+            assert!(url_values(url).is_empty(), "{url}");
+        }
+        for url in [
+            "https://docs.example.org/guide/how-to-install-python-3-on-ubuntu-20-04",
+            "https://example.com/releases/v1.2.3/anteater-x86_64-unknown-linux-gnu.tar.gz",
+            "https://example.com/items/1234567890123",
+            "http://cool-mart.ru/katalog-produkcii",
+        ] {
+            assert_eq!(url_values(url), vec![url], "{url}");
+        }
     }
 }

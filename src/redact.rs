@@ -5,14 +5,14 @@
 const MAX_EVIDENCE_CHARS: usize = 80;
 
 /// How matched bytes are shown. For secrets, at most a quarter of the value and never more than
-/// four characters, then the total length.
+/// four characters, and never the exact length (it narrows a guess).
 pub fn evidence(matched: &[u8], redact: bool) -> String {
     let text = String::from_utf8_lossy(matched);
     let chars = text.chars().count();
     if redact {
         let shown = (chars / 4).min(4);
         let prefix: String = text.chars().take(shown).collect();
-        format!("{}… ({chars} chars, redacted)", escape(&prefix))
+        format!("{}… (redacted)", escape(&prefix))
     } else if chars > MAX_EVIDENCE_CHARS {
         let head: String = text.chars().take(MAX_EVIDENCE_CHARS).collect();
         format!("{}…", escape(&head))
@@ -49,10 +49,10 @@ mod tests {
     #[test]
     fn secrets_show_a_short_prefix_only() {
         let shown = evidence(b"AKIAABCDEFGHIJKLMNOP", true); // fake-secret-for-tests
-        assert_eq!(shown, "AKIA… (20 chars, redacted)");
+        assert_eq!(shown, "AKIA… (redacted)");
         assert!(!shown.contains("MNOP"));
-        assert_eq!(evidence(b"hunter2", true), "h… (7 chars, redacted)");
-        assert_eq!(evidence(b"abc", true), "… (3 chars, redacted)");
+        assert_eq!(evidence(b"hunter2", true), "h… (redacted)");
+        assert_eq!(evidence(b"abc", true), "… (redacted)");
     }
 
     #[test]

@@ -10,27 +10,62 @@ use crate::finding::hex;
 pub const FIRST_BLOCK: usize = 8 * 1024;
 
 /// Classifies a file by its first block: NUL bytes or other binary signatures make it binary;
-/// UTF-8 and UTF-16 text with a byte-order mark, and other text, does not.
+/// UTF-8 and UTF-16 text (with a byte-order mark or without), and other text, does not.
 pub fn is_binary(first_block: &[u8]) -> bool {
-    content_inspector::inspect(first_block).is_binary()
+    content_inspector::inspect(first_block).is_binary() && utf16_without_bom(first_block).is_none()
 }
 
-/// The UTF-8 form of text that starts with a UTF-16 byte-order mark (little or big endian);
-/// `None` for anything else. Unpaired surrogates become U+FFFD, as in any lossy decoding.
-pub fn utf16_to_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
-    let little_endian = match bytes {
-        [0xff, 0xfe, ..] => true,
-        [0xfe, 0xff, ..] => false,
+/// Text in UTF-16 without a byte-order mark, as some Windows tools write it: NUL every other
+/// byte in at least three code units of four (text mostly in Latin script) and never in the
+/// other byte, and every code unit a character text holds (no NUL, no control characters but
+/// tab, form feed and line breaks, no unpaired surrogates). `Some(true)` for little endian.
+/// Judged on the whole code units of the first block; binaries fail it within a few bytes.
+fn utf16_without_bom(first_block: &[u8]) -> Option<bool> {
+    const MIN_UNITS: usize = 2;
+    let pairs = first_block.chunks_exact(2);
+    let total = pairs.len();
+    if total < MIN_UNITS {
+        return None;
+    }
+    let mostly = |count: usize| count * 4 >= total * 3;
+    let even_nul = pairs.clone().filter(|pair| pair[0] == 0).count();
+    let odd_nul = pairs.filter(|pair| pair[1] == 0).count();
+    let little_endian = match (odd_nul, even_nul) {
+        (odd, 0) if mostly(odd) => true,
+        (0, even) if mostly(even) => false,
         _ => return None,
     };
-    let units = bytes[2..].chunks_exact(2).map(|pair| {
-        let pair = [pair[0], pair[1]];
-        if little_endian {
-            u16::from_le_bytes(pair)
-        } else {
-            u16::from_be_bytes(pair)
-        }
-    });
+    let units = first_block.chunks_exact(2).map(|pair| unit(pair, little_endian));
+    let textual = char::decode_utf16(units)
+        .all(|c| c.is_ok_and(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\u{c}')));
+    textual.then_some(little_endian)
+}
+
+fn unit(pair: &[u8], little_endian: bool) -> u16 {
+    let pair = [pair[0], pair[1]];
+    if little_endian {
+        u16::from_le_bytes(pair)
+    } else {
+        u16::from_be_bytes(pair)
+    }
+}
+
+/// Whether a file whose first block this is holds UTF-16 text, with a byte-order mark or
+/// without one.
+pub fn is_utf16(first_block: &[u8]) -> bool {
+    matches!(first_block, [0xff, 0xfe, ..] | [0xfe, 0xff, ..]) || utf16_without_bom(first_block).is_some()
+}
+
+/// The UTF-8 form of UTF-16 text: with a byte-order mark (little or big endian), or without one
+/// when the first block passes `utf16_without_bom`; `None` for anything else. Unpaired
+/// surrogates become U+FFFD, as in any lossy decoding.
+pub fn utf16_to_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
+    let (little_endian, text) = match bytes {
+        [0xff, 0xfe, rest @ ..] => (true, rest),
+        [0xfe, 0xff, rest @ ..] => (false, rest),
+        _ => (utf16_without_bom(&bytes[..bytes.len().min(FIRST_BLOCK)])?, bytes),
+    };
+    let units = text.chunks_exact(2).map(|pair| unit(pair, little_endian));
     let text: String = char::decode_utf16(units)
         .map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect();
@@ -77,6 +112,19 @@ mod tests {
         assert_eq!(utf16_to_utf8(&be).unwrap(), "é".as_bytes());
         assert_eq!(utf16_to_utf8(b"plain"), None);
         assert!(!is_binary(&le), "UTF-16 with a BOM is text");
+    }
+
+    #[test]
+    fn utf16_without_a_byte_order_mark_is_text() {
+        let le: Vec<u8> = "key = 1\r\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = "key = 1\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert!(!is_binary(&le) && !is_binary(&be));
+        assert_eq!(utf16_to_utf8(&le).unwrap(), b"key = 1\r\n");
+        assert_eq!(utf16_to_utf8(&be).unwrap(), b"key = 1\n");
+        // Binaries with NULs in other places, or control characters, stay binary.
+        assert!(is_binary(b"MZ\x90\0\x03\0\0\0\x04\0\0\0"));
+        assert!(is_binary(b"a\0\x01\0b\0c\0"));
+        assert!(is_binary(b"\0\0\0\0"));
     }
 
     #[test]

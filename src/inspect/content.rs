@@ -113,6 +113,20 @@ impl LineCounter {
     }
 }
 
+/// The 1-based UTF-16 start and end columns of a match, given the text of its line before it.
+/// A secret's region is its first character only: an exact end column would print the secret's
+/// length in every report.
+pub fn match_columns(before: &[u8], matched: &[u8], secret: bool) -> (u32, u32) {
+    let start = utf16_len(before) + 1;
+    let end = if secret {
+        start + 1
+    } else {
+        start + utf16_len(matched)
+    };
+    let to_u32 = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
+    (to_u32(start), to_u32(end))
+}
+
 /// Length in UTF-16 code units, counting each byte of invalid UTF-8 as one unit.
 pub fn utf16_len(bytes: &[u8]) -> usize {
     bytes

@@ -139,9 +139,10 @@ impl<'a> Inspector<'a> {
         if length > config.max_file_size && config.oversize != Oversize::Scan {
             return Ok(FileOutcome::TooLarge(length));
         }
-        // Text in UTF-16 (Windows tools write it, with a byte-order mark) is scanned as the text
-        // it encodes: its bytes would never match a rule. It is decoded whole, so it has to fit.
-        if binary::utf16_to_utf8(&buffer[..buffer.len().min(2)]).is_some() {
+        // Text in UTF-16 (Windows tools write it, with a byte-order mark or without) is scanned as
+        // the text it encodes: its bytes would never match a rule. It is decoded whole, so it has
+        // to fit.
+        if binary::is_utf16(buffer) {
             return self.scan_utf16(&mut file, buffer, report);
         }
         self.scan_in_windows(&mut file, buffer, report)
@@ -275,14 +276,12 @@ impl<'a> Inspector<'a> {
             let rule = config.rules.rule(hit.rule);
             let matched = &text[hit.matched.clone()];
             let before = &text[hit.line_range.start..hit.matched.start];
-            let start = content::utf16_len(before) + 1;
-            let end = start + content::utf16_len(matched);
             report.findings.push(Finding {
                 rule: hit.rule,
                 level: rule.severity.level(),
                 path: report.path.clone(),
                 line: hit.line.saturating_add(offset),
-                columns: Some((to_u32(start), to_u32(end))),
+                columns: Some(content::match_columns(before, matched, rule.redact)),
                 evidence: redact::evidence(matched, rule.redact),
                 match_hash: sha256_hex(matched),
                 detail: None,
@@ -291,7 +290,7 @@ impl<'a> Inspector<'a> {
         }
         if let Some(plan) = &config.virustotal {
             report.indicators.extend(
-                network::indicators(text, plan, &config.exceptions)
+                network::indicators(text, plan, &config.exceptions, &config.rules)
                     .into_iter()
                     .map(|hit| IndicatorHit {
                         line: hit.line.saturating_add(offset),
@@ -300,8 +299,4 @@ impl<'a> Inspector<'a> {
             );
         }
     }
-}
-
-fn to_u32(value: usize) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
 }

@@ -1,5 +1,9 @@
 //! IP addresses and URLs of a text file for VirusTotal, minus the ones `ip_ignore` and
-//! `url_ignore` waive, with their lines and columns.
+//! `url_ignore` waive and the ones a content rule matches (what a rule takes for a secret never
+//! leaves the machine, whatever the exceptions say), with their lines and columns.
+
+use std::collections::HashMap;
+use std::ops::Range;
 
 use crate::config::VtPlan;
 use crate::exceptions::Exceptions;
@@ -10,10 +14,15 @@ use crate::virustotal::verdict::IndicatorKind;
 use super::content::{line_around, utf16_len, LineCounter};
 use super::suppress::Suppression;
 use super::IndicatorHit;
-use crate::rules::vt_ids;
+use crate::rules::{vt_ids, RuleSet};
 
 /// Every indicator the plan asks for in `buffer`, in file order.
-pub fn indicators(buffer: &[u8], plan: &VtPlan, exceptions: &Exceptions) -> Vec<IndicatorHit> {
+pub fn indicators(
+    buffer: &[u8],
+    plan: &VtPlan,
+    exceptions: &Exceptions,
+    rules: &RuleSet,
+) -> Vec<IndicatorHit> {
     let mut found: Vec<(usize, usize, Indicator)> = Vec::new();
     if plan.ips {
         for ip in indicators::public_ips(buffer) {
@@ -48,10 +57,17 @@ pub fn indicators(buffer: &[u8], plan: &VtPlan, exceptions: &Exceptions) -> Vec<
     found.sort_by_key(|(start, _, _)| *start);
 
     let mut lines = LineCounter::default();
+    let mut rule_matches: HashMap<usize, Vec<Range<usize>>> = HashMap::new();
     found
         .into_iter()
         .filter_map(|(start, end, indicator)| {
             let line = line_around(buffer, start);
+            let matched = rule_matches
+                .entry(line.start)
+                .or_insert_with(|| content_rule_matches(rules, buffer, line.clone()));
+            if matched.iter().any(|m| m.start < end && start < m.end) {
+                return None;
+            }
             // `anteater:ignore` (or naming the VirusTotal rule) keeps a line's indicators home.
             let rule = vt_ids::malicious(indicator.kind);
             if Suppression::of_line(&buffer[line.clone()]).is_some_and(|s| s.waives(rule)) {
@@ -65,5 +81,16 @@ pub fn indicators(buffer: &[u8], plan: &VtPlan, exceptions: &Exceptions) -> Vec<
                 columns: Some((column as u32, end_column as u32)),
             })
         })
+        .collect()
+}
+
+/// Every match of every content rule on one line, as ranges of the buffer: all of them, not the
+/// first per rule that findings report, and waived or not.
+fn content_rule_matches(rules: &RuleSet, buffer: &[u8], line: Range<usize>) -> Vec<Range<usize>> {
+    let text = &buffer[line.clone()];
+    rules
+        .content_rules()
+        .flat_map(|(_, regex)| regex.find_iter(text))
+        .map(|found| line.start + found.start()..line.start + found.end())
         .collect()
 }

@@ -205,11 +205,7 @@ impl Reporter for StepSummaryReporter {
         let existing = std::fs::metadata(&self.path).map_or(0, |m| m.len());
         let budget = SUMMARY_LIMIT.saturating_sub(usize::try_from(existing).unwrap_or(usize::MAX));
         let markdown = summary(report, budget);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .with_context(|| format!("writing GITHUB_STEP_SUMMARY {shown}"))?;
+        let mut file = crate::atomic_file::open_append(&self.path, "GITHUB_STEP_SUMMARY")?;
         file.write_all(markdown.as_bytes())
             .with_context(|| format!("writing GITHUB_STEP_SUMMARY {shown}"))?;
         Ok(())

@@ -5,8 +5,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use super::{Reporter, ScanReport};
 
 pub struct GithubOutputReporter<'a> {
@@ -49,12 +47,7 @@ fn output_value(path: Option<&Path>) -> String {
 
 impl Reporter for GithubOutputReporter<'_> {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()> {
-        let shown = self.path.display();
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .with_context(|| format!("writing GITHUB_OUTPUT {shown}"))?;
+        let mut file = crate::atomic_file::open_append(&self.path, "GITHUB_OUTPUT")?;
         writeln!(file, "sarif_file={}", output_value(report.sarif_path))?;
         writeln!(file, "findings={}", report.findings.len())?;
         writeln!(file, "junit_file={}", output_value(self.junit))?;

@@ -76,7 +76,7 @@ struct JsonFinding<'a> {
     /// What matched, safe to show: secrets are cut to a short prefix.
     evidence: &'a str,
     detail: Option<&'a str>,
-    /// Stable across line moves; the SARIF log's `anteaterFingerprint/v1`.
+    /// Stable across line moves; the SARIF log's `anteaterFingerprint/v2`.
     fingerprint: String,
     /// History mode: the commit that added what was found.
     #[serde(skip_serializing_if = "Option::is_none")]

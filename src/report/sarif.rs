@@ -232,7 +232,7 @@ fn result(
         message.push(' ');
         message.push_str(&sentence(detail));
     }
-    let mut fingerprints = BTreeMap::from([("anteaterFingerprint/v1".to_string(), fingerprint)]);
+    let mut fingerprints = BTreeMap::from([("anteaterFingerprint/v2".to_string(), fingerprint)]);
     if let Some(hash) = line_hash {
         fingerprints.insert("primaryLocationLineHash".to_string(), hash);
     }

@@ -8,6 +8,7 @@ use regex::bytes::{Regex as BytesRegex, RegexBuilder as BytesRegexBuilder};
 use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder};
+use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::{meta, Input, MatchKind, PatternSet};
 
 use super::{binary_rule, RuleKind, RuleMeta};
@@ -15,6 +16,13 @@ use super::{binary_rule, RuleKind, RuleMeta};
 /// Regex limits: generous for real rules, bounded so a hostile pattern fails to compile instead
 /// of exhausting memory.
 const REGEX_SIZE_LIMIT: usize = 64 << 20;
+/// File-name patterns per automaton. One automaton over tens of thousands of patterns makes its
+/// lazy DFA thrash and fall back to slower engines; batches keep each one small, and the work
+/// linear in the number of patterns.
+const FILE_NAME_BATCH: usize = 512;
+/// What all file-name automata together may take. Past it the configuration is refused (exit 2)
+/// rather than the machine running out of memory.
+const FILE_NAME_MEMORY_LIMIT: usize = 2 << 30;
 
 /// All rules of a run. Indexes into `rules` are stable for the run and are SARIF's `ruleIndex`.
 #[derive(Debug)]
@@ -24,8 +32,9 @@ pub struct RuleSet {
     content_regexes: Vec<BytesRegex>,
     content_prefilter: super::prefilter::LinePrefilter,
     file_names: Vec<usize>,
-    /// All file-name patterns in one automaton, asked which of them match a path.
-    file_name_set: meta::Regex,
+    /// The file-name patterns in batches of `FILE_NAME_BATCH`, each one automaton asked which of
+    /// its patterns match a path.
+    file_name_sets: Vec<meta::Regex>,
     /// Each file-name rule's own regex, to locate its match; compiled on its first match only,
     /// because most never match and compiling them all was most of anteater's start-up time.
     file_name_regexes: Vec<OnceLock<Option<Regex>>>,
@@ -108,19 +117,31 @@ impl RuleSet {
         let patterns: Vec<&str> = content_regexes.iter().map(BytesRegex::as_str).collect();
         let content_prefilter = super::prefilter::LinePrefilter::build(&patterns)
             .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
-        let file_name_set = file_name_automaton(&file_name_patterns).map_err(|err| {
+        let file_name_sets = file_name_automata(&file_name_patterns, FILE_NAME_MEMORY_LIMIT).map_err(|err| match err {
             // Name the rule whose pattern is wrong, like the per-rule errors above.
-            match err.pattern().map(|id| &rules[file_names[id.as_usize()]]) {
-                Some(rule) => anyhow::anyhow!(
-                    "{}: rule `{}`: invalid regex `{}`: {}",
-                    rule.origin,
-                    rule.id,
-                    rule.pattern.as_deref().unwrap_or_default(),
-                    err.syntax_error()
-                        .map_or_else(|| err.to_string(), ToString::to_string)
-                ),
-                None => anyhow::anyhow!("compiling the file-name rules together: {err}"),
+            AutomataError::Build(offset, err) => {
+                match err.pattern().map(|id| &rules[file_names[offset + id.as_usize()]]) {
+                    Some(rule) => anyhow::anyhow!(
+                        "{}: rule `{}`: invalid regex `{}`: {}",
+                        rule.origin,
+                        rule.id,
+                        rule.pattern.as_deref().unwrap_or_default(),
+                        err.syntax_error()
+                            .map_or_else(|| err.to_string(), ToString::to_string)
+                    ),
+                    None => anyhow::anyhow!(
+                        "compiling the {} file-name rules together: {err}",
+                        file_name_patterns.len()
+                    ),
+                }
             }
+            AutomataError::TooLarge { compiled } => anyhow::anyhow!(
+                "the {} file-name rules need more than {} MiB compiled (the limit) after the first {compiled}: \
+                 simplify them (literal names, or ASCII classes such as [a-z0-9_] instead of \\w) \
+                 or split the list",
+                file_name_patterns.len(),
+                FILE_NAME_MEMORY_LIMIT >> 20
+            ),
         })?;
         let file_name_regexes = file_name_patterns.iter().map(|_| OnceLock::new()).collect();
         Ok(Self {
@@ -129,7 +150,7 @@ impl RuleSet {
             content_regexes,
             content_prefilter,
             file_names,
-            file_name_set,
+            file_name_sets,
             file_name_regexes,
             binary,
         })
@@ -166,13 +187,15 @@ impl RuleSet {
 
     /// The file-name rules that match `relative_path`, with the matched text.
     pub fn file_name_matches<'a>(&'a self, relative_path: &'a str) -> Vec<(usize, &'a str)> {
-        let mut matched = PatternSet::new(self.file_names.len());
-        self.file_name_set
-            .which_overlapping_matches(&Input::new(relative_path), &mut matched);
-        matched
-            .iter()
-            .map(|id| {
-                let i = id.as_usize();
+        let mut found = Vec::new();
+        for (batch, set) in self.file_name_sets.iter().enumerate() {
+            let mut matched = PatternSet::new(set.pattern_len());
+            set.which_overlapping_matches(&Input::new(relative_path), &mut matched);
+            found.extend(matched.iter().map(|id| batch * FILE_NAME_BATCH + id.as_usize()));
+        }
+        found
+            .into_iter()
+            .map(|i| {
                 let regex = self.file_name_regexes[i].get_or_init(|| {
                     case_insensitive_regex(self.rule(self.file_names[i]).pattern.as_deref()?).ok()
                 });
@@ -188,18 +211,61 @@ impl RuleSet {
     }
 }
 
-/// The file-name patterns as one multi-pattern automaton: case-insensitive like the original's
-/// file-name checks, and without a literal prefilter, which only costs start-up time on strings
-/// as short as paths.
-fn file_name_automaton(patterns: &[&str]) -> Result<meta::Regex, Box<meta::BuildError>> {
-    meta::Regex::builder()
-        .syntax(regex_automata::util::syntax::Config::new().case_insensitive(true))
-        .configure(
-            meta::Config::new()
-                .match_kind(MatchKind::All)
-                .auto_prefilter(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
-        )
-        .build_many(patterns)
-        .map_err(Box::new)
+/// Why the file-name automata could not be built.
+enum AutomataError {
+    /// A batch did not compile; with the index of its first pattern.
+    Build(usize, Box<meta::BuildError>),
+    /// The memory limit was passed after compiling this many patterns.
+    TooLarge { compiled: usize },
+}
+
+/// The file-name patterns as multi-pattern automata of `FILE_NAME_BATCH` patterns each:
+/// case-insensitive like the original's file-name checks, and without a literal prefilter, which
+/// only costs start-up time on strings as short as paths. Without capture groups: they are never
+/// asked for, and their slots grew the fallback engine's memory with the square of the number of
+/// patterns (12,000 patterns asked for 86 GB). Memory is counted batch by batch, so that a list
+/// too large stops before it takes the machine's memory.
+fn file_name_automata(patterns: &[&str], memory_limit: usize) -> Result<Vec<meta::Regex>, AutomataError> {
+    let mut automata = Vec::new();
+    let mut memory = 0;
+    for (batch, chunk) in patterns.chunks(FILE_NAME_BATCH).enumerate() {
+        let automaton = meta::Regex::builder()
+            .syntax(regex_automata::util::syntax::Config::new().case_insensitive(true))
+            .configure(
+                meta::Config::new()
+                    .match_kind(MatchKind::All)
+                    .which_captures(WhichCaptures::None)
+                    .auto_prefilter(false)
+                    .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+            )
+            .build_many(chunk)
+            .map_err(|err| AutomataError::Build(batch * FILE_NAME_BATCH, Box::new(err)))?;
+        memory += automaton.memory_usage();
+        if memory > memory_limit {
+            return Err(AutomataError::TooLarge {
+                compiled: batch * FILE_NAME_BATCH + chunk.len(),
+            });
+        }
+        automata.push(automaton);
+    }
+    Ok(automata)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_patterns_are_batched_and_memory_is_bounded() {
+        let patterns: Vec<String> = (0..1200).map(|i| format!(r"^name{i}\.pem$")).collect();
+        let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        let Ok(automata) = file_name_automata(&patterns, FILE_NAME_MEMORY_LIMIT) else {
+            panic!("1,200 literal names compile");
+        };
+        assert_eq!(automata.len(), 3, "batches of {FILE_NAME_BATCH}");
+        let Err(AutomataError::TooLarge { compiled }) = file_name_automata(&patterns, 1) else {
+            panic!("a limit of one byte is passed");
+        };
+        assert_eq!(compiled, FILE_NAME_BATCH, "it stops at the first batch");
+    }
 }

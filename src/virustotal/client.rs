@@ -16,6 +16,11 @@ pub const DIRECT_UPLOAD_LIMIT: u64 = 32 * 1024 * 1024;
 /// The largest file VirusTotal accepts at all.
 pub const UPLOAD_URL_LIMIT: u64 = 650 * 1024 * 1024;
 const GUI: &str = "https://www.virustotal.com/gui";
+/// The largest answer read. VirusTotal's reports are tens of kilobytes; anything past this is not
+/// an answer to trust, and reading it whole let a hostile server exhaust memory.
+pub const MAX_ANSWER_BYTES: usize = 4 << 20;
+/// How much of a server-supplied error code and message is shown.
+const MAX_SERVER_TEXT_CHARS: usize = 160;
 
 /// What can go wrong with one call, classified by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +46,10 @@ pub enum VtError {
     /// Any other 4xx: retrying will not help for this item.
     #[error("VirusTotal rejected the request: HTTP {status} {code}")]
     Rejected { status: u16, code: String },
+    /// An answer VirusTotal's API never gives (a redirect, an oversized body): not retried, the
+    /// indicator stays unverified.
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 /// An analysis VirusTotal is running for an uploaded file or a submitted URL.
@@ -64,6 +73,9 @@ impl Client {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("anteater/", env!("CARGO_PKG_VERSION"), "; gzip"))
+            // The v3 API never redirects; following one would hand the `x-apikey` header to
+            // whatever origin the answer names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| VtError::Transient(format!("cannot set up HTTPS: {err}")))?;
         Ok(Self {
@@ -95,7 +107,8 @@ impl Client {
         // A URL object's id is the sha256 of the URL as VirusTotal canonicalises it, which
         // anteater cannot recompute exactly: the type and the id's shape are checked.
         body.data.expect("url", is_sha256)?;
-        let permalink = format!("{GUI}/url/{}", body.data.id);
+        // The id comes from the server and ends up in reports: scrubbed like its error texts.
+        let permalink = format!("{GUI}/url/{}", self.scrub(&body.data.id));
         body.data.verdict(permalink)
     }
 
@@ -111,7 +124,7 @@ impl Client {
             .request(reqwest::Method::POST, &self.endpoint("/urls"))
             .form(&[("url", url)]);
         let body: Envelope<Descriptor> = self.send(request).await?;
-        Ok(body.data.id)
+        Ok(self.scrub(&body.data.id))
     }
 
     /// Uploads a file (directly up to 32 MB, through an upload URL above); returns the analysis id.
@@ -120,6 +133,13 @@ impl Client {
             self.endpoint("/files")
         } else {
             let body: Envelope<String> = self.get("/files/upload_url").await?;
+            // The upload carries the API key: only to the API's own origin.
+            if !same_origin(&body.data, &self.base_url) {
+                return Err(VtError::Untrusted(
+                    "VirusTotal named an upload URL on another origin; the file and the key were not sent there"
+                        .into(),
+                ));
+            }
             body.data
         };
         let bytes = tokio::fs::read(path)
@@ -133,7 +153,8 @@ impl Client {
         let body: Envelope<Descriptor> = self
             .send(self.request(reqwest::Method::POST, &target).multipart(form))
             .await?;
-        Ok(body.data.id)
+        // Analysis ids are shown in links and messages: scrubbed like error texts.
+        Ok(self.scrub(&body.data.id))
     }
 
     pub async fn analysis(&self, id: &str, permalink: String) -> Result<AnalysisStatus, VtError> {
@@ -188,28 +209,95 @@ impl Client {
             .await
             .map_err(|err| VtError::Transient(describe(&err)))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|err| VtError::Transient(format!("reading the answer: {}", describe(&err))))?;
+        if status.is_redirection() {
+            return Err(VtError::Untrusted(format!(
+                "VirusTotal answered HTTP {} with a redirect, which its API never sends; not followed",
+                status.as_u16()
+            )));
+        }
+        let body = read_capped(response).await?;
         if status.is_success() {
-            return serde_json::from_str(&text).map_err(|err| {
+            return serde_json::from_slice(&body).map_err(|err| {
                 VtError::Transient(format!("malformed answer from VirusTotal (HTTP {status}): {err}"))
             });
         }
-        let code = serde_json::from_str::<ErrorBody>(&text)
-            .map(|body| body.error.code)
-            .unwrap_or_else(|_| "no error code".to_string());
+        let error = serde_json::from_slice::<ErrorBody>(&body)
+            .ok()
+            .map(|body| body.error);
+        let raw_code = error.as_ref().map_or("", |error| error.code.as_str());
+        let code = match &error {
+            Some(error) if error.message.is_empty() => self.scrub(&error.code),
+            Some(error) => self.scrub(&format!("{}: {}", error.code, error.message)),
+            None => "no error code".to_string(),
+        };
         Err(match status.as_u16() {
             401 | 403 => VtError::Auth { code },
             // Only VirusTotal's own "no such item" answer counts as one.
-            404 if code == "NotFoundError" => VtError::NotFound,
+            404 if raw_code == "NotFoundError" => VtError::NotFound,
             429 => VtError::RateLimited { code },
-            400 if code == "NotAvailableYet" => VtError::Transient(format!("HTTP 400 {code}")),
+            400 if raw_code == "NotAvailableYet" => VtError::Transient(format!("HTTP 400 {code}")),
             s if s >= 500 => VtError::Transient(format!("HTTP {s} {code}")),
             s => VtError::Rejected { status: s, code },
         })
     }
+
+    /// Server-supplied text made fit to print: the API key cut out wherever it appears (a
+    /// hostile or broken server may echo it), control characters escaped, length bounded.
+    fn scrub(&self, text: &str) -> String {
+        scrub_server_text(text, self.key.expose())
+    }
+}
+
+/// Do both URLs have the same scheme, host and port?
+fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// See `Client::scrub`.
+fn scrub_server_text(text: &str, key: &str) -> String {
+    let without_key = if key.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(key, "[VT_API_KEY]")
+    };
+    let escaped = crate::redact::escape(&without_key);
+    if escaped.chars().count() > MAX_SERVER_TEXT_CHARS {
+        let head: String = escaped.chars().take(MAX_SERVER_TEXT_CHARS).collect();
+        format!("{head}…")
+    } else {
+        escaped
+    }
+}
+
+/// The answer's body, at most `MAX_ANSWER_BYTES`: a longer one is refused, not read on.
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, VtError> {
+    let too_large = || {
+        VtError::Untrusted(format!(
+            "the answer from VirusTotal is larger than {} MiB, far more than any report; not trusted",
+            MAX_ANSWER_BYTES >> 20
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| VtError::Transient(format!("reading the answer: {}", describe(&err))))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A transport error without the URL reqwest attaches (it is harmless, but the message stays
@@ -327,4 +415,32 @@ struct ErrorBody {
 #[derive(Deserialize)]
 struct ErrorDetail {
     code: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_urls_must_stay_on_the_api_origin() {
+        let api = "https://www.virustotal.com/api/v3";
+        assert!(same_origin("https://www.virustotal.com/_ah/upload/AMmfu6b", api));
+        assert!(!same_origin("https://collector.example/_ah/upload/x", api));
+        assert!(!same_origin("http://www.virustotal.com/_ah/upload/x", api));
+        assert!(!same_origin("https://www.virustotal.com:8443/x", api));
+        assert!(!same_origin("not a url", api));
+    }
+
+    #[test]
+    fn server_text_loses_the_key_and_is_bounded() {
+        let key = "k3y-0123456789abcdef"; // fake-secret-for-tests
+        let shown = scrub_server_text(&format!("WrongCredentialsError: key {key} is\x1b[31m wrong"), key);
+        assert!(!shown.contains(key), "{shown}");
+        assert!(shown.contains("[VT_API_KEY]"));
+        assert!(!shown.contains('\x1b'));
+        let long = scrub_server_text(&"x".repeat(10_000), key);
+        assert_eq!(long.chars().count(), MAX_SERVER_TEXT_CHARS + 1);
+    }
 }

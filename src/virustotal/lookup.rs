@@ -1046,6 +1046,12 @@ impl Engine<'_> {
                     self.breaker.success();
                     return Err(CallError::Unverified(err.to_string()));
                 }
+                Err(VtError::Untrusted(reason)) => {
+                    // An answer, though not one to believe (a redirect, an oversized body): the
+                    // service is reachable, so the breaker sees no transport failure.
+                    self.breaker.success();
+                    return Err(CallError::Unverified(reason));
+                }
             }
         }
     }

@@ -53,7 +53,7 @@ fn secret_values_appear_in_no_output() {
     ] {
         assert!(!output.contains(secret), "{secret} leaked:\n{output}");
     }
-    assert!(run.stdout.contains("(20 chars, redacted)"), "{}", run.stdout);
+    assert!(run.stdout.contains("AKIA… (redacted)"), "{}", run.stdout);
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn sarif_rules_carry_what_code_scanning_needs() {
     for result in run0["results"].as_array().unwrap() {
         let index = result["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[index]["id"], result["ruleId"]);
-        assert!(result["partialFingerprints"]["anteaterFingerprint/v1"].is_string());
+        assert!(result["partialFingerprints"]["anteaterFingerprint/v2"].is_string());
         assert_eq!(
             result["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"],
             "%SRCROOT%"

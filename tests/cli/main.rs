@@ -6,12 +6,15 @@ mod support;
 
 mod action;
 mod config_errors;
+mod config_fuzz;
 mod default_rules;
 mod diff;
 mod environment;
 mod false_pass;
 mod history;
+mod leaks_and_bounds;
 mod living_with_findings;
+mod no_secret_in_output;
 mod original;
 mod patchset;
 mod redis_as_users_run_it;

@@ -108,7 +108,7 @@ fn json_on_stdout_matches_the_sarif_log() {
         .results()
         .iter()
         .map(|r| {
-            r["partialFingerprints"]["anteaterFingerprint/v1"]
+            r["partialFingerprints"]["anteaterFingerprint/v2"]
                 .as_str()
                 .unwrap()
         })

@@ -24,7 +24,7 @@ fn results_carry_upload_sarifs_line_hash_and_anteaters_fingerprint() {
     assert_eq!(result["ruleId"], "file-name-pem");
     let prints = &result["partialFingerprints"];
     assert_eq!(prints["primaryLocationLineHash"], "271789c17abda88f:1");
-    assert_eq!(prints["anteaterFingerprint/v1"].as_str().unwrap().len(), 32);
+    assert_eq!(prints["anteaterFingerprint/v2"].as_str().unwrap().len(), 32);
 }
 
 #[test]

@@ -3,4 +3,5 @@
 
 pub mod pki;
 pub mod redis_server;
+pub mod scripted_http;
 pub mod vt_mock;
