@@ -142,16 +142,18 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
         fail_on: config.fail_on,
         outcome,
         report_url: config.exceptions.report_url.as_deref(),
-        sarif_path: Some(&config.sarif_path),
+        sarif_path: config.sarif_path.as_deref(),
         virustotal: virustotal.as_ref(),
         suppressed: stats.suppressed,
         baseline: baselined.as_ref(),
         sarif_dropped: None,
     };
     // SARIF first: if it cannot be written the run fails (exit 2) before claiming anything.
-    let mut sarif = SarifReporter::new(&config.sarif_path, config.sarif_category.clone());
-    sarif.report(&report)?;
-    report.sarif_dropped = sarif.dropped().cloned();
+    if let Some(path) = &config.sarif_path {
+        let mut sarif = SarifReporter::new(path, config.sarif_category.clone());
+        sarif.report(&report)?;
+        report.sarif_dropped = sarif.dropped().cloned();
+    }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     match output.format {
@@ -213,7 +215,7 @@ fn merge_history(findings: &mut Vec<Finding>, history: Vec<Finding>) {
 /// nothing) before anything is scanned or written: exit 2, and no report claims anything.
 fn check_output_paths(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<()> {
     let outputs = [
-        (Some(&cli.sarif), "SARIF"),
+        ((!cli.no_sarif).then_some(&cli.sarif), "SARIF"),
         (cli.junit.as_ref(), "JUnit report"),
         (cli.gitlab_codequality.as_ref(), "GitLab Code Quality report"),
         (cli.write_baseline.as_ref(), "baseline"),

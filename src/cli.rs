@@ -67,6 +67,12 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_HISTORY", value_parser = StrictBool, conflicts_with_all = ["patchset", "diff"])]
     pub history: bool,
 
+    /// Scan what the next commit would record: the staged content (the index, not the working
+    /// tree) of the files it adds or changes, content findings on the lines it adds. For
+    /// pre-commit hooks (see .pre-commit-hooks.yaml).
+    #[arg(long, env = "ANTEATER_STAGED", value_parser = StrictBool, conflicts_with_all = ["patchset", "diff", "history"])]
+    pub staged: bool,
+
     /// In --diff mode, read the exception files as they are at the base revision (`base`, so a
     /// change cannot waive its own findings) or as the change leaves them (`head`).
     #[arg(long, env = "ANTEATER_EXCEPTIONS_FROM", value_enum, value_name = "REVISION", default_value_t = ExceptionsFrom::Base)]
@@ -121,6 +127,10 @@ pub struct Cli {
         default_value = "anteater.sarif"
     )]
     pub sarif: PathBuf,
+
+    /// Write no SARIF log (local runs and pre-commit hooks, where nothing uploads it).
+    #[arg(long, env = "ANTEATER_NO_SARIF", value_parser = StrictBool, conflicts_with = "sarif")]
+    pub no_sarif: bool,
 
     /// SARIF category: sets the run's `automationDetails.id`, so that several anteater jobs of
     /// one commit (a matrix, a monorepo) keep their own alerts. Unset: no automation details, and

@@ -52,7 +52,8 @@ pub struct Config {
     /// Never scanned: the lists directory, the list files and anteater's own output files.
     pub excluded: BTreeSet<PathBuf>,
     pub check_binaries: bool,
-    pub sarif_path: PathBuf,
+    /// Where the SARIF log goes (`None` with --no-sarif).
+    pub sarif_path: Option<PathBuf>,
     /// --sarif-category, as an `automationDetails.id` (`category/`).
     pub sarif_category: Option<String>,
     pub fail_on: FailOn,
@@ -75,6 +76,8 @@ pub struct Config {
     pub change: Option<ChangeSet>,
     /// --diff, --history: the commits whose additions are scanned.
     pub history: Option<HistoryPlan>,
+    /// --staged: the staged files written out of the index; the scan runs over them.
+    pub staged: Option<crate::staged::Snapshot>,
     /// --diff: the changed lines of each changed file, by report path. Content findings
     /// elsewhere are not reported.
     pub changed_lines: Option<HashMap<String, ChangedLines>>,
@@ -205,7 +208,14 @@ impl Config {
         // --history and --diff A..B: history alone, exceptions as of the range's base.
         let mut history = None;
         let mut history_base = None;
+        let staged = if cli.staged {
+            Some(crate::staged::snapshot(&root)?)
+        } else {
+            None
+        };
         let change = match &cli.diff {
+            // --staged: the index against HEAD, exceptions and configuration read at HEAD.
+            None if staged.is_some() => staged.as_ref().map(|snapshot| snapshot.change.clone()),
             Some(spec) => {
                 let spec = if spec == "auto" {
                     diff::auto_base(env)?
@@ -248,9 +258,10 @@ impl Config {
         // Only files of the repository under review have a base revision; configuration kept
         // elsewhere (a shared lists directory, the working directory of the job) is not part of
         // the change.
-        let repository = match &history {
-            Some(_) => Some(diff::top_level(&root)?),
-            None => None,
+        let repository = if history.is_some() || staged.is_some() {
+            Some(diff::top_level(&root)?)
+        } else {
+            None
         };
         let in_repository = |path: &Path| {
             repository
@@ -383,9 +394,11 @@ impl Config {
         if let Some(path) = &cli.write_baseline {
             exclude_own_output(&mut excluded, path, &cwd);
         }
-        let sarif_path = cli.sarif.clone();
+        let sarif_path = (!cli.no_sarif).then(|| cli.sarif.clone());
         let sarif_category = cli.sarif_category.as_deref().map(automation_id).transpose()?;
-        exclude_own_output(&mut excluded, &sarif_path, &cwd);
+        if let Some(path) = &sarif_path {
+            exclude_own_output(&mut excluded, path, &cwd);
+        }
 
         // Absolute from here on: reports make them relative to the report root.
         for (_, path) in &mut watched {
@@ -396,7 +409,14 @@ impl Config {
             Some(change) => config_change::detect(&change.base, &watched, &rules)?,
             None => Vec::new(),
         };
-        let git_root = paths::git_work_tree(&root);
+        // --staged scans the snapshot of the index, laid out like the repository.
+        let (root, git_root) = match &staged {
+            Some(snapshot) => (snapshot.root.clone(), Some(snapshot.top.clone())),
+            None => {
+                let git_root = paths::git_work_tree(&root);
+                (root, git_root)
+            }
+        };
         // Code scanning resolves URIs against the repository root; outside git the scanned
         // folder is the root, so no SARIF URI ever climbs out with `..`.
         let sarif_root = git_root.clone().unwrap_or_else(|| root.clone());
@@ -448,6 +468,7 @@ impl Config {
             change,
             changed_lines,
             history,
+            staged,
             loosened,
             virustotal,
             sarif_path,

@@ -178,7 +178,23 @@ pub fn resolve_base(root: &Path, base: &str) -> anyhow::Result<String> {
 /// The files and lines changed between `base` (a commit) and HEAD, limited to `root` (paths are
 /// relative to it).
 pub fn changes(root: &Path, base: &str) -> anyhow::Result<ChangeSet> {
-    let range = format!("{base}..HEAD");
+    changes_of(root, base, &[&format!("{base}..HEAD")])
+}
+
+/// The files and lines the index changes against HEAD (what `git commit` would record), for
+/// `--staged`. A repository without commits yet compares with the empty tree.
+pub fn staged_changes(root: &Path) -> anyhow::Result<ChangeSet> {
+    let has_head = git(root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_ok();
+    let base = if has_head { "HEAD" } else { EMPTY_TREE };
+    changes_of(root, base, &["--cached", base])
+}
+
+/// git's well-known id of the empty tree, the base of a repository's first commit.
+const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+/// The files and lines `git diff <revisions>` shows, with `base` as the revision the change
+/// is compared with (exceptions and configuration are read there).
+fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<ChangeSet> {
     let mut set = ChangeSet {
         base: base.to_string(),
         ..ChangeSet::default()
@@ -187,15 +203,10 @@ pub fn changes(root: &Path, base: &str) -> anyhow::Result<ChangeSet> {
     // Names and statuses, NUL-separated so that any file name survives.
     let status = git(
         root,
-        &[
-            "diff",
-            "--relative",
-            "--no-ext-diff",
-            "--name-status",
-            "-z",
-            "-M",
-            &range,
-        ],
+        &["diff", "--relative", "--no-ext-diff", "--name-status", "-z", "-M"]
+            .into_iter()
+            .chain(revisions.iter().copied())
+            .collect::<Vec<_>>(),
     )?;
     let mut fields = status.split(|&b| b == 0).filter(|f| !f.is_empty());
     let mut modified = Vec::new();
@@ -232,15 +243,8 @@ pub fn changes(root: &Path, base: &str) -> anyhow::Result<ChangeSet> {
     }
 
     // Added lines of modified and renamed files, from zero-context hunks.
-    let mut args = vec![
-        "diff",
-        "--relative",
-        "--no-ext-diff",
-        "--no-color",
-        "-U0",
-        "-M",
-        &range,
-    ];
+    let mut args = vec!["diff", "--relative", "--no-ext-diff", "--no-color", "-U0", "-M"];
+    args.extend(revisions.iter().copied());
     args.push("--");
     // Renames need both names in the pathspec, or git sees an added file.
     let old_names = set.renamed.iter().map(|(old, _)| old);

@@ -21,6 +21,7 @@ mod redis_as_users_run_it;
 mod reporters;
 mod sarif_upload;
 mod scanning;
+mod staged;
 mod virustotal;
 mod vt_cache_file;
 mod vt_fleet;

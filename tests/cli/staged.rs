@@ -1,0 +1,189 @@
+//! `--staged`: a pre-commit hook judges what the commit will record (the index), not the
+//! working tree, and only what the commit adds.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{anteater, Run};
+
+const TOKEN_LINE: &str = "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n"; // fake-secret-for-tests
+
+fn git(dir: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["config", "user.email", "test@example.org"]);
+    git(dir.path(), &["config", "user.name", "Test"]);
+    git(dir.path(), &["config", "commit.gpgsign", "false"]);
+    dir
+}
+
+fn write(dir: &Path, path: &str, content: &[u8]) {
+    let path = dir.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+fn staged(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["--staged"];
+    args.extend_from_slice(extra);
+    anteater(dir).args(&args).run()
+}
+
+fn found(run: &Run) -> Vec<String> {
+    run.result_keys()
+        .into_iter()
+        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
+        .collect()
+}
+
+#[test]
+fn the_staged_content_is_judged_not_the_working_tree() {
+    let dir = repo();
+    write(dir.path(), "app/settings.py", b"DEBUG = False\n");
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+
+    // Staged with a token, then "fixed" on disk only: the commit would still record the token.
+    write(
+        dir.path(),
+        "app/settings.py",
+        format!("DEBUG = False\n{TOKEN_LINE}").as_bytes(),
+    );
+    git(dir.path(), &["add", "app/settings.py"]);
+    write(
+        dir.path(),
+        "app/settings.py",
+        b"DEBUG = False\nGITHUB_TOKEN = os.environ['T']\n",
+    );
+    let run = staged(dir.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(found(&run), vec!["app/settings.py:2:github-token"]);
+
+    // The other way round: a token only in the working tree is not the commit's.
+    git(dir.path(), &["add", "app/settings.py"]);
+    write(
+        dir.path(),
+        "app/settings.py",
+        format!("DEBUG = False\n{TOKEN_LINE}").as_bytes(),
+    );
+    let run = staged(dir.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(found(&run).is_empty());
+}
+
+#[test]
+fn only_what_the_commit_adds_is_reported() {
+    let dir = repo();
+    write(dir.path(), "old.env.sh", TOKEN_LINE.as_bytes());
+    git(dir.path(), &["add", "-A"]);
+    git(
+        dir.path(),
+        &["commit", "-q", "-m", "an old finding, not this commit's"],
+    );
+    write(
+        dir.path(),
+        "old.env.sh",
+        format!("{TOKEN_LINE}echo hi\n").as_bytes(),
+    );
+    write(
+        dir.path(),
+        "deploy/new.sh",
+        format!("set -e\n{TOKEN_LINE}").as_bytes(),
+    );
+    git(dir.path(), &["add", "-A"]);
+    let run = staged(dir.path(), &["--binaries"]);
+    assert_eq!(
+        found(&run),
+        vec!["deploy/new.sh:2:github-token"],
+        "{}",
+        run.all_output()
+    );
+}
+
+#[test]
+fn a_first_commit_and_staged_binaries_are_checked() {
+    let dir = repo();
+    write(dir.path(), "tool.bin", b"\x7fELF\x02\x01\x01\0\0\0\0\0binary");
+    write(dir.path(), ".aws/credentials", b"[default]\n");
+    git(dir.path(), &["add", "-A"]);
+    let run = staged(dir.path(), &["--binaries"]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let found = found(&run);
+    assert!(
+        found.contains(&"tool.bin:1:binary-not-allowlisted".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|f| f.starts_with(".aws/credentials:1:")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn outside_git_it_says_so_and_no_sarif_writes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"x\n");
+    let run = staged(dir.path(), &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--staged needs a git repository"),
+        "{}",
+        run.stderr
+    );
+
+    let dir = repo();
+    write(dir.path(), "a.txt", b"x\n");
+    git(dir.path(), &["add", "-A"]);
+    let run = staged(dir.path(), &["--no-sarif"]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(!dir.path().join("anteater.sarif").exists());
+    assert!(!run.stdout.contains("SARIF written"), "{}", run.stdout);
+}
+
+/// Every hook in `.pre-commit-hooks.yaml` runs the binary with options it accepts, and the hook
+/// blocks a staged secret and lets a clean commit through.
+#[test]
+fn the_pre_commit_hooks_work_as_declared() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.pre-commit-hooks.yaml")).unwrap();
+    let hooks: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let hooks = hooks.as_array().expect("a list of hooks");
+    assert!(hooks.len() >= 2);
+    for hook in hooks {
+        let entry = hook["entry"].as_str().unwrap();
+        let mut words = entry.split_whitespace();
+        assert_eq!(words.next(), Some("anteater"), "{entry}");
+        let args: Vec<&str> = words.collect();
+        assert_eq!(hook["pass_filenames"], false, "the hook reads the index itself");
+        assert!(["rust", "system"].contains(&hook["language"].as_str().unwrap()));
+
+        let dir = repo();
+        write(dir.path(), "ok.txt", b"fine\n");
+        git(dir.path(), &["add", "-A"]);
+        let clean = anteater(dir.path()).args(&args).run();
+        assert_eq!(clean.code, 0, "{entry}: {}", clean.all_output());
+        write(dir.path(), "ci/secrets.sh", TOKEN_LINE.as_bytes());
+        git(dir.path(), &["add", "-A"]);
+        let blocked = anteater(dir.path()).args(&args).run();
+        assert_eq!(blocked.code, 1, "{entry}: {}", blocked.all_output());
+        assert!(blocked.stdout.contains("ci/secrets.sh:1"), "{}", blocked.stdout);
+        assert!(
+            !dir.path().join("anteater.sarif").exists(),
+            "the hook leaves no file behind"
+        );
+    }
+}
