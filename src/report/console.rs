@@ -58,6 +58,14 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
             stats.unreadable.len(),
             stats.elapsed.as_secs_f64()
         )?;
+        if !stats.skipped_as_own.is_empty() {
+            let shown: Vec<String> = stats.skipped_as_own.iter().map(|path| escape(path)).collect();
+            writeln!(
+                out,
+                "anteater: not scanned, anteater's own configuration: {}",
+                shown.join(", ")
+            )?;
+        }
         if report.suppressed > 0 {
             writeln!(
                 out,
