@@ -211,11 +211,14 @@ impl Config {
                     })?;
                     Some(LegacyConf::parse(&text, &conf_path)?)
                 }
-                // Not there before the change: the change does not configure itself.
-                None if cli.config.is_some() || conf_path.is_file() => Some(LegacyConf {
+                // Not there before the change: the change does not configure itself (its conf
+                // is still watched, and reported as a change).
+                None if conf_path.is_file() => Some(LegacyConf {
                     path: conf_path.clone(),
                     ..LegacyConf::default()
                 }),
+                // An explicit --config that exists nowhere is an error, as in every mode.
+                None if cli.config.is_some() => Some(LegacyConf::load(&conf_path)?),
                 None => None,
             },
             _ if cli.config.is_some() || conf_path.is_file() => Some(LegacyConf::load(&conf_path)?),
