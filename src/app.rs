@@ -102,6 +102,18 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     if let Targets::Listed { missing, .. } = &config.targets {
         stats.missing = missing.clone();
     }
+    stats.skipped_as_own = config
+        .skipped_as_own
+        .iter()
+        .map(|path| {
+            let shown = paths::relative_to(path, &config.report_root);
+            if path.is_dir() {
+                format!("{shown}/")
+            } else {
+                shown
+            }
+        })
+        .collect();
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.columns, &config.rules.rule(a.rule).id).cmp(&(
             &b.path,

@@ -30,7 +30,8 @@ Other environment variables read:
 Exit codes:
   0  no finding at or above --fail-on
   1  findings at or above --fail-on
-  2  the scan could not be done (bad configuration, bad regex, missing path, unreadable files)";
+  2  the scan could not be done, or not completely (bad configuration, bad regex, missing path,
+     unreadable files, text over --max-file-size left unscanned)";
 
 /// Scan a repository, or the files a change touches, for what must never be merged: secrets,
 /// credential files, dangerous code and unapproved binaries. Findings are printed and written as

@@ -51,6 +51,9 @@ pub struct Config {
     pub exceptions: Exceptions,
     /// Never scanned: the lists directory, the list files and anteater's own output files.
     pub excluded: BTreeSet<PathBuf>,
+    /// The part of `excluded` under the scan root that is anteater's own configuration (the
+    /// `anteater_files` folder, the lists), for the summary.
+    pub skipped_as_own: Vec<PathBuf>,
     pub check_binaries: bool,
     /// Where the SARIF log goes (`None` with --no-sarif).
     pub sarif_path: Option<PathBuf>,
@@ -177,25 +180,6 @@ impl Config {
             bail!("--path {}: not a directory", cli.path.display());
         }
 
-        let conf = match &cli.config {
-            Some(path) => Some(LegacyConf::load(path)?),
-            None => {
-                let default = PathBuf::from("anteater.conf");
-                default
-                    .is_file()
-                    .then(|| LegacyConf::load(&default))
-                    .transpose()?
-            }
-        };
-        let flag_list_path = cli
-            .flag_list
-            .clone()
-            .or_else(|| conf.as_ref().and_then(|c| c.flag_list.clone()));
-        let ignore_list_path = cli
-            .ignore_list
-            .clone()
-            .or_else(|| conf.as_ref().and_then(|c| c.ignore_list.clone()));
-
         let project = match &cli.project {
             Some(name) => name.clone(),
             None => root
@@ -273,6 +257,46 @@ impl Config {
             .map(|change| change.base.clone())
             .or(history_base)
             .filter(|_| cli.exceptions_from == ExceptionsFrom::Base);
+        // anteater.conf decides which folder is skipped as anteater's own and which lists apply:
+        // in --diff mode it is read as it is at the base revision, like the exception files, so
+        // that a change cannot point `anteater_files` at the code it adds.
+        let conf_path = cli
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("anteater.conf"));
+        let conf = match &exceptions_revision {
+            Some(revision) if in_repository(&conf_path) => match diff::file_at(&conf_path, revision)? {
+                Some(bytes) => {
+                    let text = String::from_utf8(bytes).map_err(|_| {
+                        anyhow::anyhow!(
+                            "config {} (at the base revision): not valid UTF-8",
+                            conf_path.display()
+                        )
+                    })?;
+                    Some(LegacyConf::parse(&text, &conf_path)?)
+                }
+                // Not there before the change: the change does not configure itself (its conf
+                // is still watched, and reported as a change).
+                None if conf_path.is_file() => Some(LegacyConf {
+                    path: conf_path.clone(),
+                    ..LegacyConf::default()
+                }),
+                // An explicit --config that exists nowhere is an error, as in every mode.
+                None if cli.config.is_some() => Some(LegacyConf::load(&conf_path)?),
+                None => None,
+            },
+            _ if cli.config.is_some() || conf_path.is_file() => Some(LegacyConf::load(&conf_path)?),
+            _ => None,
+        };
+        let flag_list_path = cli
+            .flag_list
+            .clone()
+            .or_else(|| conf.as_ref().and_then(|c| c.flag_list.clone()));
+        let ignore_list_path = cli
+            .ignore_list
+            .clone()
+            .or_else(|| conf.as_ref().and_then(|c| c.ignore_list.clone()));
+
         let load_exceptions = |path: &Path, what: &str| -> anyhow::Result<ExceptionFile> {
             match &exceptions_revision {
                 // A change must not be able to waive its own findings: its edits to the
@@ -288,6 +312,9 @@ impl Config {
         };
 
         let mut excluded = BTreeSet::new();
+        // anteater's own configuration (the lists directory, the list files): never scanned,
+        // and named in the summary so that what was left out is visible.
+        let mut own: Vec<PathBuf> = Vec::new();
         // anteater's own configuration files, watched for loosening in --diff mode.
         let mut watched: Vec<(ConfigKind, PathBuf)> = Vec::new();
         if let Some(conf) = &conf {
@@ -309,7 +336,7 @@ impl Config {
         let mut rules = Vec::new();
         if let Some(path) = &flag_list_path {
             rules.extend(flag_list_rules(path)?);
-            excluded.insert(paths::resolve(path, &cwd));
+            own.push(paths::resolve(path, &cwd));
             rule_sources.push(format!("flag list {}", path.display()));
         }
         if flag_list_path.is_none() || cli.ruleset.is_some() {
@@ -351,7 +378,7 @@ impl Config {
         let mut exception_files = Vec::new();
         if let Some(path) = &ignore_list_path {
             let global = load_exceptions(path, "ignore list")?;
-            excluded.insert(paths::resolve(path, &cwd));
+            own.push(paths::resolve(path, &cwd));
             rule_sources.push(format!("ignore list {}", path.display()));
             let project_file = match global.project_exceptions.file_for(&project) {
                 Some(file) => {
@@ -363,7 +390,7 @@ impl Config {
                     let path = find_project_file(file, &[&base, list_dir], &project)?;
                     let loaded = load_exceptions(&path, "project exception file")?;
                     watched.push((ConfigKind::Exceptions, path.clone()));
-                    excluded.insert(paths::resolve(&path, &cwd));
+                    own.push(paths::resolve(&path, &cwd));
                     rule_sources.push(format!("project `{project}` exceptions {}", path.display()));
                     Some((path, loaded))
                 }
@@ -382,7 +409,7 @@ impl Config {
         let exceptions = Exceptions::compile(&sources)?;
 
         if let Some(dir) = conf.as_ref().and_then(|c| c.anteater_files.as_ref()) {
-            excluded.insert(paths::resolve(dir, &cwd));
+            own.push(paths::resolve(dir, &cwd));
         }
         let baseline = match &cli.baseline {
             Some(path) => {
@@ -399,6 +426,16 @@ impl Config {
         if let Some(path) = &sarif_path {
             exclude_own_output(&mut excluded, path, &cwd);
         }
+        excluded.extend(own.iter().cloned());
+        own.sort();
+        own.dedup();
+        // A list inside the lists folder goes without saying.
+        let skipped_as_own = own
+            .iter()
+            .filter(|path| path.starts_with(&root))
+            .filter(|path| !own.iter().any(|other| other != *path && path.starts_with(other)))
+            .cloned()
+            .collect();
 
         // Absolute from here on: reports make them relative to the report root.
         for (_, path) in &mut watched {
@@ -464,6 +501,7 @@ impl Config {
             rules,
             exceptions,
             excluded,
+            skipped_as_own,
             check_binaries: cli.binaries || cli.bincheck,
             change,
             changed_lines,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::baseline;
 use crate::diff;
+use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::{ExceptionFile, FlagList};
 use crate::redact;
 use crate::rules::{RuleSet, Severity};
@@ -54,7 +55,7 @@ pub fn detect(
             continue;
         }
         let changes = match kind {
-            ConfigKind::Conf => vec!["changes anteater.conf, which decides the lists in use".to_string()],
+            ConfigKind::Conf => conf_changes(path, before.as_deref(), head.as_deref()),
             ConfigKind::FlagList => flag_list_changes(path, before.as_deref(), head.as_deref()),
             ConfigKind::Exceptions => exception_changes(path, before.as_deref(), head.as_deref(), &shown),
             ConfigKind::Baseline => baseline_changes(path, before.as_deref(), head.as_deref()),
@@ -67,6 +68,50 @@ pub fn detect(
         }
     }
     Ok(out)
+}
+
+/// What a change does to anteater.conf: which of the folder skipped as anteater's own and the
+/// lists it now names differently. Any other edit is still reported, in general terms.
+fn conf_changes(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) -> Vec<String> {
+    let parse = |bytes: Option<&[u8]>| -> Option<LegacyConf> {
+        let text = std::str::from_utf8(bytes?).ok()?;
+        LegacyConf::parse(text, path).ok()
+    };
+    let general = "changes anteater.conf, which decides the lists in use".to_string();
+    let (Some(before), Some(after)) = (parse(before), parse(after)) else {
+        return vec![general];
+    };
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let shown = |value: &Option<PathBuf>| match value {
+        Some(value) => format!(
+            "`{}`",
+            redact::escape(&value.strip_prefix(dir).unwrap_or(value).display().to_string())
+        ),
+        None => "nothing".to_string(),
+    };
+    let mut changes = Vec::new();
+    for (key, what, old, new) in [
+        (
+            "anteater_files",
+            " (the folder skipped as anteater's own)",
+            &before.anteater_files,
+            &after.anteater_files,
+        ),
+        ("flag_list", "", &before.flag_list, &after.flag_list),
+        ("ignore_list", "", &before.ignore_list, &after.ignore_list),
+    ] {
+        if old != new {
+            changes.push(format!(
+                "points {key}{what} at {} (was {})",
+                shown(new),
+                shown(old)
+            ));
+        }
+    }
+    if changes.is_empty() {
+        changes.push(general);
+    }
+    changes
 }
 
 fn exception_changes(

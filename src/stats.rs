@@ -20,6 +20,8 @@ pub struct ScanStats {
     pub suppressed: usize,
     /// Patchset entries that do not exist.
     pub missing: Vec<String>,
+    /// anteater's own configuration under the scan root, never scanned (folders end in `/`).
+    pub skipped_as_own: Vec<String>,
     pub elapsed: Duration,
     /// History mode: commits whose additions were scanned.
     pub commits: Option<usize>,

@@ -64,6 +64,14 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         if let Some(commits) = stats.commits {
             writeln!(out, "anteater: history: scanned what {commits} commits added")?;
         }
+        if !stats.skipped_as_own.is_empty() {
+            let shown: Vec<String> = stats.skipped_as_own.iter().map(|path| escape(path)).collect();
+            writeln!(
+                out,
+                "anteater: not scanned, anteater's own configuration: {}",
+                shown.join(", ")
+            )?;
+        }
         if report.suppressed > 0 {
             writeln!(
                 out,

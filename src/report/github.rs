@@ -334,6 +334,18 @@ fn summary_tail(report: &ScanReport<'_>) -> String {
         stats.missing.len(),
         report.suppressed
     ));
+    if !stats.skipped_as_own.is_empty() {
+        let shown: Vec<String> = stats
+            .skipped_as_own
+            .iter()
+            .take(PROBLEM_PATHS_SHOWN)
+            .map(|path| code(&escape(path)))
+            .collect();
+        md.push_str(&format!(
+            "**Not scanned, anteater's own configuration:** {}.\n\n",
+            shown.join(", ")
+        ));
+    }
     if let Some(baseline) = report.baseline {
         md.push_str(&format!(
             "**Baseline:** {} findings accepted, {} stale entries (no longer found; they can be removed).\n\n",

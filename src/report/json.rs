@@ -92,6 +92,9 @@ struct Summary<'a> {
     findings: Counts,
     /// Findings waived by an inline `anteater:ignore` comment.
     suppressed: usize,
+    /// anteater's own configuration under the scanned folder (the `anteater_files` folder, the
+    /// lists), never scanned; folders end in `/`.
+    skipped_as_own: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<Baseline<'a>>,
     elapsed_seconds: f64,
@@ -210,6 +213,7 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 note: report.count(Level::Note),
             },
             suppressed: report.suppressed,
+            skipped_as_own: &stats.skipped_as_own,
             baseline: report.baseline.map(|baseline| Baseline {
                 accepted: baseline.accepted,
                 stale: &baseline.stale,

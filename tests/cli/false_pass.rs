@@ -504,3 +504,79 @@ fn oversized_binaries_are_hashed_and_looked_up() {
         run.all_output()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 7: a change widening anteater's own blind spot through anteater.conf.
+
+#[test]
+fn a_change_cannot_point_anteater_files_at_its_own_code() {
+    let repo = Repo::new();
+    repo.write(".anteater/flags.yaml", FLAGS);
+    repo.write(
+        "anteater.conf",
+        b"[config]\nanteater_files = .anteater/\nflag_list = %(anteater_files)s/flags.yaml\n",
+    );
+    let base = repo.commit("anteater configured");
+    // The change: the folder anteater skips as its own becomes src/, and a secret lands there.
+    repo.write(
+        "anteater.conf",
+        b"[config]\nanteater_files = src/\nflag_list = .anteater/flags.yaml\n",
+    );
+    repo.write("src/secret.py", SECRET_LINE.as_bytes());
+    repo.commit("widen the blind spot");
+
+    let run = anteater(repo.path())
+        .args(&["--path", ".", "--diff", &base])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let found = run.result_keys();
+    assert!(
+        found.contains(&("src/secret.py".to_string(), 1, "password".to_string())),
+        "{}",
+        run.all_output()
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(uri, _, rule)| uri == "anteater.conf" && rule == "config-changed"),
+        "{}",
+        run.all_output()
+    );
+    assert!(
+        run.stdout.contains(
+            "points anteater_files (the folder skipped as anteater's own) at `src` (was `.anteater`)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("not scanned, anteater's own configuration: .anteater/"),
+        "{}",
+        run.stdout
+    );
+
+    // --exceptions-from head opts out: the change's own anteater.conf applies, still reported.
+    let run = anteater(repo.path())
+        .args(&["--path", ".", "--diff", &base, "--exceptions-from", "head"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(run.stdout.contains("config-changed"), "{}", run.stdout);
+
+    // A full scan uses the conf as it is, and says what it left out, on the console and in JSON.
+    let run = anteater(repo.path()).args(&["--path", "."]).run();
+    assert!(
+        run.stdout
+            .contains("not scanned, anteater's own configuration: .anteater/flags.yaml, src/"),
+        "{}",
+        run.stdout
+    );
+    let run = anteater(repo.path())
+        .args(&["--path", ".", "--format", "json"])
+        .run();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["summary"]["skipped_as_own"],
+        serde_json::json!([".anteater/flags.yaml", "src/"])
+    );
+}
