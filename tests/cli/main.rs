@@ -17,6 +17,7 @@ mod living_with_findings;
 mod no_secret_in_output;
 mod original;
 mod patchset;
+mod readme;
 mod redis_as_users_run_it;
 mod reporters;
 mod sarif_upload;
