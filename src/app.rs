@@ -1,6 +1,7 @@
 //! Runs the pipeline once: configuration, walk and inspection, reports, outcome. The only module
 //! that knows every stage.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::cli::{Cli, Oversize};
@@ -13,6 +14,7 @@ use crate::baseline;
 use crate::enrich;
 use crate::finding::{sha256_hex, Finding};
 use crate::history;
+use crate::inspect::IndicatorHit;
 use crate::report::console::{self, ConsoleReporter};
 use crate::report::github::{AnnotationReporter, CommandPause, StepSummaryReporter};
 use crate::report::github_output::GithubOutputReporter;
@@ -22,7 +24,8 @@ use crate::report::junit::JunitReporter;
 use crate::report::sarif::SarifReporter;
 use crate::report::{BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
 use crate::rules::RuleKind;
-use crate::virustotal::lookup::Progress;
+use crate::stats::ScanStats;
+use crate::virustotal::lookup::{self, Progress, UploadSource};
 use crate::virustotal::verdict::IndicatorKind;
 use crate::walk;
 use crate::{paths, redact};
@@ -30,17 +33,7 @@ use crate::{paths, redact};
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
 pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    if let Some(requested) = cli.threads {
-        let limit = max_threads();
-        if requested > limit {
-            let _ = writeln!(
-                std::io::stderr(),
-                "anteater: warning: --threads {requested} clamped to {limit} (4 per CPU, at least 16, at most 256): \
-                 more threads only cost start-up time and memory"
-            );
-            cli.threads = Some(limit);
-        }
-    }
+    clamp_threads(&mut cli);
     let env = PlatformEnv::from_process()?;
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
@@ -63,9 +56,64 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     // anteater's own report files are never scanned, like the SARIF log.
     output.exclude_from_scan(&mut config.excluded);
 
-    let mut results = walk::walk(&config);
+    let mut scanned = scan(&config)?;
+    let virustotal = look_up_indicators(&config, &mut scanned)?;
+    let Scanned {
+        findings, mut stats, ..
+    } = scanned;
+    let (findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
+    stats.elapsed = started.elapsed();
+    let outcome = decide(&config, &findings, &stats);
+
+    let report = ScanReport {
+        rules: &config.rules,
+        findings: &findings,
+        stats: &stats,
+        report_root: &config.report_root,
+        sarif_root: &config.sarif_root,
+        fail_on: config.fail_on,
+        outcome,
+        report_url: config.exceptions.report_url.as_deref(),
+        sarif_path: config.sarif_path.as_deref(),
+        virustotal: virustotal.as_ref(),
+        suppressed: stats.suppressed,
+        baseline: baselined.as_ref(),
+        sarif_dropped: None,
+    };
+    write_reports(&config, &env, &output, report, pause, &mut commands)?;
+    Ok(outcome)
+}
+
+/// What the scan found, before VirusTotal and the baseline.
+struct Scanned {
+    findings: Vec<Finding>,
+    stats: ScanStats,
+    indicators: Vec<(String, IndicatorHit)>,
+    uploads: HashMap<String, UploadSource>,
+}
+
+/// `--threads` beyond what helps is clamped, with a warning.
+fn clamp_threads(cli: &mut Cli) {
+    let Some(requested) = cli.threads else {
+        return;
+    };
+    let limit = max_threads();
+    if requested > limit {
+        let _ = writeln!(
+            std::io::stderr(),
+            "anteater: warning: --threads {requested} clamped to {limit} (4 per CPU, at least 16, at most 256): \
+             more threads only cost start-up time and memory"
+        );
+        cli.threads = Some(limit);
+    }
+}
+
+/// The walk over the targets, cut down to the changed lines in --diff and --staged modes, plus
+/// what history mode finds and what the change loosened in anteater's own configuration.
+fn scan(config: &Config) -> anyhow::Result<Scanned> {
+    let mut results = walk::walk(config);
     if let Some(lines) = &config.changed_lines {
-        // --diff: what was already there before the change is not the change's doing.
+        // What was already there before the change is not the change's doing.
         let on_changed_line = |path: &str, line: u32| lines.get(path).is_some_and(|l| l.contains(line));
         let rules = &config.rules;
         results.findings.retain(|finding| {
@@ -78,27 +126,12 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let mut findings = results.findings;
     let mut stats = results.stats;
     if let Some(plan) = &config.history {
-        let found = history::scan(&config, &plan.revisions)?;
+        let found = history::scan(config, &plan.revisions)?;
         stats.commits = Some(found.commits);
         stats.unreadable.extend(found.unreadable);
         merge_history(&mut findings, found.findings);
     }
-    findings.extend(config_change_findings(&config));
-    let mut virustotal = None;
-    if let Some(plan) = &config.virustotal {
-        let mut progress = |event: Progress| {
-            let _ = writeln!(std::io::stderr(), "{}", console::progress_line(&event));
-        };
-        let (vt_findings, summary) = enrich::enrich(
-            plan,
-            &config.rules,
-            &results.indicators,
-            &results.uploads,
-            &mut progress,
-        )?;
-        findings.extend(vt_findings);
-        virustotal = Some(summary);
-    }
+    findings.extend(config_change_findings(config));
     if let Targets::Listed { missing, .. } = &config.targets {
         stats.missing = missing.clone();
     }
@@ -114,6 +147,35 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
             }
         })
         .collect();
+    Ok(Scanned {
+        findings,
+        stats,
+        indicators: results.indicators,
+        uploads: results.uploads,
+    })
+}
+
+/// --ips, --urls, --bincheck: VirusTotal's verdicts become findings too.
+fn look_up_indicators(config: &Config, scanned: &mut Scanned) -> anyhow::Result<Option<lookup::Summary>> {
+    let Some(plan) = &config.virustotal else {
+        return Ok(None);
+    };
+    let mut progress = |event: Progress| {
+        let _ = writeln!(std::io::stderr(), "{}", console::progress_line(&event));
+    };
+    let (found, summary) = enrich::enrich(
+        plan,
+        &config.rules,
+        &scanned.indicators,
+        &scanned.uploads,
+        &mut progress,
+    )?;
+    scanned.findings.extend(found);
+    Ok(Some(summary))
+}
+
+/// Findings in report order: by path, line, columns, rule.
+fn sort_findings(config: &Config, mut findings: Vec<Finding>) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.columns, &config.rules.rule(a.rule).id).cmp(&(
             &b.path,
@@ -122,45 +184,50 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
             &config.rules.rule(b.rule).id,
         ))
     });
+    findings
+}
+
+/// --write-baseline records every finding; --baseline then keeps only the new ones.
+fn apply_baseline(
+    config: &Config,
+    findings: Vec<Finding>,
+) -> anyhow::Result<(Vec<Finding>, Option<BaselineSummary>)> {
     if let Some(path) = &config.write_baseline {
         let salt = baseline::salt_for(path, config.baseline.as_ref())?;
         baseline::write(path, &findings, &config.rules, &salt)?;
     }
-    let mut baselined = None;
-    if let Some(entries) = &config.baseline {
-        let applied = baseline::apply(entries, findings, &config.rules);
-        findings = applied.kept;
-        baselined = Some(BaselineSummary {
-            accepted: applied.baselined,
-            stale: applied.stale,
-        });
-    }
-    stats.elapsed = started.elapsed();
+    let Some(entries) = &config.baseline else {
+        return Ok((findings, None));
+    };
+    let applied = baseline::apply(entries, findings, &config.rules);
+    let summary = BaselineSummary {
+        accepted: applied.baselined,
+        stale: applied.stale,
+    };
+    Ok((applied.kept, Some(summary)))
+}
 
-    // Text that was not scanned makes the scan incomplete: unreadable files, and files over
-    // --max-file-size unless the user chose to skip them (--oversize warn).
+/// The exit code's reason. Text that was not scanned makes the scan incomplete: unreadable
+/// files, and files over --max-file-size unless the user chose to skip them (--oversize warn).
+fn decide(config: &Config, findings: &[Finding], stats: &ScanStats) -> Outcome {
     let skipped_oversize = !stats.too_large.is_empty() && config.oversize != Oversize::Warn;
-    let outcome = Outcome::decide(
+    Outcome::decide(
         findings.iter().map(|f| f.level),
         config.fail_on,
         !stats.unreadable.is_empty() || skipped_oversize,
-    );
-    let mut report = ScanReport {
-        rules: &config.rules,
-        findings: &findings,
-        stats: &stats,
-        report_root: &config.report_root,
-        sarif_root: &config.sarif_root,
-        fail_on: config.fail_on,
-        outcome,
-        report_url: config.exceptions.report_url.as_deref(),
-        sarif_path: config.sarif_path.as_deref(),
-        virustotal: virustotal.as_ref(),
-        suppressed: stats.suppressed,
-        baseline: baselined.as_ref(),
-        sarif_dropped: None,
-    };
-    // SARIF first: if it cannot be written the run fails (exit 2) before claiming anything.
+    )
+}
+
+/// Every report this run was asked for. SARIF first: if it cannot be written the run fails
+/// (exit 2) before any other report claims anything.
+fn write_reports(
+    config: &Config,
+    env: &PlatformEnv,
+    output: &OutputOptions,
+    mut report: ScanReport<'_>,
+    pause: Option<CommandPause>,
+    commands: &mut Box<dyn Write>,
+) -> anyhow::Result<()> {
     if let Some(path) = &config.sarif_path {
         let mut sarif = SarifReporter::new(path, config.sarif_category.clone());
         sarif.report(&report)?;
@@ -173,8 +240,8 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
         Format::Json => JsonReporter::new(stdout.lock(), stderr.lock()).report(&report)?,
     }
     if let Some(pause) = pause {
-        pause.end(&mut commands)?;
-        AnnotationReporter::new(&mut commands, env.github_step_summary.is_some()).report(&report)?;
+        pause.end(commands)?;
+        AnnotationReporter::new(commands, env.github_step_summary.is_some()).report(&report)?;
         if let Some(path) = &env.github_step_summary {
             StepSummaryReporter::new(path).report(&report)?;
         }
@@ -194,7 +261,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
             )
             .report(&report)?;
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// Adds history's findings to the working tree's: one already found in the working tree (same
