@@ -168,126 +168,17 @@ const DEFAULT_VT_API_URL: &str = "https://www.virustotal.com/api/v3";
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 impl Config {
+    /// Every setting of one run, checked, in stages: what is scanned and against which revision,
+    /// the configuration as that revision has it, rules and exceptions, what is anteater's own,
+    /// and the files to walk.
     pub fn build(cli: Cli, env: &PlatformEnv) -> anyhow::Result<Self> {
         let virustotal = VtPlan::from_cli(&cli, env)?;
-
         let cwd = std::env::current_dir().context("reading the working directory")?;
-        let root = cli
-            .path
-            .canonicalize()
-            .with_context(|| format!("--path {}: cannot open", cli.path.display()))?;
-        if !root.is_dir() {
-            bail!("--path {}: not a directory", cli.path.display());
-        }
-
-        let project = match &cli.project {
-            Some(name) => name.clone(),
-            None => root
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
-
-        // --diff: the change under review, and the revision exceptions are read from.
-        // --history and --diff A..B: history alone, exceptions as of the range's base.
-        let mut history = None;
-        let mut history_base = None;
-        let staged = if cli.staged {
-            Some(crate::staged::snapshot(&root)?)
-        } else {
-            None
-        };
-        let change = match &cli.diff {
-            // --staged: the index against HEAD, exceptions and configuration read at HEAD.
-            None if staged.is_some() => staged.as_ref().map(|snapshot| snapshot.change.clone()),
-            Some(spec) => {
-                let spec = if spec == "auto" {
-                    diff::auto_base(env)?
-                } else {
-                    spec.clone()
-                };
-                match history::explicit_range(&root, &spec)? {
-                    Some((from, to)) => {
-                        history = Some(HistoryPlan {
-                            revisions: vec![format!("{from}..{to}")],
-                            with_net_change: false,
-                        });
-                        history_base = Some(from);
-                        None
-                    }
-                    None => {
-                        let base = diff::resolve_base(&root, &spec)?;
-                        history = Some(HistoryPlan {
-                            revisions: vec![format!("{base}..HEAD")],
-                            with_net_change: true,
-                        });
-                        Some(diff::changes(&root, &base)?)
-                    }
-                }
-            }
-            None => None,
-        };
-        if cli.history {
-            if diff::git(&root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_err() {
-                bail!(
-                    "--history needs a git repository with commits, and {} is not in one",
-                    root.display()
-                );
-            }
-            history = Some(HistoryPlan {
-                revisions: vec!["HEAD".to_string()],
-                with_net_change: false,
-            });
-        }
-        // Only files of the repository under review have a base revision; configuration kept
-        // elsewhere (a shared lists directory, the working directory of the job) is not part of
-        // the change.
-        let repository = if history.is_some() || staged.is_some() {
-            Some(diff::top_level(&root)?)
-        } else {
-            None
-        };
-        let in_repository = |path: &Path| {
-            repository
-                .as_ref()
-                .is_some_and(|top| paths::resolve(path, &cwd).starts_with(top))
-        };
-        let exceptions_revision = change
-            .as_ref()
-            .map(|change| change.base.clone())
-            .or(history_base)
-            .filter(|_| cli.exceptions_from == ExceptionsFrom::Base);
-        // anteater.conf decides which folder is skipped as anteater's own and which lists apply:
-        // in --diff mode it is read as it is at the base revision, like the exception files, so
-        // that a change cannot point `anteater_files` at the code it adds.
-        let conf_path = cli
-            .config
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("anteater.conf"));
-        let conf = match &exceptions_revision {
-            Some(revision) if in_repository(&conf_path) => match diff::file_at(&conf_path, revision)? {
-                Some(bytes) => {
-                    let text = String::from_utf8(bytes).map_err(|_| {
-                        anyhow::anyhow!(
-                            "config {} (at the base revision): not valid UTF-8",
-                            conf_path.display()
-                        )
-                    })?;
-                    Some(LegacyConf::parse(&text, &conf_path)?)
-                }
-                // Not there before the change: the change does not configure itself (its conf
-                // is still watched, and reported as a change).
-                None if conf_path.is_file() => Some(LegacyConf {
-                    path: conf_path.clone(),
-                    ..LegacyConf::default()
-                }),
-                // An explicit --config that exists nowhere is an error, as in every mode.
-                None if cli.config.is_some() => Some(LegacyConf::load(&conf_path)?),
-                None => None,
-            },
-            _ if cli.config.is_some() || conf_path.is_file() => Some(LegacyConf::load(&conf_path)?),
-            _ => None,
-        };
+        let root = scan_root(&cli)?;
+        let project = project_name(&cli, &root);
+        let revisions = Revisions::from_cli(&cli, env, &root)?;
+        let reader = ConfigReader::new(&cli, &revisions, &root, &cwd)?;
+        let conf = reader.conf(&cli)?;
         let flag_list_path = cli
             .flag_list
             .clone()
@@ -297,216 +188,69 @@ impl Config {
             .clone()
             .or_else(|| conf.as_ref().and_then(|c| c.ignore_list.clone()));
 
-        let load_exceptions = |path: &Path, what: &str| -> anyhow::Result<ExceptionFile> {
-            match &exceptions_revision {
-                // A change must not be able to waive its own findings: its edits to the
-                // exception files take effect once they are merged.
-                Some(revision) if in_repository(path) => match diff::file_at(path, revision)? {
-                    Some(bytes) => {
-                        ExceptionFile::parse_bytes(&bytes, path, &format!("{what} (at the base revision)"))
-                    }
-                    None => Ok(ExceptionFile::default()),
-                },
-                _ => ExceptionFile::load(path, what),
-            }
-        };
-
-        let mut excluded = BTreeSet::new();
-        // anteater's own configuration (the lists directory, the list files): never scanned,
-        // and named in the summary so that what was left out is visible.
-        let mut own: Vec<PathBuf> = Vec::new();
-        // anteater's own configuration files, watched for loosening in --diff mode.
-        let mut watched: Vec<(ConfigKind, PathBuf)> = Vec::new();
+        let mut own = OwnFiles::default();
         if let Some(conf) = &conf {
-            watched.push((ConfigKind::Conf, conf.path.clone()));
-        }
-        if let Some(path) = &flag_list_path {
-            watched.push((ConfigKind::FlagList, path.clone()));
-        }
-        if let Some(path) = &ignore_list_path {
-            watched.push((ConfigKind::Exceptions, path.clone()));
+            own.watch(ConfigKind::Conf, &conf.path);
         }
         if let Some(path) = &cli.baseline {
-            watched.push((ConfigKind::Baseline, path.clone()));
+            own.watch(ConfigKind::Baseline, path);
         }
-        let mut rule_sources = Vec::new();
-
-        // Rules: the flag list when one is configured, a built-in ruleset otherwise (or both when
-        // --ruleset is given explicitly).
-        let mut rules = Vec::new();
-        if let Some(path) = &flag_list_path {
-            rules.extend(flag_list_rules(path)?);
-            own.push(paths::resolve(path, &cwd));
-            rule_sources.push(format!("flag list {}", path.display()));
-        }
-        if flag_list_path.is_none() || cli.ruleset.is_some() {
-            let name = cli.ruleset.unwrap_or(RulesetName::Default);
-            let file = builtin::load(name)?;
-            let origin = builtin::origin(name);
-            let precision = builtin::precision(name);
-            rules.extend(
-                file.content
-                    .into_iter()
-                    .map(|spec| spec.into_meta(RuleKind::Content, &origin, precision)),
-            );
-            rules.extend(
-                file.file_names
-                    .into_iter()
-                    .map(|spec| spec.into_meta(RuleKind::FileName, &origin, precision)),
-            );
-            rule_sources.push(origin);
-        }
-        if let Some(plan) = &virustotal {
-            rules.extend(crate::rules::virustotal_rules(plan.fail_closed));
-        }
-        if change.is_some() {
-            rules.push(crate::rules::config_changed_rule());
-        }
-        let checks_anything = rules
-            .iter()
-            .any(|rule| matches!(rule.kind, RuleKind::Content | RuleKind::FileName));
-        if !checks_anything {
-            bail!(
-                "the configuration ends with no content rules and no file-name rules ({}): nothing \
-                 would be checked",
-                rule_sources.join(", ")
-            );
-        }
-        let rules = RuleSet::compile(rules)?;
-
-        // Exceptions: the global ignore list, then the project's own file.
-        let mut exception_files = Vec::new();
-        if let Some(path) = &ignore_list_path {
-            let global = load_exceptions(path, "ignore list")?;
-            own.push(paths::resolve(path, &cwd));
-            rule_sources.push(format!("ignore list {}", path.display()));
-            let project_file = match global.project_exceptions.file_for(&project) {
-                Some(file) => {
-                    let base = conf
-                        .as_ref()
-                        .and_then(|c| c.path.parent().map(Path::to_path_buf))
-                        .unwrap_or_else(|| cwd.clone());
-                    let list_dir = path.parent().unwrap_or(Path::new("."));
-                    let path = find_project_file(file, &[&base, list_dir], &project)?;
-                    let loaded = load_exceptions(&path, "project exception file")?;
-                    watched.push((ConfigKind::Exceptions, path.clone()));
-                    own.push(paths::resolve(&path, &cwd));
-                    rule_sources.push(format!("project `{project}` exceptions {}", path.display()));
-                    Some((path, loaded))
-                }
-                None => None,
-            };
-            exception_files.push((path.clone(), global));
-            exception_files.extend(project_file);
-        }
-        let sources: Vec<_> = exception_files
-            .iter()
-            .map(|(path, file)| exceptions::Source {
-                file,
-                origin: path.display().to_string(),
-            })
-            .collect();
-        let exceptions = Exceptions::compile(&sources)?;
-
+        let rules = build_rules(
+            &cli,
+            flag_list_path.as_deref(),
+            virustotal.as_ref(),
+            revisions.change.is_some(),
+            &mut own,
+            &cwd,
+        )?;
+        let exceptions = load_exceptions(
+            ignore_list_path.as_deref(),
+            conf.as_ref(),
+            &project,
+            &reader,
+            &mut own,
+            &cwd,
+        )?;
         if let Some(dir) = conf.as_ref().and_then(|c| c.anteater_files.as_ref()) {
-            own.push(paths::resolve(dir, &cwd));
+            own.configuration.push(paths::resolve(dir, &cwd));
         }
-        let baseline = match &cli.baseline {
-            Some(path) => {
-                exclude_own_output(&mut excluded, path, &cwd);
-                Some(crate::baseline::load(path)?)
-            }
-            None => None,
-        };
-        if let Some(path) = &cli.write_baseline {
-            exclude_own_output(&mut excluded, path, &cwd);
-        }
+        let baseline = cli.baseline.as_deref().map(crate::baseline::load).transpose()?;
         let sarif_path = (!cli.no_sarif).then(|| cli.sarif.clone());
         let sarif_category = cli.sarif_category.as_deref().map(automation_id).transpose()?;
-        if let Some(path) = &sarif_path {
-            exclude_own_output(&mut excluded, path, &cwd);
-        }
-        excluded.extend(own.iter().cloned());
-        own.sort();
-        own.dedup();
-        // A list inside the lists folder goes without saying.
-        let skipped_as_own = own
-            .iter()
-            .filter(|path| path.starts_with(&root))
-            .filter(|path| !own.iter().any(|other| other != *path && path.starts_with(other)))
-            .cloned()
-            .collect();
-
-        // Absolute from here on: reports make them relative to the report root.
-        for (_, path) in &mut watched {
-            *path = paths::resolve(path, &cwd);
-        }
-        watched.retain(|(_, path)| in_repository(path));
-        let loosened = match &change {
+        let outputs = [
+            cli.baseline.as_ref(),
+            cli.write_baseline.as_ref(),
+            sarif_path.as_ref(),
+        ];
+        let (excluded, skipped_as_own) = own.excluded(outputs.into_iter().flatten(), &root, &cwd);
+        let watched = own.watched(&cwd, |path| reader.in_repository(path));
+        let loosened = match &revisions.change {
             Some(change) => config_change::detect(&change.base, &watched, &rules)?,
             None => Vec::new(),
         };
-        // --staged scans the snapshot of the index, laid out like the repository.
-        let (root, git_root) = match &staged {
-            Some(snapshot) => (snapshot.root.clone(), Some(snapshot.top.clone())),
-            None => {
-                let git_root = paths::git_work_tree(&root);
-                (root, git_root)
-            }
-        };
-        // Code scanning resolves URIs against the repository root; outside git the scanned
-        // folder is the root, so no SARIF URI ever climbs out with `..`.
-        let sarif_root = git_root.clone().unwrap_or_else(|| root.clone());
-        let report_root = git_root.unwrap_or_else(|| paths::resolve(&cwd, &cwd));
-        let mut changed_lines = None;
-        let targets = match (&cli.patchset, &change) {
-            (Some(path), _) => read_patchset(path, &root, cli.patchset0)?,
-            (None, Some(change)) => {
-                let mut files = Vec::new();
-                let mut missing = Vec::new();
-                let mut lines = HashMap::new();
-                for (relative, changed) in &change.files {
-                    let path = root.join(relative);
-                    if path.is_file() {
-                        lines.insert(paths::relative_to(&path, &report_root), changed.clone());
-                        files.push(path);
-                    } else {
-                        missing.push(relative.clone());
-                    }
-                }
-                files.sort();
-                missing.sort();
-                changed_lines = Some(lines);
-                Targets::Listed { files, missing }
-            }
-            // History alone: no file of the working tree is scanned.
-            (None, None) if history.is_some() => Targets::Listed {
-                files: Vec::new(),
-                missing: Vec::new(),
-            },
-            (None, None) => Targets::Tree,
-        };
+
+        let layout = Layout::new(root, revisions.staged.as_ref(), &cwd);
+        let (targets, changed_lines) = targets(&cli, &revisions, &layout)?;
         let threads = match cli.threads {
             Some(0) => bail!("--threads must be at least 1"),
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(2, |n| n.get()),
         };
-
         Ok(Self {
-            root,
+            root: layout.root,
             targets,
-            report_root,
-            sarif_root,
+            report_root: layout.report_root,
+            sarif_root: layout.sarif_root,
             project,
             rules,
             exceptions,
             excluded,
             skipped_as_own,
             check_binaries: cli.binaries || cli.bincheck,
-            change,
+            change: revisions.change,
             changed_lines,
-            history,
-            staged,
+            history: revisions.history,
+            staged: revisions.staged,
             loosened,
             virustotal,
             sarif_path,
@@ -519,9 +263,412 @@ impl Config {
             oversize: cli.oversize,
             follow_symlinks: cli.follow_symlinks,
             threads,
-            rule_sources,
+            rule_sources: own.sources,
         })
     }
+}
+
+/// `--path`, canonical, and a directory.
+fn scan_root(cli: &Cli) -> anyhow::Result<PathBuf> {
+    let root = cli
+        .path
+        .canonicalize()
+        .with_context(|| format!("--path {}: cannot open", cli.path.display()))?;
+    if !root.is_dir() {
+        bail!("--path {}: not a directory", cli.path.display());
+    }
+    Ok(root)
+}
+
+/// --project, else the scanned folder's name (the original's convention).
+fn project_name(cli: &Cli, root: &Path) -> String {
+    match &cli.project {
+        Some(name) => name.clone(),
+        None => root
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// Which revisions a run looks at: the change under review (--diff, --staged), the commits
+/// whose additions are scanned (--diff, --history), and the revision the configuration and
+/// exceptions are read at.
+struct Revisions {
+    staged: Option<crate::staged::Snapshot>,
+    change: Option<ChangeSet>,
+    history: Option<HistoryPlan>,
+    /// --diff A..B: history alone, exceptions as of A.
+    history_base: Option<String>,
+}
+
+impl Revisions {
+    fn from_cli(cli: &Cli, env: &PlatformEnv, root: &Path) -> anyhow::Result<Self> {
+        let mut revisions = Revisions {
+            staged: None,
+            change: None,
+            history: None,
+            history_base: None,
+        };
+        if cli.staged {
+            // The index against HEAD, exceptions and configuration read at HEAD.
+            let snapshot = crate::staged::snapshot(root)?;
+            revisions.change = Some(snapshot.change.clone());
+            revisions.staged = Some(snapshot);
+        }
+        if let Some(spec) = &cli.diff {
+            let spec = if spec == "auto" {
+                diff::auto_base(env)?
+            } else {
+                spec.clone()
+            };
+            match history::explicit_range(root, &spec)? {
+                Some((from, to)) => {
+                    revisions.history = Some(HistoryPlan {
+                        revisions: vec![format!("{from}..{to}")],
+                        with_net_change: false,
+                    });
+                    revisions.history_base = Some(from);
+                }
+                None => {
+                    let base = diff::resolve_base(root, &spec)?;
+                    revisions.history = Some(HistoryPlan {
+                        revisions: vec![format!("{base}..HEAD")],
+                        with_net_change: true,
+                    });
+                    revisions.change = Some(diff::changes(root, &base)?);
+                }
+            }
+        }
+        if cli.history {
+            if diff::git(root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_err() {
+                bail!(
+                    "--history needs a git repository with commits, and {} is not in one",
+                    root.display()
+                );
+            }
+            revisions.history = Some(HistoryPlan {
+                revisions: vec!["HEAD".to_string()],
+                with_net_change: false,
+            });
+        }
+        Ok(revisions)
+    }
+
+    /// Whether the repository matters: only then is configuration read at a revision.
+    fn in_git(&self) -> bool {
+        self.history.is_some() || self.staged.is_some()
+    }
+}
+
+/// Reads anteater's configuration files as the revision under review had them before the change
+/// (`--exceptions-from base`, the default), so that a change cannot waive its own findings or
+/// point the folder anteater skips at the code it adds; files outside the repository (a shared
+/// lists directory) are read as they are.
+struct ConfigReader<'a> {
+    cwd: &'a Path,
+    /// The repository's top level, when a revision matters.
+    repository: Option<PathBuf>,
+    revision: Option<String>,
+}
+
+impl<'a> ConfigReader<'a> {
+    fn new(cli: &Cli, revisions: &Revisions, root: &Path, cwd: &'a Path) -> anyhow::Result<Self> {
+        let repository = if revisions.in_git() {
+            Some(diff::top_level(root)?)
+        } else {
+            None
+        };
+        let revision = revisions
+            .change
+            .as_ref()
+            .map(|change| change.base.clone())
+            .or_else(|| revisions.history_base.clone())
+            .filter(|_| cli.exceptions_from == ExceptionsFrom::Base);
+        Ok(ConfigReader {
+            cwd,
+            repository,
+            revision,
+        })
+    }
+
+    fn in_repository(&self, path: &Path) -> bool {
+        self.repository
+            .as_ref()
+            .is_some_and(|top| paths::resolve(path, self.cwd).starts_with(top))
+    }
+
+    /// The revision `path` is read at, if any.
+    fn revision_for(&self, path: &Path) -> Option<&str> {
+        self.revision.as_deref().filter(|_| self.in_repository(path))
+    }
+
+    /// anteater.conf: it decides which folder is skipped as anteater's own and which lists
+    /// apply.
+    fn conf(&self, cli: &Cli) -> anyhow::Result<Option<LegacyConf>> {
+        let conf_path = cli
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("anteater.conf"));
+        let Some(revision) = self.revision_for(&conf_path) else {
+            return if cli.config.is_some() || conf_path.is_file() {
+                LegacyConf::load(&conf_path).map(Some)
+            } else {
+                Ok(None)
+            };
+        };
+        match diff::file_at(&conf_path, revision)? {
+            Some(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    anyhow::anyhow!(
+                        "config {} (at the base revision): not valid UTF-8",
+                        conf_path.display()
+                    )
+                })?;
+                LegacyConf::parse(&text, &conf_path).map(Some)
+            }
+            // Not there before the change: the change does not configure itself (its conf is
+            // still watched, and reported as a change).
+            None if conf_path.is_file() => Ok(Some(LegacyConf {
+                path: conf_path.clone(),
+                ..LegacyConf::default()
+            })),
+            // An explicit --config that exists nowhere is an error, as in every mode.
+            None if cli.config.is_some() => LegacyConf::load(&conf_path).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// An exception file (ignore list, project file); one the base did not have waives nothing.
+    fn exceptions(&self, path: &Path, what: &str) -> anyhow::Result<ExceptionFile> {
+        match self.revision_for(path) {
+            Some(revision) => match diff::file_at(path, revision)? {
+                Some(bytes) => {
+                    ExceptionFile::parse_bytes(&bytes, path, &format!("{what} (at the base revision)"))
+                }
+                None => Ok(ExceptionFile::default()),
+            },
+            None => ExceptionFile::load(path, what),
+        }
+    }
+}
+
+/// anteater's own files: configuration never scanned (and named in the summary), the files
+/// watched for loosening in --diff mode, and what the rules and exceptions came from.
+#[derive(Default)]
+struct OwnFiles {
+    configuration: Vec<PathBuf>,
+    watched: Vec<(ConfigKind, PathBuf)>,
+    sources: Vec<String>,
+}
+
+impl OwnFiles {
+    fn watch(&mut self, kind: ConfigKind, path: &Path) {
+        self.watched.push((kind, path.to_path_buf()));
+    }
+
+    /// What the walk skips (the configuration, and this run's untracked outputs) and the part of
+    /// it under the scan root that the summary names.
+    fn excluded<'p>(
+        &mut self,
+        outputs: impl Iterator<Item = &'p PathBuf>,
+        root: &Path,
+        cwd: &Path,
+    ) -> (BTreeSet<PathBuf>, Vec<PathBuf>) {
+        let mut excluded = BTreeSet::new();
+        for path in outputs {
+            exclude_own_output(&mut excluded, path, cwd);
+        }
+        excluded.extend(self.configuration.iter().cloned());
+        let own = &mut self.configuration;
+        own.sort();
+        own.dedup();
+        // A list inside the lists folder goes without saying.
+        let skipped_as_own = own
+            .iter()
+            .filter(|path| path.starts_with(root))
+            .filter(|path| !own.iter().any(|other| other != *path && path.starts_with(other)))
+            .cloned()
+            .collect();
+        (excluded, skipped_as_own)
+    }
+
+    /// The watched files of the repository under review, absolute.
+    fn watched(&self, cwd: &Path, in_repository: impl Fn(&Path) -> bool) -> Vec<(ConfigKind, PathBuf)> {
+        self.watched
+            .iter()
+            .map(|(kind, path)| (*kind, paths::resolve(path, cwd)))
+            .filter(|(_, path)| in_repository(path))
+            .collect()
+    }
+}
+
+/// The rules: the flag list when one is configured, a built-in ruleset otherwise (or both when
+/// --ruleset is given explicitly), plus the VirusTotal and config-changed rules when they can
+/// fire. A configuration that checks nothing is an error, never an empty pass.
+fn build_rules(
+    cli: &Cli,
+    flag_list: Option<&Path>,
+    virustotal: Option<&VtPlan>,
+    watches_changes: bool,
+    own: &mut OwnFiles,
+    cwd: &Path,
+) -> anyhow::Result<RuleSet> {
+    let mut rules = Vec::new();
+    if let Some(path) = flag_list {
+        rules.extend(flag_list_rules(path)?);
+        own.watch(ConfigKind::FlagList, path);
+        own.configuration.push(paths::resolve(path, cwd));
+        own.sources.push(format!("flag list {}", path.display()));
+    }
+    if flag_list.is_none() || cli.ruleset.is_some() {
+        let name = cli.ruleset.unwrap_or(RulesetName::Default);
+        let file = builtin::load(name)?;
+        let origin = builtin::origin(name);
+        let precision = builtin::precision(name);
+        rules.extend(
+            file.content
+                .into_iter()
+                .map(|spec| spec.into_meta(RuleKind::Content, &origin, precision)),
+        );
+        rules.extend(
+            file.file_names
+                .into_iter()
+                .map(|spec| spec.into_meta(RuleKind::FileName, &origin, precision)),
+        );
+        own.sources.push(origin);
+    }
+    if let Some(plan) = virustotal {
+        rules.extend(crate::rules::virustotal_rules(plan.fail_closed));
+    }
+    if watches_changes {
+        rules.push(crate::rules::config_changed_rule());
+    }
+    let checks_anything = rules
+        .iter()
+        .any(|rule| matches!(rule.kind, RuleKind::Content | RuleKind::FileName));
+    if !checks_anything {
+        bail!(
+            "the configuration ends with no content rules and no file-name rules ({}): nothing \
+             would be checked",
+            own.sources.join(", ")
+        );
+    }
+    RuleSet::compile(rules)
+}
+
+/// Exceptions: the global ignore list, then the project's own file, each read at the revision
+/// under review.
+fn load_exceptions(
+    ignore_list: Option<&Path>,
+    conf: Option<&LegacyConf>,
+    project: &str,
+    reader: &ConfigReader<'_>,
+    own: &mut OwnFiles,
+    cwd: &Path,
+) -> anyhow::Result<Exceptions> {
+    let mut files = Vec::new();
+    if let Some(path) = ignore_list {
+        let global = reader.exceptions(path, "ignore list")?;
+        own.watch(ConfigKind::Exceptions, path);
+        own.configuration.push(paths::resolve(path, cwd));
+        own.sources.push(format!("ignore list {}", path.display()));
+        let project_file = match global.project_exceptions.file_for(project) {
+            Some(file) => {
+                let base = conf
+                    .and_then(|c| c.path.parent().map(Path::to_path_buf))
+                    .unwrap_or_else(|| cwd.to_path_buf());
+                let list_dir = path.parent().unwrap_or(Path::new("."));
+                let path = find_project_file(file, &[&base, list_dir], project)?;
+                let loaded = reader.exceptions(&path, "project exception file")?;
+                own.watch(ConfigKind::Exceptions, &path);
+                own.configuration.push(paths::resolve(&path, cwd));
+                own.sources
+                    .push(format!("project `{project}` exceptions {}", path.display()));
+                Some((path, loaded))
+            }
+            None => None,
+        };
+        files.push((path.to_path_buf(), global));
+        files.extend(project_file);
+    }
+    let sources: Vec<_> = files
+        .iter()
+        .map(|(path, file)| exceptions::Source {
+            file,
+            origin: path.display().to_string(),
+        })
+        .collect();
+    Exceptions::compile(&sources)
+}
+
+/// Where the walk runs and what reports are relative to.
+struct Layout {
+    /// The folder walked: `--path`, or its counterpart in the --staged snapshot.
+    root: PathBuf,
+    /// Report paths are relative to this: the git work tree holding the root, else the
+    /// working directory.
+    report_root: PathBuf,
+    /// SARIF URIs are relative to this: code scanning resolves them against the repository
+    /// root; outside git the scanned folder is the root, so no URI climbs out with `..`.
+    sarif_root: PathBuf,
+}
+
+impl Layout {
+    fn new(root: PathBuf, staged: Option<&crate::staged::Snapshot>, cwd: &Path) -> Self {
+        // --staged scans the snapshot of the index, laid out like the repository.
+        let (root, git_root) = match staged {
+            Some(snapshot) => (snapshot.root.clone(), Some(snapshot.top.clone())),
+            None => {
+                let git_root = paths::git_work_tree(&root);
+                (root, git_root)
+            }
+        };
+        Layout {
+            sarif_root: git_root.clone().unwrap_or_else(|| root.clone()),
+            report_root: git_root.unwrap_or_else(|| paths::resolve(cwd, cwd)),
+            root,
+        }
+    }
+}
+
+/// The files to walk: a patchset's, the change's (with the lines it changed, for content
+/// findings), none for history alone, or the whole tree.
+fn targets(
+    cli: &Cli,
+    revisions: &Revisions,
+    layout: &Layout,
+) -> anyhow::Result<(Targets, Option<HashMap<String, ChangedLines>>)> {
+    if let Some(path) = &cli.patchset {
+        return Ok((read_patchset(path, &layout.root, cli.patchset0)?, None));
+    }
+    let Some(change) = &revisions.change else {
+        let targets = if revisions.history.is_some() {
+            // History alone: no file of the working tree is scanned.
+            Targets::Listed {
+                files: Vec::new(),
+                missing: Vec::new(),
+            }
+        } else {
+            Targets::Tree
+        };
+        return Ok((targets, None));
+    };
+    let mut files = Vec::new();
+    let mut missing = Vec::new();
+    let mut lines = HashMap::new();
+    for (relative, changed) in &change.files {
+        let path = layout.root.join(relative);
+        if path.is_file() {
+            lines.insert(paths::relative_to(&path, &layout.report_root), changed.clone());
+            files.push(path);
+        } else {
+            missing.push(relative.clone());
+        }
+    }
+    files.sort();
+    missing.sort();
+    Ok((Targets::Listed { files, missing }, Some(lines)))
 }
 
 /// Keeps a file this run writes (a report, a baseline) out of the scan, unless git tracks it: a
