@@ -1,71 +1,25 @@
 //! `--diff`: only what a change adds is reported, in real git repositories built by the tests.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use crate::common::{anteater, Run};
+use crate::support::git_repo::{git_in, GitRepo as Repo};
 
 const SECRET_LINE: &str = "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n"; // fake-secret-for-tests
 const TOKEN: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"; // fake-secret-for-tests
 const OLD_SECRET_LINE: &str = "OLD_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"; // fake-secret-for-tests
 
-/// A git repository in a temporary directory.
-struct Repo {
-    dir: tempfile::TempDir,
+/// A scan of the repository, as a CI job in its checkout runs it.
+trait Scan {
+    fn scan(&self, args: &[&str]) -> Run;
 }
 
-impl Repo {
-    fn new() -> Repo {
-        let repo = Repo {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.git(&["config", "user.email", "test@example.org"]);
-        repo.git(&["config", "user.name", "Test"]);
-        repo.git(&["config", "commit.gpgsign", "false"]);
-        repo
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        git_in(self.path(), args)
-    }
-
-    fn write(&self, path: &str, content: &[u8]) {
-        let path = self.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-
-    fn commit(&self, message: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", message]);
-        self.git(&["rev-parse", "HEAD"]).trim().to_string()
-    }
-
+impl Scan for Repo {
     fn scan(&self, args: &[&str]) -> Run {
         let mut all = vec!["--path", "."];
         all.extend_from_slice(args);
         anteater(self.path()).args(&all).run()
     }
-}
-
-fn git_in(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn found(run: &Run) -> Vec<String> {

@@ -2,9 +2,9 @@
 //! here failed (exit 0) on the code before its fix.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::common::{anteater, tree, Run};
+use crate::support::git_repo::GitRepo as Repo;
 use crate::support::redis_server::RedisServer;
 use crate::support::vt_mock::{Fault, MockConfig, Stats, VtMock, DEFAULT_API_KEY};
 
@@ -118,56 +118,13 @@ fn flag_lists_without_rules_or_with_unknown_keys_are_errors() {
 // ---------------------------------------------------------------------------------------------
 // Item 2: a committed file at a report path is scanned.
 
-/// A git repository in a temporary directory, with a first commit holding the flag list.
-struct Repo {
-    dir: tempfile::TempDir,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let repo = Repo {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.git(&["config", "user.email", "test@example.org"]);
-        repo.git(&["config", "user.name", "Test"]);
-        repo.git(&["config", "commit.gpgsign", "false"]);
-        repo.write("flags.yaml", FLAGS);
-        repo.write("src/app.py", b"print('hello')\n");
-        repo.commit("base");
-        repo
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(self.path())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn write(&self, path: &str, content: &[u8]) {
-        let path = self.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-
-    fn commit(&self, message: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", message]);
-        self.git(&["rev-parse", "HEAD"]).trim().to_string()
-    }
+/// A git repository with a first commit holding the flag list.
+fn base_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("flags.yaml", FLAGS);
+    repo.write("src/app.py", b"print('hello')\n");
+    repo.commit("base");
+    repo
 }
 
 /// `path` of every SARIF result of `rule`.
@@ -181,7 +138,7 @@ fn flagged(run: &Run, rule: &str) -> Vec<String> {
 
 #[test]
 fn committed_files_at_report_paths_are_scanned_in_every_mode() {
-    let repo = Repo::new();
+    let repo = base_repo();
     let base = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
     let reports = [
         "anteater.sarif",
@@ -251,7 +208,7 @@ fn committed_files_at_report_paths_are_scanned_in_every_mode() {
 
 #[test]
 fn patchsets_with_git_quoted_or_nul_separated_names_are_read() {
-    let repo = Repo::new();
+    let repo = base_repo();
     let base = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
     repo.write("src/café.py", SECRET_LINE.as_bytes());
     repo.write("src/tab\there \"q\".py", SECRET_LINE.as_bytes());
@@ -510,7 +467,7 @@ fn oversized_binaries_are_hashed_and_looked_up() {
 
 #[test]
 fn a_change_cannot_point_anteater_files_at_its_own_code() {
-    let repo = Repo::new();
+    let repo = base_repo();
     repo.write(".anteater/flags.yaml", FLAGS);
     repo.write(
         "anteater.conf",

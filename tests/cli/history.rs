@@ -1,69 +1,30 @@
 //! History mode: `--diff BASE` reports what every commit of the pull request added, even what a
 //! later commit removed; `--history` and `--diff A..B` scan history alone.
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
 use crate::common::{anteater, Run};
+use crate::support::git_repo::GitRepo as Repo;
 
 const SECRET_LINE: &str = "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n"; // fake-secret-for-tests
 const OTHER_SECRET_LINE: &str = "OLD_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"; // fake-secret-for-tests
 
-struct Repo {
-    dir: tempfile::TempDir,
+/// A repository with a first commit on `main`.
+fn base_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("README.md", b"hello\n");
+    repo.commit("base");
+    repo
 }
 
-impl Repo {
-    fn new() -> Repo {
-        let repo = Repo {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.git(&["config", "user.email", "test@example.org"]);
-        repo.git(&["config", "user.name", "Test"]);
-        repo.git(&["config", "commit.gpgsign", "false"]);
-        repo.write("README.md", b"hello\n");
-        repo.commit("base");
-        repo
-    }
+/// A scan as a CI job in the checkout runs it.
+trait Scan {
+    fn scan(&self, args: &[&str]) -> Run;
+}
 
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(self.path())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn write(&self, path: &str, content: &[u8]) {
-        let path = self.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-
-    fn remove(&self, path: &str) {
-        std::fs::remove_file(self.path().join(path)).unwrap();
-    }
-
-    fn commit(&self, message: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", message]);
-        self.git(&["rev-parse", "HEAD"]).trim().to_string()
-    }
-
+impl Scan for Repo {
     fn scan(&self, args: &[&str]) -> Run {
         anteater(self.path()).args(args).run()
     }
@@ -82,7 +43,7 @@ fn property<'a>(result: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn a_secret_added_and_removed_inside_the_pull_request_is_reported_at_its_commit() {
-    let repo = Repo::new();
+    let repo = base_repo();
     repo.git(&["checkout", "-q", "-b", "feature"]);
     repo.write("config/app.env", format!("A=1\n{SECRET_LINE}").as_bytes());
     let added = repo.commit("add settings");
@@ -115,7 +76,7 @@ fn a_secret_added_and_removed_inside_the_pull_request_is_reported_at_its_commit(
 
 #[test]
 fn each_secret_is_reported_once_at_the_commit_that_first_added_it() {
-    let repo = Repo::new();
+    let repo = base_repo();
     repo.git(&["checkout", "-q", "-b", "feature"]);
     repo.write("app.env", SECRET_LINE.as_bytes());
     let first = repo.commit("add token");
@@ -137,7 +98,7 @@ fn each_secret_is_reported_once_at_the_commit_that_first_added_it() {
 
 #[test]
 fn file_names_and_binaries_of_intermediate_commits_are_checked() {
-    let repo = Repo::new();
+    let repo = base_repo();
     repo.git(&["checkout", "-q", "-b", "feature"]);
     repo.write("deploy/id_rsa.pem", b"not really a key\n");
     repo.write("tools/helper.bin", b"\x7fELF\x00\x00\x01binary");
@@ -164,7 +125,7 @@ fn file_names_and_binaries_of_intermediate_commits_are_checked() {
 
 #[test]
 fn history_scans_the_whole_branch_and_explicit_ranges_scan_theirs() {
-    let repo = Repo::new();
+    let repo = base_repo();
     repo.write("old.env", OTHER_SECRET_LINE.as_bytes());
     let old = repo.commit("an old secret");
     repo.remove("old.env");
@@ -206,7 +167,7 @@ fn history_outside_git_is_a_clear_error() {
 
 #[test]
 fn a_waiver_added_by_the_pull_request_does_not_hide_its_history() {
-    let repo = Repo::new();
+    let repo = base_repo();
     repo.write(
         "ignore.yaml",
         b"file_audits:\n  file_contents:\n    - nothing-waived-yet\n",
@@ -233,7 +194,7 @@ fn a_waiver_added_by_the_pull_request_does_not_hide_its_history() {
 fn a_partial_clone_missing_blobs_is_scanned_as_far_as_it_goes_and_never_passes() {
     // A partial clone without its promisor remote lacks the blobs over 1 KiB: git log -M would
     // stop at the renamed one with "unable to read".
-    let source = Repo::new();
+    let source = base_repo();
     source.write("big.txt", "x = 1\n".repeat(600).as_bytes());
     source.write("app.env", SECRET_LINE.as_bytes());
     let added = source.commit("one");
@@ -287,7 +248,7 @@ fn a_partial_clone_missing_blobs_is_scanned_as_far_as_it_goes_and_never_passes()
 
 #[test]
 fn history_under_a_subfolder_reports_repository_paths_and_keeps_to_the_folder() {
-    let repo = Repo::new();
+    let repo = base_repo();
     repo.git(&["checkout", "-q", "-b", "feature"]);
     repo.write("service/app.env", SECRET_LINE.as_bytes());
     repo.write("other/app.env", OTHER_SECRET_LINE.as_bytes());

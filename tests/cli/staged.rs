@@ -2,40 +2,11 @@
 //! working tree, and only what the commit adds.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::common::{anteater, Run};
+use crate::support::git_repo::GitRepo;
 
 const TOKEN_LINE: &str = "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n"; // fake-secret-for-tests
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["config", "user.email", "test@example.org"]);
-    git(dir.path(), &["config", "user.name", "Test"]);
-    git(dir.path(), &["config", "commit.gpgsign", "false"]);
-    dir
-}
-
-fn write(dir: &Path, path: &str, content: &[u8]) {
-    let path = dir.join(path);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content).unwrap();
-}
 
 fn staged(dir: &Path, extra: &[&str]) -> Run {
     let mut args = vec!["--staged"];
@@ -52,20 +23,18 @@ fn found(run: &Run) -> Vec<String> {
 
 #[test]
 fn the_staged_content_is_judged_not_the_working_tree() {
-    let dir = repo();
-    write(dir.path(), "app/settings.py", b"DEBUG = False\n");
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    let dir = GitRepo::new();
+    dir.write("app/settings.py", b"DEBUG = False\n");
+    dir.git(&["add", "-A"]);
+    dir.git(&["commit", "-q", "-m", "base"]);
 
     // Staged with a token, then "fixed" on disk only: the commit would still record the token.
-    write(
-        dir.path(),
+    dir.write(
         "app/settings.py",
         format!("DEBUG = False\n{TOKEN_LINE}").as_bytes(),
     );
-    git(dir.path(), &["add", "app/settings.py"]);
-    write(
-        dir.path(),
+    dir.git(&["add", "app/settings.py"]);
+    dir.write(
         "app/settings.py",
         b"DEBUG = False\nGITHUB_TOKEN = os.environ['T']\n",
     );
@@ -74,9 +43,8 @@ fn the_staged_content_is_judged_not_the_working_tree() {
     assert_eq!(found(&run), vec!["app/settings.py:2:github-token"]);
 
     // The other way round: a token only in the working tree is not the commit's.
-    git(dir.path(), &["add", "app/settings.py"]);
-    write(
-        dir.path(),
+    dir.git(&["add", "app/settings.py"]);
+    dir.write(
         "app/settings.py",
         format!("DEBUG = False\n{TOKEN_LINE}").as_bytes(),
     );
@@ -87,24 +55,13 @@ fn the_staged_content_is_judged_not_the_working_tree() {
 
 #[test]
 fn only_what_the_commit_adds_is_reported() {
-    let dir = repo();
-    write(dir.path(), "old.env.sh", TOKEN_LINE.as_bytes());
-    git(dir.path(), &["add", "-A"]);
-    git(
-        dir.path(),
-        &["commit", "-q", "-m", "an old finding, not this commit's"],
-    );
-    write(
-        dir.path(),
-        "old.env.sh",
-        format!("{TOKEN_LINE}echo hi\n").as_bytes(),
-    );
-    write(
-        dir.path(),
-        "deploy/new.sh",
-        format!("set -e\n{TOKEN_LINE}").as_bytes(),
-    );
-    git(dir.path(), &["add", "-A"]);
+    let dir = GitRepo::new();
+    dir.write("old.env.sh", TOKEN_LINE.as_bytes());
+    dir.git(&["add", "-A"]);
+    dir.git(&["commit", "-q", "-m", "an old finding, not this commit's"]);
+    dir.write("old.env.sh", format!("{TOKEN_LINE}echo hi\n").as_bytes());
+    dir.write("deploy/new.sh", format!("set -e\n{TOKEN_LINE}").as_bytes());
+    dir.git(&["add", "-A"]);
     let run = staged(dir.path(), &["--binaries"]);
     assert_eq!(
         found(&run),
@@ -116,10 +73,10 @@ fn only_what_the_commit_adds_is_reported() {
 
 #[test]
 fn a_first_commit_and_staged_binaries_are_checked() {
-    let dir = repo();
-    write(dir.path(), "tool.bin", b"\x7fELF\x02\x01\x01\0\0\0\0\0binary");
-    write(dir.path(), ".aws/credentials", b"[default]\n");
-    git(dir.path(), &["add", "-A"]);
+    let dir = GitRepo::new();
+    dir.write("tool.bin", b"\x7fELF\x02\x01\x01\0\0\0\0\0binary");
+    dir.write(".aws/credentials", b"[default]\n");
+    dir.git(&["add", "-A"]);
     let run = staged(dir.path(), &["--binaries"]);
     assert_eq!(run.code, 1, "{}", run.all_output());
     let found = found(&run);
@@ -136,7 +93,7 @@ fn a_first_commit_and_staged_binaries_are_checked() {
 #[test]
 fn outside_git_it_says_so_and_no_sarif_writes_none() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.txt", b"x\n");
+    std::fs::write(dir.path().join("a.txt"), b"x\n").unwrap();
     let run = staged(dir.path(), &[]);
     assert_eq!(run.code, 2);
     assert!(
@@ -145,9 +102,9 @@ fn outside_git_it_says_so_and_no_sarif_writes_none() {
         run.stderr
     );
 
-    let dir = repo();
-    write(dir.path(), "a.txt", b"x\n");
-    git(dir.path(), &["add", "-A"]);
+    let dir = GitRepo::new();
+    dir.write("a.txt", b"x\n");
+    dir.git(&["add", "-A"]);
     let run = staged(dir.path(), &["--no-sarif"]);
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert!(!dir.path().join("anteater.sarif").exists());
@@ -171,13 +128,13 @@ fn the_pre_commit_hooks_work_as_declared() {
         assert_eq!(hook["pass_filenames"], false, "the hook reads the index itself");
         assert!(["rust", "system"].contains(&hook["language"].as_str().unwrap()));
 
-        let dir = repo();
-        write(dir.path(), "ok.txt", b"fine\n");
-        git(dir.path(), &["add", "-A"]);
+        let dir = GitRepo::new();
+        dir.write("ok.txt", b"fine\n");
+        dir.git(&["add", "-A"]);
         let clean = anteater(dir.path()).args(&args).run();
         assert_eq!(clean.code, 0, "{entry}: {}", clean.all_output());
-        write(dir.path(), "ci/secrets.sh", TOKEN_LINE.as_bytes());
-        git(dir.path(), &["add", "-A"]);
+        dir.write("ci/secrets.sh", TOKEN_LINE.as_bytes());
+        dir.git(&["add", "-A"]);
         let blocked = anteater(dir.path()).args(&args).run();
         assert_eq!(blocked.code, 1, "{entry}: {}", blocked.all_output());
         assert!(blocked.stdout.contains("ci/secrets.sh:1"), "{}", blocked.stdout);

@@ -1,6 +1,7 @@
 //! Real services the integration tests talk to: a `redis-server` on a free loopback port and a
 //! faithful mock of the VirusTotal v3 API served over HTTP on loopback.
 
+pub mod git_repo;
 pub mod pki;
 pub mod redis_server;
 pub mod scripted_http;
