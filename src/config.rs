@@ -43,6 +43,9 @@ pub struct Config {
     pub report_root: PathBuf,
     pub project: String,
     pub rules: RuleSet,
+    /// Paths whose findings rules that opt in report one level lower; `None` with
+    /// --no-test-demotion.
+    pub test_paths: Option<crate::test_paths::TestPaths>,
     pub exceptions: Exceptions,
     /// Never scanned: the lists directory, the list files and anteater's own output files.
     pub excluded: BTreeSet<PathBuf>,
@@ -248,19 +251,8 @@ impl Config {
         }
         if flag_list_path.is_none() || cli.ruleset.is_some() {
             let name = cli.ruleset.unwrap_or(RulesetName::Default);
-            let file = builtin::load(name)?;
             let origin = builtin::origin(name);
-            let precision = builtin::precision(name);
-            rules.extend(
-                file.content
-                    .into_iter()
-                    .map(|spec| spec.into_meta(RuleKind::Content, &origin, precision)),
-            );
-            rules.extend(
-                file.file_names
-                    .into_iter()
-                    .map(|spec| spec.into_meta(RuleKind::FileName, &origin, precision)),
-            );
+            rules.extend(builtin::rules(name)?);
             rule_sources.push(origin);
         }
         if let Some(plan) = &virustotal {
@@ -270,6 +262,11 @@ impl Config {
             rules.push(crate::rules::config_changed_rule());
         }
         let rules = RuleSet::compile(rules)?;
+        let test_paths = if cli.no_test_demotion {
+            None
+        } else {
+            Some(crate::test_paths::TestPaths::new(&cli.test_paths)?)
+        };
 
         // Exceptions: the global ignore list, then the project's own file.
         let mut exception_files = Vec::new();
@@ -366,6 +363,7 @@ impl Config {
             report_root,
             project,
             rules,
+            test_paths,
             exceptions,
             excluded,
             check_binaries: cli.binaries || cli.bincheck,
@@ -408,6 +406,8 @@ fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
             pattern: Some(entry.regex),
             origin: origin.clone(),
             precision: Precision::Medium,
+            filter: None,
+            demote_in_tests: false,
         });
     }
     let mut seen = BTreeSet::new();
@@ -432,6 +432,8 @@ fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
             pattern: Some(pattern),
             origin: origin.clone(),
             precision: Precision::Medium,
+            filter: None,
+            demote_in_tests: false,
         });
     }
     Ok(rules)

@@ -26,5 +26,6 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod stats;
+pub mod test_paths;
 pub mod virustotal;
 pub mod walk;

@@ -72,8 +72,13 @@ impl<'a> Inspector<'a> {
         let config = self.config;
         let scan_relative = paths::slash_path(path.strip_prefix(&config.root).unwrap_or(path));
         let report_path = paths::relative_to(path, &config.report_root);
+        let in_tests = config
+            .test_paths
+            .as_ref()
+            .is_some_and(|test_paths| test_paths.contains(&scan_relative));
+        let (findings, look_inside) = self.file_name_findings(&scan_relative, &report_path, in_tests);
         let mut report = FileReport {
-            findings: self.file_name_findings(&scan_relative, &report_path),
+            findings,
             path: report_path,
             outcome: FileOutcome::Text,
             indicators: Vec::new(),
@@ -81,32 +86,118 @@ impl<'a> Inspector<'a> {
             suppressed: 0,
         };
         buffer.clear();
-        report.outcome = match self.inspect_contents(path, &scan_relative, buffer, &mut report) {
+        report.outcome = match self.inspect_contents(path, &scan_relative, buffer, &mut report, in_tests) {
             Ok(outcome) => outcome,
             Err(err) => FileOutcome::Unreadable(err.to_string()),
         };
+        self.look_inside(look_inside, buffer, &mut report, in_tests);
         report
     }
 
-    fn file_name_findings(&self, scan_relative: &str, report_path: &str) -> Vec<Finding> {
+    /// The level of a finding of `rule`: its severity's, one lower in test paths if it opts in.
+    fn level(&self, rule: usize, in_tests: bool) -> crate::finding::Level {
+        let rule = self.config.rules.rule(rule);
+        let level = rule.severity.level();
+        if in_tests && rule.demote_in_tests {
+            crate::test_paths::demote(level)
+        } else {
+            level
+        }
+    }
+
+    /// Findings of the file-name rules that decide on the name alone, and the matches of those
+    /// that must look inside the file first (see `look_inside`).
+    fn file_name_findings(
+        &self,
+        scan_relative: &str,
+        report_path: &str,
+        in_tests: bool,
+    ) -> (Vec<Finding>, Vec<(usize, String)>) {
         let rules = &self.config.rules;
         let mut findings = Vec::new();
+        let mut look_inside = Vec::new();
         for (rule, found) in rules.file_name_matches(scan_relative) {
             if self.config.exceptions.waives_file_name(scan_relative) {
                 break;
             }
-            findings.push(Finding {
-                rule,
-                level: rules.rule(rule).severity.level(),
-                path: report_path.to_string(),
-                line: 1,
-                columns: None,
-                evidence: redact::escape(found),
-                match_hash: sha256_hex(found.as_bytes()),
-                detail: None,
-            });
+            if rules
+                .rule(rule)
+                .filter
+                .as_ref()
+                .is_some_and(|f| f.inside.is_some())
+            {
+                look_inside.push((rule, found.to_string()));
+                continue;
+            }
+            findings.push(self.name_finding(rule, report_path, found, 1, in_tests));
         }
-        findings
+        (findings, look_inside)
+    }
+
+    fn name_finding(
+        &self,
+        rule: usize,
+        report_path: &str,
+        found: &str,
+        line: u32,
+        in_tests: bool,
+    ) -> Finding {
+        Finding {
+            rule,
+            level: self.level(rule, in_tests),
+            path: report_path.to_string(),
+            line,
+            columns: None,
+            evidence: redact::escape(found),
+            match_hash: sha256_hex(found.as_bytes()),
+            detail: None,
+        }
+    }
+
+    /// File-name rules that look inside (`inside:`): a credential file's name is reported only
+    /// when its content holds a secret, at the line that holds it, and never next to a content
+    /// finding on that line (one secret, one finding). When the content could not be read as
+    /// text (binary, too large), the name is all there is, and it is reported.
+    fn look_inside(
+        &self,
+        matches: Vec<(usize, String)>,
+        buffer: &[u8],
+        report: &mut FileReport,
+        in_tests: bool,
+    ) {
+        use crate::rules::filter::{tfstate_has_sensitive_value, Inside};
+        let rules = &self.config.rules;
+        let content_lines: Vec<u32> = report
+            .findings
+            .iter()
+            .filter(|f| rules.rule(f.rule).kind == crate::rules::RuleKind::Content)
+            .map(|f| f.line)
+            .collect();
+        for (rule, found) in matches {
+            let Some(filter) = rules.rule(rule).filter.clone() else {
+                continue;
+            };
+            let line = if report.outcome != FileOutcome::Text {
+                Some(1)
+            } else {
+                match filter.inside {
+                    Some(Inside::Secret) | None => None,
+                    Some(Inside::TfstateSensitive) => tfstate_has_sensitive_value(buffer).then_some(1),
+                    Some(Inside::Pattern) => filter.inside_pattern.as_ref().and_then(|pattern| {
+                        let mut counter = content::LineCounter::default();
+                        pattern
+                            .find_iter(buffer)
+                            .map(|m| counter.line_of(buffer, m.start()))
+                            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+                            .find(|n| !content_lines.contains(n))
+                    }),
+                }
+            };
+            if let Some(line) = line {
+                let finding = self.name_finding(rule, &report.path, &found, line, in_tests);
+                report.findings.push(finding);
+            }
+        }
     }
 
     fn inspect_contents(
@@ -115,6 +206,7 @@ impl<'a> Inspector<'a> {
         scan_relative: &str,
         buffer: &mut Vec<u8>,
         report: &mut FileReport,
+        in_tests: bool,
     ) -> std::io::Result<FileOutcome> {
         let config = self.config;
         let report_path = report.path.as_str();
@@ -149,7 +241,7 @@ impl<'a> Inspector<'a> {
                     let rule = config.rules.binary_rule();
                     report.findings.push(Finding {
                         rule,
-                        level: config.rules.rule(rule).severity.level(),
+                        level: self.level(rule, in_tests),
                         path: report_path.to_string(),
                         line: 1,
                         columns: None,
@@ -178,7 +270,7 @@ impl<'a> Inspector<'a> {
             *buffer = utf8;
         }
 
-        let scan = content::scan(&config.rules, &config.exceptions, buffer);
+        let scan = content::scan(&config.rules, &config.exceptions, scan_relative, buffer);
         report.suppressed = scan.suppressed;
         for hit in scan.hits {
             let rule = config.rules.rule(hit.rule);
@@ -188,7 +280,7 @@ impl<'a> Inspector<'a> {
             let end = start + content::utf16_len(matched);
             report.findings.push(Finding {
                 rule: hit.rule,
-                level: rule.severity.level(),
+                level: self.level(hit.rule, in_tests),
                 path: report_path.to_string(),
                 line: hit.line,
                 columns: Some((to_u32(start), to_u32(end))),

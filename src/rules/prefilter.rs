@@ -7,6 +7,9 @@
 //! leftmost-first search stops at the first hit and skips to the next line, which is how ripgrep
 //! searches many patterns at once.
 
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
 use regex_automata::{meta, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{self, Hir, HirKind, Look};
@@ -26,10 +29,83 @@ const LITERALS_PER_GROUP: usize = 12;
 #[derive(Debug)]
 pub struct LinePrefilter {
     groups: Vec<meta::Regex>,
+    /// The keywords of the rules that have them (see `Keywords`).
+    keywords: Option<AhoCorasick>,
+}
+
+/// Every content rule's keywords in one automaton, ASCII case-insensitive: the rules that have
+/// keywords are searched for with it instead of their regexes' literals, and on a candidate line
+/// only the rules whose keywords it holds run their regex.
+#[derive(Debug, Default)]
+pub struct Keywords {
+    automaton: Option<AhoCorasick>,
+    /// Per keyword (automaton pattern id), the content rules (by position) that have it.
+    rules_of: Vec<Vec<usize>>,
+    /// Per content rule, whether it has keywords.
+    has_keywords: Vec<bool>,
+}
+
+impl Keywords {
+    pub fn build<'a>(per_rule: impl Iterator<Item = &'a [String]>) -> Result<Self, String> {
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut words = Vec::new();
+        let mut rules_of: Vec<Vec<usize>> = Vec::new();
+        let mut has_keywords = Vec::new();
+        for (position, keywords) in per_rule.enumerate() {
+            has_keywords.push(!keywords.is_empty());
+            for word in keywords {
+                if word.is_empty() {
+                    return Err("a keyword is empty".into());
+                }
+                let id = *ids.entry(word.to_ascii_lowercase()).or_insert_with(|| {
+                    words.push(word.to_ascii_lowercase());
+                    rules_of.push(Vec::new());
+                    words.len() - 1
+                });
+                if !rules_of[id].contains(&position) {
+                    rules_of[id].push(position);
+                }
+            }
+        }
+        let automaton = if words.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&words)
+                    .map_err(|err| err.to_string())?,
+            )
+        };
+        Ok(Self {
+            automaton,
+            rules_of,
+            has_keywords,
+        })
+    }
+
+    /// The automaton, for the line prefilter (cheap to clone: it is shared).
+    pub fn automaton(&self) -> Option<AhoCorasick> {
+        self.automaton.clone()
+    }
+
+    /// Marks in `live` (one entry per content rule) the rules that may match `line`: those
+    /// without keywords, and those with a keyword on it.
+    pub fn live_rules(&self, line: &[u8], live: &mut Vec<bool>) {
+        live.clear();
+        live.extend(self.has_keywords.iter().map(|has| !has));
+        if let Some(automaton) = &self.automaton {
+            for found in automaton.find_overlapping_iter(line) {
+                for &position in &self.rules_of[found.pattern().as_usize()] {
+                    live[position] = true;
+                }
+            }
+        }
+    }
 }
 
 impl LinePrefilter {
-    pub fn build(patterns: &[&str]) -> Result<Self, String> {
+    pub fn build(patterns: &[&str], keywords: Option<AhoCorasick>) -> Result<Self, String> {
         let mut with_prefix = Vec::new();
         let mut groups = Vec::new();
         for pattern in patterns {
@@ -70,7 +146,7 @@ impl LinePrefilter {
         }
         prefixed.append(&mut groups);
         let groups = prefixed;
-        Ok(Self { groups })
+        Ok(Self { groups, keywords })
     }
 
     /// A search over one haystack that remembers each group's next hit, so that asking for
@@ -80,6 +156,7 @@ impl LinePrefilter {
             prefilter: self,
             haystack,
             next_hits: vec![Pending::Unknown; self.groups.len()],
+            next_keyword: Pending::Unknown,
         }
     }
 }
@@ -96,6 +173,7 @@ pub struct CandidateSearch<'h> {
     prefilter: &'h LinePrefilter,
     haystack: &'h [u8],
     next_hits: Vec<Pending>,
+    next_keyword: Pending,
 }
 
 impl CandidateSearch<'_> {
@@ -116,6 +194,19 @@ impl CandidateSearch<'_> {
             };
             *pending = Pending::At(hit);
             best = Some(best.map_or(hit, |b| b.min(hit)));
+        }
+        if let Some(automaton) = &self.prefilter.keywords {
+            let hit = match self.next_keyword {
+                Pending::Never => None,
+                Pending::At(at) if at >= from => Some(at),
+                _ => automaton
+                    .find(aho_corasick::Input::new(self.haystack).range(from..))
+                    .map(|found| found.start()),
+            };
+            self.next_keyword = hit.map_or(Pending::Never, Pending::At);
+            if let Some(hit) = hit {
+                best = Some(best.map_or(hit, |b| b.min(hit)));
+            }
         }
         best
     }
@@ -183,12 +274,15 @@ mod tests {
 
     #[test]
     fn prefilter_matches_whatever_a_rule_matches() {
-        let prefilter = LinePrefilter::build(&[
-            r"\beval\b",
-            r"md[245]",
-            r"(password|passwd)(.*:|.*=.*)",
-            r#"\sexec\s*("|\().+("|\))"#,
-        ])
+        let prefilter = LinePrefilter::build(
+            &[
+                r"\beval\b",
+                r"md[245]",
+                r"(password|passwd)(.*:|.*=.*)",
+                r#"\sexec\s*("|\().+("|\))"#,
+            ],
+            None,
+        )
         .unwrap();
         assert_eq!(
             prefilter.groups.len(),
@@ -209,7 +303,7 @@ mod tests {
 
     #[test]
     fn candidates_come_in_order_from_every_group() {
-        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("]).unwrap();
+        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], None).unwrap();
         let text = b"a exec(\nmd5\nb exec(\n";
         let mut search = prefilter.search(text);
         assert_eq!(search.next_from(0), Some(1));
@@ -220,6 +314,6 @@ mod tests {
 
     #[test]
     fn invalid_patterns_are_reported() {
-        assert!(LinePrefilter::build(&["a("]).is_err());
+        assert!(LinePrefilter::build(&["a("], None).is_err());
     }
 }

@@ -12,6 +12,7 @@ mod environment;
 mod living_with_findings;
 mod original;
 mod patchset;
+mod recall;
 mod reporters;
 mod scanning;
 mod virustotal;
