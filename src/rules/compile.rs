@@ -123,9 +123,29 @@ impl RuleSet {
             .filter(|(&index, _)| keywords_of(index).is_empty() && !limited(index))
             .map(|(_, regex)| regex.as_str())
             .collect();
-        let keywords = super::prefilter::Keywords::build(content.iter().map(|&index| keywords_of(index)))
-            .map_err(|err| anyhow::anyhow!("compiling the rules' keywords: {err}"))?;
-        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, keywords.automaton())
+        let ignores_case = |index: usize| {
+            rules[index]
+                .pattern
+                .as_deref()
+                .is_some_and(|p| p.starts_with("(?i)"))
+        };
+        let keywords = super::prefilter::Keywords::build(
+            content
+                .iter()
+                .map(|&index| (keywords_of(index), ignores_case(index))),
+        )
+        .map_err(|err| anyhow::anyhow!("compiling the rules' keywords: {err}"))?;
+        // Longest first, so that the few short keywords share a group: the SIMD search of a
+        // group is only as selective as its shortest literal.
+        let mut escaped: Vec<String> = keywords
+            .exact_words()
+            .iter()
+            .map(|w| regex_syntax::escape(w))
+            .collect();
+        escaped.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let mut patterns = patterns;
+        patterns.extend(escaped.iter().map(String::as_str));
+        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, Vec::new())
             .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
         let secret_groups = content_regexes
             .iter()

@@ -30,35 +30,54 @@ const LITERALS_PER_GROUP: usize = 12;
 pub struct LinePrefilter {
     groups: Vec<meta::Regex>,
     /// The keywords of the rules that have them (see `Keywords`).
-    keywords: Option<AhoCorasick>,
+    keywords: Vec<AhoCorasick>,
 }
 
-/// Every content rule's keywords in one automaton, ASCII case-insensitive: the rules that have
-/// keywords are searched for with it instead of their regexes' literals, and on a candidate line
-/// only the rules whose keywords it holds run their regex.
+/// Every content rule's keywords in two automata (exact, and ASCII case-insensitive for rules
+/// whose regex ignores case): the rules that have keywords are searched for with them instead of
+/// their regexes' literals, and on a candidate line only the rules whose keywords it holds run
+/// their regex. Case matters for speed: `SK` exactly is rare, `sk` in any case is in every
+/// "task" and "disk".
 #[derive(Debug, Default)]
 pub struct Keywords {
-    automaton: Option<AhoCorasick>,
-    /// Per keyword (automaton pattern id), the content rules (by position) that have it.
-    rules_of: Vec<Vec<usize>>,
+    /// The automata, and per keyword (pattern id) of each, the content rules (by position)
+    /// that have it.
+    sets: Vec<(AhoCorasick, Vec<Vec<usize>>, bool)>,
+    /// The keywords as literals, which the line prefilter searches.
+    exact_words: Vec<String>,
     /// Per content rule, whether it has keywords.
     has_keywords: Vec<bool>,
 }
 
+/// Keywords of one kind (exact or case-insensitive) while they are collected: the words, the
+/// rules of each word, and each word's index.
+type KeywordGroup = (Vec<String>, Vec<Vec<usize>>, HashMap<String, usize>);
+
 impl Keywords {
-    pub fn build<'a>(per_rule: impl Iterator<Item = &'a [String]>) -> Result<Self, String> {
-        let mut ids: HashMap<String, usize> = HashMap::new();
-        let mut words = Vec::new();
-        let mut rules_of: Vec<Vec<usize>> = Vec::new();
+    /// `per_rule`: each content rule's keywords, and whether they ignore ASCII case.
+    pub fn build<'a>(per_rule: impl Iterator<Item = (&'a [String], bool)>) -> Result<Self, String> {
+        // (words, rules of each word) for exact and for case-insensitive keywords.
+        let mut groups: [KeywordGroup; 2] = Default::default();
         let mut has_keywords = Vec::new();
-        for (position, keywords) in per_rule.enumerate() {
+        // Case-insensitive keywords as written: their usual spellings are derived from these.
+        let mut spelled = Vec::new();
+        for (position, (keywords, ignore_case)) in per_rule.enumerate() {
             has_keywords.push(!keywords.is_empty());
+            if ignore_case {
+                spelled.extend(keywords.iter().cloned());
+            }
+            let (words, rules_of, ids) = &mut groups[usize::from(ignore_case)];
             for word in keywords {
                 if word.is_empty() {
                     return Err("a keyword is empty".into());
                 }
-                let id = *ids.entry(word.to_ascii_lowercase()).or_insert_with(|| {
-                    words.push(word.to_ascii_lowercase());
+                let key = if ignore_case {
+                    word.to_ascii_lowercase()
+                } else {
+                    word.clone()
+                };
+                let id = *ids.entry(key.clone()).or_insert_with(|| {
+                    words.push(key);
                     rules_of.push(Vec::new());
                     words.len() - 1
                 });
@@ -67,26 +86,42 @@ impl Keywords {
                 }
             }
         }
-        let automaton = if words.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&words)
-                    .map_err(|err| err.to_string())?,
-            )
-        };
+        let mut sets = Vec::new();
+        let mut exact_words = Vec::new();
+        for (ignore_case, (words, rules_of, _)) in groups.into_iter().enumerate() {
+            if words.is_empty() {
+                continue;
+            }
+            let automaton = AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                // The case-insensitive keywords start with common letters: a prefilter would
+                // stop at nearly every word, slower than the DFA's steady walk.
+                .prefilter(ignore_case == 0)
+                .ascii_case_insensitive(ignore_case == 1)
+                .build(&words)
+                .map_err(|err| err.to_string())?;
+            if ignore_case == 0 {
+                exact_words.extend(words.iter().cloned());
+            } else {
+                exact_words.extend(spelled.iter().flat_map(|word| case_variants(word)));
+                exact_words.sort();
+                exact_words.dedup();
+            }
+            sets.push((automaton, rules_of, ignore_case == 1));
+        }
         Ok(Self {
-            automaton,
-            rules_of,
+            sets,
+            exact_words,
             has_keywords,
         })
     }
 
-    /// The automaton, for the line prefilter (cheap to clone: it is shared).
-    pub fn automaton(&self) -> Option<AhoCorasick> {
-        self.automaton.clone()
+    /// The keywords as literals for the line prefilter (case-insensitive ones in their usual
+    /// spellings, see `case_variants`): searched in small groups, where the regex engine uses its
+    /// SIMD literal search (one automaton of all keywords walked every byte and was most of the
+    /// scan's time).
+    pub fn exact_words(&self) -> &[String] {
+        &self.exact_words
     }
 
     /// Marks in `live` (one entry per content rule) the rules that may match `line`: those
@@ -94,9 +129,9 @@ impl Keywords {
     pub fn live_rules(&self, line: &[u8], live: &mut Vec<bool>) {
         live.clear();
         live.extend(self.has_keywords.iter().map(|has| !has));
-        if let Some(automaton) = &self.automaton {
+        for (automaton, rules_of, _) in &self.sets {
             for found in automaton.find_overlapping_iter(line) {
-                for &position in &self.rules_of[found.pattern().as_usize()] {
+                for &position in &rules_of[found.pattern().as_usize()] {
                     live[position] = true;
                 }
             }
@@ -104,8 +139,39 @@ impl Keywords {
     }
 }
 
+/// How a case-insensitive keyword is written in practice, for the literal prefilter:
+/// as written, and `api_key`, `API_KEY`, `Api_key`, `apiKey`, `ApiKey`, `apikey`, `APIKEY`. A keyword in another
+/// mix of cases (`pAsSwOrD`) is not found: a DFA walking every byte for it was most of the
+/// scan's time.
+fn case_variants(word: &str) -> Vec<String> {
+    let lower = word.to_ascii_lowercase();
+    let capitalize = |part: &str| {
+        let mut chars = part.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_ascii_uppercase().to_string() + chars.as_str()
+        })
+    };
+    let mut variants = vec![
+        word.to_string(),
+        lower.clone(),
+        lower.to_ascii_uppercase(),
+        capitalize(&lower),
+    ];
+    let parts: Vec<&str> = lower.split(['_', '-']).filter(|p| !p.is_empty()).collect();
+    if parts.len() > 1 {
+        let tail: String = parts[1..].iter().map(|p| capitalize(p)).collect();
+        variants.push(format!("{}{tail}", parts[0]));
+        variants.push(format!("{}{tail}", capitalize(parts[0])));
+        variants.push(parts.concat());
+        variants.push(parts.concat().to_ascii_uppercase());
+    }
+    variants.sort();
+    variants.dedup();
+    variants
+}
+
 impl LinePrefilter {
-    pub fn build(patterns: &[&str], keywords: Option<AhoCorasick>) -> Result<Self, String> {
+    pub fn build(patterns: &[&str], keywords: Vec<AhoCorasick>) -> Result<Self, String> {
         let mut with_prefix = Vec::new();
         let mut groups = Vec::new();
         for pattern in patterns {
@@ -156,7 +222,7 @@ impl LinePrefilter {
             prefilter: self,
             haystack,
             next_hits: vec![Pending::Unknown; self.groups.len()],
-            next_keyword: Pending::Unknown,
+            next_keywords: vec![Pending::Unknown; self.keywords.len()],
         }
     }
 }
@@ -173,7 +239,7 @@ pub struct CandidateSearch<'h> {
     prefilter: &'h LinePrefilter,
     haystack: &'h [u8],
     next_hits: Vec<Pending>,
-    next_keyword: Pending,
+    next_keywords: Vec<Pending>,
 }
 
 impl CandidateSearch<'_> {
@@ -195,15 +261,15 @@ impl CandidateSearch<'_> {
             *pending = Pending::At(hit);
             best = Some(best.map_or(hit, |b| b.min(hit)));
         }
-        if let Some(automaton) = &self.prefilter.keywords {
-            let hit = match self.next_keyword {
+        for (automaton, pending) in self.prefilter.keywords.iter().zip(&mut self.next_keywords) {
+            let hit = match *pending {
                 Pending::Never => None,
                 Pending::At(at) if at >= from => Some(at),
                 _ => automaton
                     .find(aho_corasick::Input::new(self.haystack).range(from..))
                     .map(|found| found.start()),
             };
-            self.next_keyword = hit.map_or(Pending::Never, Pending::At);
+            *pending = hit.map_or(Pending::Never, Pending::At);
             if let Some(hit) = hit {
                 best = Some(best.map_or(hit, |b| b.min(hit)));
             }
@@ -281,7 +347,7 @@ mod tests {
                 r"(password|passwd)(.*:|.*=.*)",
                 r#"\sexec\s*("|\().+("|\))"#,
             ],
-            None,
+            Vec::new(),
         )
         .unwrap();
         assert_eq!(
@@ -303,7 +369,7 @@ mod tests {
 
     #[test]
     fn candidates_come_in_order_from_every_group() {
-        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], None).unwrap();
+        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], Vec::new()).unwrap();
         let text = b"a exec(\nmd5\nb exec(\n";
         let mut search = prefilter.search(text);
         assert_eq!(search.next_from(0), Some(1));
@@ -313,7 +379,48 @@ mod tests {
     }
 
     #[test]
+    fn keywords_match_exactly_or_ignoring_case_as_their_rule_does() {
+        let exact = vec!["SK".to_string()];
+        let any_case = vec!["password".to_string()];
+        let keywords =
+            Keywords::build([(exact.as_slice(), false), (any_case.as_slice(), true)].into_iter()).unwrap();
+        let mut live = Vec::new();
+        keywords.live_rules(b"run the task on disk", &mut live);
+        assert_eq!(live, vec![false, false]);
+        keywords.live_rules(b"key = SK0123 # DB_PASSWORD", &mut live);
+        assert_eq!(live, vec![true, true]);
+
+        let exact: Vec<String> = keywords
+            .exact_words()
+            .iter()
+            .map(|w| regex_syntax::escape(w))
+            .collect();
+        let exact: Vec<&str> = exact.iter().map(String::as_str).collect();
+        let prefilter = LinePrefilter::build(&exact, Vec::new()).unwrap();
+        assert_eq!(
+            first(
+                &prefilter,
+                "task
+x
+Password: 1
+"
+            ),
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn case_insensitive_keywords_are_searched_in_their_usual_spellings() {
+        assert_eq!(case_variants("secret"), ["SECRET", "Secret", "secret"]);
+        assert!(case_variants("AccountKey=").contains(&"AccountKey=".to_string()));
+        assert_eq!(
+            case_variants("api_key"),
+            ["APIKEY", "API_KEY", "ApiKey", "Api_key", "apiKey", "api_key", "apikey"]
+        );
+    }
+
+    #[test]
     fn invalid_patterns_are_reported() {
-        assert!(LinePrefilter::build(&["a("], None).is_err());
+        assert!(LinePrefilter::build(&["a("], Vec::new()).is_err());
     }
 }
