@@ -137,15 +137,9 @@ impl RuleSet {
         .map_err(|err| anyhow::anyhow!("compiling the rules' keywords: {err}"))?;
         // Longest first, so that the few short keywords share a group: the SIMD search of a
         // group is only as selective as its shortest literal.
-        let mut escaped: Vec<String> = keywords
-            .exact_words()
-            .iter()
-            .map(|w| regex_syntax::escape(w))
-            .collect();
-        escaped.sort_by_key(|w| std::cmp::Reverse(w.len()));
-        let mut patterns = patterns;
-        patterns.extend(escaped.iter().map(String::as_str));
-        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, Vec::new())
+        let mut literals = keywords.exact_words().to_vec();
+        literals.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, &literals)
             .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
         let secret_groups = content_regexes
             .iter()

@@ -17,6 +17,9 @@ use regex_syntax::hir::{self, Hir, HirKind, Look};
 /// How many prefix literals one alternation group may hold (see `LinePrefilter::build`).
 const LITERALS_PER_GROUP: usize = 12;
 
+/// How many rule keywords (plain literals) one group may hold.
+const LONG_LITERALS_PER_GROUP: usize = 48;
+
 /// Finds lines where some content rule may match.
 ///
 /// Patterns that start with a usable set of literals (`md5`, `-----BEGIN`, `password`) are
@@ -29,8 +32,6 @@ const LITERALS_PER_GROUP: usize = 12;
 #[derive(Debug)]
 pub struct LinePrefilter {
     groups: Vec<meta::Regex>,
-    /// The keywords of the rules that have them (see `Keywords`).
-    keywords: Vec<AhoCorasick>,
 }
 
 /// Every content rule's keywords in two automata (exact, and ASCII case-insensitive for rules
@@ -171,7 +172,8 @@ fn case_variants(word: &str) -> Vec<String> {
 }
 
 impl LinePrefilter {
-    pub fn build(patterns: &[&str], keywords: Vec<AhoCorasick>) -> Result<Self, String> {
+    /// `patterns`: the regexes of rules without keywords; `keywords`: the literals of the others.
+    pub fn build(patterns: &[&str], keywords: &[String]) -> Result<Self, String> {
         let mut with_prefix = Vec::new();
         let mut groups = Vec::new();
         for pattern in patterns {
@@ -192,19 +194,30 @@ impl LinePrefilter {
         // Few literals per group: the literal searcher (Teddy) has 8 or 16 buckets, and with many
         // short literals per bucket it stops on false candidates so often that one big group was
         // measured twice as slow as several small ones (bench/compare.sh).
-        let mut batch: Vec<Hir> = Vec::new();
-        let mut batch_literals = 0;
-        let mut batches = Vec::new();
-        for (hir, literals) in with_prefix {
-            if !batch.is_empty() && batch_literals + literals > LITERALS_PER_GROUP {
-                batches.push(std::mem::take(&mut batch));
-                batch_literals = 0;
-            }
-            batch.push(hir);
-            batch_literals += literals;
+        // Rule keywords are plain literals, most of four bytes or more: selective enough for
+        // bigger groups, so fewer passes over the file (measured with bench/rulesets.sh).
+        let mut long_literals = Vec::new();
+        for word in keywords {
+            long_literals.push((Hir::literal(word.as_bytes()), 1));
         }
-        if !batch.is_empty() {
-            batches.push(batch);
+        let mut batches = Vec::new();
+        for (list, budget) in [
+            (with_prefix, LITERALS_PER_GROUP),
+            (long_literals, LONG_LITERALS_PER_GROUP),
+        ] {
+            let mut batch: Vec<Hir> = Vec::new();
+            let mut batch_literals = 0;
+            for (hir, literals) in list {
+                if !batch.is_empty() && batch_literals + literals > budget {
+                    batches.push(std::mem::take(&mut batch));
+                    batch_literals = 0;
+                }
+                batch.push(hir);
+                batch_literals += literals;
+            }
+            if !batch.is_empty() {
+                batches.push(batch);
+            }
         }
         let mut prefixed = Vec::new();
         for batch in batches {
@@ -212,7 +225,7 @@ impl LinePrefilter {
         }
         prefixed.append(&mut groups);
         let groups = prefixed;
-        Ok(Self { groups, keywords })
+        Ok(Self { groups })
     }
 
     /// A search over one haystack that remembers each group's next hit, so that asking for
@@ -222,7 +235,6 @@ impl LinePrefilter {
             prefilter: self,
             haystack,
             next_hits: vec![Pending::Unknown; self.groups.len()],
-            next_keywords: vec![Pending::Unknown; self.keywords.len()],
         }
     }
 }
@@ -239,7 +251,6 @@ pub struct CandidateSearch<'h> {
     prefilter: &'h LinePrefilter,
     haystack: &'h [u8],
     next_hits: Vec<Pending>,
-    next_keywords: Vec<Pending>,
 }
 
 impl CandidateSearch<'_> {
@@ -260,19 +271,6 @@ impl CandidateSearch<'_> {
             };
             *pending = Pending::At(hit);
             best = Some(best.map_or(hit, |b| b.min(hit)));
-        }
-        for (automaton, pending) in self.prefilter.keywords.iter().zip(&mut self.next_keywords) {
-            let hit = match *pending {
-                Pending::Never => None,
-                Pending::At(at) if at >= from => Some(at),
-                _ => automaton
-                    .find(aho_corasick::Input::new(self.haystack).range(from..))
-                    .map(|found| found.start()),
-            };
-            *pending = hit.map_or(Pending::Never, Pending::At);
-            if let Some(hit) = hit {
-                best = Some(best.map_or(hit, |b| b.min(hit)));
-            }
         }
         best
     }
@@ -347,7 +345,7 @@ mod tests {
                 r"(password|passwd)(.*:|.*=.*)",
                 r#"\sexec\s*("|\().+("|\))"#,
             ],
-            Vec::new(),
+            &[],
         )
         .unwrap();
         assert_eq!(
@@ -369,7 +367,7 @@ mod tests {
 
     #[test]
     fn candidates_come_in_order_from_every_group() {
-        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], Vec::new()).unwrap();
+        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], &[]).unwrap();
         let text = b"a exec(\nmd5\nb exec(\n";
         let mut search = prefilter.search(text);
         assert_eq!(search.next_from(0), Some(1));
@@ -390,13 +388,7 @@ mod tests {
         keywords.live_rules(b"key = SK0123 # DB_PASSWORD", &mut live);
         assert_eq!(live, vec![true, true]);
 
-        let exact: Vec<String> = keywords
-            .exact_words()
-            .iter()
-            .map(|w| regex_syntax::escape(w))
-            .collect();
-        let exact: Vec<&str> = exact.iter().map(String::as_str).collect();
-        let prefilter = LinePrefilter::build(&exact, Vec::new()).unwrap();
+        let prefilter = LinePrefilter::build(&[], keywords.exact_words()).unwrap();
         assert_eq!(
             first(
                 &prefilter,
@@ -421,6 +413,6 @@ Password: 1
 
     #[test]
     fn invalid_patterns_are_reported() {
-        assert!(LinePrefilter::build(&["a("], Vec::new()).is_err());
+        assert!(LinePrefilter::build(&["a("], &[]).is_err());
     }
 }
