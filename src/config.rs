@@ -48,6 +48,9 @@ pub struct Config {
     pub sarif_root: PathBuf,
     pub project: String,
     pub rules: RuleSet,
+    /// Paths whose findings rules that opt in report one level lower; `None` with
+    /// --no-test-demotion.
+    pub test_paths: Option<crate::test_paths::TestPaths>,
     pub exceptions: Exceptions,
     /// Never scanned: the lists directory, the list files and anteater's own output files.
     pub excluded: BTreeSet<PathBuf>,
@@ -211,6 +214,11 @@ impl Config {
             &mut own,
             &cwd,
         )?;
+        let test_paths = if cli.no_test_demotion {
+            None
+        } else {
+            Some(crate::test_paths::TestPaths::new(&cli.test_paths)?)
+        };
         if let Some(dir) = conf.as_ref().and_then(|c| c.anteater_files.as_ref()) {
             own.configuration.push(paths::resolve(dir, &cwd));
         }
@@ -243,6 +251,7 @@ impl Config {
             sarif_root: layout.sarif_root,
             project,
             rules,
+            test_paths,
             exceptions,
             excluded,
             skipped_as_own,
@@ -265,6 +274,27 @@ impl Config {
             threads,
             rule_sources: own.sources,
         })
+    }
+}
+
+impl Config {
+    /// Whether findings at this path (relative to the scan root) are in a test path.
+    pub fn in_test_path(&self, scan_relative: &str) -> bool {
+        self.test_paths
+            .as_ref()
+            .is_some_and(|test_paths| test_paths.contains(scan_relative))
+    }
+
+    /// The level a finding of `rule` is reported at: its severity's, one lower in test paths
+    /// when the rule opts in.
+    pub fn finding_level(&self, rule: usize, in_tests: bool) -> crate::finding::Level {
+        let rule = self.rules.rule(rule);
+        let level = rule.severity.level();
+        if in_tests && rule.demote_in_tests {
+            crate::test_paths::demote(level)
+        } else {
+            level
+        }
     }
 }
 
@@ -523,20 +553,8 @@ fn build_rules(
     }
     if flag_list.is_none() || cli.ruleset.is_some() {
         let name = cli.ruleset.unwrap_or(RulesetName::Default);
-        let file = builtin::load(name)?;
-        let origin = builtin::origin(name);
-        let precision = builtin::precision(name);
-        rules.extend(
-            file.content
-                .into_iter()
-                .map(|spec| spec.into_meta(RuleKind::Content, &origin, precision)),
-        );
-        rules.extend(
-            file.file_names
-                .into_iter()
-                .map(|spec| spec.into_meta(RuleKind::FileName, &origin, precision)),
-        );
-        own.sources.push(origin);
+        rules.extend(builtin::rules(name)?);
+        own.sources.push(builtin::origin(name));
     }
     if let Some(plan) = virustotal {
         rules.extend(crate::rules::virustotal_rules(plan.fail_closed));
@@ -730,6 +748,8 @@ fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
             pattern: Some(entry.regex),
             origin: origin.clone(),
             precision: Precision::Medium,
+            filter: None,
+            demote_in_tests: false,
         });
     }
     let mut seen = BTreeSet::new();
@@ -757,6 +777,8 @@ fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
             pattern: Some(pattern),
             origin: origin.clone(),
             precision: Precision::Medium,
+            filter: None,
+            demote_in_tests: false,
         });
     }
     Ok(rules)

@@ -314,12 +314,13 @@ impl<'a> Worker<'a> {
             commit: change.commit.clone(),
             located_in_commit: true,
         };
+        let in_tests = config.in_test_path(relative);
         let push = |found: &mut Vec<Ordered>, rule: usize, line, columns, evidence, match_hash| {
             found.push((
                 change.order,
                 Finding {
                     rule,
-                    level: config.rules.rule(rule).severity.level(),
+                    level: config.finding_level(rule, in_tests),
                     path: report_path.clone(),
                     line,
                     columns,
@@ -330,9 +331,21 @@ impl<'a> Worker<'a> {
                 },
             ));
         };
-        // A new name (added, renamed or copied file) is checked like any file name.
+        // A new name (added, renamed or copied file) is checked like any file name; a rule that
+        // looks inside the file decides once the content is known (see `name_finding_line`).
+        let mut look_inside = Vec::new();
         if matches!(change.status, b'A' | b'R' | b'C') && !config.exceptions.waives_file_name(relative) {
             for (rule, matched) in config.rules.file_name_matches(relative) {
+                if config
+                    .rules
+                    .rule(rule)
+                    .filter
+                    .as_ref()
+                    .is_some_and(|f| f.inside.is_some())
+                {
+                    look_inside.push((rule, matched.to_string()));
+                    continue;
+                }
                 push(
                     &mut self.found,
                     rule,
@@ -343,13 +356,36 @@ impl<'a> Worker<'a> {
                 );
             }
         }
-        if change.status == b'R' && change.old_blob.as_deref() == Some(change.new_blob.as_str()) {
+        let name_findings = |found: &mut Vec<Ordered>, text: Option<&[u8]>, content_lines: &[u32]| {
+            for (rule, matched) in &look_inside {
+                let Some(filter) = config.rules.rule(*rule).filter.as_ref() else {
+                    continue;
+                };
+                if let Some(line) = crate::rules::filter::name_finding_line(filter, text, content_lines) {
+                    push(
+                        found,
+                        *rule,
+                        line,
+                        None,
+                        redact::escape(matched),
+                        sha256_hex(matched.as_bytes()),
+                    );
+                }
+            }
+        };
+        let pure_rename =
+            change.status == b'R' && change.old_blob.as_deref() == Some(change.new_blob.as_str());
+        if pure_rename && look_inside.is_empty() {
             return Ok(()); // A pure rename adds no content.
         }
         let mut new = match self.blob(&change.new_blob)? {
             Blob::Content(content) => content,
-            Blob::TooLarge => return Ok(()),
+            Blob::TooLarge => {
+                name_findings(&mut self.found, None, &[]);
+                return Ok(());
+            }
             Blob::Missing => {
+                name_findings(&mut self.found, None, &[]);
                 let reason = format!(
                     "its version of commit {} is missing from this clone (a partial clone?)",
                     short(&change.commit)
@@ -360,6 +396,7 @@ impl<'a> Worker<'a> {
         };
         let first_block = &new[..new.len().min(binary::FIRST_BLOCK)];
         if binary::is_binary(first_block) {
+            name_findings(&mut self.found, None, &[]);
             if config.check_binaries {
                 let sha256 = sha256_hex(&new);
                 if !config.exceptions.allows_binary(relative, &sha256) {
@@ -370,6 +407,12 @@ impl<'a> Worker<'a> {
             return Ok(());
         }
         if config.exceptions.skips_contents(relative) {
+            name_findings(&mut self.found, None, &[]);
+            return Ok(());
+        }
+        if pure_rename {
+            // A pure rename adds no content; only its new name can be news.
+            name_findings(&mut self.found, Some(&new), &[]);
             return Ok(());
         }
         // Without the old version (missing, too large) every line counts as added.
@@ -385,10 +428,13 @@ impl<'a> Worker<'a> {
         }
         let old = old.map(|old| binary::utf16_to_utf8(&old).unwrap_or(old));
         let (buffer, numbers) = added_lines(old.as_deref(), &new);
-        if buffer.is_empty() {
-            return Ok(());
-        }
-        let scan = content::scan(&config.rules, &config.exceptions, &buffer);
+        let scan = content::scan(&config.rules, &config.exceptions, relative, &buffer);
+        let content_lines: Vec<u32> = scan
+            .hits
+            .iter()
+            .map(|hit| numbers[(hit.line - 1) as usize])
+            .collect();
+        name_findings(&mut self.found, Some(&new), &content_lines);
         for hit in scan.hits {
             let rule = config.rules.rule(hit.rule);
             let matched = &buffer[hit.matched.clone()];

@@ -30,5 +30,6 @@ pub mod report;
 pub mod rules;
 pub mod staged;
 pub mod stats;
+pub mod test_paths;
 pub mod virustotal;
 pub mod walk;

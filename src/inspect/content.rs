@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use crate::exceptions::Exceptions;
-use crate::rules::RuleSet;
+use crate::rules::{filter, RuleSet};
 
 use super::suppress::Suppression;
 
@@ -30,12 +30,25 @@ pub struct ContentScan {
     pub suppressed: usize,
 }
 
-/// Finds every (rule, line) match in `buffer` that the exceptions and inline suppressions do not
-/// waive, in line order.
-pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> ContentScan {
-    let mut result = ContentScan::default();
-    let mut lines = LineCounter::default();
+/// Finds every (rule, line) match in `buffer` that the rules' checks accept and the exceptions
+/// and inline suppressions do not waive, in line order. `path` is the file's scan-relative path,
+/// for rules limited to some paths.
+pub fn scan(rules: &RuleSet, exceptions: &Exceptions, path: &str, buffer: &[u8]) -> ContentScan {
+    let content: Vec<_> = rules.content_rules().collect();
+    let mut scan = Scan {
+        rules,
+        exceptions,
+        buffer,
+        result: ContentScan::default(),
+        lines: LineCounter::default(),
+        file_context: vec![None; content.len()],
+    };
+    let filter_of = |rule: usize| rules.rule(rule).filter.as_deref();
+    let limited = |rule: usize| filter_of(rule).is_some_and(|f| f.limited_to_paths());
+
+    // Rules for every file: only on the lines the prefilter finds.
     let mut candidates = rules.content_candidates(buffer);
+    let mut live = Vec::new();
     let mut from = 0;
     while from <= buffer.len() {
         let Some(candidate) = candidates.next_from(from) else {
@@ -43,35 +56,164 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, buffer: &[u8]) -> ContentS
         };
         let line_range = line_around(buffer, candidate);
         let next_line = line_end_with_terminator(buffer, candidate);
-        let line = &buffer[line_range.clone()];
-        let mut waived = None;
-        let mut suppression = None;
-        for (rule, regex) in rules.content_rules() {
-            let Some(found) = regex.find(line) else {
-                continue;
-            };
-            if *waived.get_or_insert_with(|| exceptions.waives_line(line)) {
+        rules
+            .keywords()
+            .live_rules(&buffer[line_range.clone()], &mut live);
+        let mut line = LineState::default();
+        for (position, &(rule, regex, secret_group)) in content.iter().enumerate() {
+            if live[position]
+                && !limited(rule)
+                && !scan.check(&mut line, position, rule, regex, secret_group, &line_range)
+            {
                 break;
             }
-            let inline = suppression.get_or_insert_with(|| Suppression::of_line(line));
-            if inline.as_ref().is_some_and(|s| s.waives(&rules.rule(rule).id)) {
-                result.suppressed += 1;
-                continue;
-            }
-            let number = lines.line_of(buffer, line_range.start);
-            result.hits.push(ContentHit {
-                rule,
-                line: u32::try_from(number).unwrap_or(u32::MAX),
-                line_range: line_range.clone(),
-                matched: line_range.start + found.start()..line_range.start + found.end(),
-            });
         }
         if next_line >= buffer.len() {
             break;
         }
         from = next_line;
     }
+
+    // Rules limited to some paths (configuration formats): on every line of those files.
+    let limited_here: Vec<usize> = (0..content.len())
+        .filter(|&p| filter_of(content[p].0).is_some_and(|f| f.limited_to_paths() && f.applies_to(path)))
+        .collect();
+    if !limited_here.is_empty() {
+        scan.lines = LineCounter::default();
+        let mut start = 0;
+        while start < buffer.len() {
+            let line_range = line_around(buffer, start);
+            let mut line = LineState::default();
+            for &position in &limited_here {
+                let (rule, regex, secret_group) = content[position];
+                if !scan.check(&mut line, position, rule, regex, secret_group, &line_range) {
+                    break;
+                }
+            }
+            start = line_end_with_terminator(buffer, start);
+        }
+    }
+
+    let mut result = scan.result;
+    result.hits.sort_by_key(|hit| (hit.line, hit.rule));
+    // One secret, one finding: a broad rule is silent where a specific rule reports, and only
+    // the first broad rule reports a line.
+    let specific: std::collections::HashSet<u32> = result
+        .hits
+        .iter()
+        .filter(|hit| !filter_of(hit.rule).is_some_and(|f| f.generic))
+        .map(|hit| hit.line)
+        .collect();
+    let mut generic_lines = std::collections::HashSet::new();
+    result.hits.retain(|hit| {
+        !filter_of(hit.rule).is_some_and(|f| f.generic)
+            || (!specific.contains(&hit.line) && generic_lines.insert(hit.line))
+    });
     result
+}
+
+/// Per-line state shared by the rules run on it: computed once, when first needed.
+#[derive(Default)]
+struct LineState {
+    waived: Option<bool>,
+    suppression: Option<Option<Suppression>>,
+}
+
+/// One file's scan in progress.
+struct Scan<'a> {
+    rules: &'a RuleSet,
+    exceptions: &'a Exceptions,
+    buffer: &'a [u8],
+    result: ContentScan,
+    lines: LineCounter,
+    /// Whether each rule's `file_context` matches the file: searched once, when first needed.
+    file_context: Vec<Option<bool>>,
+}
+
+impl Scan<'_> {
+    /// Runs one rule on one line and records its hit. False when the whole line is waived by
+    /// the exceptions (no other rule needs to run on it).
+    fn check(
+        &mut self,
+        state: &mut LineState,
+        position: usize,
+        rule: usize,
+        regex: &regex::bytes::Regex,
+        secret_group: Option<usize>,
+        line_range: &Range<usize>,
+    ) -> bool {
+        let buffer = self.buffer;
+        let line = &buffer[line_range.clone()];
+        let found = match self.rules.rule(rule).filter.as_deref() {
+            None => regex.find(line).map(|m| m.range()),
+            Some(filter) if filter.waives_line(line) => None,
+            // Captures are slow to compute: only on lines the regex matches at all.
+            Some(_) if !regex.is_match(line) => None,
+            Some(filter) => {
+                let mut accepted = None;
+                for captures in regex.captures_iter(line) {
+                    let whole = captures.get(0).expect("group 0 always matches").range();
+                    let secret = secret_group
+                        .and_then(|group| captures.get(group))
+                        .map_or(whole.clone(), |m| m.range());
+                    let offset = line_range.start;
+                    let check = filter::Candidate {
+                        buffer,
+                        line: line_range.clone(),
+                        secret: offset + secret.start..offset + secret.end,
+                        matched: offset + whole.start..offset + whole.end,
+                        user: captures
+                            .name("user")
+                            .map(|m| offset + m.start()..offset + m.end()),
+                    };
+                    let cache = &mut self.file_context[position];
+                    let file_matches = || {
+                        *cache.get_or_insert_with(|| {
+                            filter
+                                .file_context
+                                .as_ref()
+                                .is_some_and(|regex| regex.is_match(buffer))
+                        })
+                    };
+                    if filter.accepts(&check, file_matches) {
+                        // A token is reported as itself, without the guard characters around
+                        // it; a short secret with what names it, so that the redacted evidence
+                        // (a short prefix) shows the name, not the start of the password.
+                        accepted = Some(if secret.len() >= 16 { secret } else { whole });
+                        break;
+                    }
+                }
+                accepted
+            }
+        };
+        let Some(found) = found else {
+            return true;
+        };
+        if *state
+            .waived
+            .get_or_insert_with(|| self.exceptions.waives_line(line))
+        {
+            return false;
+        }
+        let inline = state
+            .suppression
+            .get_or_insert_with(|| Suppression::of_line(line));
+        if inline
+            .as_ref()
+            .is_some_and(|s| s.waives(&self.rules.rule(rule).id))
+        {
+            self.result.suppressed += 1;
+            return true;
+        }
+        let number = self.lines.line_of(buffer, line_range.start);
+        self.result.hits.push(ContentHit {
+            rule,
+            line: u32::try_from(number).unwrap_or(u32::MAX),
+            line_range: line_range.clone(),
+            matched: line_range.start + found.start..line_range.start + found.end,
+        });
+        true
+    }
 }
 
 /// The line holding byte `offset`, without `\n` or `\r\n`. Only `\n` ends a line: a lone `\r`
@@ -155,6 +297,8 @@ mod tests {
                     pattern: Some(pattern.to_string()),
                     origin: "test".into(),
                     precision: crate::rules::Precision::High,
+                    filter: None,
+                    demote_in_tests: false,
                 })
                 .collect(),
         )
@@ -169,7 +313,7 @@ mod tests {
     #[test]
     fn one_hit_per_line_and_rule() {
         let set = rules(&["md5", "sha1"]);
-        let hits = scan(&set, &Exceptions::default(), b"md5 md5 sha1\nnothing\nmd5\n");
+        let hits = scan(&set, &Exceptions::default(), "f", b"md5 md5 sha1\nnothing\nmd5\n");
         assert_eq!(lines(&hits), vec![(0, 1), (1, 1), (0, 3)]);
         assert_eq!(hits.hits[0].matched, 0..3);
     }
@@ -180,6 +324,7 @@ mod tests {
         let found = scan(
             &set,
             &Exceptions::default(),
+            "f",
             b"md5 sha1 # anteater:ignore\nmd5 sha1 # anteater:ignore sha1\nmd5\n",
         );
         assert_eq!(lines(&found), vec![(0, 2), (0, 3)]);
@@ -203,7 +348,7 @@ mod tests {
             origin: "x".into(),
         }])
         .unwrap();
-        let hits = scan(&rules(&["md5"]), &exceptions, b"md5 ALLOWED\nmd5\n");
+        let hits = scan(&rules(&["md5"]), &exceptions, "f", b"md5 ALLOWED\nmd5\n");
         assert_eq!(lines(&hits), vec![(0, 2)]);
     }
 
@@ -211,7 +356,7 @@ mod tests {
     fn crlf_endings_stay_out_of_lines_and_matches() {
         let set = rules(&["secret$", r"key\s*"]);
         let buffer = b"a secret\r\nkey   \r\nx";
-        let hits = scan(&set, &Exceptions::default(), buffer);
+        let hits = scan(&set, &Exceptions::default(), "f", buffer);
         assert_eq!(lines(&hits), vec![(0, 1), (1, 2)]);
         assert_eq!(&buffer[hits.hits[1].line_range.clone()], b"key   ");
         assert_eq!(&buffer[hits.hits[1].matched.clone()], b"key   ");
@@ -221,17 +366,17 @@ mod tests {
     fn matches_do_not_span_lines() {
         // `\s` matches `\n` on the whole buffer; per line it must not.
         let set = rules(&[r"BEGIN\sKEY"]);
-        assert!(scan(&set, &Exceptions::default(), b"BEGIN\nKEY\n")
+        assert!(scan(&set, &Exceptions::default(), "f", b"BEGIN\nKEY\n")
             .hits
             .is_empty());
-        let hits = scan(&set, &Exceptions::default(), b"BEGIN\nBEGIN KEY\n");
+        let hits = scan(&set, &Exceptions::default(), "f", b"BEGIN\nBEGIN KEY\n");
         assert_eq!(lines(&hits), vec![(0, 2)]);
     }
 
     #[test]
     fn non_utf8_files_are_scanned() {
         let set = rules(&["password"]);
-        let hits = scan(&set, &Exceptions::default(), b"caf\xe9 password=\xff\xfe\n");
+        let hits = scan(&set, &Exceptions::default(), "f", b"caf\xe9 password=\xff\xfe\n");
         assert_eq!(lines(&hits), vec![(0, 1)]);
         assert_eq!(hits.hits[0].matched, 5..13);
     }
@@ -239,7 +384,7 @@ mod tests {
     #[test]
     fn lone_cr_does_not_split_lines() {
         let set = rules(&["md5"]);
-        let hits = scan(&set, &Exceptions::default(), b"a\rb\nmd5\n");
+        let hits = scan(&set, &Exceptions::default(), "f", b"a\rb\nmd5\n");
         assert_eq!(lines(&hits), vec![(0, 2)]);
     }
 

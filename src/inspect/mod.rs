@@ -46,6 +46,8 @@ pub struct FileReport {
     pub upload: Option<(String, UploadSource)>,
     /// Findings waived by inline `anteater:ignore` markers.
     pub suppressed: usize,
+    /// The text was scanned in more than one window: the buffer holds only its last part.
+    pub scanned_in_pieces: bool,
 }
 
 /// An indicator found in a file, and where.
@@ -74,42 +76,109 @@ impl<'a> Inspector<'a> {
         let config = self.config;
         let scan_relative = paths::slash_path(path.strip_prefix(&config.root).unwrap_or(path));
         let report_path = paths::relative_to(path, &config.report_root);
+        let in_tests = config.in_test_path(&scan_relative);
+        let (findings, look_inside) = self.file_name_findings(&scan_relative, &report_path, in_tests);
         let mut report = FileReport {
-            findings: self.file_name_findings(&scan_relative, &report_path),
+            findings,
             path: report_path,
             outcome: FileOutcome::Text,
             indicators: Vec::new(),
             upload: None,
             suppressed: 0,
+            scanned_in_pieces: false,
         };
         buffer.clear();
-        report.outcome = match self.inspect_contents(path, &scan_relative, buffer, &mut report) {
+        report.outcome = match self.inspect_contents(path, &scan_relative, buffer, &mut report, in_tests) {
             Ok(outcome) => outcome,
             Err(err) => FileOutcome::Unreadable(err.to_string()),
         };
+        self.look_inside(look_inside, buffer, &mut report, in_tests);
         report
     }
 
-    fn file_name_findings(&self, scan_relative: &str, report_path: &str) -> Vec<Finding> {
+    fn level(&self, rule: usize, in_tests: bool) -> crate::finding::Level {
+        self.config.finding_level(rule, in_tests)
+    }
+
+    /// Findings of the file-name rules that decide on the name alone, and the matches of those
+    /// that must look inside the file first (see `look_inside`).
+    fn file_name_findings(
+        &self,
+        scan_relative: &str,
+        report_path: &str,
+        in_tests: bool,
+    ) -> (Vec<Finding>, Vec<(usize, String)>) {
         let rules = &self.config.rules;
         let mut findings = Vec::new();
+        let mut look_inside = Vec::new();
         for (rule, found) in rules.file_name_matches(scan_relative) {
             if self.config.exceptions.waives_file_name(scan_relative) {
                 break;
             }
-            findings.push(Finding {
-                rule,
-                level: rules.rule(rule).severity.level(),
-                path: report_path.to_string(),
-                line: 1,
-                columns: None,
-                evidence: redact::escape(found),
-                match_hash: sha256_hex(found.as_bytes()),
-                detail: None,
-                introduced: None,
-            });
+            if rules
+                .rule(rule)
+                .filter
+                .as_ref()
+                .is_some_and(|f| f.inside.is_some())
+            {
+                look_inside.push((rule, found.to_string()));
+                continue;
+            }
+            findings.push(self.name_finding(rule, report_path, found, 1, in_tests));
         }
-        findings
+        (findings, look_inside)
+    }
+
+    fn name_finding(
+        &self,
+        rule: usize,
+        report_path: &str,
+        found: &str,
+        line: u32,
+        in_tests: bool,
+    ) -> Finding {
+        Finding {
+            rule,
+            level: self.level(rule, in_tests),
+            path: report_path.to_string(),
+            line,
+            columns: None,
+            evidence: redact::escape(found),
+            match_hash: sha256_hex(found.as_bytes()),
+            detail: None,
+            introduced: None,
+        }
+    }
+
+    /// File-name rules that look inside (`inside:`): a credential file's name is reported only
+    /// when its content holds a secret, at the line that holds it, and never next to a content
+    /// finding on that line (one secret, one finding). When the content could not be read as
+    /// text (binary, too large), the name is all there is, and it is reported.
+    fn look_inside(
+        &self,
+        matches: Vec<(usize, String)>,
+        buffer: &[u8],
+        report: &mut FileReport,
+        in_tests: bool,
+    ) {
+        let rules = &self.config.rules;
+        let content_lines: Vec<u32> = report
+            .findings
+            .iter()
+            .filter(|f| rules.rule(f.rule).kind == crate::rules::RuleKind::Content)
+            .map(|f| f.line)
+            .collect();
+        // Binary, unreadable, skipped, or too large to be held whole: the name is all there is.
+        let whole_text = (report.outcome == FileOutcome::Text && !report.scanned_in_pieces).then_some(buffer);
+        for (rule, found) in matches {
+            let Some(filter) = rules.rule(rule).filter.as_ref() else {
+                continue;
+            };
+            if let Some(line) = crate::rules::filter::name_finding_line(filter, whole_text, &content_lines) {
+                let finding = self.name_finding(rule, &report.path, &found, line, in_tests);
+                report.findings.push(finding);
+            }
+        }
     }
 
     fn inspect_contents(
@@ -118,6 +187,7 @@ impl<'a> Inspector<'a> {
         scan_relative: &str,
         buffer: &mut Vec<u8>,
         report: &mut FileReport,
+        in_tests: bool,
     ) -> std::io::Result<FileOutcome> {
         let config = self.config;
         let mut file = File::open(path)?;
@@ -129,7 +199,11 @@ impl<'a> Inspector<'a> {
         // to read must still be allowlisted (and asked about) like any other.
         if binary::is_binary(buffer) {
             if config.check_binaries {
-                self.check_binary(path, scan_relative, length, buffer, &mut file, report)?;
+                let context = FileContext {
+                    scan_relative,
+                    in_tests,
+                };
+                self.check_binary(path, &context, length, buffer, &mut file, report)?;
             }
             return Ok(FileOutcome::Binary);
         }
@@ -142,10 +216,14 @@ impl<'a> Inspector<'a> {
         // Text in UTF-16 (Windows tools write it, with a byte-order mark or without) is scanned as
         // the text it encodes: its bytes would never match a rule. It is decoded whole, so it has
         // to fit.
+        let context = FileContext {
+            scan_relative,
+            in_tests,
+        };
         if binary::is_utf16(buffer) {
-            return self.scan_utf16(&mut file, buffer, report);
+            return self.scan_utf16(&mut file, buffer, report, &context);
         }
-        self.scan_in_windows(&mut file, buffer, report)
+        self.scan_in_windows(&mut file, buffer, report, &context)
     }
 
     /// Scans text in windows of at most `window_size()` bytes, each ending at a line end. Content
@@ -159,6 +237,7 @@ impl<'a> Inspector<'a> {
         file: &mut File,
         buffer: &mut Vec<u8>,
         report: &mut FileReport,
+        context: &FileContext<'_>,
     ) -> std::io::Result<FileOutcome> {
         let window = self.window_size();
         buffer.reserve(window.saturating_sub(buffer.len()));
@@ -180,10 +259,11 @@ impl<'a> Inspector<'a> {
                     }
                 }
             };
-            self.scan_text(&buffer[..cut], lines_before, report);
+            self.scan_text(&buffer[..cut], lines_before, report, context);
             if at_end {
                 return Ok(FileOutcome::Text);
             }
+            report.scanned_in_pieces = true;
             lines_before += memchr::memchr_iter(b'\n', &buffer[..cut]).count();
             buffer.drain(..cut);
         }
@@ -194,6 +274,7 @@ impl<'a> Inspector<'a> {
         file: &mut File,
         buffer: &mut Vec<u8>,
         report: &mut FileReport,
+        context: &FileContext<'_>,
     ) -> std::io::Result<FileOutcome> {
         let window = self.window_size();
         file.take((window - buffer.len().min(window)) as u64 + 1)
@@ -207,7 +288,7 @@ impl<'a> Inspector<'a> {
         if let Some(utf8) = binary::utf16_to_utf8(buffer) {
             *buffer = utf8;
         }
-        self.scan_text(buffer, 0, report);
+        self.scan_text(buffer, 0, report, context);
         Ok(FileOutcome::Text)
     }
 
@@ -224,7 +305,7 @@ impl<'a> Inspector<'a> {
     fn check_binary(
         &self,
         path: &Path,
-        scan_relative: &str,
+        context: &FileContext<'_>,
         length: u64,
         first_block: &[u8],
         file: &mut File,
@@ -232,7 +313,7 @@ impl<'a> Inspector<'a> {
     ) -> std::io::Result<()> {
         let config = self.config;
         let sha256 = binary::sha256_hex(first_block, file)?;
-        if config.exceptions.allows_binary(scan_relative, &sha256) {
+        if config.exceptions.allows_binary(context.scan_relative, &sha256) {
             return Ok(());
         }
         if config.virustotal.as_ref().is_some_and(|plan| plan.files) {
@@ -253,7 +334,7 @@ impl<'a> Inspector<'a> {
         let rule = config.rules.binary_rule();
         report.findings.push(Finding {
             rule,
-            level: config.rules.rule(rule).severity.level(),
+            level: self.level(rule, context.in_tests),
             path: report.path.clone(),
             line: 1,
             columns: None,
@@ -267,10 +348,16 @@ impl<'a> Inspector<'a> {
 
     /// Runs the content rules (and the VirusTotal indicator search) over `text`, a run of whole
     /// lines that starts after `lines_before` lines of the file.
-    fn scan_text(&self, text: &[u8], lines_before: usize, report: &mut FileReport) {
+    fn scan_text(
+        &self,
+        text: &[u8],
+        lines_before: usize,
+        report: &mut FileReport,
+        context: &FileContext<'_>,
+    ) {
         let config = self.config;
         let offset = u32::try_from(lines_before).unwrap_or(u32::MAX);
-        let scan = content::scan(&config.rules, &config.exceptions, text);
+        let scan = content::scan(&config.rules, &config.exceptions, context.scan_relative, text);
         report.suppressed += scan.suppressed;
         for hit in scan.hits {
             let rule = config.rules.rule(hit.rule);
@@ -278,7 +365,7 @@ impl<'a> Inspector<'a> {
             let before = &text[hit.line_range.start..hit.matched.start];
             report.findings.push(Finding {
                 rule: hit.rule,
-                level: rule.severity.level(),
+                level: self.level(hit.rule, context.in_tests),
                 path: report.path.clone(),
                 line: hit.line.saturating_add(offset),
                 columns: Some(content::match_columns(before, matched, rule.redact)),
@@ -299,4 +386,12 @@ impl<'a> Inspector<'a> {
             );
         }
     }
+}
+
+/// What the checks need to know about the file they inspect.
+struct FileContext<'a> {
+    /// The path relative to the scan root, for rules limited to some paths.
+    scan_relative: &'a str,
+    /// Under a test path: rules that opt in report one level lower.
+    in_tests: bool,
 }

@@ -90,7 +90,7 @@ fn content_rule_matches(rules: &RuleSet, buffer: &[u8], line: Range<usize>) -> V
     let text = &buffer[line.clone()];
     rules
         .content_rules()
-        .flat_map(|(_, regex)| regex.find_iter(text))
+        .flat_map(|(_, regex, _)| regex.find_iter(text))
         .map(|found| line.start + found.start()..line.start + found.end())
         .collect()
 }

@@ -178,6 +178,8 @@ pub(crate) mod testing {
             pattern: Some(id.into()),
             origin: "test".into(),
             precision: Precision::High,
+            filter: None,
+            demote_in_tests: false,
         };
         RuleSet::compile(vec![
             rule("crit", Severity::Critical),

@@ -30,6 +30,11 @@ pub fn load(name: RulesetName) -> anyhow::Result<RulesetFile> {
     RulesetFile::parse(source(name), &origin(name))
 }
 
+/// The rules of a built-in ruleset, ready to compile.
+pub fn rules(name: RulesetName) -> anyhow::Result<Vec<super::RuleMeta>> {
+    load(name)?.into_rules(&origin(name), precision(name))
+}
+
 /// The default ruleset is built for precision; the classic list flags broad patterns.
 pub fn precision(name: RulesetName) -> Precision {
     match name {
@@ -47,16 +52,20 @@ mod tests {
     const ALL: [RulesetName; 2] = [RulesetName::Default, RulesetName::Classic];
 
     #[test]
-    fn every_builtin_rule_matches_its_examples_and_not_its_negative_examples() {
+    fn every_builtin_rule_reports_its_examples_and_not_its_negative_examples() {
         let mut problems = Vec::new();
         for name in ALL {
-            let file = load(name).unwrap();
-            assert!(!file.content.is_empty(), "{name:?} has content rules");
-            for spec in &file.content {
-                problems.extend(check_examples(spec, RuleKind::Content));
-            }
-            for spec in &file.file_names {
-                problems.extend(check_examples(spec, RuleKind::FileName));
+            let rules = rules(name).unwrap();
+            assert!(
+                rules.iter().any(|r| r.kind == RuleKind::Content),
+                "{name:?} has content rules"
+            );
+            let specs = load(name).unwrap();
+            for (rule, spec) in rules
+                .into_iter()
+                .zip(specs.content.iter().chain(&specs.file_names))
+            {
+                problems.extend(check_examples(rule, spec));
             }
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -66,8 +75,6 @@ mod tests {
     fn every_builtin_ruleset_compiles_with_unique_ids_and_full_metadata() {
         for name in ALL {
             let file = load(name).unwrap();
-            let origin = origin(name);
-            let mut rules = Vec::new();
             for spec in file.content.iter().chain(&file.file_names) {
                 assert!(!spec.name.trim().is_empty(), "{}: name", spec.id);
                 assert!(!spec.description.trim().is_empty(), "{}: description", spec.id);
@@ -77,18 +84,27 @@ mod tests {
                     spec.id
                 );
             }
-            rules.extend(
-                file.content
-                    .into_iter()
-                    .map(|s| s.into_meta(RuleKind::Content, &origin, precision(name))),
-            );
-            rules.extend(
-                file.file_names
-                    .into_iter()
-                    .map(|s| s.into_meta(RuleKind::FileName, &origin, precision(name))),
-            );
-            RuleSet::compile(rules).unwrap();
+            RuleSet::compile(rules(name).unwrap()).unwrap();
         }
+    }
+
+    #[test]
+    fn default_rules_have_a_prefilter_and_only_default_rules_are_demoted_in_tests() {
+        for rule in rules(RulesetName::Default).unwrap() {
+            assert!(rule.demote_in_tests, "{}", rule.id);
+            if rule.kind == RuleKind::Content {
+                let filter = rule.filter.as_ref().expect("rules from YAML have checks");
+                assert!(
+                    !filter.keywords.is_empty() || filter.limited_to_paths(),
+                    "{}: a default content rule needs keywords (or paths)",
+                    rule.id
+                );
+            }
+        }
+        assert!(rules(RulesetName::Classic)
+            .unwrap()
+            .iter()
+            .all(|r| !r.demote_in_tests));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::cli::RulesetName;
 
-use super::{builtin, RuleKind, RuleMeta};
+use super::{builtin, RuleMeta};
 
 /// The README every `helpUri` points into.
 pub const README_URL: &str = "https://github.com/anteater/anteater/blob/main/README.md";
@@ -21,18 +21,7 @@ pub fn shipped_rules() -> anyhow::Result<BTreeMap<String, (RuleMeta, Vec<&'stati
         (RulesetName::Default, "default"),
         (RulesetName::Classic, "classic"),
     ] {
-        let file = builtin::load(name)?;
-        let origin = builtin::origin(name);
-        let precision = builtin::precision(name);
-        let rules = file
-            .content
-            .into_iter()
-            .map(|spec| spec.into_meta(RuleKind::Content, &origin, precision))
-            .chain(
-                file.file_names
-                    .into_iter()
-                    .map(|spec| spec.into_meta(RuleKind::FileName, &origin, precision)),
-            );
+        let rules = builtin::rules(name)?;
         for rule in rules {
             out.entry(rule.id.clone())
                 .or_insert_with(|| (rule, Vec::new()))

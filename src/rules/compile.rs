@@ -30,6 +30,10 @@ pub struct RuleSet {
     rules: Vec<RuleMeta>,
     content: Vec<usize>,
     content_regexes: Vec<BytesRegex>,
+    /// Per content rule, the index of its `secret` capture group, if it has one.
+    secret_groups: Vec<Option<usize>>,
+    /// The content rules' keywords, in one automaton.
+    keywords: super::prefilter::Keywords,
     content_prefilter: super::prefilter::LinePrefilter,
     file_names: Vec<usize>,
     /// The file-name patterns in batches of `FILE_NAME_BATCH`, each one automaton asked which of
@@ -114,9 +118,42 @@ impl RuleSet {
             }
         }
 
-        let patterns: Vec<&str> = content_regexes.iter().map(BytesRegex::as_str).collect();
-        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns)
+        // Rules with keywords are found by the shared keyword automaton; the others by the
+        // literals of their regexes.
+        // Rules limited to some paths run on every line of those files, outside the prefilter.
+        let limited = |index: usize| rules[index].filter.as_ref().is_some_and(|f| f.limited_to_paths());
+        let keywords_of = |index: usize| {
+            let filter = rules[index].filter.as_ref().filter(|f| !f.limited_to_paths());
+            filter.map(|f| f.keywords.as_slice()).unwrap_or_default()
+        };
+        let patterns: Vec<&str> = content
+            .iter()
+            .zip(&content_regexes)
+            .filter(|(&index, _)| keywords_of(index).is_empty() && !limited(index))
+            .map(|(_, regex)| regex.as_str())
+            .collect();
+        let ignores_case = |index: usize| {
+            rules[index]
+                .pattern
+                .as_deref()
+                .is_some_and(|p| p.starts_with("(?i)"))
+        };
+        let keywords = super::prefilter::Keywords::build(
+            content
+                .iter()
+                .map(|&index| (keywords_of(index), ignores_case(index))),
+        )
+        .map_err(|err| anyhow::anyhow!("compiling the rules' keywords: {err}"))?;
+        // Longest first, so that the few short keywords share a group: the SIMD search of a
+        // group is only as selective as its shortest literal.
+        let mut literals = keywords.exact_words().to_vec();
+        literals.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, &literals)
             .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
+        let secret_groups = content_regexes
+            .iter()
+            .map(|regex| regex.capture_names().position(|name| name == Some("secret")))
+            .collect();
         let file_name_sets = file_name_automata(&file_name_patterns, FILE_NAME_MEMORY_LIMIT).map_err(|err| match err {
             // Name the rule whose pattern is wrong, like the per-rule errors above.
             AutomataError::Build(offset, err) => {
@@ -148,6 +185,8 @@ impl RuleSet {
             rules,
             content,
             content_regexes,
+            secret_groups,
+            keywords,
             content_prefilter,
             file_names,
             file_name_sets,
@@ -175,9 +214,19 @@ impl RuleSet {
         self.binary
     }
 
-    /// The content rules, as (rule index, regex).
-    pub fn content_rules(&self) -> impl Iterator<Item = (usize, &BytesRegex)> {
-        self.content.iter().copied().zip(&self.content_regexes)
+    /// The content rules, as (rule index, regex, index of the `secret` group).
+    pub fn content_rules(&self) -> impl Iterator<Item = (usize, &BytesRegex, Option<usize>)> {
+        self.content
+            .iter()
+            .copied()
+            .zip(&self.content_regexes)
+            .zip(&self.secret_groups)
+            .map(|((index, regex), group)| (index, regex, *group))
+    }
+
+    /// The shared keyword automaton of the content rules.
+    pub fn keywords(&self) -> &super::prefilter::Keywords {
+        &self.keywords
     }
 
     /// Candidate lines for the content rules in `haystack`.

@@ -5,6 +5,7 @@ pub mod builtin;
 pub mod catalog;
 pub mod check;
 pub mod compile;
+pub mod filter;
 pub mod prefilter;
 pub mod spec;
 
@@ -84,10 +85,15 @@ pub struct RuleMeta {
     pub origin: String,
     /// SARIF `precision`: how often a finding of this rule is a true positive.
     pub precision: Precision,
+    /// Checks a match must pass to be reported (entropy, placeholders, checksum, context...).
+    pub filter: Option<std::sync::Arc<filter::RuleFilter>>,
+    /// Findings in test paths are reported one level lower (see `test_paths`).
+    pub demote_in_tests: bool,
 }
 
 /// How often a rule's findings are true positives (SARIF `properties.precision`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Precision {
     VeryHigh,
     High,
@@ -123,6 +129,8 @@ pub fn binary_rule() -> RuleMeta {
         pattern: None,
         origin: "built-in".into(),
         precision: Precision::VeryHigh,
+        filter: None,
+        demote_in_tests: false,
     }
 }
 
@@ -157,6 +165,8 @@ pub fn virustotal_rules(fail_closed: bool) -> Vec<RuleMeta> {
         pattern: None,
         origin: "VirusTotal".into(),
         precision: Precision::High,
+        filter: None,
+        demote_in_tests: false,
     };
     vec![
         rule(
@@ -212,5 +222,7 @@ pub fn config_changed_rule() -> RuleMeta {
         pattern: None,
         origin: "built-in".into(),
         precision: Precision::VeryHigh,
+        filter: None,
+        demote_in_tests: false,
     }
 }

@@ -7,12 +7,18 @@
 //! leftmost-first search stops at the first hit and skips to the next line, which is how ripgrep
 //! searches many patterns at once.
 
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
 use regex_automata::{meta, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{self, Hir, HirKind, Look};
 
 /// How many prefix literals one alternation group may hold (see `LinePrefilter::build`).
 const LITERALS_PER_GROUP: usize = 12;
+
+/// How many rule keywords (plain literals) one group may hold.
+const LONG_LITERALS_PER_GROUP: usize = 48;
 
 /// Finds lines where some content rule may match.
 ///
@@ -28,8 +34,146 @@ pub struct LinePrefilter {
     groups: Vec<meta::Regex>,
 }
 
+/// Every content rule's keywords in two automata (exact, and ASCII case-insensitive for rules
+/// whose regex ignores case): the rules that have keywords are searched for with them instead of
+/// their regexes' literals, and on a candidate line only the rules whose keywords it holds run
+/// their regex. Case matters for speed: `SK` exactly is rare, `sk` in any case is in every
+/// "task" and "disk".
+#[derive(Debug, Default)]
+pub struct Keywords {
+    /// The automata, and per keyword (pattern id) of each, the content rules (by position)
+    /// that have it.
+    sets: Vec<(AhoCorasick, Vec<Vec<usize>>, bool)>,
+    /// The keywords as literals, which the line prefilter searches.
+    exact_words: Vec<String>,
+    /// Per content rule, whether it has keywords.
+    has_keywords: Vec<bool>,
+}
+
+/// Keywords of one kind (exact or case-insensitive) while they are collected: the words, the
+/// rules of each word, and each word's index.
+type KeywordGroup = (Vec<String>, Vec<Vec<usize>>, HashMap<String, usize>);
+
+impl Keywords {
+    /// `per_rule`: each content rule's keywords, and whether they ignore ASCII case.
+    pub fn build<'a>(per_rule: impl Iterator<Item = (&'a [String], bool)>) -> Result<Self, String> {
+        // (words, rules of each word) for exact and for case-insensitive keywords.
+        let mut groups: [KeywordGroup; 2] = Default::default();
+        let mut has_keywords = Vec::new();
+        // Case-insensitive keywords as written: their usual spellings are derived from these.
+        let mut spelled = Vec::new();
+        for (position, (keywords, ignore_case)) in per_rule.enumerate() {
+            has_keywords.push(!keywords.is_empty());
+            if ignore_case {
+                spelled.extend(keywords.iter().cloned());
+            }
+            let (words, rules_of, ids) = &mut groups[usize::from(ignore_case)];
+            for word in keywords {
+                if word.is_empty() {
+                    return Err("a keyword is empty".into());
+                }
+                let key = if ignore_case {
+                    word.to_ascii_lowercase()
+                } else {
+                    word.clone()
+                };
+                let id = *ids.entry(key.clone()).or_insert_with(|| {
+                    words.push(key);
+                    rules_of.push(Vec::new());
+                    words.len() - 1
+                });
+                if !rules_of[id].contains(&position) {
+                    rules_of[id].push(position);
+                }
+            }
+        }
+        let mut sets = Vec::new();
+        let mut exact_words = Vec::new();
+        for (ignore_case, (words, rules_of, _)) in groups.into_iter().enumerate() {
+            if words.is_empty() {
+                continue;
+            }
+            let automaton = AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                // The case-insensitive keywords start with common letters: a prefilter would
+                // stop at nearly every word, slower than the DFA's steady walk.
+                .prefilter(ignore_case == 0)
+                .ascii_case_insensitive(ignore_case == 1)
+                .build(&words)
+                .map_err(|err| err.to_string())?;
+            if ignore_case == 0 {
+                exact_words.extend(words.iter().cloned());
+            } else {
+                exact_words.extend(spelled.iter().flat_map(|word| case_variants(word)));
+                exact_words.sort();
+                exact_words.dedup();
+            }
+            sets.push((automaton, rules_of, ignore_case == 1));
+        }
+        Ok(Self {
+            sets,
+            exact_words,
+            has_keywords,
+        })
+    }
+
+    /// The keywords as literals for the line prefilter (case-insensitive ones in their usual
+    /// spellings, see `case_variants`): searched in small groups, where the regex engine uses its
+    /// SIMD literal search (one automaton of all keywords walked every byte and was most of the
+    /// scan's time).
+    pub fn exact_words(&self) -> &[String] {
+        &self.exact_words
+    }
+
+    /// Marks in `live` (one entry per content rule) the rules that may match `line`: those
+    /// without keywords, and those with a keyword on it.
+    pub fn live_rules(&self, line: &[u8], live: &mut Vec<bool>) {
+        live.clear();
+        live.extend(self.has_keywords.iter().map(|has| !has));
+        for (automaton, rules_of, _) in &self.sets {
+            for found in automaton.find_overlapping_iter(line) {
+                for &position in &rules_of[found.pattern().as_usize()] {
+                    live[position] = true;
+                }
+            }
+        }
+    }
+}
+
+/// How a case-insensitive keyword is written in practice, for the literal prefilter:
+/// as written, and `api_key`, `API_KEY`, `Api_key`, `apiKey`, `ApiKey`, `apikey`, `APIKEY`. A keyword in another
+/// mix of cases (`pAsSwOrD`) is not found: a DFA walking every byte for it was most of the
+/// scan's time.
+fn case_variants(word: &str) -> Vec<String> {
+    let lower = word.to_ascii_lowercase();
+    let capitalize = |part: &str| {
+        let mut chars = part.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_ascii_uppercase().to_string() + chars.as_str()
+        })
+    };
+    let mut variants = vec![
+        word.to_string(),
+        lower.clone(),
+        lower.to_ascii_uppercase(),
+        capitalize(&lower),
+    ];
+    let parts: Vec<&str> = lower.split(['_', '-']).filter(|p| !p.is_empty()).collect();
+    if parts.len() > 1 {
+        let tail: String = parts[1..].iter().map(|p| capitalize(p)).collect();
+        variants.push(format!("{}{tail}", parts[0]));
+        variants.push(format!("{}{tail}", capitalize(parts[0])));
+        variants.push(parts.concat());
+        variants.push(parts.concat().to_ascii_uppercase());
+    }
+    variants.sort();
+    variants.dedup();
+    variants
+}
+
 impl LinePrefilter {
-    pub fn build(patterns: &[&str]) -> Result<Self, String> {
+    /// `patterns`: the regexes of rules without keywords; `keywords`: the literals of the others.
+    pub fn build(patterns: &[&str], keywords: &[String]) -> Result<Self, String> {
         let mut with_prefix = Vec::new();
         let mut groups = Vec::new();
         for pattern in patterns {
@@ -50,19 +194,30 @@ impl LinePrefilter {
         // Few literals per group: the literal searcher (Teddy) has 8 or 16 buckets, and with many
         // short literals per bucket it stops on false candidates so often that one big group was
         // measured twice as slow as several small ones (bench/compare.sh).
-        let mut batch: Vec<Hir> = Vec::new();
-        let mut batch_literals = 0;
-        let mut batches = Vec::new();
-        for (hir, literals) in with_prefix {
-            if !batch.is_empty() && batch_literals + literals > LITERALS_PER_GROUP {
-                batches.push(std::mem::take(&mut batch));
-                batch_literals = 0;
-            }
-            batch.push(hir);
-            batch_literals += literals;
+        // Rule keywords are plain literals, most of four bytes or more: selective enough for
+        // bigger groups, so fewer passes over the file (measured with bench/rulesets.sh).
+        let mut long_literals = Vec::new();
+        for word in keywords {
+            long_literals.push((Hir::literal(word.as_bytes()), 1));
         }
-        if !batch.is_empty() {
-            batches.push(batch);
+        let mut batches = Vec::new();
+        for (list, budget) in [
+            (with_prefix, LITERALS_PER_GROUP),
+            (long_literals, LONG_LITERALS_PER_GROUP),
+        ] {
+            let mut batch: Vec<Hir> = Vec::new();
+            let mut batch_literals = 0;
+            for (hir, literals) in list {
+                if !batch.is_empty() && batch_literals + literals > budget {
+                    batches.push(std::mem::take(&mut batch));
+                    batch_literals = 0;
+                }
+                batch.push(hir);
+                batch_literals += literals;
+            }
+            if !batch.is_empty() {
+                batches.push(batch);
+            }
         }
         let mut prefixed = Vec::new();
         for batch in batches {
@@ -183,12 +338,15 @@ mod tests {
 
     #[test]
     fn prefilter_matches_whatever_a_rule_matches() {
-        let prefilter = LinePrefilter::build(&[
-            r"\beval\b",
-            r"md[245]",
-            r"(password|passwd)(.*:|.*=.*)",
-            r#"\sexec\s*("|\().+("|\))"#,
-        ])
+        let prefilter = LinePrefilter::build(
+            &[
+                r"\beval\b",
+                r"md[245]",
+                r"(password|passwd)(.*:|.*=.*)",
+                r#"\sexec\s*("|\().+("|\))"#,
+            ],
+            &[],
+        )
         .unwrap();
         assert_eq!(
             prefilter.groups.len(),
@@ -209,7 +367,7 @@ mod tests {
 
     #[test]
     fn candidates_come_in_order_from_every_group() {
-        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("]).unwrap();
+        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], &[]).unwrap();
         let text = b"a exec(\nmd5\nb exec(\n";
         let mut search = prefilter.search(text);
         assert_eq!(search.next_from(0), Some(1));
@@ -219,7 +377,42 @@ mod tests {
     }
 
     #[test]
+    fn keywords_match_exactly_or_ignoring_case_as_their_rule_does() {
+        let exact = vec!["SK".to_string()];
+        let any_case = vec!["password".to_string()];
+        let keywords =
+            Keywords::build([(exact.as_slice(), false), (any_case.as_slice(), true)].into_iter()).unwrap();
+        let mut live = Vec::new();
+        keywords.live_rules(b"run the task on disk", &mut live);
+        assert_eq!(live, vec![false, false]);
+        keywords.live_rules(b"key = SK0123 # DB_PASSWORD", &mut live);
+        assert_eq!(live, vec![true, true]);
+
+        let prefilter = LinePrefilter::build(&[], keywords.exact_words()).unwrap();
+        assert_eq!(
+            first(
+                &prefilter,
+                "task
+x
+Password: 1
+"
+            ),
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn case_insensitive_keywords_are_searched_in_their_usual_spellings() {
+        assert_eq!(case_variants("secret"), ["SECRET", "Secret", "secret"]);
+        assert!(case_variants("AccountKey=").contains(&"AccountKey=".to_string()));
+        assert_eq!(
+            case_variants("api_key"),
+            ["APIKEY", "API_KEY", "ApiKey", "Api_key", "apiKey", "api_key", "apikey"]
+        );
+    }
+
+    #[test]
     fn invalid_patterns_are_reported() {
-        assert!(LinePrefilter::build(&["a("]).is_err());
+        assert!(LinePrefilter::build(&["a("], &[]).is_err());
     }
 }

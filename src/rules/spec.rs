@@ -1,9 +1,12 @@
 //! Rules as data: the YAML shape of a ruleset file (used by the built-in rulesets) and the
 //! common form every rule source is turned into before compilation.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use serde::Deserialize;
 
+use super::filter::{Checksum, Decode, Inside, RuleFilter, Verify};
 use super::{Precision, RuleKind, RuleMeta, Severity};
 
 /// One rule as written in a ruleset file.
@@ -17,21 +20,102 @@ pub struct RuleSpec {
     pub remediation: Option<String>,
     pub pattern: String,
     pub severity: Severity,
+    /// How often a finding is a true positive; the ruleset's precision when not given.
+    #[serde(default)]
+    pub precision: Option<Precision>,
     /// The matched text is a secret and is redacted in every output.
     #[serde(default)]
     pub secret: bool,
-    /// Lines (or, for file-name rules, paths) that must match.
+    /// Words one of which is on every line the rule matches (ASCII case-insensitive): the rule
+    /// runs only on lines holding one, found by one automaton shared by all rules.
     #[serde(default)]
-    pub examples: Vec<String>,
-    /// Lines (or paths) that must not match.
+    pub keywords: Vec<String>,
+    /// Minimum Shannon entropy (bits per character) of the secret.
     #[serde(default)]
-    pub negative_examples: Vec<String>,
+    pub entropy: Option<f64>,
+    /// Minimum number of distinct characters in the secret.
+    #[serde(default)]
+    pub min_distinct: Option<usize>,
+    /// A secret holding one of these (case-insensitive) is a placeholder, not reported; added to
+    /// the ruleset's `placeholders`.
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    /// Regexes: a secret matching one of them is not reported.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Regexes: a match on a line matching one of them is not reported.
+    #[serde(default)]
+    pub allow_lines: Vec<String>,
+    /// Checksum the secret must carry.
+    #[serde(default)]
+    pub checksum: Option<Checksum>,
+    /// A check of what follows the match (a private key's body).
+    #[serde(default)]
+    pub verify: Option<Verify>,
+    /// How to decode the secret before the entropy and placeholder checks.
+    #[serde(default)]
+    pub decode: Option<Decode>,
+    /// Regexes, one of which must match the matched line or one of `context_lines` lines above.
+    #[serde(default)]
+    pub context: Vec<String>,
+    #[serde(default)]
+    pub context_lines: usize,
+    /// A regex that must match somewhere in the file.
+    #[serde(default)]
+    pub file_context: Option<String>,
+    /// A regex over the path (case-insensitive): the rule applies only to files it matches.
+    #[serde(default)]
+    pub paths: Option<String>,
+    /// A broad rule: silent on lines where a specific rule reports (one secret, one finding).
+    #[serde(default)]
+    pub generic: bool,
+    /// File-name rules: what the content must hold for the name to be reported.
+    #[serde(default)]
+    pub inside: Option<Inside>,
+    /// File-name rules with `inside: pattern`: the regex the content must match.
+    #[serde(default)]
+    pub inside_pattern: Option<String>,
+    /// Lines (or, for file-name rules, paths) that must be reported.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    /// Lines (or paths) that must not be reported.
+    #[serde(default)]
+    pub negative_examples: Vec<Example>,
+}
+
+/// A rule's example: a text, or a text in a file at a given path (for rules limited to paths).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Example {
+    Text(String),
+    InFile { path: String, text: String },
+}
+
+impl Example {
+    pub fn path(&self) -> &str {
+        match self {
+            Example::Text(_) => "example.txt",
+            Example::InFile { path, .. } => path,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            Example::Text(text) | Example::InFile { text, .. } => text,
+        }
+    }
 }
 
 /// A ruleset file: content rules and file-name rules.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesetFile {
+    /// Placeholder words shared by every content rule: a secret holding one is not reported.
+    #[serde(default)]
+    pub placeholders: Vec<String>,
+    /// Findings in test, fixture, example and documentation paths are reported one level lower.
+    #[serde(default)]
+    pub demote_in_tests: bool,
     #[serde(default)]
     pub content: Vec<RuleSpec>,
     #[serde(default)]
@@ -42,11 +126,35 @@ impl RulesetFile {
     pub fn parse(yaml: &str, origin: &str) -> anyhow::Result<Self> {
         serde_saphyr::from_str(yaml).with_context(|| format!("{origin}: not a valid ruleset"))
     }
+
+    /// Every rule of the file, checks compiled; an invalid check regex names its rule.
+    pub fn into_rules(self, origin: &str, precision: Precision) -> anyhow::Result<Vec<RuleMeta>> {
+        let mut rules = Vec::new();
+        let demote = self.demote_in_tests;
+        for (specs, kind) in [
+            (self.content, RuleKind::Content),
+            (self.file_names, RuleKind::FileName),
+        ] {
+            for spec in specs {
+                rules.push(spec.into_meta(kind, origin, precision, &self.placeholders, demote)?);
+            }
+        }
+        Ok(rules)
+    }
 }
 
 impl RuleSpec {
-    pub fn into_meta(self, kind: RuleKind, origin: &str, precision: Precision) -> RuleMeta {
-        RuleMeta {
+    pub fn into_meta(
+        self,
+        kind: RuleKind,
+        origin: &str,
+        precision: Precision,
+        placeholders: &[String],
+        demote_in_tests: bool,
+    ) -> anyhow::Result<RuleMeta> {
+        let filter = RuleFilter::from_spec(&self, placeholders)
+            .with_context(|| format!("{origin}: rule `{}`", self.id))?;
+        Ok(RuleMeta {
             id: self.id,
             name: self.name,
             description: self.description,
@@ -56,7 +164,9 @@ impl RuleSpec {
             kind,
             pattern: Some(self.pattern),
             origin: origin.to_string(),
-            precision,
-        }
+            precision: self.precision.unwrap_or(precision),
+            filter: filter.map(Arc::new),
+            demote_in_tests,
+        })
     }
 }

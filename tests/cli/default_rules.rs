@@ -8,9 +8,9 @@ const SECRETS: &[(&str, &[u8])] = &[
         "deploy/id_ed25519",
         b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n", // fake-secret-for-tests
     ),
-    ("config/settings.py", b"import os\n\nDB_PASSWORD = \"hunter2!x\"\nREAD_FROM_ENV = os.environ[\"PASSWORD\"]\n"),
-    ("ci/deploy.sh", b"export GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"), // fake-secret-for-tests
-    ("app/db.env.example", b"DATABASE_URL=postgres://app:S3cr3tPassw0rd@db.internal:5432/app\n"), // fake-secret-for-tests
+    ("config/settings.py", b"import os\n\nDB_PASSWORD = \"Zq8!vLx2Wm\"\nREAD_FROM_ENV = os.environ[\"PASSWORD\"]\n"),
+    ("ci/deploy.sh", b"export GITHUB_TOKEN=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\naws_access_key_id = AKIAQ3TZ7VK2MXWJ4RNA\n"), // fake-secret-for-tests
+    ("app/db.env.example", b"DATABASE_URL=postgres://app:Vq7-rT2zLk9w@db.internal:5432/app\n"), // fake-secret-for-tests
     ("home/.bash_history", b"ls\n"),
     ("src/clean.rs", b"fn main() { let password = std::env::var(\"PASSWORD\"); }\n"),
 ];
@@ -32,7 +32,8 @@ fn default_ruleset_finds_keys_tokens_passwords_and_credential_files() {
             "ci/deploy.sh:1:github-token",
             "ci/deploy.sh:2:aws-access-key-id",
             "config/settings.py:3:hardcoded-password",
-            "deploy/id_ed25519:1:file-name-ssh-private-key",
+            // The key file's name adds nothing to the key found inside it: one secret, one
+            // finding (issue 8).
             "deploy/id_ed25519:1:private-key-openssh",
             "home/.bash_history:1:file-name-shell-history",
         ]
@@ -45,10 +46,10 @@ fn secret_values_appear_in_no_output() {
     let run = anteater(dir.path()).args(&["--path", "."]).run();
     let output = run.all_output();
     for secret in [
-        "hunter2!x",
-        "ghp_0123456789abcdefghijklmnopqrstuvwxyz", // fake-secret-for-tests
-        "AKIAIOSFODNN7EXAMPLE",                     // fake-secret-for-tests
-        "S3cr3tPassw0rd",
+        "Zq8!vLx2Wm",
+        "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", // fake-secret-for-tests
+        "AKIAQ3TZ7VK2MXWJ4RNA",                     // fake-secret-for-tests
+        "Vq7-rT2zLk9w",
         "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
     ] {
         assert!(!output.contains(secret), "{secret} leaked:\n{output}");
@@ -98,12 +99,12 @@ fn sarif_rules_carry_what_code_scanning_needs() {
 
 #[test]
 fn fingerprints_survive_moved_lines() {
-    let line = b"export GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n"; // fake-secret-for-tests
+    let line = b"export GITHUB_TOKEN=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\n"; // fake-secret-for-tests
     let dir = tree(&[("a.sh", line)]);
     let before = anteater(dir.path()).args(&["--path", "."]).run();
     std::fs::write(
         dir.path().join("a.sh"),
-        b"#!/bin/sh\n\n# deploy\nexport GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n", // fake-secret-for-tests
+        b"#!/bin/sh\n\n# deploy\nexport GITHUB_TOKEN=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\n", // fake-secret-for-tests
     )
     .unwrap();
     let after = anteater(dir.path()).args(&["--path", "."]).run();
@@ -125,4 +126,145 @@ fn classic_ruleset_is_built_in() {
     );
     let default = anteater(dir.path()).args(&["--path", "."]).run();
     assert_eq!(default.code, 0);
+}
+
+/// (uri, level) of every SARIF result.
+fn levels(run: &crate::common::Run) -> Vec<(String, String)> {
+    run.results()
+        .iter()
+        .map(|r| {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            (
+                uri.to_string(),
+                r["level"].as_str().unwrap_or("warning").to_string(),
+            )
+        })
+        .collect()
+}
+
+const TOKEN_LINE: &[u8] = b"GITHUB_TOKEN=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\n"; // fake-secret-for-tests
+
+#[test]
+fn findings_in_test_paths_are_one_level_lower_unless_turned_off() {
+    let dir = tree(&[
+        ("src/deploy.sh", TOKEN_LINE),
+        ("test/fixtures/deploy.sh", TOKEN_LINE),
+        ("qa/deploy.sh", TOKEN_LINE),
+        ("service/api_test.go", TOKEN_LINE),
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(
+        levels(&run),
+        vec![
+            ("qa/deploy.sh".to_string(), "error".to_string()),
+            ("service/api_test.go".to_string(), "warning".to_string()),
+            ("src/deploy.sh".to_string(), "error".to_string()),
+            ("test/fixtures/deploy.sh".to_string(), "warning".to_string()),
+        ]
+    );
+
+    // More test paths, by flag or environment variable.
+    for run in [
+        anteater(dir.path())
+            .args(&["--path", ".", "--test-paths", "^qa/"])
+            .run(),
+        anteater(dir.path())
+            .args(&["--path", "."])
+            .env("ANTEATER_TEST_PATHS", "^qa/")
+            .run(),
+    ] {
+        assert!(
+            levels(&run).contains(&("qa/deploy.sh".to_string(), "warning".to_string())),
+            "{}",
+            run.stdout
+        );
+    }
+
+    // Turned off: every finding at its rule's level.
+    let run = anteater(dir.path())
+        .args(&["--path", ".", "--no-test-demotion"])
+        .run();
+    assert!(
+        levels(&run).iter().all(|(_, level)| level == "error"),
+        "{}",
+        run.stdout
+    );
+
+    // Only warnings left: the default --fail-on error passes.
+    let dir = tree(&[("test/deploy.sh", TOKEN_LINE)]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+
+    let bad = anteater(dir.path())
+        .args(&["--path", ".", "--test-paths", "("])
+        .run();
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("--test-paths"), "{}", bad.stderr);
+}
+
+#[test]
+fn credential_file_names_are_reported_only_when_they_hold_a_secret() {
+    let key = b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n-----END PRIVATE KEY-----\n"; // fake-secret-for-tests
+    let sensitive_state = br#"{"version":4,"outputs":{"db_password":{"value":"Vq7-rT2zLk9w","type":"string","sensitive":true}}}"#; // fake-secret-for-tests
+    let dir = tree(&[
+        ("certs/ca.pem", b"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUXq3Vz8Lk2Rt7Wm9Xp4Yc1Nb6\n-----END CERTIFICATE-----\n"),
+        ("certs/public.key", b"-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n"),
+        ("certs/server.key", key),
+        ("web/.npmrc", b"ignore-scripts=true\n"),
+        ("api/.npmrc", b"registry=https://npm.internal/\n//npm.internal/:_auth=dXNlcjpWcTctclQyekxrOXc=\n"), // fake-secret-for-tests
+        ("app/.env", b"NODE_ENV=production\nPORT=8080\n"),
+        ("infra/empty/terraform.tfstate", br#"{"version":4,"outputs":{},"resources":[]}"#),
+        ("infra/prod/terraform.tfstate", sensitive_state),
+        ("src/pem.py", b"HEADER = \"-----BEGIN PRIVATE KEY-----\\n...\\n\"\nbody = pem.replace(\"-----BEGIN PRIVATE KEY-----\\n\", \"\")\n"),
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    let found: Vec<String> = run
+        .result_keys()
+        .into_iter()
+        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            "api/.npmrc:2:file-name-npmrc",
+            // The key, once: by its content, not again by its name.
+            "certs/server.key:1:private-key-pkcs8",
+            "infra/prod/terraform.tfstate:1:file-name-terraform-state",
+        ],
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn placeholders_and_documentation_values_are_not_reported() {
+    let dir = tree(&[
+        ("src/aws.py", b"AWS_ACCESS_KEY_ID = \"AKIAIOSFODNN7EXAMPLE\"\nAWS_SECRET_ACCESS_KEY = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\nkms = \"arn:aws:kms:us-east-1:123456789012:key/AKIAIOSFODNN7EXAMPLE\"\n"),
+        ("src/db.py", b"URL = \"postgres://root:password@localhost/app\"\nOTHER = \"amqp://user-1:password-1@rabbit/\"\nPG = \"postgres://postgres:postgres@localhost:5432\"\n"),
+        ("src/consts.go", b"KeyUsage = \"TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY\"\nvar password = \"hunter2\"\nsecret := \"area51\"\n"),
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.results().is_empty(), "{}", run.stdout);
+}
+
+#[test]
+fn sarif_shows_each_rules_precision() {
+    let dir = tree(SECRETS);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    let rules = run.sarif.as_ref().unwrap()["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let precision = |id: &str| {
+        rules.iter().find(|r| r["id"] == id).unwrap()["properties"]["precision"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(precision("github-token"), "very-high");
+    assert_eq!(precision("hardcoded-password"), "medium");
+    assert_eq!(precision("slack-token"), "high");
 }

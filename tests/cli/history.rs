@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::common::{anteater, Run};
 use crate::support::git_repo::GitRepo as Repo;
 
-const SECRET_LINE: &str = "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n"; // fake-secret-for-tests
-const OTHER_SECRET_LINE: &str = "OLD_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"; // fake-secret-for-tests
+const SECRET_LINE: &str = "GITHUB_TOKEN=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\n"; // fake-secret-for-tests
+const OTHER_SECRET_LINE: &str = "OLD_TOKEN=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\n"; // fake-secret-for-tests
 
 /// A repository with a first commit on `main`.
 fn base_repo() -> Repo {

@@ -210,7 +210,9 @@ fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
 
 #[test]
 fn utf16_text_without_a_byte_order_mark_is_scanned() {
-    let key = format!("-----BEGIN RSA PRIVATE {}-----\nMIIEpAIBAAKCAQEA\n", "KEY");
+    let body = "MIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n\
+                VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n";
+    let key = format!("-----BEGIN RSA PRIVATE {}-----\n{body}", "KEY");
     let le = utf16(&format!("# settings\r\n{key}"), true);
     let be = utf16(&format!("# settings\r\n{key}"), false);
     let dir = tree(&[("keys/le.txt", &le), ("keys/be.txt", &be)]);

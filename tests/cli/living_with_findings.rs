@@ -2,14 +2,14 @@
 
 use crate::common::{anteater, tree};
 
-const TOKEN_LINE: &[u8] = b"export GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n"; // fake-secret-for-tests
+const TOKEN_LINE: &[u8] = b"export GITHUB_TOKEN=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\n"; // fake-secret-for-tests
 
 #[test]
 fn inline_suppressions_waive_a_line_and_are_counted() {
     let dir = tree(&[
-        ("a.sh", b"export GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz # anteater:ignore\n"), // fake-secret-for-tests
-        ("b.sh", b"export GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz # anteater:ignore github-token\n"), // fake-secret-for-tests
-        ("c.sh", b"export GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz # anteater:ignore aws-access-key-id\n"), // fake-secret-for-tests
+        ("a.sh", b"export GITHUB_TOKEN=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 # anteater:ignore\n"), // fake-secret-for-tests
+        ("b.sh", b"export GITHUB_TOKEN=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 # anteater:ignore github-token\n"), // fake-secret-for-tests
+        ("c.sh", b"export GITHUB_TOKEN=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 # anteater:ignore aws-access-key-id\n"), // fake-secret-for-tests
     ]);
     let run = anteater(dir.path()).args(&["--path", "."]).run();
     assert_eq!(run.code, 1, "{}", run.all_output());
@@ -57,7 +57,7 @@ fn a_baseline_accepts_known_findings_and_survives_inserted_lines() {
     );
 
     // A new secret is still reported.
-    moved.extend_from_slice(b"AWS_KEY=AKIAIOSFODNN7EXAMPLE\n"); // fake-secret-for-tests
+    moved.extend_from_slice(b"AWS_KEY=AKIAQ3TZ7VK2MXWJ4RNA\n"); // fake-secret-for-tests
     std::fs::write(dir.path().join("deploy.sh"), &moved).unwrap();
     let run = anteater(dir.path())
         .args(&["--path", ".", "--baseline", "baseline.json"])

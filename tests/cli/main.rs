@@ -18,6 +18,7 @@ mod no_secret_in_output;
 mod original;
 mod patchset;
 mod readme;
+mod recall;
 mod redis_as_users_run_it;
 mod reporters;
 mod sarif_upload;

@@ -149,8 +149,8 @@ fn git(dir: &std::path::Path, args: &[&str]) {
 
 #[test]
 fn uris_are_relative_to_the_repository_or_to_path_never_climbing() {
-    let secret: &[u8] = b"aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\n";
-    // Outside git, run from a sibling folder: the URI is relative to --path, and %SRCROOT% is it.
+    let secret: &[u8] = b"aws_secret_access_key = \"q8Vt3Rz/X5mK2wN7pL4sD9gH1jF6cB0yA+eU3iO8\"\n"; // fake-secret-for-tests
+                                                                                                   // Outside git, run from a sibling folder: the URI is relative to --path, and %SRCROOT% is it.
     let dir = tree(&[("nogit/sub/settings.py", secret), ("elsewhere/.keep", b"")]);
     let run = anteater(&dir.path().join("elsewhere"))
         .args(&["--path", "../nogit/sub"])
