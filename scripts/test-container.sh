@@ -14,7 +14,9 @@
 #
 #   scripts/test-container.sh
 # Environment: W (podman work dir) [/var/tmp/anteater-podman], IMG [localhost/anteater:ci],
-#   ANTEATER_BIN (use this binary instead of `cargo build --release --locked`).
+#   ANTEATER_BIN (use this binary instead of `cargo build --release --locked`),
+#   CLEAN_PODMAN=1 (remove $W with its images and containers at the end; .ci/run sets it under
+#   CI, where nothing may be left in shared places; by default it is kept as a cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -331,6 +333,18 @@ echo "empty workspace run, podman run to exit: ${durations[*]} ms"
 echo "image size: $size bytes ($size_mib MiB)"
 du -sh "$W/storage" 2>/dev/null | awk '{print "podman storage in " $2 ": " $1}'
 lap "TOTAL" "$started_ms"
+
+if [ "${CLEAN_PODMAN:-}" = 1 ]; then
+  # podman removes its containers and images first (unmounting their overlays; the exported
+  # configuration above keeps it to $W), then the folder goes, which must be ours.
+  podman rm --all --force >/dev/null 2>&1 || true
+  podman rmi --all --force >/dev/null 2>&1 || true
+  case "$W" in
+    /var/tmp/anteater-podman* | /tmp/anteater-podman*) rm -rf "${W:?}" ;;
+    *) echo "test-container: left $W in place (not a folder this script owns)" >&2 ;;
+  esac
+  echo "== removed the podman work dir $W"
+fi
 
 echo
 if [ "$failures" -ne 0 ]; then
