@@ -23,7 +23,9 @@ if [ ! -x "$multitool" ]; then
   chmod u+x "$multitool"
 fi
 
-report=$(mktemp -d)/validation.sarif
+report_dir=$(mktemp -d)
+trap 'rm -rf "$report_dir"' EXIT
+report=$report_dir/validation.sarif
 # The npx wrapper would split the ';' of the rule kinds, so the native binary is run directly.
 if ! "$multitool" validate "$@" --rule-kind 'Sarif;Gh' -o "$report" >"$report.log" 2>&1; then
   cat "$report.log" >&2
