@@ -223,7 +223,7 @@ impl<'a> Inspector<'a> {
         if binary::is_utf16(buffer) {
             return self.scan_utf16(&mut file, buffer, report, &context);
         }
-        self.scan_in_windows(&mut file, buffer, report, &context)
+        self.scan_in_windows(&mut file, length, buffer, report, &context)
     }
 
     /// Scans text in windows of at most `window_size()` bytes, each ending at a line end. Content
@@ -235,12 +235,19 @@ impl<'a> Inspector<'a> {
     fn scan_in_windows(
         &self,
         file: &mut File,
+        length: u64,
         buffer: &mut Vec<u8>,
         report: &mut FileReport,
         context: &FileContext<'_>,
     ) -> std::io::Result<FileOutcome> {
         let window = self.window_size();
-        buffer.reserve(window.saturating_sub(buffer.len()));
+        // Room for the file (or one window of it), not for a whole window: a 50 MiB reservation
+        // per file, given back after each, cost more than the scan itself on small files.
+        let needed = usize::try_from(length)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+            .min(window);
+        buffer.reserve(needed.saturating_sub(buffer.len()));
         let mut lines_before = 0usize;
         loop {
             let wanted = window.saturating_sub(buffer.len());
