@@ -24,7 +24,7 @@ need python3 "to read the rules"
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is needed: apt-get install -y time" >&2; exit 2; }
 
 # ripgrep 14 or later: Debian's ripgrep 13 is no reference (its Unicode \b handling is many
-# times slower), so a current one is built from crates.io into bench/.work/tools.
+# times slower), so a current one is built from the cargo registry into bench/.work/tools.
 rg_bin=""
 for candidate in "$work/tools/bin/rg" "$(command -v rg || true)"; do
   if [ -n "$candidate" ] && [ -x "$candidate" ]; then

@@ -382,7 +382,7 @@ fn plants(r: &mut Random) -> Vec<Plant> {
     plant(
         "npm-token",
         "frontend/.npmrc",
-        format!("registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={npm}\n"),
+        format!("registry=https://npm.registry.example/\n//npm.registry.example/:_authToken={npm}\n"),
         npm,
     );
     let pypi = format!("pypi-AgEIcHlwaS5vcmc{}", r.url64(120));
@@ -720,7 +720,7 @@ fn placeholders() -> Vec<(&'static str, String)> {
         ),
         (
             "app/.npmrc",
-            "ignore-scripts=true\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n".into(),
+            "ignore-scripts=true\n//npm.registry.example/:_authToken=${NPM_TOKEN}\n".into(),
         ),
         (
             "app/.env",
