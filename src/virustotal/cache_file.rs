@@ -145,6 +145,13 @@ impl CacheFile {
         if !self.changed && self.entries.len() == before && self.path.exists() {
             return Ok(());
         }
+        // Only a regular file (or none yet) is a cache: a FIFO would block the run at its end
+        // and a device would take the verdicts somewhere else.
+        if let Ok(metadata) = std::fs::metadata(&self.path) {
+            if !metadata.is_file() {
+                anyhow::bail!("--vt-cache-file {}: not a regular file", self.path.display());
+            }
+        }
         let stored = Stored {
             version: VERSION,
             mac: self.mac(&self.entries),
@@ -279,6 +286,19 @@ mod tests {
         let (damaged, warning) = CacheFile::load(&path, &key, Duration::from_secs(3600));
         assert!(damaged.is_empty());
         assert!(warning.unwrap().contains("not a verdict cache file"));
+    }
+
+    #[test]
+    fn a_fifo_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(made.success());
+        let (mut cache, warning) = CacheFile::load(&path, &ApiKey::new("k"), Duration::from_secs(60));
+        assert!(warning.unwrap().contains("not a regular file"));
+        cache.put(IndicatorKind::File, "ab", &verdict(0, ""));
+        let err = cache.save().unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
     }
 
     #[test]
