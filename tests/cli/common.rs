@@ -40,6 +40,14 @@ impl Run {
             .collect()
     }
 
+    /// `uri:line:ruleId` of every SARIF result, for compact assertions.
+    pub fn found(&self) -> Vec<String> {
+        self.result_keys()
+            .into_iter()
+            .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
+            .collect()
+    }
+
     /// Console finding lines (`path:line:col  rule  ...`).
     pub fn finding_lines(&self) -> Vec<&str> {
         self.stdout

@@ -22,13 +22,6 @@ impl Scan for Repo {
     }
 }
 
-fn found(run: &Run) -> Vec<String> {
-    run.result_keys()
-        .into_iter()
-        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
-        .collect()
-}
-
 #[test]
 fn added_lines_are_flagged_and_preexisting_ones_are_not() {
     let repo = Repo::new();
@@ -45,7 +38,7 @@ fn added_lines_are_flagged_and_preexisting_ones_are_not() {
 
     let run = repo.scan(&["--diff", &base]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    assert_eq!(found(&run), vec!["deploy.sh:4:github-token"]);
+    assert_eq!(run.found(), vec!["deploy.sh:4:github-token"]);
 
     // Without --diff both are there.
     assert_eq!(repo.scan(&[]).results().len(), 2);
@@ -82,7 +75,7 @@ fn a_renamed_file_is_checked_by_its_new_name_but_not_for_old_content() {
 
     let run = repo.scan(&["--diff", &base]);
     assert_eq!(
-        found(&run),
+        run.found(),
         vec!["keys/site.p12:1:file-name-pkcs12"],
         "{}",
         run.stdout
@@ -118,7 +111,7 @@ fn an_added_binary_is_checked() {
 
     let run = repo.scan(&["--diff", &base, "--binaries"]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    assert_eq!(found(&run), vec!["tools/helper.bin:1:binary-not-allowlisted"]);
+    assert_eq!(run.found(), vec!["tools/helper.bin:1:binary-not-allowlisted"]);
 }
 
 #[test]
@@ -129,7 +122,7 @@ fn a_changed_binary_is_checked_too() {
     repo.write("blob.bin", b"\0two");
     repo.commit("change binary");
     let run = repo.scan(&["--diff", &base, "--binaries"]);
-    assert_eq!(found(&run), vec!["blob.bin:1:binary-not-allowlisted"]);
+    assert_eq!(run.found(), vec!["blob.bin:1:binary-not-allowlisted"]);
 }
 
 #[test]
@@ -195,7 +188,7 @@ fn diff_auto_reads_the_base_from_a_pull_request_event() {
         .run();
     let _ = std::fs::remove_file(&event_path);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    assert_eq!(found(&run), vec!["app.py:2:github-token"]);
+    assert_eq!(run.found(), vec!["app.py:2:github-token"]);
 }
 
 #[test]
@@ -227,7 +220,7 @@ fn a_change_that_waives_its_own_secret_is_still_flagged_and_reported() {
     let run = repo.scan(&["--diff", &base, "--ignore-list", "ignore.yaml"]);
     assert_eq!(run.code, 1, "{}", run.all_output());
     assert_eq!(
-        found(&run),
+        run.found(),
         vec!["app.sh:2:github-token", "ignore.yaml:1:config-changed"]
     );
     assert!(
@@ -253,7 +246,7 @@ fn a_change_that_waives_its_own_secret_is_still_flagged_and_reported() {
         "--exceptions-from",
         "head",
     ]);
-    assert_eq!(found(&head), vec!["ignore.yaml:1:config-changed"]);
+    assert_eq!(head.found(), vec!["ignore.yaml:1:config-changed"]);
     assert_eq!(head.code, 0);
 }
 
@@ -314,7 +307,7 @@ fn diff_auto_reads_the_previous_head_from_a_push_event() {
         .args(&["--path", ".", "--diff", "auto"])
         .run();
     let _ = std::fs::remove_file(&event_path);
-    assert_eq!(found(&run), vec!["app.py:2:github-token"], "{}", run.all_output());
+    assert_eq!(run.found(), vec!["app.py:2:github-token"], "{}", run.all_output());
 }
 
 #[test]
@@ -328,7 +321,7 @@ fn diff_auto_uses_the_gitlab_merge_request_base() {
         .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base)
         .args(&["--path", ".", "--diff", "auto"])
         .run();
-    assert_eq!(found(&run), vec!["b.sh:1:github-token"], "{}", run.all_output());
+    assert_eq!(run.found(), vec!["b.sh:1:github-token"], "{}", run.all_output());
 }
 
 #[test]
@@ -372,7 +365,7 @@ fn diff_auto_compares_a_jenkins_change_request_with_its_target_branch() {
         .env("CHANGE_TARGET", "main")
         .args(&["--path", ".", "--diff", "auto"])
         .run();
-    assert_eq!(found(&run), vec!["b.sh:1:github-token"], "{}", run.all_output());
+    assert_eq!(run.found(), vec!["b.sh:1:github-token"], "{}", run.all_output());
 
     // A branch build (no CHANGE_ID) is no change request: --diff auto says what it needs.
     let run = anteater(repo.path())

@@ -30,13 +30,6 @@ impl Scan for Repo {
     }
 }
 
-fn keys(run: &Run) -> Vec<String> {
-    run.result_keys()
-        .into_iter()
-        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
-        .collect()
-}
-
 fn property<'a>(result: &'a Value, name: &str) -> &'a Value {
     &result["properties"][name]
 }
@@ -53,7 +46,7 @@ fn a_secret_added_and_removed_inside_the_pull_request_is_reported_at_its_commit(
     let run = repo.scan(&["--diff", "main"]);
     // The net change has no token; the first commit of the pull request does.
     assert_eq!(run.code, 1, "{}", run.all_output());
-    assert_eq!(keys(&run), ["config/app.env:2:github-token"]);
+    assert_eq!(run.found(), ["config/app.env:2:github-token"]);
     let result = &run.results()[0];
     assert_eq!(property(result, "commit"), added.as_str());
     assert_eq!(property(result, "locatedInCommit"), true);
@@ -89,7 +82,7 @@ fn each_secret_is_reported_once_at_the_commit_that_first_added_it() {
     let run = repo.scan(&["--diff", "main"]);
     assert_eq!(run.code, 1, "{}", run.all_output());
     // Still in the working tree: reported there (line 2 at HEAD), naming the first commit.
-    assert_eq!(keys(&run), ["app.env:2:github-token"]);
+    assert_eq!(run.found(), ["app.env:2:github-token"]);
     let result = &run.results()[0];
     assert_eq!(property(result, "commit"), first.as_str());
     assert!(result["properties"].get("locatedInCommit").is_none());
@@ -109,7 +102,7 @@ fn file_names_and_binaries_of_intermediate_commits_are_checked() {
 
     let run = repo.scan(&["--diff", "main", "--ruleset", "classic", "--binaries"]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let found = keys(&run);
+    let found = run.found();
     assert!(
         found.contains(&"deploy/id_rsa.pem:1:file-name-pem".to_string()),
         "{found:?}"
@@ -136,7 +129,7 @@ fn history_scans_the_whole_branch_and_explicit_ranges_scan_theirs() {
     // A clean working tree scan misses the old one; history does not.
     let run = repo.scan(&["--history"]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    assert_eq!(keys(&run), ["new.env:1:github-token", "old.env:1:github-token"]);
+    assert_eq!(run.found(), ["new.env:1:github-token", "old.env:1:github-token"]);
     let commits: Vec<&str> = run
         .results()
         .iter()
@@ -146,7 +139,7 @@ fn history_scans_the_whole_branch_and_explicit_ranges_scan_theirs() {
 
     let range = format!("{cleaned}..HEAD");
     let run = repo.scan(&["--diff", &range]);
-    assert_eq!(keys(&run), ["new.env:1:github-token"], "{}", run.all_output());
+    assert_eq!(run.found(), ["new.env:1:github-token"], "{}", run.all_output());
 
     let bad = repo.scan(&["--diff", "nosuchbranch..HEAD"]);
     assert_eq!(bad.code, 2, "{}", bad.all_output());
@@ -185,7 +178,7 @@ fn a_waiver_added_by_the_pull_request_does_not_hide_its_history() {
 
     let run = repo.scan(&["--diff", "main", "--ignore-list", "ignore.yaml"]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let found = keys(&run);
+    let found = run.found();
     assert!(found.contains(&"app.env:1:github-token".to_string()), "{found:?}");
     assert!(found.iter().any(|k| k.ends_with(":config-changed")), "{found:?}");
 }
@@ -225,7 +218,7 @@ fn a_partial_clone_missing_blobs_is_scanned_as_far_as_it_goes_and_never_passes()
     }
 
     let run = anteater(&clone).args(&["--history"]).run();
-    assert_eq!(keys(&run), ["app.env:1:github-token"], "{}", run.all_output());
+    assert_eq!(run.found(), ["app.env:1:github-token"], "{}", run.all_output());
     assert_eq!(property(&run.results()[0], "commit"), added.as_str());
     assert!(
         run.stderr.contains("big.txt: could not be read"),
@@ -259,7 +252,7 @@ fn history_under_a_subfolder_reports_repository_paths_and_keeps_to_the_folder() 
 
     let run = repo.scan(&["--path", "service", "--diff", "main"]);
     assert_eq!(
-        keys(&run),
+        run.found(),
         ["service/app.env:1:github-token"],
         "{}",
         run.all_output()

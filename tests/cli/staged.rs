@@ -14,13 +14,6 @@ fn staged(dir: &Path, extra: &[&str]) -> Run {
     anteater(dir).args(&args).run()
 }
 
-fn found(run: &Run) -> Vec<String> {
-    run.result_keys()
-        .into_iter()
-        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
-        .collect()
-}
-
 #[test]
 fn the_staged_content_is_judged_not_the_working_tree() {
     let dir = GitRepo::new();
@@ -40,7 +33,7 @@ fn the_staged_content_is_judged_not_the_working_tree() {
     );
     let run = staged(dir.path(), &[]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    assert_eq!(found(&run), vec!["app/settings.py:2:github-token"]);
+    assert_eq!(run.found(), vec!["app/settings.py:2:github-token"]);
 
     // The other way round: a token only in the working tree is not the commit's.
     dir.git(&["add", "app/settings.py"]);
@@ -50,7 +43,7 @@ fn the_staged_content_is_judged_not_the_working_tree() {
     );
     let run = staged(dir.path(), &[]);
     assert_eq!(run.code, 0, "{}", run.all_output());
-    assert!(found(&run).is_empty());
+    assert!(run.found().is_empty());
 }
 
 #[test]
@@ -64,7 +57,7 @@ fn only_what_the_commit_adds_is_reported() {
     dir.git(&["add", "-A"]);
     let run = staged(dir.path(), &["--binaries"]);
     assert_eq!(
-        found(&run),
+        run.found(),
         vec!["deploy/new.sh:2:github-token"],
         "{}",
         run.all_output()
@@ -79,7 +72,7 @@ fn a_first_commit_and_staged_binaries_are_checked() {
     dir.git(&["add", "-A"]);
     let run = staged(dir.path(), &["--binaries"]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let found = found(&run);
+    let found = run.found();
     assert!(
         found.contains(&"tool.bin:1:binary-not-allowlisted".to_string()),
         "{found:?}"
