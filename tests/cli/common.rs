@@ -109,6 +109,18 @@ impl Invocation {
         self
     }
 
+    /// Points the run at the VirusTotal mock at `api_url` with the mock's key and the timings the
+    /// tests use (fast retries, a generous budget), all through the environment, so that a test
+    /// can still override one with its flag or a later `env`.
+    pub fn against_vt_mock(self, api_url: &str) -> Self {
+        self.env("VT_API_KEY", crate::support::vt_mock::DEFAULT_API_KEY)
+            .env("VT_API_URL", api_url)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("ANTEATER_VT_RATE", "1000/1m")
+            .env("ANTEATER_VT_RETRY_DELAY", "20ms")
+            .env("ANTEATER_VT_TIMEOUT", "2s")
+    }
+
     pub fn env(mut self, name: &str, value: &str) -> Self {
         if name == "ANTEATER_SARIF" {
             self.sarif = self.cwd.join(value);

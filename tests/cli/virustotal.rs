@@ -57,15 +57,9 @@ fn fixture() -> tempfile::TempDir {
 /// anteater with the VirusTotal options pointed at the mock and Redis, fast timings for tests.
 fn vt(dir: &std::path::Path, mock: &VtMock, redis: &str) -> Invocation {
     anteater(dir)
-        .env("VT_API_KEY", DEFAULT_API_KEY)
-        .env("VT_API_URL", &mock.base_url())
+        .against_vt_mock(&mock.base_url())
         .env("REDIS_URL", redis)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        // Through the environment, so that a test can still override one with its flag.
-        .env("ANTEATER_VT_RATE", "1000/1m")
         .env("ANTEATER_VT_POLL_INTERVAL", "50ms")
-        .env("ANTEATER_VT_RETRY_DELAY", "20ms")
-        .env("ANTEATER_VT_TIMEOUT", "2s")
         .args(&["--ignore-list", "ignore.yaml"])
 }
 

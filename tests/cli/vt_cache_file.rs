@@ -20,11 +20,8 @@ fn mock() -> VtMock {
 /// One run as an ephemeral hosted runner makes it: no Redis at all (nothing listens on port 9).
 fn run(dir: &std::path::Path, mock: &VtMock, cache_file: &std::path::Path, key: &str) -> Run {
     anteater(dir)
+        .against_vt_mock(&mock.base_url())
         .env("VT_API_KEY", key)
-        .env("VT_API_URL", &mock.base_url())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("ANTEATER_VT_RATE", "1000/1m")
-        .env("ANTEATER_VT_RETRY_DELAY", "20ms")
         .env("ANTEATER_VT_CACHE_FILE", cache_file.to_str().unwrap())
         .args(&[
             "--path",

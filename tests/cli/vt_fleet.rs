@@ -21,14 +21,9 @@ const UNKNOWN_BINARY: &[u8] = b"MZ\0\0\x90\0never-seen-before-by-virustotal";
 
 fn vt(dir: &std::path::Path, mock: &VtMock, redis: &str) -> Invocation {
     anteater(dir)
-        .env("VT_API_KEY", DEFAULT_API_KEY)
-        .env("VT_API_URL", &mock.base_url())
+        .against_vt_mock(&mock.base_url())
         .env("REDIS_URL", redis)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("ANTEATER_VT_RATE", "1000/1m")
         .env("ANTEATER_VT_POLL_INTERVAL", "100ms")
-        .env("ANTEATER_VT_RETRY_DELAY", "20ms")
-        .env("ANTEATER_VT_TIMEOUT", "2s")
         .args(&["--ignore-list", "ignore.yaml"])
 }
 
