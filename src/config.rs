@@ -278,6 +278,14 @@ impl Config {
 }
 
 impl Config {
+    /// Whether `path` (under the scan root), or a folder above it up to the root, is one of
+    /// anteater's own files or outputs that are never scanned.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        path.ancestors()
+            .take_while(|dir| dir.starts_with(&self.root))
+            .any(|dir| self.excluded.contains(dir))
+    }
+
     /// Whether findings at this path (relative to the scan root) are in a test path.
     pub fn in_test_path(&self, scan_relative: &str) -> bool {
         self.test_paths

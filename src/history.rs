@@ -306,7 +306,7 @@ impl<'a> Worker<'a> {
     fn inspect(&mut self, change: &Change) -> anyhow::Result<()> {
         let config = self.config;
         let relative = change.path.as_str();
-        if config.exceptions.ignores_path(relative) || self.excluded(relative) {
+        if config.exceptions.ignores_path(relative) || config.is_excluded(&config.root.join(relative)) {
             return Ok(());
         }
         let report_path = format!("{}{relative}", self.prefix);
@@ -450,14 +450,6 @@ impl<'a> Worker<'a> {
             );
         }
         Ok(())
-    }
-
-    /// anteater's own lists and outputs, when they are in the repository.
-    fn excluded(&self, relative: &str) -> bool {
-        let path = self.config.root.join(relative);
-        path.ancestors()
-            .take_while(|dir| dir.starts_with(&self.config.root))
-            .any(|dir| self.config.excluded.contains(dir))
     }
 }
 

@@ -181,11 +181,12 @@ impl Drop for Visitor<'_> {
 /// Listed files (patchsets) do not pass through `filter_entry`'s directory pruning.
 fn in_excluded_dir(path: &Path, config: &Config) -> bool {
     matches!(config.targets, Targets::Listed { .. })
-        && path
-            .ancestors()
-            .skip(1)
-            .take_while(|dir| dir.starts_with(&config.root))
-            .any(|dir| config.excluded.contains(dir) || dir.file_name().is_some_and(|n| n == ".git"))
+        && (config.is_excluded(path)
+            || path
+                .ancestors()
+                .skip(1)
+                .take_while(|dir| dir.starts_with(&config.root))
+                .any(|dir| dir.file_name().is_some_and(|n| n == ".git")))
 }
 
 /// A walk error worth reporting. Symlink loops and dangling links (only seen when following
