@@ -41,7 +41,7 @@ struct BaselineFile {
 }
 
 /// A loaded baseline: its salt and its accepted entries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
     pub salt: Vec<u8>,
     pub entries: BTreeSet<Entry>,
@@ -103,7 +103,8 @@ pub fn salt_for(path: &Path, fallback: Option<&Baseline>) -> anyhow::Result<Vec<
             return Ok(existing.salt);
         }
     }
-    if let Some(baseline) = fallback {
+    // A baseline the base revision did not have has no salt yet: draw one.
+    if let Some(baseline) = fallback.filter(|baseline| !baseline.salt.is_empty()) {
         return Ok(baseline.salt.clone());
     }
     let mut salt = vec![0; SALT_BYTES];

@@ -222,7 +222,11 @@ impl Config {
         if let Some(dir) = conf.as_ref().and_then(|c| c.anteater_files.as_ref()) {
             own.configuration.push(paths::resolve(dir, &cwd));
         }
-        let baseline = cli.baseline.as_deref().map(crate::baseline::load).transpose()?;
+        let baseline = cli
+            .baseline
+            .as_deref()
+            .map(|path| reader.baseline(path))
+            .transpose()?;
         let sarif_path = (!cli.no_sarif).then(|| cli.sarif.clone());
         let sarif_category = cli.sarif_category.as_deref().map(automation_id).transpose()?;
         let outputs = [
@@ -474,6 +478,18 @@ impl<'a> ConfigReader<'a> {
             // An explicit --config that exists nowhere is an error, as in every mode.
             None if cli.config.is_some() => LegacyConf::load(&conf_path).map(Some),
             None => Ok(None),
+        }
+    }
+
+    /// The --baseline file: a waiver like the exception files, so a change cannot accept its own
+    /// findings by adding them to it; one the base did not have accepts nothing.
+    fn baseline(&self, path: &Path) -> anyhow::Result<crate::baseline::Baseline> {
+        match self.revision_for(path) {
+            Some(revision) => match diff::file_at(path, revision)? {
+                Some(bytes) => crate::baseline::parse(&bytes, path),
+                None => Ok(crate::baseline::Baseline::default()),
+            },
+            None => crate::baseline::load(path),
         }
     }
 

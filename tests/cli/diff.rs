@@ -375,3 +375,27 @@ fn diff_auto_compares_a_jenkins_change_request_with_its_target_branch() {
     assert_eq!(run.code, 2, "{}", run.all_output());
     assert!(run.stderr.contains("CHANGE_ID"), "{}", run.stderr);
 }
+
+#[test]
+fn a_change_cannot_accept_its_own_findings_into_the_baseline() {
+    let repo = Repo::new();
+    repo.write("a.txt", b"x\n");
+    assert_eq!(repo.scan(&["--write-baseline", "baseline.json"]).code, 0);
+    let base = repo.commit("base with an empty baseline");
+    // The change adds a token and the token's entry to the baseline in the same commit.
+    repo.write("leak.sh", SECRET_LINE.as_bytes());
+    repo.scan(&["--write-baseline", "baseline.json"]);
+    repo.commit("add a token and baseline it");
+    let run = repo.scan(&["--diff", &base, "--baseline", "baseline.json"]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.found().contains(&"leak.sh:1:github-token".to_string()),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("config-changed"),
+        "the loosening is still named: {}",
+        run.stdout
+    );
+}
