@@ -10,6 +10,9 @@
 //! because that is what the action's JavaScript sees.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::ControlFlow;
+
+use rustc_hash::FxHashMap;
 
 /// Characters in the window each line's hash covers.
 const BLOCK_SIZE: usize = 100;
@@ -18,64 +21,103 @@ const MODULUS: u64 = 37;
 const END_OF_FILE: u16 = 0xFFFF;
 
 /// The hash of each line of `content` that is in `wanted` (1-based), as (line, hash).
+///
+/// A line's hash depends only on the lines before it (its `:n` count) and on the 100 characters
+/// from its start, so hashing stops once the last wanted line is done: a finding near the top of
+/// a large file costs a few lines, not the whole file. And only the wanted lines' hashes are
+/// counted, not every line's.
 pub fn line_hashes(content: &[u8], wanted: &BTreeSet<u32>) -> HashMap<u32, String> {
     let mut out = HashMap::new();
-    hash_lines(content, |line, hash| {
-        if wanted.contains(&line) {
-            out.insert(line, hash);
+    let Some(&last_wanted) = wanted.last() else {
+        return out;
+    };
+    let mut rolling = Vec::new();
+    rolling_hashes(content, |hash| {
+        rolling.push(hash);
+        if rolling.len() >= last_wanted as usize {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
     });
+    let mut counts: FxHashMap<u64, u32> = wanted
+        .iter()
+        .filter_map(|&line| rolling.get((line as usize).checked_sub(1)?))
+        .map(|&hash| (hash, 0))
+        .collect();
+    for (line, hash) in (1..).zip(&rolling) {
+        if let Some(count) = counts.get_mut(hash) {
+            *count += 1;
+            if wanted.contains(&line) {
+                out.insert(line, format!("{hash:x}:{count}"));
+            }
+        }
+    }
     out
 }
 
-/// Calls `each` with (line, hash) for every line of `content`, in order.
-pub fn hash_lines(content: &[u8], mut each: impl FnMut(u32, String)) {
-    let text = String::from_utf8_lossy(content);
+/// Calls `each` with the rolling hash of every line of `content`, in order, until it breaks.
+fn rolling_hashes(content: &[u8], mut each: impl FnMut(u64) -> ControlFlow<()>) {
     let mut hasher = RollingHash::new();
-    for unit in text.encode_utf16() {
-        hasher.character(unit, &mut each);
+    // As `String::from_utf8_lossy(content).encode_utf16()` would give them, without the copy,
+    // and byte by byte where the text is ASCII (almost always).
+    for chunk in content.utf8_chunks() {
+        let valid = chunk.valid();
+        let flow = if valid.is_ascii() {
+            valid
+                .bytes()
+                .try_for_each(|byte| hasher.character(u16::from(byte), &mut each))
+        } else {
+            valid
+                .encode_utf16()
+                .try_for_each(|unit| hasher.character(unit, &mut each))
+        };
+        if flow.is_break() {
+            return;
+        }
+        if !chunk.invalid().is_empty() && hasher.character(0xFFFD, &mut each).is_break() {
+            return;
+        }
     }
-    hasher.character(END_OF_FILE, &mut each);
-    hasher.flush(&mut each);
+    if hasher.character(END_OF_FILE, &mut each).is_break() {
+        return;
+    }
+    let _ = hasher.flush(&mut each);
 }
 
 struct RollingHash {
     window: [u16; BLOCK_SIZE],
-    /// The line that starts at each window slot, if one does.
-    line_starts: [Option<u32>; BLOCK_SIZE],
+    /// Whether a line starts at each window slot.
+    line_starts: [bool; BLOCK_SIZE],
     hash: u64,
     /// 37^BLOCK_SIZE: what the character leaving the window contributed.
     first_multiplier: u64,
     index: usize,
-    line: u32,
     at_line_start: bool,
     after_carriage_return: bool,
-    seen: HashMap<u64, u32>,
 }
 
 impl RollingHash {
     fn new() -> Self {
         Self {
             window: [0; BLOCK_SIZE],
-            line_starts: [None; BLOCK_SIZE],
+            line_starts: [false; BLOCK_SIZE],
             hash: 0,
             first_multiplier: (0..BLOCK_SIZE).fold(1u64, |m, _| m.wrapping_mul(MODULUS)),
             index: 0,
-            line: 0,
             at_line_start: true,
             after_carriage_return: false,
-            seen: HashMap::new(),
         }
     }
 
-    fn character(&mut self, unit: u16, each: &mut impl FnMut(u32, String)) {
+    fn character(&mut self, unit: u16, each: &mut impl FnMut(u64) -> ControlFlow<()>) -> ControlFlow<()> {
         const TAB: u16 = b'\t' as u16;
         const SPACE: u16 = b' ' as u16;
         const LF: u16 = b'\n' as u16;
         const CR: u16 = b'\r' as u16;
         if unit == SPACE || unit == TAB || (self.after_carriage_return && unit == LF) {
             self.after_carriage_return = false;
-            return;
+            return ControlFlow::Continue(());
         }
         let unit = if unit == CR {
             self.after_carriage_return = true;
@@ -84,34 +126,33 @@ impl RollingHash {
             self.after_carriage_return = false;
             unit
         };
-        if self.line_starts[self.index].is_some() {
-            self.emit(each);
-        }
+        let flow = self.emit(each);
         if self.at_line_start {
             self.at_line_start = false;
-            self.line += 1;
-            self.line_starts[self.index] = Some(self.line);
+            self.line_starts[self.index] = true;
         }
         if unit == LF {
             self.at_line_start = true;
         }
         self.update(unit);
+        flow
     }
 
-    fn flush(&mut self, each: &mut impl FnMut(u32, String)) {
+    fn flush(&mut self, each: &mut impl FnMut(u64) -> ControlFlow<()>) -> ControlFlow<()> {
         for _ in 0..BLOCK_SIZE {
-            if self.line_starts[self.index].is_some() {
-                self.emit(each);
-            }
+            self.emit(each)?;
             self.update(0);
         }
+        ControlFlow::Continue(())
     }
 
-    fn emit(&mut self, each: &mut impl FnMut(u32, String)) {
-        let count = self.seen.entry(self.hash).or_insert(0);
-        *count += 1;
-        if let Some(line) = self.line_starts[self.index].take() {
-            each(line, format!("{:x}:{count}", self.hash));
+    /// Hands out the hash of the line whose window is now full, if one starts in the slot about
+    /// to be overwritten.
+    fn emit(&mut self, each: &mut impl FnMut(u64) -> ControlFlow<()>) -> ControlFlow<()> {
+        if std::mem::take(&mut self.line_starts[self.index]) {
+            each(self.hash)
+        } else {
+            ControlFlow::Continue(())
         }
     }
 
@@ -122,7 +163,10 @@ impl RollingHash {
             .wrapping_mul(self.hash)
             .wrapping_add(u64::from(unit))
             .wrapping_sub(self.first_multiplier.wrapping_mul(u64::from(leaving)));
-        self.index = (self.index + 1) % BLOCK_SIZE;
+        self.index += 1;
+        if self.index == BLOCK_SIZE {
+            self.index = 0;
+        }
     }
 }
 
@@ -131,14 +175,17 @@ mod tests {
     use super::*;
 
     fn all(text: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut expected_line = 1;
-        hash_lines(text.as_bytes(), |line, hash| {
-            assert_eq!(line, expected_line);
-            expected_line += 1;
-            out.push(hash);
+        all_bytes(text.as_bytes())
+    }
+
+    fn all_bytes(content: &[u8]) -> Vec<String> {
+        let mut lines = 0;
+        rolling_hashes(content, |_| {
+            lines += 1;
+            ControlFlow::Continue(())
         });
-        out
+        let hashes = line_hashes(content, &(1..=lines).collect());
+        (1..=lines).map(|line| hashes[&line].clone()).collect()
     }
 
     // The expected values are those of github/codeql-action's own tests of its fingerprinting
@@ -207,5 +254,25 @@ mod tests {
         let hashes = line_hashes(b" a\nb\n  \t\tc\n d", &wanted);
         assert_eq!(hashes.len(), 1);
         assert_eq!(hashes[&2], "54703d4cd895b18:1");
+    }
+
+    #[test]
+    fn invalid_utf8_is_hashed_as_the_replacement_character() {
+        let raw = b"caf\xe9 \xff\xfe ok\n\xc3\xa9t\xc3\xa9\n";
+        let lossy = String::from_utf8_lossy(raw);
+        assert_eq!(all_bytes(raw), all(&lossy));
+    }
+
+    #[test]
+    fn stopping_after_the_last_wanted_line_changes_no_hash() {
+        let text = "Lorem ipsum dolor sit amet.\n".repeat(10) + "a\r\nb\n\n" + &"x".repeat(150);
+        let every = all(&text);
+        for last in 1..=every.len() as u32 {
+            let wanted = BTreeSet::from([1, last.div_ceil(2), last]);
+            let hashes = line_hashes(text.as_bytes(), &wanted);
+            for line in wanted {
+                assert_eq!(hashes[&line], every[line as usize - 1], "line {line}");
+            }
+        }
     }
 }
