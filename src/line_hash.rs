@@ -17,6 +17,8 @@ use rustc_hash::FxHashMap;
 /// Characters in the window each line's hash covers.
 const BLOCK_SIZE: usize = 100;
 const MODULUS: u64 = 37;
+/// Bytes checked for ASCII at a time before they are hashed byte by byte.
+const ASCII_BLOCK: usize = 16 * 1024;
 /// The marker the action feeds after the last character of the file.
 const END_OF_FILE: u16 = 0xFFFF;
 
@@ -59,19 +61,29 @@ pub fn line_hashes(content: &[u8], wanted: &BTreeSet<u32>) -> HashMap<u32, Strin
 /// Calls `each` with the rolling hash of every line of `content`, in order, until it breaks.
 fn rolling_hashes(content: &[u8], mut each: impl FnMut(u64) -> ControlFlow<()>) {
     let mut hasher = RollingHash::new();
-    // As `String::from_utf8_lossy(content).encode_utf16()` would give them, without the copy,
-    // and byte by byte where the text is ASCII (almost always).
-    for chunk in content.utf8_chunks() {
-        let valid = chunk.valid();
-        let flow = if valid.is_ascii() {
-            valid
-                .bytes()
-                .try_for_each(|byte| hasher.character(u16::from(byte), &mut each))
-        } else {
-            valid
-                .encode_utf16()
-                .try_for_each(|unit| hasher.character(unit, &mut each))
-        };
+    // As `String::from_utf8_lossy(content).encode_utf16()` would give them, without the copy.
+    // ASCII blocks go byte by byte, and only as far as needed: validating the whole of a large
+    // file up front cost more than hashing its first lines.
+    let mut rest = content;
+    while !rest.is_empty() {
+        let block = &rest[..rest.len().min(ASCII_BLOCK)];
+        if !block.is_ascii() {
+            break;
+        }
+        if block
+            .iter()
+            .try_for_each(|&byte| hasher.character(u16::from(byte), &mut each))
+            .is_break()
+        {
+            return;
+        }
+        rest = &rest[block.len()..];
+    }
+    for chunk in rest.utf8_chunks() {
+        let flow = chunk
+            .valid()
+            .encode_utf16()
+            .try_for_each(|unit| hasher.character(unit, &mut each));
         if flow.is_break() {
             return;
         }
@@ -261,6 +273,13 @@ mod tests {
         let raw = b"caf\xe9 \xff\xfe ok\n\xc3\xa9t\xc3\xa9\n";
         let lossy = String::from_utf8_lossy(raw);
         assert_eq!(all_bytes(raw), all(&lossy));
+        // Past the first ASCII blocks, and a character split across a block boundary.
+        let mut long = "x = 1\n".repeat(ASCII_BLOCK / 3).into_bytes();
+        long.truncate(ASCII_BLOCK - 1);
+        long.extend_from_slice("\u{e9}t\u{e9}\n".as_bytes());
+        long.extend_from_slice(b"\xff end\n");
+        let lossy = String::from_utf8_lossy(&long).into_owned();
+        assert_eq!(all_bytes(&long), all(&lossy));
     }
 
     #[test]

@@ -110,12 +110,33 @@ fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
                 .insert(finding.line);
         }
     }
-    let mut hashes: HashMap<&str, HashMap<u32, String>> = HashMap::new();
-    for (path, lines) in wanted {
-        if let Ok(content) = std::fs::read(report.report_root.join(path)) {
-            hashes.insert(path, crate::line_hash::line_hashes(&content, &lines));
+    // Each file is read again and hashed up to its last finding: on every core, since a large
+    // log (thousands of findings in hundreds of files) took longer than the scan.
+    let wanted: Vec<(&str, BTreeSet<u32>)> = wanted.into_iter().collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let hash_some = || {
+        let mut hashed = Vec::new();
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((path, lines)) = wanted.get(at) else {
+                return hashed;
+            };
+            if let Ok(content) = std::fs::read(report.report_root.join(path)) {
+                hashed.push((*path, crate::line_hash::line_hashes(&content, lines)));
+            }
         }
-    }
+    };
+    let hashes: HashMap<&str, HashMap<u32, String>> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers.min(wanted.len()))
+            .map(|_| scope.spawn(hash_some))
+            .collect();
+        let mut all = hash_some();
+        for helper in helpers {
+            all.extend(helper.join().expect("line hashing does not panic"));
+        }
+        all.into_iter().collect()
+    });
     report
         .findings
         .iter()
