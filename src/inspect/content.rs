@@ -144,6 +144,9 @@ impl Scan<'_> {
     ) -> bool {
         let buffer = self.buffer;
         let line = &buffer[line_range.clone()];
+        if !self.rules.may_match_line(position, line) {
+            return true;
+        }
         let found = match self.rules.rule(rule).filter.as_deref() {
             None => regex.find(line).map(|m| m.range()),
             Some(filter) if filter.waives_line(line) => None,

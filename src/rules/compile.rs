@@ -32,6 +32,8 @@ pub struct RuleSet {
     content_regexes: Vec<BytesRegex>,
     /// Per content rule, the index of its `secret` capture group, if it has one.
     secret_groups: Vec<Option<usize>>,
+    /// Per content rule, the literals any line it matches must hold.
+    required_literals: Vec<super::prefilter::RequiredLiterals>,
     /// The content rules' keywords, in one automaton.
     keywords: super::prefilter::Keywords,
     content_prefilter: super::prefilter::LinePrefilter,
@@ -43,6 +45,18 @@ pub struct RuleSet {
     /// because most never match and compiling them all was most of anteater's start-up time.
     file_name_regexes: Vec<OnceLock<Option<Regex>>>,
     binary: usize,
+}
+
+/// Whether a pattern opens with a flag group that turns on case-insensitivity for all of it:
+/// `(?i)`, `(?i-u)`, `(?xi)`.
+fn ignores_case_throughout(pattern: &str) -> bool {
+    pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split_once(')'))
+        .is_some_and(|(flags, _)| {
+            let on = flags.split('-').next().unwrap_or_default();
+            !flags.contains(':') && on.contains('i')
+        })
 }
 
 /// Content regexes run over a whole file buffer: `^`/`$` must mean line start/end, and a CRLF
@@ -84,6 +98,7 @@ impl RuleSet {
 
         let mut content = Vec::new();
         let mut content_regexes = Vec::new();
+        let mut required_literals = Vec::new();
         let mut file_names = Vec::new();
         let mut file_name_patterns: Vec<&str> = Vec::new();
         let mut binary = 0;
@@ -100,6 +115,11 @@ impl RuleSet {
                         );
                     }
                     content_regexes.push(content_regex(pattern).with_context(context)?);
+                    required_literals.push(
+                        super::prefilter::RequiredLiterals::of(pattern)
+                            .map_err(anyhow::Error::msg)
+                            .with_context(context)?,
+                    );
                     content.push(index);
                 }
                 RuleKind::FileName => {
@@ -136,7 +156,7 @@ impl RuleSet {
             rules[index]
                 .pattern
                 .as_deref()
-                .is_some_and(|p| p.starts_with("(?i)"))
+                .is_some_and(ignores_case_throughout)
         };
         let keywords = super::prefilter::Keywords::build(
             content
@@ -186,6 +206,7 @@ impl RuleSet {
             content,
             content_regexes,
             secret_groups,
+            required_literals,
             keywords,
             content_prefilter,
             file_names,
@@ -222,6 +243,12 @@ impl RuleSet {
             .zip(&self.content_regexes)
             .zip(&self.secret_groups)
             .map(|((index, regex), group)| (index, regex, *group))
+    }
+
+    /// Whether `line` holds every literal the content rule at `position` (in `content_rules`
+    /// order) needs: when not, its regex cannot match there.
+    pub fn may_match_line(&self, position: usize, line: &[u8]) -> bool {
+        self.required_literals[position].all_in(line)
     }
 
     /// The shared keyword automaton of the content rules.

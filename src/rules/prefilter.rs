@@ -177,13 +177,7 @@ impl LinePrefilter {
         let mut with_prefix = Vec::new();
         let mut groups = Vec::new();
         for pattern in patterns {
-            let hir = regex_syntax::ParserBuilder::new()
-                .utf8(false)
-                .multi_line(true)
-                .crlf(true)
-                .build()
-                .parse(pattern)
-                .map_err(|err| err.to_string())?;
+            let hir = parse(pattern)?;
             let relaxed = relax(&hir);
             if let Some(literals) = usable_prefix_count(&relaxed) {
                 with_prefix.push((relaxed, literals));
@@ -274,6 +268,64 @@ impl CandidateSearch<'_> {
         }
         best
     }
+}
+
+/// Byte strings that every match of a content rule's regex contains (`://` and `@` for a URL
+/// with credentials), checked on a candidate line before the regex runs: a line the keyword
+/// found but that lacks one of them cannot match, and a substring search is far cheaper than
+/// the regex. Only what the regex makes certain is listed; an alternation contributes nothing.
+#[derive(Debug, Default)]
+pub struct RequiredLiterals {
+    finders: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl RequiredLiterals {
+    pub fn of(pattern: &str) -> Result<Self, String> {
+        let hir = parse(pattern)?;
+        let mut literals = Vec::new();
+        collect_required(&hir, &mut literals);
+        literals.sort();
+        literals.dedup();
+        Ok(Self {
+            finders: literals
+                .iter()
+                .map(|literal| memchr::memmem::Finder::new(literal).into_owned())
+                .collect(),
+        })
+    }
+
+    /// False when `line` lacks one of the literals, so the regex cannot match on it.
+    pub fn all_in(&self, line: &[u8]) -> bool {
+        self.finders.iter().all(|finder| finder.find(line).is_some())
+    }
+}
+
+/// Adds to `out` the literals every match of `hir` contains.
+fn collect_required(hir: &Hir, out: &mut Vec<Vec<u8>>) {
+    match hir.kind() {
+        HirKind::Literal(hir::Literal(bytes)) => out.push(bytes.to_vec()),
+        HirKind::Class(class) => {
+            if let Some(bytes) = class.literal() {
+                out.push(bytes);
+            }
+        }
+        HirKind::Capture(capture) => collect_required(&capture.sub, out),
+        HirKind::Repetition(repetition) if repetition.min > 0 => {
+            collect_required(&repetition.sub, out);
+        }
+        HirKind::Concat(parts) => parts.iter().for_each(|part| collect_required(part, out)),
+        HirKind::Repetition(_) | HirKind::Alternation(_) | HirKind::Empty | HirKind::Look(_) => {}
+    }
+}
+
+fn parse(pattern: &str) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+        .parse(pattern)
+        .map_err(|err| err.to_string())
 }
 
 fn compile(hir: &Hir) -> Result<meta::Regex, String> {
@@ -409,6 +461,20 @@ Password: 1
             case_variants("api_key"),
             ["APIKEY", "API_KEY", "ApiKey", "Api_key", "apiKey", "api_key", "apikey"]
         );
+    }
+
+    #[test]
+    fn required_literals_are_what_every_match_holds() {
+        let url = RequiredLiterals::of(r"\b[a-z]{1,20}://(?P<user>[^\s:@]*):(?P<secret>[^\s@]{3,})@[^\s/]+")
+            .unwrap();
+        assert!(url.all_in(b"db = postgres://app:Zq8vLx2W@db.internal/app"));
+        assert!(!url.all_in(b"see https://docs.example.com/api for details"));
+        let password =
+            RequiredLiterals::of(r#"(?i)passw(?:or)?d\s*=\s*["'](?P<secret>[^"']{6,})["']"#).unwrap();
+        assert!(password.all_in(b"PASSWORD = 'x'"), "only `=` is certain");
+        assert!(!password.all_in(b"password: 'x'"));
+        let alternation = RequiredLiterals::of("(?:ab|cd)x?").unwrap();
+        assert!(alternation.all_in(b""), "nothing is certain in an alternation");
     }
 
     #[test]
