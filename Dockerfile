@@ -72,7 +72,7 @@ RUN apt-get update \
        done \
     && mkdir "$r"/dev && touch "$r"/dev/null \
     && chroot "$r" /bin/sh -c 'git --version && redis-server --version && redis-cli --version' \
-    && rm -r "$r"/dev \
+    && rm -r "${r:?}"/dev \
     && rm -rf /var/lib/apt/lists/* /tmp/libs
 
 # ---- runtime: only those files, the gate and its entrypoint -----------------------------------
