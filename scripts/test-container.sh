@@ -376,6 +376,49 @@ check "plain git in the image trusts a checkout of another owner (/etc/gitconfig
 for name in diff diff-user history staged; do
   [ "$(rules "$ws/$name.sarif")" != none ] || sed 's/^/    | /' "$W/git-$name.log" >&2
 done
+# TLS in the image: anteater (rustls) must find the CA bundle where the image has it. A throwaway
+# CA signs a certificate for 127.0.0.1; a local HTTPS server answers 404 to everything. With that
+# CA mounted over /etc/ssl/certs/ca-certificates.crt the VirusTotal lookup reaches the server (its
+# HTTP 404 is reported); the image's own bundle does not know that CA (UnknownIssuer).
+echo "== TLS in the image: anteater finds /etc/ssl/certs/ca-certificates.crt"
+tls=$W/tls
+rm -rf "$tls"
+mkdir -p "$tls/ws" "$tls/www"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=anteater-test-ca -keyout "$tls/ca.key" \
+  -out "$tls/ca.crt" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 1 \
+  -extfile "$tls/ext" -out "$tls/server.crt" 2>/dev/null
+# shellcheck disable=SC2016 # Python, not shell
+python3 -c 'import functools, http.server, ssl, sys
+d = sys.argv[1]
+server = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=d + "/www"))
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(d + "/server.crt", d + "/server.key")
+server.socket = context.wrap_socket(server.socket, server_side=True)
+open(d + "/port", "w").write(str(server.server_address[1]))
+server.serve_forever()' "$tls" >/dev/null 2>&1 &
+tls_server=$!
+trap 'kill "$tls_server" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$tls/port" ] && break; sleep 0.1; done
+echo 'see http://example.invalid/page' >"$tls/ws/a.txt"
+redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+contains() { case $1 in *"$2"*) return 0 ;; esac; return 1; }
+tls_run() { # tls_run [podman run options]: the reason the URL stayed unverified
+  podman run --rm --network host -v "$tls/ws:/ws" -w /ws -e VT_API_KEY=test -e ANTEATER_REDIS_PORT="$redis_port" \
+    -e VT_API_URL="https://127.0.0.1:$(cat "$tls/port")/api/v3" "$@" "$IMG" --urls --vt-rate 100/1s --vt-deadline 20s 2>&1 |
+    sed -n 's/.*not verified: //p'
+}
+reason=$(tls_run -v "$tls/ca.crt:/etc/ssl/certs/ca-certificates.crt:ro")
+check "with the test CA at /etc/ssl/certs/ca-certificates.crt, TLS holds: $reason" \
+  contains "$reason" "HTTP 404"
+reason=$(tls_run)
+check "with the image's own bundle, the test CA is refused: $reason" \
+  contains "$reason" UnknownIssuer
+kill "$tls_server" 2>/dev/null || true
+wait "$tls_server" 2>/dev/null || true
+trap - EXIT
 lap "container runs" "$t"
 
 echo "== empty workspace, like GitHub Actions: time from podman run to exit"
