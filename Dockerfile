@@ -1,5 +1,5 @@
 # anteater's container image: the gate, a Redis it can start for itself, git, and its entrypoint,
-# on an image of only the files they need (about 40 MiB; it was 194 MiB on debian:bookworm-slim).
+# on an image of only the files they need (about 37 MiB; it was 194 MiB on debian:bookworm-slim).
 # Used by the GitHub Action in this repository (action.yml, `image: Dockerfile`), by GitLab CI
 # and Jenkins (ci-examples/), and by `docker run`.
 #
