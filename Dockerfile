@@ -32,14 +32,15 @@ RUN cargo build --release --locked
 # command line: no /etc/redis); the CA bundle (TLS to VirusTotal; rustls finds
 # /etc/ssl/certs/ca-certificates.crt); busybox-static as /bin/sh and the tools the entrypoint and
 # CI systems use in the container (mktemp, grep, sed, tr, find, stat, chown, touch, date, sleep,
-# id, rm, cat, and Jenkins' `sh` steps: every applet is linked). Shared libraries are those ldd
-# names, at their paths, with the dynamic loader; the glibc anteater of the builder stage needs
-# only libc, libm and libgcc_s, which Redis needs too. /etc/gitconfig trusts every checkout: it
-# belongs to another user than the container's (root on GitHub, the agent's UID on Jenkins), and
-# git must not refuse it for "dubious ownership". The copied packages' dpkg records
+# id, rm, cat, and Jenkins' `sh` steps: every applet is linked), with coreutils' nohup, which
+# Debian's busybox lacks and Jenkins' durable-task launcher has used. Shared libraries are those
+# ldd names, at their paths, with the dynamic loader; the glibc anteater of the builder stage
+# needs only libc, libm and libgcc_s, which Redis needs too. /etc/gitconfig trusts every
+# checkout: it belongs to another user than the container's (root on GitHub, the agent's UID on
+# Jenkins), and git must not refuse it for "dubious ownership". The copied packages' dpkg records
 # (/var/lib/dpkg/status.d, as distroless images have them) and /etc/os-release let image
-# scanners see what is inside. Checked here by running the tree with chroot (git needs a /dev/null,
-# which a container always has).
+# scanners see what is inside. Checked here by running the tree with chroot (git needs a
+# /dev/null, which a container always has).
 FROM debian:bookworm-slim AS runtime-files
 SHELL ["/bin/bash", "-eu", "-o", "pipefail", "-c"]
 RUN apt-get update \
@@ -50,12 +51,12 @@ RUN apt-get update \
     && install -d -m 1777 "$r"/tmp \
     && install -d -m 700 "$r"/root \
     && for d in bin sbin lib lib64; do if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$r/$d"; fi; done \
-    && cp /usr/bin/git /usr/bin/redis-cli /bin/busybox "$r"/usr/bin/ \
+    && cp /usr/bin/git /usr/bin/redis-cli /usr/bin/nohup /bin/busybox "$r"/usr/bin/ \
     && cp -L /usr/bin/redis-server "$r"/usr/bin/redis-server \
     && for applet in $(/bin/busybox --list); do \
          if [ ! -e "$r/usr/bin/$applet" ]; then ln -s busybox "$r/usr/bin/$applet"; fi; \
        done \
-    && ldd /usr/bin/git /usr/bin/redis-server /usr/bin/redis-cli | grep -o '/[^ ]* (0x' | cut -d' ' -f1 \
+    && ldd /usr/bin/git /usr/bin/redis-server /usr/bin/redis-cli /usr/bin/nohup | grep -o '/[^ ]* (0x' | cut -d' ' -f1 \
        | sort -u >/tmp/libs \
     && while read -r lib; do \
          dir=$(realpath "$(dirname "$lib")"); mkdir -p "$r$dir"; cp -L "$lib" "$r$dir/"; \
@@ -65,13 +66,13 @@ RUN apt-get update \
     && cp /usr/lib/os-release "$r"/etc/os-release \
     && grep -E '^(root|nobody):' /etc/passwd | sed 's#:/bin/bash$#:/bin/sh#' >"$r"/etc/passwd \
     && grep -E '^(root|nogroup):' /etc/group >"$r"/etc/group \
-    && for f in /usr/bin/git /usr/bin/redis-cli /bin/busybox $(cat /tmp/libs); do \
+    && for f in /usr/bin/git /usr/bin/redis-cli /usr/bin/nohup /bin/busybox $(cat /tmp/libs); do \
          dpkg-query -S "*/${f##*/}" | grep -v '^diversion' | cut -d: -f1 | cut -d, -f1; \
        done | sort -u | { cat; echo ca-certificates; } | while read -r pkg; do \
          dpkg-query -s "$pkg" >"$r/var/lib/dpkg/status.d/${pkg%%:*}"; \
        done \
     && mkdir "$r"/dev && touch "$r"/dev/null \
-    && chroot "$r" /bin/sh -c 'git --version && redis-server --version && redis-cli --version' \
+    && chroot "$r" /bin/sh -c 'git --version && redis-server --version && redis-cli --version && nohup true' \
     && rm -r "${r:?}"/dev \
     && rm -rf /var/lib/apt/lists/* /tmp/libs
 

@@ -320,9 +320,12 @@ podman run --rm --user 1234:1234 "$IMG" cat /dev/null
 rc_cat=$?
 podman run --rm --user 1234:1234 "$IMG" sh -c 'test "$(id -u)" = 1234 && exit 7'
 rc_sh=$?
+podman run --rm --user 1234:1234 "$IMG" nohup sh -c 'exit 5' >/dev/null 2>&1
+rc_nohup=$?
 set -e
 check "'cat' (Jenkins' keep-alive command) is exec'd ($rc_cat)" test "$rc_cat" -eq 0
 check "'sh -c ...' is exec'd as UID 1234, its exit code kept ($rc_sh)" test "$rc_sh" -eq 7
+check "'nohup sh -c ...' (how Jenkins' durable-task has launched sh steps) works ($rc_nohup)" test "$rc_nohup" -eq 5
 
 # git in the image: every subcommand anteater runs (rev-parse, merge-base, diff, show, cat-file,
 # ls-files, log, checkout-index) on a repository owned by another user than the container's.
