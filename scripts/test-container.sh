@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Proves the real Dockerfile: builds it with rootful podman and runs the image the way GitHub
 # runs a Docker action (workspace bind-mounted at /github/workspace, inputs in the environment),
-# as an arbitrary non-root UID (the way Jenkins runs it), and on an empty workspace (timed).
+# as an arbitrary non-root UID (the way Jenkins runs it), with git on a real repository (--diff,
+# --history, --staged), and on an empty workspace (timed); the image must stay under
+# MAX_IMAGE_MIB.
 #
 # These machines have no Docker engine and no registry (see the project's container notes):
 # - podman with runc and cgroupfs, one fixed configuration under $W exported before the first
@@ -14,6 +16,7 @@
 #
 #   scripts/test-container.sh
 # Environment: W (podman work dir) [/var/tmp/anteater-podman], IMG [localhost/anteater:ci],
+#   MAX_IMAGE_MIB (the image size limit checked) [60],
 #   ANTEATER_BIN (use this binary instead of `cargo build --release --locked`),
 #   CLEAN_PODMAN=1 (remove $W with its images and containers at the end; .ci/run sets it under
 #   CI, where nothing may be left in shared places; by default it is kept as a cache).
@@ -26,6 +29,9 @@ IMG=${IMG:-localhost/anteater:ci}
 BASE=docker.io/library/debian:bookworm-slim
 # Bump when the way the base image is made changes: a cached base of another recipe is remade.
 BASE_RECIPE=2
+# The image holds only what the gate runs (see the Dockerfile): about 37 MiB. It was 194 MiB on
+# debian:bookworm-slim; growing past this limit means something came back that should not.
+MAX_IMAGE_MIB=${MAX_IMAGE_MIB:-60}
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 started_ms=$(now_ms)
@@ -187,20 +193,24 @@ check "build context (.dockerignore allow-list): $context" \
 lap "build context check" "$t"
 
 t=$(now_ms)
-echo "== podman build -t $IMG --build-context builder=$builder $repo"
-podman build --build-context "builder=$builder" -f "$repo/Dockerfile" -t "$IMG" "$repo" >"$W/build.log" 2>&1 || {
+echo "== podman build --format docker -t $IMG --build-context builder=$builder $repo"
+# --format docker: built as Docker builds it (GitHub does); podman's default OCI format ignores
+# SHELL, and the runtime-files stage runs its RUN under bash with pipefail.
+podman build --format docker --build-context "builder=$builder" -f "$repo/Dockerfile" -t "$IMG" "$repo" >"$W/build.log" 2>&1 || {
   tail -30 "$W/build.log" >&2
   not_ok "podman build of the Dockerfile"
   echo "CONTAINER PROOF FAILED: the image does not build" >&2
   exit 1
 }
 ok "podman build of the unchanged Dockerfile (builder stage from the host build)"
+check "every SHELL instruction honoured, as Docker does" bash -c "! grep -q 'SHELL is not supported' '$W/build.log'"
 podman image prune -f >/dev/null 2>&1 || true # the previous run's image, now untagged
 lap "podman build" "$t"
 
 size=$(podman image inspect --format '{{.Size}}' "$IMG")
 size_mib=$(python3 -c "print(f'{$size / 1048576:.1f}')")
 echo "== image $IMG: $size bytes ($size_mib MiB)"
+check "image size $size_mib MiB is under $MAX_IMAGE_MIB MiB" test "$size" -lt $((MAX_IMAGE_MIB * 1048576))
 
 # ---- 5. what is in the image -----------------------------------------------------------------
 t=$(now_ms)
@@ -208,12 +218,14 @@ check "ENTRYPOINT is the entrypoint script ($(podman image inspect --format '{{j
   test "$(podman image inspect --format '{{json .Config.Entrypoint}}' "$IMG")" = '["/usr/local/bin/entrypoint.sh"]'
 check "no USER: GitHub runs it as root" test -z "$(podman image inspect --format '{{.Config.User}}' "$IMG")"
 inside=$(podman run --rm "$IMG" sh -c 'anteater --version; redis-server --version | cut -d" " -f1-3; git --version;
-  ls /etc/ssl/certs/ca-certificates.crt; for t in cc gcc ld make cargo rustc; do command -v $t; done; true' 2>&1)
+  ls /etc/ssl/certs/ca-certificates.crt; for t in cc gcc ld make cargo rustc apt-get dpkg perl bash; do command -v $t; done; true' 2>&1)
 check "anteater --version in the image: $(echo "$inside" | sed -n 1p)" test "$(echo "$inside" | sed -n 1p)" = "$("$ANTEATER_BIN" --version)"
 # shellcheck disable=SC2016 # $1 is the inner shell's
 check "redis-server, git, CA certificates in the image" \
   bash -c 'echo "$1" | grep -q "^Redis server v=" && echo "$1" | grep -q "^git version" && echo "$1" | grep -q ca-certificates.crt' _ "$inside"
 check "no build tools in the image" test "$(echo "$inside" | grep -c -E '/(cc|gcc|ld|make|cargo|rustc)$')" -eq 0
+check "no package manager, Perl or bash in the image (only what the gate runs)" \
+  test "$(echo "$inside" | grep -c -E '/(apt-get|dpkg|perl|bash)$')" -eq 0
 
 # ---- 6. like GitHub runs this action ---------------------------------------------------------
 # The runner's `docker run`: workspace at /github/workspace (also the working dir), file commands
@@ -308,9 +320,108 @@ podman run --rm --user 1234:1234 "$IMG" cat /dev/null
 rc_cat=$?
 podman run --rm --user 1234:1234 "$IMG" sh -c 'test "$(id -u)" = 1234 && exit 7'
 rc_sh=$?
+podman run --rm --user 1234:1234 "$IMG" nohup sh -c 'exit 5' >/dev/null 2>&1
+rc_nohup=$?
 set -e
 check "'cat' (Jenkins' keep-alive command) is exec'd ($rc_cat)" test "$rc_cat" -eq 0
 check "'sh -c ...' is exec'd as UID 1234, its exit code kept ($rc_sh)" test "$rc_sh" -eq 7
+check "'nohup sh -c ...' (how Jenkins' durable-task has launched sh steps) works ($rc_nohup)" test "$rc_nohup" -eq 5
+
+# git in the image: every subcommand anteater runs (rev-parse, merge-base, diff, show, cat-file,
+# ls-files, log, checkout-index) on a repository owned by another user than the container's.
+echo "== git in the image: --diff, --history, --staged on a repository owned by 4321:4321"
+ws=$W/ws-git
+rm -rf "$ws"
+mkdir -p "$ws"
+cp -r tests/fixtures/clean-project/. "$ws/"
+in_ws() { git -C "$ws" -c safe.directory="$ws" -c user.name=ci -c user.email=ci@example.invalid "$@"; }
+in_ws init -q -b main
+in_ws add -A
+in_ws commit -q -m base
+in_ws checkout -q -b change
+mkdir -p "$ws/ci"
+echo 'aws_access_key_id = AKIAQ3TZ7VK2MXWJ4RNA' >"$ws/ci/deploy.sh" # fake-secret-for-tests
+in_ws add -A
+in_ws commit -q -m change
+chown -R 4321:4321 "$ws"
+rules() { # rules SARIF: the rule ids of its results
+  python3 -c 'import json,sys; print(" ".join(r["ruleId"] for r in json.load(open(sys.argv[1]))["runs"][0]["results"]))' "$1" 2>/dev/null || echo none
+}
+git_run() { # git_run NAME [podman run options] -- ANTEATER OPTIONS: prints the exit code; log in $W/git-NAME.log
+  local name=$1 rc=0
+  shift
+  local -a opts=()
+  while [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  rm -f "$ws/$name.sarif"
+  podman run --rm -v "$ws:/ws" -w /ws "${opts[@]}" "$IMG" "$@" --sarif "$name.sarif" >"$W/git-$name.log" 2>&1 || rc=$?
+  echo "$rc"
+}
+rc=$(git_run diff -- --diff main)
+check "--diff main: exit 1 ($rc), the key the change added ($(rules "$ws/diff.sarif"))" \
+  test "$rc:$(rules "$ws/diff.sarif")" = 1:aws-access-key-id
+rc=$(git_run diff-user --user 4321:4321 -- --diff main)
+check "--diff main as the owner, UID 4321: exit 1 ($rc), the same key ($(rules "$ws/diff-user.sarif"))" \
+  test "$rc:$(rules "$ws/diff-user.sarif")" = 1:aws-access-key-id
+rc=$(git_run history -- --history)
+check "--history: exit 1 ($rc), the key at the commit that added it ($(rules "$ws/history.sarif"))" \
+  test "$rc:$(rules "$ws/history.sarif")" = 1:aws-access-key-id
+echo 'export GITHUB_TOKEN=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' >"$ws/staged.sh" # fake-secret-for-tests
+in_ws add staged.sh
+chown -R 4321:4321 "$ws"
+rc=$(git_run staged -- --staged)
+check "--staged: exit 1 ($rc), the staged token only ($(rules "$ws/staged.sarif"))" \
+  test "$rc:$(rules "$ws/staged.sarif")" = 1:github-token
+head_here=$(in_ws rev-parse HEAD)
+head_inside=$(podman run --rm -v "$ws:/ws" "$IMG" git -C /ws rev-parse HEAD 2>&1 || true)
+check "plain git in the image trusts a checkout of another owner (/etc/gitconfig): $head_inside" \
+  test "$head_inside" = "$head_here"
+for name in diff diff-user history staged; do
+  [ "$(rules "$ws/$name.sarif")" != none ] || sed 's/^/    | /' "$W/git-$name.log" >&2
+done
+# TLS in the image: anteater (rustls) must find the CA bundle where the image has it. A throwaway
+# CA signs a certificate for 127.0.0.1; a local HTTPS server answers 404 to everything. With that
+# CA mounted over /etc/ssl/certs/ca-certificates.crt the VirusTotal lookup reaches the server (its
+# HTTP 404 is reported); the image's own bundle does not know that CA (UnknownIssuer).
+echo "== TLS in the image: anteater finds /etc/ssl/certs/ca-certificates.crt"
+tls=$W/tls
+rm -rf "$tls"
+mkdir -p "$tls/ws" "$tls/www"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=anteater-test-ca -keyout "$tls/ca.key" \
+  -out "$tls/ca.crt" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 1 \
+  -extfile "$tls/ext" -out "$tls/server.crt" 2>/dev/null
+# shellcheck disable=SC2016 # Python, not shell
+python3 -c 'import functools, http.server, ssl, sys
+d = sys.argv[1]
+server = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=d + "/www"))
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(d + "/server.crt", d + "/server.key")
+server.socket = context.wrap_socket(server.socket, server_side=True)
+open(d + "/port", "w").write(str(server.server_address[1]))
+server.serve_forever()' "$tls" >/dev/null 2>&1 &
+tls_server=$!
+trap 'kill "$tls_server" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$tls/port" ] && break; sleep 0.1; done
+echo 'see http://example.invalid/page' >"$tls/ws/a.txt"
+redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+contains() { case $1 in *"$2"*) return 0 ;; esac; return 1; }
+tls_run() { # tls_run [podman run options]: the reason the URL stayed unverified
+  podman run --rm --network host -v "$tls/ws:/ws" -w /ws -e VT_API_KEY=test -e ANTEATER_REDIS_PORT="$redis_port" \
+    -e VT_API_URL="https://127.0.0.1:$(cat "$tls/port")/api/v3" "$@" "$IMG" --urls --vt-rate 100/1s --vt-deadline 20s 2>&1 |
+    sed -n 's/.*not verified: //p'
+}
+reason=$(tls_run -v "$tls/ca.crt:/etc/ssl/certs/ca-certificates.crt:ro")
+check "with the test CA at /etc/ssl/certs/ca-certificates.crt, TLS holds: $reason" \
+  contains "$reason" "HTTP 404"
+reason=$(tls_run)
+check "with the image's own bundle, the test CA is refused: $reason" \
+  contains "$reason" UnknownIssuer
+kill "$tls_server" 2>/dev/null || true
+wait "$tls_server" 2>/dev/null || true
+trap - EXIT
 lap "container runs" "$t"
 
 echo "== empty workspace, like GitHub Actions: time from podman run to exit"

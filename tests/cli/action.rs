@@ -557,13 +557,14 @@ fn the_readme_lists_every_input_and_output() {
     }
 }
 
-/// The lines of a Dockerfile from its runtime `FROM debian:…` on, without comments and blank
-/// lines, with the line that copies the binary in left out.
+/// The lines of a Dockerfile from its `runtime-files` stage (`FROM debian:… AS runtime-files`,
+/// which collects the runtime's files) to its end (the `FROM scratch` runtime stage), without
+/// comments and blank lines, with the line that copies the binary in left out.
 fn runtime_stage(relative: &str) -> Vec<String> {
     let text = read(relative);
     let from = text
-        .find("FROM debian:")
-        .unwrap_or_else(|| panic!("{relative} has a debian runtime stage"));
+        .find("FROM debian:bookworm-slim AS runtime-files")
+        .unwrap_or_else(|| panic!("{relative} has a runtime-files stage on Debian"));
     text[from..]
         .lines()
         .map(str::trim_end)
@@ -582,6 +583,17 @@ fn the_published_image_is_the_dockerfiles_runtime_stage() {
     );
     let release = read(".github/release/Dockerfile");
     assert!(release.contains("COPY anteater-linux-${TARGETARCH} /usr/local/bin/anteater"));
+    // The image is the collected files and nothing else: its last stage starts from scratch.
+    for relative in ["Dockerfile", ".github/release/Dockerfile"] {
+        let stage = runtime_stage(relative);
+        let last = stage.iter().rposition(|line| line.starts_with("FROM ")).unwrap();
+        assert_eq!(stage[last], "FROM scratch", "{relative}: the runtime stage");
+        assert_eq!(
+            stage[last + 1],
+            "COPY --from=runtime-files /rootfs /",
+            "{relative}: the runtime stage"
+        );
+    }
 }
 
 /// `uses:` references of every workflow and GitHub example.
