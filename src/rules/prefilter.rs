@@ -31,7 +31,27 @@ const LONG_LITERALS_PER_GROUP: usize = 48;
 /// to give up on non-ASCII text.
 #[derive(Debug)]
 pub struct LinePrefilter {
-    groups: Vec<meta::Regex>,
+    groups: Vec<Group>,
+}
+
+/// One search over the file: rule regexes (their relaxed forms) or plain keywords. Keywords go
+/// to Aho-Corasick directly, whose SIMD search needs no confirmation by a regex engine (the
+/// regex engine put a lazy DFA behind the same literal search).
+#[derive(Debug)]
+enum Group {
+    Regexes(meta::Regex),
+    Keywords(AhoCorasick),
+}
+
+impl Group {
+    fn find_from(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        match self {
+            Group::Regexes(regex) => regex.find(Input::new(haystack).range(from..)).map(|m| m.start()),
+            Group::Keywords(automaton) => automaton
+                .find(aho_corasick::Input::new(haystack).range(from..))
+                .map(|m| m.start()),
+        }
+    }
 }
 
 /// Every content rule's keywords in two automata (exact, and ASCII case-insensitive for rules
@@ -190,36 +210,31 @@ impl LinePrefilter {
         // measured twice as slow as several small ones (bench/compare.sh).
         // Rule keywords are plain literals, most of four bytes or more: selective enough for
         // bigger groups, so fewer passes over the file (measured with bench/rulesets.sh).
-        let mut long_literals = Vec::new();
-        for word in keywords {
-            long_literals.push((Hir::literal(word.as_bytes()), 1));
-        }
-        let mut batches = Vec::new();
-        for (list, budget) in [
-            (with_prefix, LITERALS_PER_GROUP),
-            (long_literals, LONG_LITERALS_PER_GROUP),
-        ] {
-            let mut batch: Vec<Hir> = Vec::new();
-            let mut batch_literals = 0;
-            for (hir, literals) in list {
-                if !batch.is_empty() && batch_literals + literals > budget {
-                    batches.push(std::mem::take(&mut batch));
-                    batch_literals = 0;
-                }
-                batch.push(hir);
-                batch_literals += literals;
-            }
-            if !batch.is_empty() {
-                batches.push(batch);
-            }
-        }
         let mut prefixed = Vec::new();
-        for batch in batches {
-            prefixed.push(compile(&Hir::alternation(batch))?);
+        let mut batch: Vec<Hir> = Vec::new();
+        let mut batch_literals = 0;
+        for (hir, literals) in with_prefix {
+            if !batch.is_empty() && batch_literals + literals > LITERALS_PER_GROUP {
+                prefixed.push(Group::Regexes(compile(&Hir::alternation(std::mem::take(
+                    &mut batch,
+                )))?));
+                batch_literals = 0;
+            }
+            batch.push(hir);
+            batch_literals += literals;
         }
-        prefixed.append(&mut groups);
-        let groups = prefixed;
-        Ok(Self { groups })
+        if !batch.is_empty() {
+            prefixed.push(Group::Regexes(compile(&Hir::alternation(batch))?));
+        }
+        for words in keywords.chunks(LONG_LITERALS_PER_GROUP) {
+            let automaton = AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(words)
+                .map_err(|err| err.to_string())?;
+            prefixed.push(Group::Keywords(automaton));
+        }
+        prefixed.extend(groups.into_iter().map(Group::Regexes));
+        Ok(Self { groups: prefixed })
     }
 
     /// A search over one haystack that remembers each group's next hit, so that asking for
@@ -255,8 +270,8 @@ impl CandidateSearch<'_> {
             let hit = match *pending {
                 Pending::Never => continue,
                 Pending::At(at) if at >= from => at,
-                _ => match group.find(Input::new(self.haystack).range(from..)) {
-                    Some(found) => found.start(),
+                _ => match group.find_from(self.haystack, from) {
+                    Some(found) => found,
                     None => {
                         *pending = Pending::Never;
                         continue;
