@@ -705,7 +705,7 @@ fn targets(
             lines.insert(paths::relative_to(&path, &layout.report_root), changed.clone());
             files.push(path);
         } else {
-            missing.push(relative.clone());
+            missing.push(relative.to_string_lossy().into_owned());
         }
     }
     files.sort();
@@ -872,7 +872,7 @@ fn read_patchset(path: &Path, root: &Path, nul_separated: bool) -> anyhow::Resul
     for entry in entries {
         let written = String::from_utf8_lossy(&entry.name).into_owned();
         let shown = crate::redact::escape(&written);
-        let name = os_path(entry.name).with_context(|| {
+        let name = paths::os_path(entry.name).with_context(|| {
             format!(
                 "--patchset {} entry {}: `{shown}` is not a valid path here",
                 path.display(),
@@ -896,21 +896,6 @@ fn read_patchset(path: &Path, root: &Path, nul_separated: bool) -> anyhow::Resul
         }
     }
     Ok(Targets::Listed { files, missing })
-}
-
-/// A file name from a patchset as a path: any bytes on Unix, UTF-8 elsewhere.
-fn os_path(name: Vec<u8>) -> anyhow::Result<PathBuf> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStringExt;
-        Ok(PathBuf::from(std::ffi::OsString::from_vec(name)))
-    }
-    #[cfg(not(unix))]
-    {
-        String::from_utf8(name)
-            .map(PathBuf::from)
-            .map_err(|_| anyhow::anyhow!("not UTF-8"))
-    }
 }
 
 #[cfg(test)]

@@ -38,12 +38,13 @@ impl ChangedLines {
 pub struct ChangeSet {
     /// The commit the change is compared with (the merge base of BASE and HEAD).
     pub base: String,
-    /// Changed files that exist at HEAD, relative to the scan root, '/'-separated.
-    pub files: HashMap<String, ChangedLines>,
+    /// Changed files that exist at HEAD, relative to the scan root, as git names them (any
+    /// bytes: a name that is not UTF-8 is still opened and scanned).
+    pub files: HashMap<PathBuf, ChangedLines>,
     /// Files the change deleted (nothing to scan), relative to the scan root.
-    pub deleted: Vec<String>,
+    pub deleted: Vec<PathBuf>,
     /// Renames as (old path, new path).
-    pub renamed: Vec<(String, String)>,
+    pub renamed: Vec<(PathBuf, PathBuf)>,
 }
 
 /// The base revision for `--diff auto`, from the CI platform's description of the event:
@@ -212,9 +213,10 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
     let mut modified = Vec::new();
     while let Some(code) = fields.next() {
         let code = String::from_utf8_lossy(code);
-        let path = |field: Option<&[u8]>| -> anyhow::Result<String> {
+        let path = |field: Option<&[u8]>| -> anyhow::Result<PathBuf> {
             let field = field.context("git diff --name-status ended early")?;
-            Ok(String::from_utf8_lossy(field).into_owned())
+            crate::paths::os_path(field.to_vec())
+                .with_context(|| format!("a changed file's name: {}", String::from_utf8_lossy(field)))
         };
         match code.chars().next() {
             Some('A') => {
@@ -242,18 +244,18 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
         return Ok(set);
     }
 
-    // Added lines of modified and renamed files, from zero-context hunks.
-    let mut args = vec!["diff", "--relative", "--no-ext-diff", "--no-color", "-U0", "-M"];
+    // Added lines of modified, retyped and renamed files, from zero-context hunks. Selected by
+    // status rather than by pathspec: a pathspec is text, and a name need not be.
+    let mut args = vec![
+        "diff",
+        "--relative",
+        "--no-ext-diff",
+        "--no-color",
+        "-U0",
+        "-M",
+        "--diff-filter=MRT",
+    ];
     args.extend(revisions.iter().copied());
-    args.push("--");
-    // Renames need both names in the pathspec, or git sees an added file.
-    let old_names = set.renamed.iter().map(|(old, _)| old);
-    let literal: Vec<String> = modified
-        .iter()
-        .chain(old_names)
-        .map(|p| format!(":(literal){p}"))
-        .collect();
-    args.extend(literal.iter().map(String::as_str));
     let patch = git(root, &args)?;
     for (path, lines) in parse_patch(&patch) {
         set.files.insert(path, lines);
@@ -267,8 +269,8 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
 }
 
 /// Parses `git diff -U0` output into added line ranges per file (new paths).
-fn parse_patch(patch: &[u8]) -> Vec<(String, ChangedLines)> {
-    let mut out: Vec<(String, ChangedLines)> = Vec::new();
+fn parse_patch(patch: &[u8]) -> Vec<(PathBuf, ChangedLines)> {
+    let mut out: Vec<(PathBuf, ChangedLines)> = Vec::new();
     let mut current: Option<usize> = None;
     for line in patch.split(|&b| b == b'\n') {
         if line.starts_with(b"diff --git ") {
@@ -278,8 +280,10 @@ fn parse_patch(patch: &[u8]) -> Vec<(String, ChangedLines)> {
                 current = None;
                 continue;
             }
-            let path = unquote(path);
-            let path = path.strip_prefix("b/").unwrap_or(&path).to_string();
+            let Some(path) = new_side(path) else {
+                current = None;
+                continue;
+            };
             out.push((path, ChangedLines::Ranges(Vec::new())));
             current = Some(out.len() - 1);
         } else if line.starts_with(b"Binary files ") {
@@ -314,52 +318,27 @@ fn hunk_added_lines(header: &[u8]) -> Option<Range<u32>> {
     Some(start..start.saturating_add(count))
 }
 
-fn binary_new_path(line: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(line);
-    let rest = text.strip_prefix("Binary files ")?.strip_suffix(" differ")?;
-    let (_, new) = rest.rsplit_once(" and ")?;
-    if new == "/dev/null" {
+/// The new path of "Binary files a/x and b/y differ" (either name may be quoted).
+fn binary_new_path(line: &[u8]) -> Option<PathBuf> {
+    let rest = line.strip_prefix(b"Binary files ")?.strip_suffix(b" differ")?;
+    let at = memchr::memmem::rfind(rest, b" and ")?;
+    let new = &rest[at + b" and ".len()..];
+    if new == b"/dev/null" {
         return None;
     }
-    let new = unquote(new.as_bytes());
-    Some(new.strip_prefix("b/").unwrap_or(&new).to_string())
+    new_side(new)
 }
 
-/// Undoes git's C-style quoting of unusual path names (`"a\tb"`, octal escapes for bytes).
-fn unquote(path: &[u8]) -> String {
-    let Some(inner) = path.strip_prefix(b"\"").and_then(|p| p.strip_suffix(b"\"")) else {
-        return String::from_utf8_lossy(path).into_owned();
+/// A path of the new side as `git diff` prints it (`b/x`, or `"b/\303\251"` quoted, as git
+/// quotes unusual names), without its `b/`.
+fn new_side(printed: &[u8]) -> Option<PathBuf> {
+    let name = if printed.first() == Some(&b'"') {
+        crate::patchset::unquote(printed).ok()?
+    } else {
+        printed.to_vec()
     };
-    let mut bytes = Vec::with_capacity(inner.len());
-    let mut iter = inner.iter().copied().peekable();
-    while let Some(b) = iter.next() {
-        if b != b'\\' {
-            bytes.push(b);
-            continue;
-        }
-        match iter.next() {
-            Some(b'n') => bytes.push(b'\n'),
-            Some(b't') => bytes.push(b'\t'),
-            Some(b'r') => bytes.push(b'\r'),
-            Some(b'a') => bytes.push(7),
-            Some(b'b') => bytes.push(8),
-            Some(b'f') => bytes.push(12),
-            Some(b'v') => bytes.push(11),
-            Some(d @ b'0'..=b'7') => {
-                let mut value = u32::from(d - b'0');
-                for _ in 0..2 {
-                    if let Some(&next @ b'0'..=b'7') = iter.peek() {
-                        value = value * 8 + u32::from(next - b'0');
-                        iter.next();
-                    }
-                }
-                bytes.push(value as u8);
-            }
-            Some(other) => bytes.push(other),
-            None => {}
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
+    let name = name.strip_prefix(b"b/").map_or(name.clone(), <[u8]>::to_vec);
+    crate::paths::os_path(name).ok()
 }
 
 /// The content of the file at `path` as it is at `revision`, or `None` when it did not exist
@@ -409,19 +388,30 @@ mod tests {
 
     #[test]
     fn patches_parse_into_ranges() {
-        let patch = b"diff --git a/src/a.rs b/src/a.rs\nindex 1..2 100644\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,0 +2,1 @@\n+x\n@@ -5,1 +7,2 @@\n-y\n+z\n+w\ndiff --git a/img.png b/img.png\nBinary files a/img.png and b/img.png differ\n";
+        let patch = b"diff --git a/src/a.rs b/src/a.rs\nindex 1..2 100644\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,0 +2,1 @@\n+x\n@@ -5,1 +7,2 @@\n-y\n+z\n+w\ndiff --git a/img.png b/img.png\nBinary files a/img.png and b/img.png differ\ndiff --git \"a/\\377.bin\" \"b/\\377.bin\"\nBinary files \"a/\\377.bin\" and \"b/\\377.bin\" differ\n";
         let parsed = parse_patch(patch);
         assert_eq!(
             parsed[0],
             ("src/a.rs".into(), ChangedLines::Ranges(vec![2..3, 7..9]))
         );
         assert_eq!(parsed[1], ("img.png".into(), ChangedLines::All));
+        assert_eq!(
+            parsed[2],
+            (
+                crate::paths::os_path(b"\xff.bin".to_vec()).unwrap(),
+                ChangedLines::All
+            )
+        );
     }
 
     #[test]
     fn quoted_paths_are_unquoted() {
-        assert_eq!(unquote(b"\"b/a\\tb\\303\\251.txt\""), "b/a\tbé.txt");
-        assert_eq!(unquote(b"b/plain.txt"), "b/plain.txt");
+        assert_eq!(new_side(b"\"b/a\\tb\\303\\251.txt\""), Some("a\tbé.txt".into()));
+        assert_eq!(new_side(b"b/plain.txt"), Some("plain.txt".into()));
+        assert_eq!(
+            new_side(b"\"b/\\377x\""),
+            crate::paths::os_path(b"\xffx".to_vec()).ok()
+        );
     }
 
     #[test]

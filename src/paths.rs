@@ -3,6 +3,34 @@
 
 use std::path::{Component, Path, PathBuf};
 
+/// A file name as git or a patchset gives it, as a path: any bytes on Unix, UTF-8 elsewhere.
+pub fn os_path(name: Vec<u8>) -> anyhow::Result<PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(name)))
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8(name)
+            .map(PathBuf::from)
+            .map_err(|_| anyhow::anyhow!("not UTF-8"))
+    }
+}
+
+/// A path's bytes as git takes them on its standard input (any bytes on Unix).
+pub fn os_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
 /// Resolves `.` and `..` without touching the file system. `..` never climbs above the root of
 /// an absolute path, and is kept at the front of a relative one.
 pub fn normalize(path: &Path) -> PathBuf {

@@ -61,7 +61,7 @@ pub fn snapshot(root: &Path) -> anyhow::Result<Snapshot> {
     // survives.
     let mut names = Vec::new();
     for relative in change.files.keys() {
-        names.extend_from_slice(below_top.join(relative).to_string_lossy().as_bytes());
+        names.extend_from_slice(&crate::paths::os_bytes(&below_top.join(relative)));
         names.push(0);
     }
     if !names.is_empty() {

@@ -399,3 +399,35 @@ fn a_change_cannot_accept_its_own_findings_into_the_baseline() {
         run.stdout
     );
 }
+
+/// Git names files with any bytes; a changed file whose name is not UTF-8 is opened by its real
+/// name and scanned like any other (it used to be listed as missing, left to history mode).
+#[cfg(unix)]
+#[test]
+fn changed_files_whose_names_are_not_utf8_are_scanned() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    let modified = repo.path().join(std::ffi::OsStr::from_bytes(b"conf\xfe.sh"));
+    let added = repo.path().join(std::ffi::OsStr::from_bytes(b"new\xff.sh"));
+    std::fs::write(&modified, b"#!/bin/sh\necho base\n").unwrap();
+    let base = repo.commit("base");
+    std::fs::write(&modified, format!("#!/bin/sh\necho base\n{SECRET_LINE}")).unwrap();
+    std::fs::write(&added, OLD_SECRET_LINE).unwrap();
+    repo.commit("change");
+
+    let run = repo.scan(&["--diff", &base]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let output = run.all_output();
+    assert!(output.contains("2 files looked at"), "{output}");
+    assert!(!output.contains("does not exist"), "{output}");
+    let mut lines: Vec<(u64, String)> = run
+        .result_keys()
+        .into_iter()
+        .map(|(_, line, rule)| (line, rule))
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [(1, "github-token".to_string()), (3, "github-token".to_string())]
+    );
+}

@@ -135,3 +135,26 @@ fn the_pre_commit_hooks_work_as_declared() {
         );
     }
 }
+
+/// A staged file whose name is not UTF-8 is checked out of the index and judged (it used to
+/// stop the hook with exit 2).
+#[cfg(unix)]
+#[test]
+fn a_staged_file_whose_name_is_not_utf8_is_judged() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = GitRepo::new();
+    dir.write("README", b"hello\n");
+    dir.git(&["add", "-A"]);
+    dir.git(&["commit", "-q", "-m", "base"]);
+    std::fs::write(
+        dir.path().join(std::ffi::OsStr::from_bytes(b"env\xff.sh")),
+        TOKEN_LINE,
+    )
+    .unwrap();
+    dir.git(&["add", "-A"]);
+
+    let run = staged(dir.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(run.result_keys().len(), 1, "{}", run.all_output());
+    assert_eq!(run.result_keys()[0].2, "github-token");
+}
