@@ -142,13 +142,16 @@ impl Client {
             }
             body.data
         };
-        let bytes = tokio::fs::read(path)
+        // Streamed from disk, not read whole: a file may be up to 650 MB, and several uploads
+        // run at once.
+        let file = tokio::fs::File::open(path)
             .await
             .map_err(|err| VtError::Transient(format!("reading {} for upload: {err}", path.display())))?;
         let name = path
             .file_name()
             .map_or("file".into(), |n| n.to_string_lossy().into_owned());
-        let part = reqwest::multipart::Part::bytes(bytes).file_name(name);
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let part = reqwest::multipart::Part::stream_with_length(body, size).file_name(name);
         let form = reqwest::multipart::Form::new().part("file", part);
         let body: Envelope<Descriptor> = self
             .send(self.request(reqwest::Method::POST, &target).multipart(form))
