@@ -58,7 +58,7 @@ pub struct Cli {
     /// content findings only on added or changed lines, and what every commit of BASE..HEAD added
     /// even if a later commit removed it (reported at that commit). `auto` takes the base from
     /// the CI event (GitHub pull request or push, GitLab merge request). An explicit range A..B
-    /// scans the history of that range alone.
+    /// scans the history of that range alone, and what it did to anteater's configuration.
     #[arg(long, env = "ANTEATER_DIFF", value_name = "BASE", conflicts_with = "patchset")]
     pub diff: Option<String>,
 

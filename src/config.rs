@@ -202,7 +202,7 @@ impl Config {
             &cli,
             flag_list_path.as_deref(),
             virustotal.as_ref(),
-            revisions.change.is_some(),
+            revisions.watches_configuration(),
             &mut own,
             &cwd,
         )?;
@@ -236,9 +236,10 @@ impl Config {
         ];
         let (excluded, skipped_as_own) = own.excluded(outputs.into_iter().flatten(), &root, &cwd);
         let watched = own.watched(&cwd, |path| reader.in_repository(path));
-        let loosened = match &revisions.change {
-            Some(change) => config_change::detect(&change.base, &watched, &rules)?,
-            None => Vec::new(),
+        let loosened = match (&revisions.change, &revisions.history_range) {
+            (Some(change), _) => config_change::detect(&change.base, None, &watched, &rules)?,
+            (None, Some((from, to))) => config_change::detect(from, Some(to), &watched, &rules)?,
+            (None, None) => Vec::new(),
         };
 
         let layout = Layout::new(root, revisions.staged.as_ref(), &cwd);
@@ -340,8 +341,8 @@ struct Revisions {
     staged: Option<crate::staged::Snapshot>,
     change: Option<ChangeSet>,
     history: Option<HistoryPlan>,
-    /// --diff A..B: history alone, exceptions as of A.
-    history_base: Option<String>,
+    /// --diff A..B: history alone, exceptions as of A, configuration changes from A to B.
+    history_range: Option<(String, String)>,
 }
 
 impl Revisions {
@@ -350,7 +351,7 @@ impl Revisions {
             staged: None,
             change: None,
             history: None,
-            history_base: None,
+            history_range: None,
         };
         if cli.staged {
             // The index against HEAD, exceptions and configuration read at HEAD.
@@ -370,7 +371,7 @@ impl Revisions {
                         revisions: vec![format!("{from}..{to}")],
                         with_net_change: false,
                     });
-                    revisions.history_base = Some(from);
+                    revisions.history_range = Some((from, to));
                 }
                 None => {
                     let base = diff::resolve_base(root, &spec)?;
@@ -395,6 +396,11 @@ impl Revisions {
             });
         }
         Ok(revisions)
+    }
+
+    /// Whether the run judges a change, and so what it does to anteater's own configuration.
+    fn watches_configuration(&self) -> bool {
+        self.change.is_some() || self.history_range.is_some()
     }
 
     /// Whether the repository matters: only then is configuration read at a revision.
@@ -425,7 +431,7 @@ impl<'a> ConfigReader<'a> {
             .change
             .as_ref()
             .map(|change| change.base.clone())
-            .or_else(|| revisions.history_base.clone())
+            .or_else(|| revisions.history_range.as_ref().map(|(from, _)| from.clone()))
             .filter(|_| cli.exceptions_from == ExceptionsFrom::Base);
         Ok(ConfigReader {
             cwd,

@@ -29,11 +29,13 @@ pub struct Loosening {
     pub changes: Vec<String>,
 }
 
-/// Compares each file as the change leaves it with the same file at `base`. `rules` decide which
-/// added entries are secrets themselves (someone waiving a token by writing it into the ignore
-/// list): those are shown redacted, like any other secret.
+/// Compares each file as the change leaves it (in the working tree, or at revision `head` for
+/// `--diff A..B`) with the same file at `base`. `rules` decide which added entries are secrets
+/// themselves (someone waiving a token by writing it into the ignore list): those are shown
+/// redacted, like any other secret.
 pub fn detect(
     base: &str,
+    head: Option<&str>,
     files: &[(ConfigKind, PathBuf)],
     rules: &RuleSet,
 ) -> anyhow::Result<Vec<Loosening>> {
@@ -49,7 +51,10 @@ pub fn detect(
     };
     let mut out = Vec::new();
     for (kind, path) in files {
-        let head = std::fs::read(path).ok();
+        let head = match head {
+            Some(revision) => diff::file_at(path, revision)?,
+            None => std::fs::read(path).ok(),
+        };
         let before = diff::file_at(path, base)?;
         if head == before {
             continue;

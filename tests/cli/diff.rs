@@ -250,6 +250,53 @@ fn a_change_that_waives_its_own_secret_is_still_flagged_and_reported() {
     assert_eq!(head.code, 0);
 }
 
+/// `--diff A..B` judges the commits of the range, and what they did to the configuration: the
+/// ignore list as B has it, compared with A, whatever the working tree holds now.
+#[test]
+fn an_explicit_range_reports_its_configuration_changes() {
+    let repo = Repo::new();
+    repo.write(
+        "ignore.yaml",
+        b"file_audits:\n  file_contents:\n    - nullvalue\n",
+    );
+    repo.write("app.sh", b"echo hi\n");
+    let base = repo.commit("base");
+    repo.write(
+        "ignore.yaml",
+        b"file_audits:\n  file_contents:\n    - nullvalue\nfile_ignore:\n  - .sh\n",
+    );
+    let sneak = repo.commit("waive .sh files");
+    // The working tree moves on and undoes it: the range still did it.
+    repo.write(
+        "ignore.yaml",
+        b"file_audits:\n  file_contents:\n    - nullvalue\n",
+    );
+    repo.commit("undo");
+
+    let range = format!("{base}..{sneak}");
+    let run = repo.scan(&["--diff", &range, "--ignore-list", "ignore.yaml"]);
+    assert_eq!(
+        run.found(),
+        vec!["ignore.yaml:1:config-changed"],
+        "{}",
+        run.all_output()
+    );
+    assert!(
+        run.stdout.contains("adds file_ignore entry `.sh`"),
+        "{}",
+        run.stdout
+    );
+
+    // A range that leaves the configuration as it found it reports nothing.
+    let quiet = repo.scan(&[
+        "--diff",
+        &format!("{base}..{base}"),
+        "--ignore-list",
+        "ignore.yaml",
+    ]);
+    assert!(quiet.found().is_empty(), "{}", quiet.stdout);
+}
+
 #[test]
 fn loosening_the_flag_list_is_reported() {
     let repo = Repo::new();
