@@ -111,16 +111,32 @@ pub fn auto_base(env: &PlatformEnv) -> anyhow::Result<String> {
     }
 }
 
+/// A git command in `dir` whose output does not depend on the user's git configuration: names
+/// unquoted, `a/` and `b/` prefixes (diff.noprefix or diff.mnemonicPrefix would turn a changed
+/// file's name into another file's, and its added lines into none), no colour, no signature
+/// lines in `git log`. Every git process anteater starts is made here.
+pub fn git_command(dir: &Path) -> Command {
+    let mut command = Command::new("git");
+    command.arg("-C").arg(dir);
+    for setting in [
+        "core.quotePath=off",
+        "diff.noprefix=false",
+        "diff.mnemonicPrefix=false",
+        "color.ui=never",
+        "log.showSignature=false",
+        // In a container the checkout belongs to another user (the runner's), and git refuses
+        // such repositories unless told otherwise; anteater only reads them, with external
+        // diff drivers off.
+        "safe.directory=*",
+    ] {
+        command.args(["-c", setting]);
+    }
+    command
+}
+
 /// Runs git in `dir` and returns its standard output; failures carry git's own message.
 pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "core.quotePath=off", "-c", "diff.noprefix=false"])
-        // In a container the checkout belongs to another user (the runner's), and git refuses
-        // such repositories unless told otherwise; anteater only reads them, with external diff
-        // drivers off.
-        .args(["-c", "safe.directory=*"])
+    let output = git_command(dir)
         .args(args)
         .output()
         .with_context(|| "running git (is it installed?)".to_string())?;

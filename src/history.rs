@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::ops::Range;
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::sync::mpsc;
 
 use anyhow::{bail, Context};
@@ -67,29 +67,26 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
         .trim()
         .to_string();
     let mut errors = tempfile::NamedTempFile::new().context("creating a file for git's messages")?;
-    let mut log = Command::new("git");
-    log.arg("-C")
-        .arg(root)
-        .args(["-c", "core.quotePath=off", "-c", "safe.directory=*"])
-        .args([
-            "log",
-            "--reverse",
-            "--raw",
-            "-z",
-            "--no-abbrev",
-            renames,
-            "--relative",
-            "--no-color",
-            "--diff-filter=AMRCT",
-            "--format=%x01%H",
-            "--end-of-options",
-        ])
-        .args(revisions)
-        .args(["--", "."])
-        .stdout(Stdio::piped())
-        // A file, not a pipe: nobody reads git's messages until it ends, and a full pipe would
-        // stall it.
-        .stderr(Stdio::from(errors.reopen()?));
+    let mut log = crate::diff::git_command(root);
+    log.args([
+        "log",
+        "--reverse",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        renames,
+        "--relative",
+        "--no-color",
+        "--diff-filter=AMRCT",
+        "--format=%x01%H",
+        "--end-of-options",
+    ])
+    .args(revisions)
+    .args(["--", "."])
+    .stdout(Stdio::piped())
+    // A file, not a pipe: nobody reads git's messages until it ends, and a full pipe would
+    // stall it.
+    .stderr(Stdio::from(errors.reopen()?));
     let mut child = log.spawn().context("running git log (is git installed?)")?;
     let stdout = child.stdout.take().context("git log has no output")?;
 
@@ -258,10 +255,8 @@ struct Worker<'a> {
 
 impl<'a> Worker<'a> {
     fn start(config: &'a Config, root: &Path, prefix: &'a str) -> anyhow::Result<Self> {
-        let mut cat_file = Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(["-c", "safe.directory=*", "cat-file", "--batch"])
+        let mut cat_file = crate::diff::git_command(root)
+            .args(["cat-file", "--batch"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

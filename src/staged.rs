@@ -9,7 +9,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{bail, Context};
 
@@ -79,10 +79,8 @@ pub fn snapshot(root: &Path) -> anyhow::Result<Snapshot> {
 fn check_out_from_index(top: &Path, into: &Path, names: &[u8]) -> anyhow::Result<()> {
     let mut prefix = into.as_os_str().to_owned();
     prefix.push("/");
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(top)
-        .args(["-c", "safe.directory=*", "-c", "core.symlinks=true"])
+    let mut child = crate::diff::git_command(top)
+        .args(["-c", "core.symlinks=true"])
         .arg("checkout-index")
         .arg({
             let mut arg = std::ffi::OsString::from("--prefix=");

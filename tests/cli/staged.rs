@@ -158,3 +158,23 @@ fn a_staged_file_whose_name_is_not_utf8_is_judged() {
     assert_eq!(run.result_keys().len(), 1, "{}", run.all_output());
     assert_eq!(run.result_keys()[0].2, "github-token");
 }
+
+/// The user's git configuration cannot hide a staged line: with diff.mnemonicPrefix the index
+/// side of a diff is `i/`, with diff.noprefix there is none, and a file under `b/` looked like
+/// another file (it stopped the hook with exit 2, or could take the added lines from it).
+#[test]
+fn the_users_diff_prefix_settings_change_nothing() {
+    for setting in ["diff.mnemonicPrefix", "diff.noprefix"] {
+        let dir = GitRepo::new();
+        dir.write("b/app.sh", b"echo hi\n");
+        dir.write("app.sh", b"echo top\n");
+        dir.git(&["add", "-A"]);
+        dir.git(&["commit", "-q", "-m", "base"]);
+        dir.git(&["config", setting, "true"]);
+        dir.write("b/app.sh", format!("echo hi\n{TOKEN_LINE}").as_bytes());
+        dir.git(&["add", "-A"]);
+        let run = staged(dir.path(), &[]);
+        assert_eq!(run.code, 1, "{setting}: {}", run.all_output());
+        assert_eq!(run.found(), vec!["b/app.sh:2:github-token"], "{setting}");
+    }
+}
