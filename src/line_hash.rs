@@ -10,6 +10,7 @@
 //! because that is what the action's JavaScript sees.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::{self, Read};
 use std::ops::ControlFlow;
 
 use rustc_hash::FxHashMap;
@@ -17,31 +18,36 @@ use rustc_hash::FxHashMap;
 /// Characters in the window each line's hash covers.
 const BLOCK_SIZE: usize = 100;
 const MODULUS: u64 = 37;
-/// Bytes checked for ASCII at a time before they are hashed byte by byte.
-const ASCII_BLOCK: usize = 16 * 1024;
+/// Bytes read from a file at a time.
+const READ_BLOCK: usize = 64 * 1024;
 /// The marker the action feeds after the last character of the file.
 const END_OF_FILE: u16 = 0xFFFF;
 
 /// The hash of each line of `content` that is in `wanted` (1-based), as (line, hash).
+pub fn line_hashes(content: &[u8], wanted: &BTreeSet<u32>) -> HashMap<u32, String> {
+    line_hashes_from(content, wanted).expect("reading a byte slice cannot fail")
+}
+
+/// The hash of each line that `reader` gives and that is in `wanted` (1-based).
 ///
 /// A line's hash depends only on the lines before it (its `:n` count) and on the 100 characters
-/// from its start, so hashing stops once the last wanted line is done: a finding near the top of
-/// a large file costs a few lines, not the whole file. And only the wanted lines' hashes are
-/// counted, not every line's.
-pub fn line_hashes(content: &[u8], wanted: &BTreeSet<u32>) -> HashMap<u32, String> {
+/// from its start, so reading stops once the last wanted line is done: a finding near the top of
+/// a large file costs a few lines, not the whole file. The file is read in blocks, never whole,
+/// and only the wanted lines' hashes are counted, not every line's.
+pub fn line_hashes_from(reader: impl Read, wanted: &BTreeSet<u32>) -> io::Result<HashMap<u32, String>> {
     let mut out = HashMap::new();
     let Some(&last_wanted) = wanted.last() else {
-        return out;
+        return Ok(out);
     };
     let mut rolling = Vec::new();
-    rolling_hashes(content, |hash| {
+    rolling_hashes(reader, |hash| {
         rolling.push(hash);
         if rolling.len() >= last_wanted as usize {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
         }
-    });
+    })?;
     let mut counts: FxHashMap<u64, u32> = wanted
         .iter()
         .filter_map(|&line| rolling.get((line as usize).checked_sub(1)?))
@@ -55,46 +61,75 @@ pub fn line_hashes(content: &[u8], wanted: &BTreeSet<u32>) -> HashMap<u32, Strin
             }
         }
     }
-    out
+    Ok(out)
 }
 
-/// Calls `each` with the rolling hash of every line of `content`, in order, until it breaks.
-fn rolling_hashes(content: &[u8], mut each: impl FnMut(u64) -> ControlFlow<()>) {
+/// Calls `each` with the rolling hash of every line `reader` gives, in order, until it breaks.
+///
+/// Characters as `String::from_utf8_lossy(whole file).encode_utf16()` would give them: each
+/// invalid sequence is one U+FFFD, and a character cut by a block boundary is carried over to
+/// the next block. ASCII text goes byte by byte.
+fn rolling_hashes(mut reader: impl Read, mut each: impl FnMut(u64) -> ControlFlow<()>) -> io::Result<()> {
     let mut hasher = RollingHash::new();
-    // As `String::from_utf8_lossy(content).encode_utf16()` would give them, without the copy.
-    // ASCII blocks go byte by byte, and only as far as needed: validating the whole of a large
-    // file up front cost more than hashing its first lines.
-    let mut rest = content;
-    while !rest.is_empty() {
-        let block = &rest[..rest.len().min(ASCII_BLOCK)];
-        if !block.is_ascii() {
+    let mut buffer = vec![0u8; READ_BLOCK];
+    // Bytes of a character cut by the previous block's end, at the buffer's start.
+    let mut carried = 0;
+    loop {
+        let read = loop {
+            match reader.read(&mut buffer[carried..]) {
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        let at_end = read == 0;
+        let filled = carried + read;
+        let mut rest = &buffer[..filled];
+        carried = 0;
+        while !rest.is_empty() {
+            let (valid, after) = match std::str::from_utf8(rest) {
+                Ok(text) => (text, None),
+                Err(err) => {
+                    let (valid, after) = rest.split_at(err.valid_up_to());
+                    let valid = std::str::from_utf8(valid).expect("valid up to here");
+                    (valid, Some((after, err.error_len())))
+                }
+            };
+            let flow = if valid.is_ascii() {
+                valid
+                    .bytes()
+                    .try_for_each(|byte| hasher.character(u16::from(byte), &mut each))
+            } else {
+                valid
+                    .encode_utf16()
+                    .try_for_each(|unit| hasher.character(unit, &mut each))
+            };
+            if flow.is_break() {
+                return Ok(());
+            }
+            rest = match after {
+                None => &[],
+                // A character cut by the block's end: completed by the next block.
+                Some((cut, None)) if !at_end => {
+                    carried = cut.len();
+                    break;
+                }
+                Some((invalid, length)) => {
+                    if hasher.character(0xFFFD, &mut each).is_break() {
+                        return Ok(());
+                    }
+                    &invalid[length.unwrap_or(invalid.len())..]
+                }
+            };
+        }
+        if at_end {
             break;
         }
-        if block
-            .iter()
-            .try_for_each(|&byte| hasher.character(u16::from(byte), &mut each))
-            .is_break()
-        {
-            return;
-        }
-        rest = &rest[block.len()..];
+        buffer.copy_within(filled - carried..filled, 0);
     }
-    for chunk in rest.utf8_chunks() {
-        let flow = chunk
-            .valid()
-            .encode_utf16()
-            .try_for_each(|unit| hasher.character(unit, &mut each));
-        if flow.is_break() {
-            return;
-        }
-        if !chunk.invalid().is_empty() && hasher.character(0xFFFD, &mut each).is_break() {
-            return;
-        }
+    if hasher.character(END_OF_FILE, &mut each).is_continue() {
+        let _ = hasher.flush(&mut each);
     }
-    if hasher.character(END_OF_FILE, &mut each).is_break() {
-        return;
-    }
-    let _ = hasher.flush(&mut each);
+    Ok(())
 }
 
 struct RollingHash {
@@ -195,7 +230,8 @@ mod tests {
         rolling_hashes(content, |_| {
             lines += 1;
             ControlFlow::Continue(())
-        });
+        })
+        .unwrap();
         let hashes = line_hashes(content, &(1..=lines).collect());
         (1..=lines).map(|line| hashes[&line].clone()).collect()
     }
@@ -273,13 +309,46 @@ mod tests {
         let raw = b"caf\xe9 \xff\xfe ok\n\xc3\xa9t\xc3\xa9\n";
         let lossy = String::from_utf8_lossy(raw);
         assert_eq!(all_bytes(raw), all(&lossy));
-        // Past the first ASCII blocks, and a character split across a block boundary.
-        let mut long = "x = 1\n".repeat(ASCII_BLOCK / 3).into_bytes();
-        long.truncate(ASCII_BLOCK - 1);
+        // Past the first read block, and a character split across a block boundary.
+        let mut long = "x = 1\n".repeat(READ_BLOCK / 3).into_bytes();
+        long.truncate(READ_BLOCK - 1);
         long.extend_from_slice("\u{e9}t\u{e9}\n".as_bytes());
         long.extend_from_slice(b"\xff end\n");
         let lossy = String::from_utf8_lossy(&long).into_owned();
         assert_eq!(all_bytes(&long), all(&lossy));
+    }
+
+    /// A reader that hands out a few bytes at a time, so that every character and every
+    /// invalid sequence is cut somewhere.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.1 = self.1 % 3 + 1;
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reading_in_small_pieces_changes_no_hash() {
+        let raw = "caf\u{e9} \u{1F600} \u{2028}x\r\n"
+            .as_bytes()
+            .iter()
+            .copied()
+            .chain(*b"\xe2\x82 \xff\xfe\xf0\x9f ok\n\xc3")
+            .collect::<Vec<u8>>()
+            .repeat(5);
+        let every = all_bytes(&raw);
+        let wanted: BTreeSet<u32> = (1..=every.len() as u32).collect();
+        let trickled = line_hashes_from(Trickle(&raw, 0), &wanted).unwrap();
+        for (line, hash) in (1..).zip(&every) {
+            assert_eq!(&trickled[&line], hash, "line {line}");
+        }
+        let lossy = String::from_utf8_lossy(&raw).into_owned();
+        assert_eq!(every, all(&lossy));
     }
 
     #[test]

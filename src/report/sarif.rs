@@ -110,7 +110,7 @@ fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
                 .insert(finding.line);
         }
     }
-    // Each file is read again and hashed up to its last finding: on every core, since a large
+    // Each file is read again, in blocks, and hashed up to its last finding: on every core, since a large
     // log (thousands of findings in hundreds of files) took longer than the scan.
     let wanted: Vec<(&str, BTreeSet<u32>)> = wanted.into_iter().collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -122,8 +122,9 @@ fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
             let Some((path, lines)) = wanted.get(at) else {
                 return hashed;
             };
-            if let Ok(content) = std::fs::read(report.report_root.join(path)) {
-                hashed.push((*path, crate::line_hash::line_hashes(&content, lines)));
+            let file = std::fs::File::open(report.report_root.join(path));
+            if let Ok(hashes) = file.and_then(|file| crate::line_hash::line_hashes_from(file, lines)) {
+                hashed.push((*path, hashes));
             }
         }
     };
