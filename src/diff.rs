@@ -112,16 +112,13 @@ pub fn auto_base(env: &PlatformEnv) -> anyhow::Result<String> {
 }
 
 /// A git command in `dir` whose output does not depend on the user's git configuration: names
-/// unquoted, `a/` and `b/` prefixes (diff.noprefix or diff.mnemonicPrefix would turn a changed
-/// file's name into another file's, and its added lines into none), no colour, no signature
-/// lines in `git log`. Every git process anteater starts is made here.
+/// unquoted, no colour, no signature lines in `git log` (the patch that anteater reads names
+/// its own prefixes). Every git process anteater starts is made here.
 pub fn git_command(dir: &Path) -> Command {
     let mut command = Command::new("git");
     command.arg("-C").arg(dir);
     for setting in [
         "core.quotePath=off",
-        "diff.noprefix=false",
-        "diff.mnemonicPrefix=false",
         "color.ui=never",
         "log.showSignature=false",
         // In a container the checkout belongs to another user (the runner's), and git refuses
@@ -261,19 +258,22 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
     }
 
     // Added lines of modified, retyped and renamed files, from zero-context hunks. Selected by
-    // status rather than by pathspec: a pathspec is text, and a name need not be.
-    let mut args = vec![
+    // status rather than by pathspec: a pathspec is text, and a name need not be. The prefixes
+    // are given, whatever the user's diff.noprefix, diff.mnemonicPrefix or diff.dstPrefix say,
+    // and no textconv filter rewrites the lines.
+    let common = [
         "diff",
         "--relative",
         "--no-ext-diff",
-        "--no-color",
-        "-U0",
+        "--no-textconv",
         "-M",
         "--diff-filter=MRT",
     ];
+    let mut args = common.to_vec();
+    args.extend(["--no-color", "-U0", "--src-prefix=a/", "--dst-prefix=b/"]);
     args.extend(revisions.iter().copied());
     let patch = git(root, &args)?;
-    for (path, lines) in parse_patch(&patch) {
+    for (path, lines) in parse_patch(&patch)? {
         set.files.insert(path, lines);
     }
     // A rename or mode change without content changes has no hunk: no line is new, but the
@@ -281,11 +281,35 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
     for path in modified {
         set.files.entry(path).or_insert(ChangedLines::Ranges(Vec::new()));
     }
+    // Binary files (and text marked `-diff`) have no hunks: the whole file counts. Named from
+    // NUL-separated --numstat, where binaries count `-` lines, not from the patch's "Binary
+    // files a/x and b/y differ", which a name holding " and " makes ambiguous.
+    let mut args = common.to_vec();
+    args.extend(["--numstat", "-z"]);
+    args.extend(revisions.iter().copied());
+    let numstat = git(root, &args)?;
+    let mut fields = numstat.split(|&b| b == 0).filter(|f| !f.is_empty());
+    while let Some(record) = fields.next() {
+        let mut parts = record.splitn(3, |&b| b == b'\t');
+        let (added, _deleted) = (parts.next(), parts.next());
+        // A rename's record ends in a tab; its old and new names follow as their own fields.
+        let name = match parts.next() {
+            Some(name) if !name.is_empty() => Some(name),
+            _ => fields.nth(1),
+        };
+        let name = name.context("git diff --numstat ended early")?;
+        if added == Some(b"-".as_slice()) {
+            let path = crate::paths::os_path(name.to_vec())
+                .with_context(|| format!("a changed file's name: {}", String::from_utf8_lossy(name)))?;
+            set.files.insert(path, ChangedLines::All);
+        }
+    }
     Ok(set)
 }
 
-/// Parses `git diff -U0` output into added line ranges per file (new paths).
-fn parse_patch(patch: &[u8]) -> Vec<(PathBuf, ChangedLines)> {
+/// Parses `git diff -U0` output into added line ranges per file (new paths). Binary files have
+/// no `+++` line and are not in it.
+fn parse_patch(patch: &[u8]) -> anyhow::Result<Vec<(PathBuf, ChangedLines)>> {
     let mut out: Vec<(PathBuf, ChangedLines)> = Vec::new();
     let mut current: Option<usize> = None;
     for line in patch.split(|&b| b == b'\n') {
@@ -296,19 +320,16 @@ fn parse_patch(patch: &[u8]) -> Vec<(PathBuf, ChangedLines)> {
                 current = None;
                 continue;
             }
-            let Some(path) = new_side(path) else {
-                current = None;
-                continue;
-            };
+            // A name anteater cannot read back would leave the file without its added lines:
+            // an error, never a silent pass.
+            let path = new_side(path).with_context(|| {
+                format!(
+                    "git diff: cannot read the new name in `+++ {}`",
+                    String::from_utf8_lossy(path)
+                )
+            })?;
             out.push((path, ChangedLines::Ranges(Vec::new())));
             current = Some(out.len() - 1);
-        } else if line.starts_with(b"Binary files ") {
-            // "Binary files a/x and b/y differ": the whole file counts. The new path is the last
-            // one, and `+++` is not printed for binaries.
-            if let Some(path) = binary_new_path(line) {
-                out.push((path, ChangedLines::All));
-            }
-            current = None;
         } else if line.starts_with(b"@@ ") {
             if let (Some(index), Some(range)) = (current, hunk_added_lines(line)) {
                 if let ChangedLines::Ranges(ranges) = &mut out[index].1 {
@@ -319,7 +340,7 @@ fn parse_patch(patch: &[u8]) -> Vec<(PathBuf, ChangedLines)> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `@@ -a,b +c,d @@` → lines c..c+d of the new file (d defaults to 1).
@@ -334,27 +355,15 @@ fn hunk_added_lines(header: &[u8]) -> Option<Range<u32>> {
     Some(start..start.saturating_add(count))
 }
 
-/// The new path of "Binary files a/x and b/y differ" (either name may be quoted).
-fn binary_new_path(line: &[u8]) -> Option<PathBuf> {
-    let rest = line.strip_prefix(b"Binary files ")?.strip_suffix(b" differ")?;
-    let at = memchr::memmem::rfind(rest, b" and ")?;
-    let new = &rest[at + b" and ".len()..];
-    if new == b"/dev/null" {
-        return None;
-    }
-    new_side(new)
-}
-
-/// A path of the new side as `git diff` prints it (`b/x`, or `"b/\303\251"` quoted, as git
-/// quotes unusual names), without its `b/`.
+/// A path of the new side as `git diff --dst-prefix=b/` prints it (`b/x`, or `"b/\303\251"`
+/// quoted, as git quotes unusual names), without its `b/`.
 fn new_side(printed: &[u8]) -> Option<PathBuf> {
     let name = if printed.first() == Some(&b'"') {
         crate::patchset::unquote(printed).ok()?
     } else {
         printed.to_vec()
     };
-    let name = name.strip_prefix(b"b/").map_or(name.clone(), <[u8]>::to_vec);
-    crate::paths::os_path(name).ok()
+    crate::paths::os_path(name.strip_prefix(b"b/")?.to_vec()).ok()
 }
 
 /// The content of the file at `path` as it is at `revision`, or `None` when it did not exist
@@ -404,26 +413,27 @@ mod tests {
 
     #[test]
     fn patches_parse_into_ranges() {
-        let patch = b"diff --git a/src/a.rs b/src/a.rs\nindex 1..2 100644\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,0 +2,1 @@\n+x\n@@ -5,1 +7,2 @@\n-y\n+z\n+w\ndiff --git a/img.png b/img.png\nBinary files a/img.png and b/img.png differ\ndiff --git \"a/\\377.bin\" \"b/\\377.bin\"\nBinary files \"a/\\377.bin\" and \"b/\\377.bin\" differ\n";
-        let parsed = parse_patch(patch);
+        let patch = b"diff --git a/src/a.rs b/src/a.rs\nindex 1..2 100644\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,0 +2,1 @@\n+x\n@@ -5,1 +7,2 @@\n-y\n+z\n+w\ndiff --git a/img.png b/img.png\nBinary files a/img.png and b/img.png differ\ndiff --git \"a/\\377.c\" \"b/\\377.c\"\n--- \"a/\\377.c\"\n+++ \"b/\\377.c\"\n@@ -1 +1 @@\n-a\n+b\n";
+        let parsed = parse_patch(patch).unwrap();
         assert_eq!(
-            parsed[0],
-            ("src/a.rs".into(), ChangedLines::Ranges(vec![2..3, 7..9]))
+            parsed,
+            [
+                ("src/a.rs".into(), ChangedLines::Ranges(vec![2..3, 7..9])),
+                (
+                    crate::paths::os_path(b"\xff.c".to_vec()).unwrap(),
+                    ChangedLines::Ranges(vec![Range { start: 1, end: 2 }])
+                ),
+            ]
         );
-        assert_eq!(parsed[1], ("img.png".into(), ChangedLines::All));
-        assert_eq!(
-            parsed[2],
-            (
-                crate::paths::os_path(b"\xff.bin".to_vec()).unwrap(),
-                ChangedLines::All
-            )
-        );
+        // A new name without the `b/` anteater asked for is an error, never a file without lines.
+        assert!(parse_patch(b"+++ i/src/a.rs\n@@ -1 +1 @@\n").is_err());
     }
 
     #[test]
     fn quoted_paths_are_unquoted() {
         assert_eq!(new_side(b"\"b/a\\tb\\303\\251.txt\""), Some("a\tbé.txt".into()));
         assert_eq!(new_side(b"b/plain.txt"), Some("plain.txt".into()));
+        assert_eq!(new_side(b"plain.txt"), None);
         assert_eq!(
             new_side(b"\"b/\\377x\""),
             crate::paths::os_path(b"\xffx".to_vec()).ok()

@@ -178,3 +178,29 @@ fn the_users_diff_prefix_settings_change_nothing() {
         assert_eq!(run.found(), vec!["b/app.sh:2:github-token"], "{setting}");
     }
 }
+
+/// A text file marked `-diff` is shown as "Binary files a/x and y.txt and b/x and y.txt differ",
+/// where " and " in the name made the new name `y.txt`: another file's, and the staged token
+/// passed. Binaries are now named from `--numstat -z`; and a user's diff.dstPrefix changes
+/// nothing either.
+#[test]
+fn names_holding_and_or_a_custom_prefix_change_nothing() {
+    let dir = GitRepo::new();
+    dir.write(".gitattributes", b"*.txt -diff\n");
+    dir.write("x and y.txt", b"notes\n");
+    dir.write("y.txt", b"other\n");
+    dir.write("a.sh", b"echo a\n");
+    dir.write("X/a.sh", b"echo x\n");
+    dir.git(&["add", "-A"]);
+    dir.git(&["commit", "-q", "-m", "base"]);
+    dir.git(&["config", "diff.dstPrefix", "X/"]);
+    dir.write("x and y.txt", format!("notes\n{TOKEN_LINE}").as_bytes());
+    dir.write("a.sh", format!("echo a\n{TOKEN_LINE}").as_bytes());
+    dir.git(&["add", "-A"]);
+    let run = staged(dir.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.found(),
+        vec!["a.sh:2:github-token", "x%20and%20y.txt:2:github-token"]
+    );
+}
