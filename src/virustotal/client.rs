@@ -97,7 +97,7 @@ impl Client {
             }
             other => other?,
         };
-        body.data.expect("ip_address", |id| id == ip)?;
+        body.data.expect("ip_address", |id| id == ip, self.key.expose())?;
         body.data.verdict(format!("{GUI}/ip-address/{ip}"))
     }
 
@@ -106,7 +106,7 @@ impl Client {
         let body: Envelope<Object> = self.get(&format!("/urls/{id}")).await?;
         // A URL object's id is the sha256 of the URL as VirusTotal canonicalises it, which
         // anteater cannot recompute exactly: the type and the id's shape are checked.
-        body.data.expect("url", is_sha256)?;
+        body.data.expect("url", is_sha256, self.key.expose())?;
         // The id comes from the server and ends up in reports: scrubbed like its error texts.
         let permalink = format!("{GUI}/url/{}", self.scrub(&body.data.id));
         body.data.verdict(permalink)
@@ -114,7 +114,8 @@ impl Client {
 
     pub async fn file_report(&self, sha256: &str) -> Result<Verdict, VtError> {
         let body: Envelope<Object> = self.get(&format!("/files/{sha256}")).await?;
-        body.data.expect("file", |id| id.eq_ignore_ascii_case(sha256))?;
+        body.data
+            .expect("file", |id| id.eq_ignore_ascii_case(sha256), self.key.expose())?;
         body.data.verdict(format!("{GUI}/file/{sha256}"))
     }
 
@@ -169,10 +170,12 @@ impl Client {
             })
             .collect();
         let body: Envelope<Object> = self.get(&format!("/analyses/{encoded}")).await?;
-        body.data.expect("analysis", |answered| answered == id)?;
+        body.data
+            .expect("analysis", |answered| answered == id, self.key.expose())?;
         let status = body.data.attributes.status.as_deref().unwrap_or("queued");
         let completed = status == "completed";
         let stats = match body.data.attributes.stats.clone() {
+            Some(stats) if completed => stats.judged()?,
             Some(stats) => stats,
             None if completed => {
                 return Err(VtError::NotAVerdict(
@@ -220,8 +223,12 @@ impl Client {
         }
         let body = read_capped(response).await?;
         if status.is_success() {
+            // serde quotes the offending value, which the server chose: server text.
             return serde_json::from_slice(&body).map_err(|err| {
-                VtError::Transient(format!("malformed answer from VirusTotal (HTTP {status}): {err}"))
+                VtError::Transient(format!(
+                    "malformed answer from VirusTotal (HTTP {status}): {}",
+                    self.scrub(&err.to_string())
+                ))
             });
         }
         let error = serde_json::from_slice::<ErrorBody>(&body)
@@ -370,6 +377,15 @@ struct Stats {
 }
 
 impl Stats {
+    /// The counts, when some engine judged: no engine at all (`{}`, or every engine unable to
+    /// read the file) is no verdict, not a clean one.
+    fn judged(self) -> Result<Self, VtError> {
+        if self.malicious + self.suspicious + self.harmless + self.undetected == 0 {
+            return Err(VtError::NotAVerdict("no engine judged it (all counts 0)".into()));
+        }
+        Ok(self)
+    }
+
     fn into_verdict(self, permalink: String, analysis_date: Option<i64>) -> Verdict {
         Verdict {
             malicious: self.malicious,
@@ -384,14 +400,13 @@ impl Stats {
 
 impl Object {
     /// Checks that the answer is about what was asked: an object of type `kind` whose id
-    /// passes `id_matches`.
-    fn expect(&self, kind: &str, id_matches: impl Fn(&str) -> bool) -> Result<(), VtError> {
+    /// passes `id_matches`. The server's type and id are shown as server text: without `key`.
+    fn expect(&self, kind: &str, id_matches: impl Fn(&str) -> bool, key: &str) -> Result<(), VtError> {
         if self.kind != kind || !id_matches(&self.id) {
-            let shown: String = self.id.chars().take(80).collect();
             return Err(VtError::NotAVerdict(format!(
                 "asked for a `{kind}`, got a `{}` with id `{}`",
-                crate::redact::escape(&self.kind.chars().take(40).collect::<String>()),
-                crate::redact::escape(&shown)
+                scrub_server_text(&self.kind, key),
+                scrub_server_text(&self.id, key)
             )));
         }
         Ok(())
@@ -402,7 +417,9 @@ impl Object {
         let Some(stats) = self.attributes.last_analysis_stats.clone() else {
             return Err(VtError::NotAVerdict("no `last_analysis_stats`".into()));
         };
-        Ok(stats.into_verdict(permalink, self.attributes.last_analysis_date))
+        Ok(stats
+            .judged()?
+            .into_verdict(permalink, self.attributes.last_analysis_date))
     }
 }
 

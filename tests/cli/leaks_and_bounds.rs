@@ -156,6 +156,63 @@ fn server_error_texts_are_printed_without_the_key_and_bounded() {
     assert!(!all.contains(&"y".repeat(500)), "unbounded server text:\n{all}");
 }
 
+/// A 200 answer can echo the key too: in a field of the wrong type (serde quotes the value in
+/// its error) or as the object's id. Neither is printed.
+#[test]
+fn a_successful_answer_echoing_the_key_does_not_print_it() {
+    for body in [
+        format!(
+            r#"{{"data":{{"id":"{IP}","type":"ip_address","attributes":{{"last_analysis_stats":{{"malicious":"{DEFAULT_API_KEY}"}}}}}}}}"#
+        ),
+        format!(
+            r#"{{"data":{{"id":"{DEFAULT_API_KEY}","type":"ip_address","attributes":{{"last_analysis_stats":{{"malicious":0,"harmless":60}}}}}}}}"#
+        ),
+    ] {
+        let api = ScriptedHttp::start(move |_| Answer::json(200, body.clone()));
+        let dir = tree(&[("app.py", format!("host = '{IP}'\n").as_bytes())]);
+        let run = vt(
+            dir.path(),
+            &format!("{}/api/v3", api.origin),
+            "redis://127.0.0.1:1",
+        )
+        .args(&["--ips", "--vt-fail-closed", "--format", "json"])
+        .run();
+        let all = run.all_output();
+        assert_eq!(run.code, 1, "unverified under --vt-fail-closed:\n{all}");
+        assert!(!all.contains(DEFAULT_API_KEY), "the key was printed:\n{all}");
+    }
+}
+
+/// A report or a completed analysis in which no engine judged (`{}`, or every engine unable to
+/// read the file) is no verdict: unverified, never clean.
+#[test]
+fn a_report_no_engine_judged_is_unverified_not_clean() {
+    let api = ScriptedHttp::start(|_| {
+        Answer::json(
+            200,
+            format!(
+                r#"{{"data":{{"id":"{IP}","type":"ip_address","attributes":{{"last_analysis_stats":{{}}}}}}}}"#
+            ),
+        )
+    });
+    let dir = tree(&[("app.py", format!("host = '{IP}'\n").as_bytes())]);
+    let run = vt(
+        dir.path(),
+        &format!("{}/api/v3", api.origin),
+        "redis://127.0.0.1:1",
+    )
+    .args(&["--ips", "--vt-fail-closed"])
+    .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.results()
+            .iter()
+            .any(|r| r["ruleId"] == "virustotal-unverified"),
+        "{}",
+        run.stdout
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Item 13: bounded inputs.
 
