@@ -99,11 +99,19 @@ impl Extras {
 }
 
 /// The `primaryLocationLineHash` of each finding, from the file as it is in the working tree
-/// (what upload-sarif would hash). Findings located in a commit's version of a file and files that cannot be read get none, as upload-sarif would give them none.
+/// (what upload-sarif would hash). Findings located in a commit's version of a file and files
+/// that cannot be read get none, as upload-sarif would give them none. Nor do secrets: the hash
+/// covers the secret's line with a fast 64-bit hash, which confirms an offline guess like any
+/// hash of the secret would (see `Finding::public_identity`); upload-sarif adds its own inside
+/// Actions.
 fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
+    let hashable = |finding: &crate::finding::Finding| {
+        !finding.introduced.as_ref().is_some_and(|i| i.located_in_commit)
+            && !report.rules.rule(finding.rule).redact
+    };
     let mut wanted: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
     for finding in report.findings {
-        if !finding.introduced.as_ref().is_some_and(|i| i.located_in_commit) {
+        if hashable(finding) {
             wanted
                 .entry(finding.path.as_str())
                 .or_default()
@@ -142,7 +150,7 @@ fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
         .findings
         .iter()
         .map(|finding| {
-            if finding.introduced.as_ref().is_some_and(|i| i.located_in_commit) {
+            if !hashable(finding) {
                 return None;
             }
             hashes.get(finding.path.as_str())?.get(&finding.line).cloned()

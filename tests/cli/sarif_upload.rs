@@ -29,11 +29,12 @@ fn results_carry_upload_sarifs_line_hash_and_anteaters_fingerprint() {
 
 #[test]
 fn equal_lines_get_counted_line_hashes() {
-    let line = "password = \"hunter2hunter2\"\n";
+    // Not a secret (a secret's line gets no line hash): a weak hash call, three times.
+    let line = "digest = hashlib.md5(data)\n";
     let dir = tree(&[
         (
             "flags.yaml",
-            b"file_audits:\n  file_contents:\n    password:\n      regex: password\\s*=\n      desc: Hard-coded password\n",
+            b"file_audits:\n  file_contents:\n    md5:\n      regex: md5\\(\n      desc: Weak hash\n      redact: false\n",
         ),
         ("src/a.py", line.repeat(3).as_bytes()),
     ]);
