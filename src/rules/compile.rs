@@ -166,10 +166,17 @@ impl RuleSet {
         .map_err(|err| anyhow::anyhow!("compiling the rules' keywords: {err}"))?;
         // Longest first, so that the few short keywords share a group: the SIMD search of a
         // group is only as selective as its shortest literal.
-        let mut literals = keywords.exact_words().to_vec();
-        literals.sort_by_key(|w| std::cmp::Reverse(w.len()));
-        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, &literals)
-            .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
+        let longest_first = |words: &[String]| {
+            let mut words = words.to_vec();
+            words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+            words
+        };
+        let content_prefilter = super::prefilter::LinePrefilter::build(
+            &patterns,
+            &longest_first(keywords.exact_words()),
+            &longest_first(keywords.lowered_words()),
+        )
+        .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
         let secret_groups = content_regexes
             .iter()
             .map(|regex| regex.capture_names().position(|name| name == Some("secret")))

@@ -40,15 +40,16 @@ pub struct LinePrefilter {
 #[derive(Debug)]
 enum Group {
     Regexes(meta::Regex),
-    Keywords(AhoCorasick),
+    /// Keywords, and whether they are lowercase ones, searched in the lowercased copy.
+    Keywords(AhoCorasick, bool),
 }
 
 impl Group {
-    fn find_from(&self, haystack: &[u8], from: usize) -> Option<usize> {
+    fn find_from(&self, haystack: &[u8], lowered: &[u8], from: usize) -> Option<usize> {
         match self {
             Group::Regexes(regex) => regex.find(Input::new(haystack).range(from..)).map(|m| m.start()),
-            Group::Keywords(automaton) => automaton
-                .find(aho_corasick::Input::new(haystack).range(from..))
+            Group::Keywords(automaton, in_lowered) => automaton
+                .find(aho_corasick::Input::new(if *in_lowered { lowered } else { haystack }).range(from..))
                 .map(|m| m.start()),
         }
     }
@@ -63,9 +64,12 @@ impl Group {
 pub struct Keywords {
     /// The automata, and per keyword (pattern id) of each, the content rules (by position)
     /// that have it.
-    sets: Vec<(AhoCorasick, Vec<Vec<usize>>, bool)>,
-    /// The keywords as literals, which the line prefilter searches.
+    sets: Vec<(AhoCorasick, Vec<Vec<usize>>)>,
+    /// The keywords as the line prefilter searches them: exact ones as written, in the file;
+    /// case-insensitive ones in lowercase, in the file's lowercased copy (so `PassWord` is
+    /// found, not only the usual spellings).
     exact_words: Vec<String>,
+    lowered_words: Vec<String>,
     /// Per content rule, whether it has keywords.
     has_keywords: Vec<bool>,
 }
@@ -80,13 +84,8 @@ impl Keywords {
         // (words, rules of each word) for exact and for case-insensitive keywords.
         let mut groups: [KeywordGroup; 2] = Default::default();
         let mut has_keywords = Vec::new();
-        // Case-insensitive keywords as written: their usual spellings are derived from these.
-        let mut spelled = Vec::new();
         for (position, (keywords, ignore_case)) in per_rule.enumerate() {
             has_keywords.push(!keywords.is_empty());
-            if ignore_case {
-                spelled.extend(keywords.iter().cloned());
-            }
             let (words, rules_of, ids) = &mut groups[usize::from(ignore_case)];
             for word in keywords {
                 if word.is_empty() {
@@ -108,7 +107,7 @@ impl Keywords {
             }
         }
         let mut sets = Vec::new();
-        let mut exact_words = Vec::new();
+        let [mut exact_words, mut lowered_words] = [Vec::new(), Vec::new()];
         for (ignore_case, (words, rules_of, _)) in groups.into_iter().enumerate() {
             if words.is_empty() {
                 continue;
@@ -121,28 +120,31 @@ impl Keywords {
                 .ascii_case_insensitive(ignore_case == 1)
                 .build(&words)
                 .map_err(|err| err.to_string())?;
+            // Case-insensitive words are kept in lowercase already.
             if ignore_case == 0 {
-                exact_words.extend(words.iter().cloned());
+                exact_words.clone_from(&words);
             } else {
-                exact_words.extend(spelled.iter().flat_map(|word| case_variants(word)));
-                exact_words.sort();
-                exact_words.dedup();
+                lowered_words.clone_from(&words);
             }
-            sets.push((automaton, rules_of, ignore_case == 1));
+            sets.push((automaton, rules_of));
         }
         Ok(Self {
             sets,
             exact_words,
+            lowered_words,
             has_keywords,
         })
     }
 
-    /// The keywords as literals for the line prefilter (case-insensitive ones in their usual
-    /// spellings, see `case_variants`): searched in small groups, where the regex engine uses its
-    /// SIMD literal search (one automaton of all keywords walked every byte and was most of the
-    /// scan's time).
+    /// The exact keywords, for the line prefilter's search of the file.
     pub fn exact_words(&self) -> &[String] {
         &self.exact_words
+    }
+
+    /// The case-insensitive keywords in lowercase, for the line prefilter's search of the
+    /// file's lowercased copy.
+    pub fn lowered_words(&self) -> &[String] {
+        &self.lowered_words
     }
 
     /// Marks in `live` (one entry per content rule) the rules that may match `line`: those
@@ -150,7 +152,7 @@ impl Keywords {
     pub fn live_rules(&self, line: &[u8], live: &mut Vec<bool>) {
         live.clear();
         live.extend(self.has_keywords.iter().map(|has| !has));
-        for (automaton, rules_of, _) in &self.sets {
+        for (automaton, rules_of) in &self.sets {
             for found in automaton.find_overlapping_iter(line) {
                 for &position in &rules_of[found.pattern().as_usize()] {
                     live[position] = true;
@@ -160,40 +162,10 @@ impl Keywords {
     }
 }
 
-/// How a case-insensitive keyword is written in practice, for the literal prefilter:
-/// as written, and `api_key`, `API_KEY`, `Api_key`, `apiKey`, `ApiKey`, `apikey`, `APIKEY`. A keyword in another
-/// mix of cases (`pAsSwOrD`) is not found: a DFA walking every byte for it was most of the
-/// scan's time.
-fn case_variants(word: &str) -> Vec<String> {
-    let lower = word.to_ascii_lowercase();
-    let capitalize = |part: &str| {
-        let mut chars = part.chars();
-        chars.next().map_or_else(String::new, |first| {
-            first.to_ascii_uppercase().to_string() + chars.as_str()
-        })
-    };
-    let mut variants = vec![
-        word.to_string(),
-        lower.clone(),
-        lower.to_ascii_uppercase(),
-        capitalize(&lower),
-    ];
-    let parts: Vec<&str> = lower.split(['_', '-']).filter(|p| !p.is_empty()).collect();
-    if parts.len() > 1 {
-        let tail: String = parts[1..].iter().map(|p| capitalize(p)).collect();
-        variants.push(format!("{}{tail}", parts[0]));
-        variants.push(format!("{}{tail}", capitalize(parts[0])));
-        variants.push(parts.concat());
-        variants.push(parts.concat().to_ascii_uppercase());
-    }
-    variants.sort();
-    variants.dedup();
-    variants
-}
-
 impl LinePrefilter {
-    /// `patterns`: the regexes of rules without keywords; `keywords`: the literals of the others.
-    pub fn build(patterns: &[&str], keywords: &[String]) -> Result<Self, String> {
+    /// `patterns`: the regexes of rules without keywords; `keywords`: the literals of the others,
+    /// exact ones and lowercase ones (searched in the file's lowercased copy).
+    pub fn build(patterns: &[&str], keywords: &[String], lowered: &[String]) -> Result<Self, String> {
         let mut with_prefix = Vec::new();
         let mut groups = Vec::new();
         for pattern in patterns {
@@ -226,12 +198,14 @@ impl LinePrefilter {
         if !batch.is_empty() {
             prefixed.push(Group::Regexes(compile(&Hir::alternation(batch))?));
         }
-        for words in keywords.chunks(LONG_LITERALS_PER_GROUP) {
-            let automaton = AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                .build(words)
-                .map_err(|err| err.to_string())?;
-            prefixed.push(Group::Keywords(automaton));
+        for (list, in_lowered) in [(keywords, false), (lowered, true)] {
+            for words in list.chunks(LONG_LITERALS_PER_GROUP) {
+                let automaton = AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                    .build(words)
+                    .map_err(|err| err.to_string())?;
+                prefixed.push(Group::Keywords(automaton, in_lowered));
+            }
         }
         prefixed.extend(groups.into_iter().map(Group::Regexes));
         Ok(Self { groups: prefixed })
@@ -240,9 +214,18 @@ impl LinePrefilter {
     /// A search over one haystack that remembers each group's next hit, so that asking for
     /// candidates at increasing offsets searches every byte at most once per group.
     pub fn search<'h>(&'h self, haystack: &'h [u8]) -> CandidateSearch<'h> {
+        let lowered = self
+            .groups
+            .iter()
+            .any(|group| matches!(group, Group::Keywords(_, true)));
         CandidateSearch {
             prefilter: self,
             haystack,
+            lowered: if lowered {
+                haystack.to_ascii_lowercase()
+            } else {
+                Vec::new()
+            },
             next_hits: vec![Pending::Unknown; self.groups.len()],
         }
     }
@@ -259,6 +242,8 @@ enum Pending {
 pub struct CandidateSearch<'h> {
     prefilter: &'h LinePrefilter,
     haystack: &'h [u8],
+    /// The haystack in ASCII lowercase (same offsets), when case-insensitive keywords need it.
+    lowered: Vec<u8>,
     next_hits: Vec<Pending>,
 }
 
@@ -270,7 +255,7 @@ impl CandidateSearch<'_> {
             let hit = match *pending {
                 Pending::Never => continue,
                 Pending::At(at) if at >= from => at,
-                _ => match group.find_from(self.haystack, from) {
+                _ => match group.find_from(self.haystack, &self.lowered, from) {
                     Some(found) => found,
                     None => {
                         *pending = Pending::Never;
@@ -413,6 +398,7 @@ mod tests {
                 r#"\sexec\s*("|\().+("|\))"#,
             ],
             &[],
+            &[],
         )
         .unwrap();
         assert_eq!(
@@ -434,7 +420,7 @@ mod tests {
 
     #[test]
     fn candidates_come_in_order_from_every_group() {
-        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], &[]).unwrap();
+        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], &[], &[]).unwrap();
         let text = b"a exec(\nmd5\nb exec(\n";
         let mut search = prefilter.search(text);
         assert_eq!(search.next_from(0), Some(1));
@@ -455,27 +441,19 @@ mod tests {
         keywords.live_rules(b"key = SK0123 # DB_PASSWORD", &mut live);
         assert_eq!(live, vec![true, true]);
 
-        let prefilter = LinePrefilter::build(&[], keywords.exact_words()).unwrap();
-        assert_eq!(
-            first(
-                &prefilter,
-                "task
-x
-Password: 1
-"
-            ),
-            Some(7)
-        );
+        let prefilter = LinePrefilter::build(&[], keywords.exact_words(), keywords.lowered_words()).unwrap();
+        assert_eq!(first(&prefilter, "task\nx\nPassword: 1\n"), Some(7));
     }
 
     #[test]
-    fn case_insensitive_keywords_are_searched_in_their_usual_spellings() {
-        assert_eq!(case_variants("secret"), ["SECRET", "Secret", "secret"]);
-        assert!(case_variants("AccountKey=").contains(&"AccountKey=".to_string()));
-        assert_eq!(
-            case_variants("api_key"),
-            ["APIKEY", "API_KEY", "ApiKey", "Api_key", "apiKey", "api_key", "apikey"]
-        );
+    fn case_insensitive_keywords_are_found_in_any_mix_of_cases() {
+        let any_case = vec!["password".to_string()];
+        let keywords = Keywords::build([(any_case.as_slice(), true)].into_iter()).unwrap();
+        let prefilter = LinePrefilter::build(&[], keywords.exact_words(), keywords.lowered_words()).unwrap();
+        for line in ["password = 1", "PASSWORD = 1", "dbPassWord = 1", "x\npAsSwOrD"] {
+            assert!(first(&prefilter, line).is_some(), "{line}");
+        }
+        assert_eq!(first(&prefilter, "passwd = 1"), None);
     }
 
     #[test]
@@ -494,6 +472,6 @@ Password: 1
 
     #[test]
     fn invalid_patterns_are_reported() {
-        assert!(LinePrefilter::build(&["a("], &[]).is_err());
+        assert!(LinePrefilter::build(&["a("], &[], &[]).is_err());
     }
 }

@@ -40,6 +40,26 @@ fn default_ruleset_finds_keys_tokens_passwords_and_credential_files() {
     );
 }
 
+/// Case-insensitive rules find their keywords in any mix of cases, not only the usual
+/// spellings (`dbPassWord` and `DB_Pwd` passed the keyword search), wherever on the line.
+#[test]
+fn keywords_in_unusual_case_are_found() {
+    let dir = tree(&[(
+        "b.py",
+        b"dbPassWord = \"Zq8vLx2Wkk9Jq\"\nDB_Pwd = \"Zq8vLx2Wkk9Jq\"\ndbPassWord = \"Zq8vLx2Wkk9Jq\"  # see https://x.io\n",
+    )]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.found(),
+        vec![
+            "b.py:1:hardcoded-password",
+            "b.py:2:hardcoded-password",
+            "b.py:3:hardcoded-password"
+        ]
+    );
+}
+
 #[test]
 fn secret_values_appear_in_no_output() {
     let dir = tree(SECRETS);
