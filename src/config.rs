@@ -198,9 +198,15 @@ impl Config {
         if let Some(path) = &cli.baseline {
             own.watch(ConfigKind::Baseline, path);
         }
+        // Read at the base like the exception files: a change that drops the rule its own
+        // secret would break must not pass with only a config-changed warning.
+        let flag_list = flag_list_path
+            .as_deref()
+            .map(|path| reader.flag_list(path).map(|list| (list, path)))
+            .transpose()?;
         let rules = build_rules(
             &cli,
-            flag_list_path.as_deref(),
+            flag_list,
             virustotal.as_ref(),
             revisions.watches_configuration(),
             &mut own,
@@ -499,6 +505,18 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
+    /// The flag list; one the base did not have is read as the change has it (it only adds
+    /// rules: which list applies is anteater.conf's or the command line's to say).
+    fn flag_list(&self, path: &Path) -> anyhow::Result<FlagList> {
+        match self.revision_for(path) {
+            Some(revision) => match diff::file_at(path, revision)? {
+                Some(bytes) => FlagList::parse_bytes(&bytes, path),
+                None => FlagList::load(path),
+            },
+            None => FlagList::load(path),
+        }
+    }
+
     /// An exception file (ignore list, project file); one the base did not have waives nothing.
     fn exceptions(&self, path: &Path, what: &str) -> anyhow::Result<ExceptionFile> {
         match self.revision_for(path) {
@@ -568,20 +586,21 @@ impl OwnFiles {
 /// fire. A configuration that checks nothing is an error, never an empty pass.
 fn build_rules(
     cli: &Cli,
-    flag_list: Option<&Path>,
+    flag_list: Option<(FlagList, &Path)>,
     virustotal: Option<&VtPlan>,
     watches_changes: bool,
     own: &mut OwnFiles,
     cwd: &Path,
 ) -> anyhow::Result<RuleSet> {
     let mut rules = Vec::new();
-    if let Some(path) = flag_list {
-        rules.extend(flag_list_rules(path)?);
+    let has_flag_list = flag_list.is_some();
+    if let Some((list, path)) = flag_list {
+        rules.extend(flag_list_rules(list, path)?);
         own.watch(ConfigKind::FlagList, path);
         own.configuration.push(paths::resolve(path, cwd));
         own.sources.push(format!("flag list {}", path.display()));
     }
-    if flag_list.is_none() || cli.ruleset.is_some() {
+    if !has_flag_list || cli.ruleset.is_some() {
         let name = cli.ruleset.unwrap_or(RulesetName::Default);
         rules.extend(builtin::rules(name)?);
         own.sources.push(builtin::origin(name));
@@ -749,8 +768,7 @@ fn automation_id(category: &str) -> anyhow::Result<String> {
 
 /// Turns an original-style flag list into rules. Content rules keep their names as ids and are
 /// redacted unless they opt out; file-name patterns get ids derived from the pattern.
-fn flag_list_rules(path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
-    let list = FlagList::load(path)?;
+fn flag_list_rules(list: FlagList, path: &Path) -> anyhow::Result<Vec<RuleMeta>> {
     if list.rule_count() == 0 {
         // An empty file, `---` or `nullvalue` is a list that checks nothing: most likely a
         // truncated or wrongly generated file, never a reason to pass.

@@ -321,6 +321,34 @@ fn loosening_the_flag_list_is_reported() {
     );
 }
 
+/// The flag list is read at the base, like the exception files: a change that drops the rule
+/// its own secret breaks is still judged by it (it passed with only a config-changed warning).
+#[test]
+fn a_change_cannot_drop_the_rule_its_own_secret_breaks() {
+    let repo = Repo::new();
+    repo.write(
+        "flags.yaml",
+        b"file_audits:\n  file_contents:\n    token:\n      regex: ghp_\n      desc: token\n      severity: high\n",
+    );
+    repo.write("app.sh", b"echo hi\n");
+    let base = repo.commit("base");
+    repo.write(
+        "flags.yaml",
+        b"file_audits:\n  file_contents:\n    weak:\n      regex: md5\n      desc: weak\n",
+    );
+    repo.write("app.sh", format!("echo hi\n{SECRET_LINE}").as_bytes());
+    repo.commit("drop the rule, add the token");
+
+    let run = repo.scan(&["--diff", &base, "--flag-list", "flags.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(
+        run.found(),
+        vec!["app.sh:2:token", "flags.yaml:1:config-changed"],
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn configuration_kept_outside_the_repository_is_not_part_of_the_change() {
     let repo = Repo::new();
