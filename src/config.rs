@@ -243,10 +243,20 @@ impl Config {
         let (excluded, skipped_as_own) = own.excluded(outputs.into_iter().flatten(), &root, &cwd);
         let watched = own.watched(&cwd, |path| reader.in_repository(path));
         let loosened = match (&revisions.change, &revisions.history_range) {
-            (Some(change), _) => config_change::detect(&change.base, None, &watched, &rules)?,
-            (None, Some((from, to))) => config_change::detect(from, Some(to), &watched, &rules)?,
+            (Some(change), _) => {
+                let head = if revisions.staged.is_some() {
+                    config_change::Head::Index
+                } else {
+                    config_change::Head::WorkTree
+                };
+                config_change::detect(&change.base, head, &watched, &rules)?
+            }
+            (None, Some((from, to))) => {
+                config_change::detect(from, config_change::Head::Commit(to), &watched, &rules)?
+            }
             (None, None) => Vec::new(),
         };
+        let loosened = reader.as_reported(loosened, revisions.staged.as_ref());
 
         let layout = Layout::new(root, revisions.staged.as_ref(), &cwd);
         let (targets, changed_lines) = targets(&cli, &revisions, &layout)?;
@@ -444,6 +454,23 @@ impl<'a> ConfigReader<'a> {
             repository,
             revision,
         })
+    }
+
+    /// Loosened files named where reports are relative to: in `--staged` the snapshot stands
+    /// for the repository, so a file of the repository is named by its snapshot counterpart.
+    fn as_reported(
+        &self,
+        mut loosened: Vec<Loosening>,
+        staged: Option<&crate::staged::Snapshot>,
+    ) -> Vec<Loosening> {
+        if let (Some(snapshot), Some(top)) = (staged, &self.repository) {
+            for loosening in &mut loosened {
+                if let Ok(relative) = paths::resolve(&loosening.path, self.cwd).strip_prefix(top) {
+                    loosening.path = snapshot.top.join(relative);
+                }
+            }
+        }
+        loosened
     }
 
     fn in_repository(&self, path: &Path) -> bool {

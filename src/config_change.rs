@@ -29,13 +29,23 @@ pub struct Loosening {
     pub changes: Vec<String>,
 }
 
-/// Compares each file as the change leaves it (in the working tree, or at revision `head` for
-/// `--diff A..B`) with the same file at `base`. `rules` decide which added entries are secrets
-/// themselves (someone waiving a token by writing it into the ignore list): those are shown
-/// redacted, like any other secret.
+/// Where the change leaves anteater's configuration files.
+#[derive(Debug, Clone, Copy)]
+pub enum Head<'a> {
+    /// `--diff BASE`: the working tree.
+    WorkTree,
+    /// `--staged`: the index, what the commit will record.
+    Index,
+    /// `--diff A..B`: revision B.
+    Commit(&'a str),
+}
+
+/// Compares each file as the change leaves it (`head`) with the same file at `base`. `rules`
+/// decide which added entries are secrets themselves (someone waiving a token by writing it
+/// into the ignore list): those are shown redacted, like any other secret.
 pub fn detect(
     base: &str,
-    head: Option<&str>,
+    head: Head<'_>,
     files: &[(ConfigKind, PathBuf)],
     rules: &RuleSet,
 ) -> anyhow::Result<Vec<Loosening>> {
@@ -52,8 +62,10 @@ pub fn detect(
     let mut out = Vec::new();
     for (kind, path) in files {
         let head = match head {
-            Some(revision) => diff::file_at(path, revision)?,
-            None => std::fs::read(path).ok(),
+            Head::WorkTree => std::fs::read(path).ok(),
+            // `:./name` is the index's version of the file.
+            Head::Index => diff::file_at(path, "")?,
+            Head::Commit(revision) => diff::file_at(path, revision)?,
         };
         let before = diff::file_at(path, base)?;
         if head == before {

@@ -366,7 +366,7 @@ fn new_side(printed: &[u8]) -> Option<PathBuf> {
     crate::paths::os_path(name.strip_prefix(b"b/")?.to_vec()).ok()
 }
 
-/// The content of the file at `path` as it is at `revision`, or `None` when it did not exist
+/// The content of the file at `path` as it is at `revision` (`""`: in the index), or `None` when it did not exist
 /// there. Resolved from the file's own directory, so any file of the repository works.
 pub fn file_at(path: &Path, revision: &str) -> anyhow::Result<Option<Vec<u8>>> {
     let dir = match path.parent() {

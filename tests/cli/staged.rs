@@ -204,3 +204,35 @@ fn names_holding_and_or_a_custom_prefix_change_nothing() {
         vec!["a.sh:2:github-token", "x%20and%20y.txt:2:github-token"]
     );
 }
+
+/// `--staged` compares anteater's configuration as the commit will record it (the index): a
+/// loosening staged and then undone on disk is still reported, and one only on disk is not.
+#[test]
+fn configuration_loosening_is_judged_in_the_index() {
+    let dir = GitRepo::new();
+    dir.write(
+        "ignore.yaml",
+        b"file_audits:\n  file_contents:\n    - nullvalue\n",
+    );
+    dir.write("app.sh", b"echo hi\n");
+    dir.git(&["add", "-A"]);
+    dir.git(&["commit", "-q", "-m", "base"]);
+    let loosened = b"file_audits:\n  file_contents:\n    - nullvalue\nfile_ignore:\n  - .sh\n";
+    let original = b"file_audits:\n  file_contents:\n    - nullvalue\n";
+
+    dir.write("ignore.yaml", loosened);
+    dir.git(&["add", "-A"]);
+    dir.write("ignore.yaml", original);
+    let run = staged(dir.path(), &["--ignore-list", "ignore.yaml"]);
+    assert_eq!(
+        run.found(),
+        vec!["ignore.yaml:1:config-changed"],
+        "{}",
+        run.stdout
+    );
+
+    dir.git(&["add", "-A"]);
+    dir.write("ignore.yaml", loosened);
+    let run = staged(dir.path(), &["--ignore-list", "ignore.yaml"]);
+    assert!(run.found().is_empty(), "{}", run.stdout);
+}
