@@ -13,7 +13,8 @@ pub const DEFAULT: &str = concat!(
     // Directories.
     r"(?:^|/)(?:tests?|testdata|test[-_]?data|testing|test[-_]?resources|test[-_]?fixtures|",
     r"__tests__|__mocks__|mocks?|spec|specs|fixtures?|examples?|samples?|demos?|docs?|",
-    r"documentation|e2e|it|integration[-_]?tests?|testutils?|testhelpers?|[^/]*[-_]tests?|",
+    // Maven's integration tests live in src/it; `it` alone is any IT department's folder.
+    r"documentation|e2e|(?-i:src/it)|integration[-_]?tests?|testutils?|testhelpers?|[^/]*[-_]tests?|",
     // Gradle and Maven source sets: dockerTest, intTest, testFixtures.
     r"[a-z]+(?-i:Tests?)|(?-i:test[A-Z][A-Za-z]*))/",
     // File names: foo_test.go, FooTest.java, FooTests.kt, foo.spec.ts, test_foo.py, conftest.py.
@@ -98,6 +99,9 @@ mod tests {
             "src/main/java/Contest.java",
             "src/latest/x.go",
         ] {
+            assert!(!paths.contains(path), "{path}");
+        }
+        for path in ["IT/settings.py", "it/settings.py", "src/IT/x.pem", "audit/key.pem"] {
             assert!(!paths.contains(path), "{path}");
         }
     }
