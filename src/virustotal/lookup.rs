@@ -527,10 +527,9 @@ impl Engine<'_> {
         let cached = futures_util::future::join_all(to_ask_redis.iter().map(|i| self.cache_get(i))).await;
         for (indicator, verdict) in to_ask_redis.into_iter().zip(cached) {
             match verdict {
+                // Not copied into the cache file: it would start a fresh TTL there for a verdict
+                // already part-way through Redis's, and be trusted for up to twice the TTL.
                 Some(verdict) => {
-                    if let Some(file) = lock(&self.file).as_mut() {
-                        file.put(indicator.kind, &indicator.value, &verdict);
-                    }
                     resolutions.insert(
                         indicator,
                         Resolution::Checked {
