@@ -78,8 +78,6 @@ pub struct Config {
     pub write_baseline: Option<PathBuf>,
     /// --diff: what the change loosened in anteater's own configuration.
     pub loosened: Vec<Loosening>,
-    /// --diff: the change under review.
-    pub change: Option<ChangeSet>,
     /// --diff, --history: the commits whose additions are scanned.
     pub history: Option<HistoryPlan>,
     /// --staged: the staged files written out of the index; the scan runs over them.
@@ -277,7 +275,6 @@ impl Config {
             excluded,
             skipped_as_own,
             check_binaries: cli.binaries || cli.bincheck,
-            change: revisions.change,
             changed_lines,
             history: revisions.history,
             staged: revisions.staged,
@@ -371,8 +368,8 @@ impl Revisions {
         };
         if cli.staged {
             // The index against HEAD, exceptions and configuration read at HEAD.
-            let snapshot = crate::staged::snapshot(root)?;
-            revisions.change = Some(snapshot.change.clone());
+            let (snapshot, change) = crate::staged::snapshot(root)?;
+            revisions.change = Some(change);
             revisions.staged = Some(snapshot);
         }
         if let Some(spec) = &cli.diff {

@@ -23,22 +23,21 @@ pub struct Snapshot {
     pub top: PathBuf,
     /// The snapshot's counterpart of `--path`.
     pub root: PathBuf,
-    /// The staged change, paths relative to `--path`, compared with HEAD.
-    pub change: ChangeSet,
 }
 
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshot")
             .field("root", &self.root)
-            .field("files", &self.change.files.len())
+            .field("top", &self.top)
             .finish()
     }
 }
 
 /// Writes the files the index adds or changes under `root` (a folder of a git work tree) into a
-/// fresh temporary folder.
-pub fn snapshot(root: &Path) -> anyhow::Result<Snapshot> {
+/// fresh temporary folder; returns it with the staged change (paths relative to `root`,
+/// compared with HEAD).
+pub fn snapshot(root: &Path) -> anyhow::Result<(Snapshot, ChangeSet)> {
     if diff::git(root, &["rev-parse", "--is-inside-work-tree"]).is_err() {
         bail!(
             "--staged needs a git repository, and {} is not in one",
@@ -67,12 +66,12 @@ pub fn snapshot(root: &Path) -> anyhow::Result<Snapshot> {
     if !names.is_empty() {
         check_out_from_index(&top, &snapshot_top, &names)?;
     }
-    Ok(Snapshot {
+    let snapshot = Snapshot {
         root: snapshot_top.join(&below_top),
         top: snapshot_top,
         _dir: dir,
-        change,
-    })
+    };
+    Ok((snapshot, change))
 }
 
 /// `git checkout-index --prefix=<into>/ -z --stdin`: the index's version of each named file.

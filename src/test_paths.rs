@@ -101,7 +101,12 @@ mod tests {
         ] {
             assert!(!paths.contains(path), "{path}");
         }
-        for path in ["IT/settings.py", "it/settings.py", "src/IT/x.pem", "audit/key.pem"] {
+        for path in [
+            "IT/settings.py",
+            "it/settings.py",
+            "src/IT/x.pem",
+            "audit/key.pem",
+        ] {
             assert!(!paths.contains(path), "{path}");
         }
     }

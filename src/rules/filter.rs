@@ -87,7 +87,7 @@ pub struct Candidate<'a> {
 }
 
 impl RuleFilter {
-    pub fn from_spec(spec: &RuleSpec, placeholders: &[String]) -> anyhow::Result<Option<Self>> {
+    pub fn from_spec(spec: &RuleSpec, placeholders: &[String]) -> anyhow::Result<Self> {
         let regexes = |list: &[String], what: &str| -> anyhow::Result<Vec<Regex>> {
             list.iter()
                 .map(|p| Regex::new(p).with_context(|| format!("invalid {what} regex `{p}`")))
@@ -111,7 +111,7 @@ impl RuleFilter {
             .chain(&spec.stopwords)
             .map(|word| word.to_lowercase())
             .collect();
-        Ok(Some(Self {
+        Ok(Self {
             keywords: spec.keywords.clone(),
             entropy: spec.entropy,
             min_distinct: spec.min_distinct,
@@ -132,7 +132,7 @@ impl RuleFilter {
             generic: spec.generic,
             inside: spec.inside,
             inside_pattern: optional(&spec.inside_pattern, "inside_pattern")?,
-        }))
+        })
     }
 
     /// Whether the rule is limited to some paths: it is then run on every line of those files
@@ -368,8 +368,6 @@ fn is_base64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
 }
 
-/// Whether a Terraform state holds a non-null sensitive value: an output marked sensitive, or
-/// a resource attribute listed in `sensitive_attributes`. Not JSON, or no such value: false.
 /// Where a file-name rule that looks inside (`inside:`) reports a file, if at all: a credential
 /// file's name is reported only when its content holds a secret, at the line that holds it, and
 /// never next to a content finding on that line (one secret, one finding). `text` is `None` when
@@ -393,6 +391,8 @@ pub fn name_finding_line(filter: &RuleFilter, text: Option<&[u8]>, content_lines
     }
 }
 
+/// Whether a Terraform state holds a non-null sensitive value: an output marked sensitive, or
+/// a resource attribute listed in `sensitive_attributes`. Not JSON, or no such value: false.
 pub fn tfstate_has_sensitive_value(buffer: &[u8]) -> bool {
     let Ok(state) = serde_json::from_slice::<serde_json::Value>(buffer) else {
         return false;

@@ -165,7 +165,7 @@ impl RuleSpec {
             pattern: Some(self.pattern),
             origin: origin.to_string(),
             precision: self.precision.unwrap_or(precision),
-            filter: filter.map(Arc::new),
+            filter: Some(Arc::new(filter)),
             demote_in_tests,
         })
     }

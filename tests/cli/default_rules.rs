@@ -20,11 +20,7 @@ fn default_ruleset_finds_keys_tokens_passwords_and_credential_files() {
     let dir = tree(SECRETS);
     let run = anteater(dir.path()).args(&["--path", "."]).run();
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let found: Vec<String> = run
-        .result_keys()
-        .into_iter()
-        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
-        .collect();
+    let found = run.found();
     assert_eq!(
         found,
         vec![
@@ -240,11 +236,7 @@ fn credential_file_names_are_reported_only_when_they_hold_a_secret() {
         ("src/pem.py", b"HEADER = \"-----BEGIN PRIVATE KEY-----\\n...\\n\"\nbody = pem.replace(\"-----BEGIN PRIVATE KEY-----\\n\", \"\")\n"),
     ]);
     let run = anteater(dir.path()).args(&["--path", "."]).run();
-    let found: Vec<String> = run
-        .result_keys()
-        .into_iter()
-        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
-        .collect();
+    let found = run.found();
     assert_eq!(
         found,
         vec![

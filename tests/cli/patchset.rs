@@ -23,11 +23,7 @@ fn only_listed_files_are_scanned_and_missing_ones_reported() {
         ])
         .run();
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let rules: Vec<_> = run
-        .result_keys()
-        .into_iter()
-        .map(|(uri, line, rule)| format!("{uri}:{line}:{rule}"))
-        .collect();
+    let rules = run.found();
     assert_eq!(
         rules,
         vec![
