@@ -5,7 +5,7 @@
 //! it (which a dictionary reverses offline), and never the line number, so entries survive moved
 //! lines, rebases and squashes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -59,19 +59,13 @@ pub struct Applied {
 
 /// The baseline entries of `findings`, fingerprinted with `salt`.
 pub fn entries(findings: &[Finding], rules: &RuleSet, salt: &[u8]) -> Vec<Entry> {
-    let mut occurrences: HashMap<(usize, &str, &str), usize> = HashMap::new();
-    findings
-        .iter()
-        .map(|finding| {
+    crate::finding::numbered(findings, |finding| finding.match_hash.as_str())
+        .map(|(finding, occurrence)| {
             let rule = &rules.rule(finding.rule).id;
-            let occurrence = occurrences
-                .entry((finding.rule, finding.path.as_str(), finding.match_hash.as_str()))
-                .and_modify(|n| *n += 1)
-                .or_insert(0);
             Entry {
                 rule: rule.clone(),
                 path: finding.path.clone(),
-                fingerprint: keyed_fingerprint(salt, rule, finding, *occurrence),
+                fingerprint: keyed_fingerprint(salt, rule, finding, occurrence),
             }
         })
         .collect()

@@ -92,18 +92,25 @@ impl Finding {
 /// The fingerprint of every finding of a run, in order: identical matches of one rule in one file
 /// are told apart by how many came before them, never by their line.
 pub fn fingerprints(findings: &[Finding], rules: &RuleSet) -> Vec<String> {
-    let mut occurrences: HashMap<(usize, &str, &str), usize> = HashMap::new();
-    findings
-        .iter()
-        .map(|finding| {
-            let rule = rules.rule(finding.rule);
-            let occurrence = occurrences
-                .entry((finding.rule, finding.path.as_str(), finding.public_identity(rule)))
-                .and_modify(|n| *n += 1)
-                .or_insert(0);
-            finding.fingerprint(rule, *occurrence)
-        })
+    numbered(findings, |finding| finding.public_identity(rules.rule(finding.rule)))
+        .map(|(finding, occurrence)| finding.fingerprint(rules.rule(finding.rule), occurrence))
         .collect()
+}
+
+/// Each finding with how many findings of the same rule, path and `identity` came before it:
+/// what tells identical matches apart in fingerprints and baselines, whatever their lines.
+pub fn numbered<'f>(
+    findings: &'f [Finding],
+    identity: impl Fn(&'f Finding) -> &'f str,
+) -> impl Iterator<Item = (&'f Finding, usize)> {
+    let mut occurrences: HashMap<(usize, &str, &str), usize> = HashMap::new();
+    findings.iter().map(move |finding| {
+        let occurrence = occurrences
+            .entry((finding.rule, finding.path.as_str(), identity(finding)))
+            .and_modify(|n| *n += 1)
+            .or_insert(0);
+        (finding, *occurrence)
+    })
 }
 
 /// sha256 of `bytes` as lowercase hex.
