@@ -92,9 +92,11 @@ impl Finding {
 /// The fingerprint of every finding of a run, in order: identical matches of one rule in one file
 /// are told apart by how many came before them, never by their line.
 pub fn fingerprints(findings: &[Finding], rules: &RuleSet) -> Vec<String> {
-    numbered(findings, |finding| finding.public_identity(rules.rule(finding.rule)))
-        .map(|(finding, occurrence)| finding.fingerprint(rules.rule(finding.rule), occurrence))
-        .collect()
+    numbered(findings, |finding| {
+        finding.public_identity(rules.rule(finding.rule))
+    })
+    .map(|(finding, occurrence)| finding.fingerprint(rules.rule(finding.rule), occurrence))
+    .collect()
 }
 
 /// Each finding with how many findings of the same rule, path and `identity` came before it:

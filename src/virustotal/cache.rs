@@ -140,8 +140,8 @@ impl SharedCache {
             Ok(Some(bytes)) => Ok(serde_json::from_slice(&bytes).ok()),
             Ok(None) => Ok(None),
             // Something else (not a string) under our key: a foreign value, i.e. a miss.
-            Err(Failure::WrongType) => Ok(None),
-            Err(Failure::Gave(message)) => Err(self.unavailable(message)),
+            Err(Failure::WrongType(_)) => Ok(None),
+            Err(Failure::Gave(message, attempts)) => Err(self.unavailable(message, attempts)),
         }
     }
 
@@ -160,8 +160,8 @@ impl SharedCache {
         })
         .await
         .map_err(|failure| match failure {
-            Failure::WrongType => self.unavailable("unexpected WRONGTYPE on SET".into()),
-            Failure::Gave(message) => self.unavailable(message),
+            Failure::WrongType(attempts) => self.unavailable("unexpected WRONGTYPE on SET".into(), attempts),
+            Failure::Gave(message, attempts) => self.unavailable(message, attempts),
         })
     }
 
@@ -172,12 +172,14 @@ impl SharedCache {
     {
         let mut backoff = FIRST_BACKOFF;
         let mut last = String::new();
+        let mut made = 0;
         for attempt in 1..=ATTEMPTS {
+            made = attempt;
             let sent = Instant::now();
             match op().await {
                 Ok(value) => return Ok(value),
                 Err(LinkError::Redis(e, _)) if e.code() == Some("WRONGTYPE") => {
-                    return Err(Failure::WrongType)
+                    return Err(Failure::WrongType(attempt))
                 }
                 Err(err) => {
                     last = err.message().to_string();
@@ -192,21 +194,24 @@ impl SharedCache {
                 backoff *= 2;
             }
         }
-        Err(Failure::Gave(last))
+        Err(Failure::Gave(last, made))
     }
 
-    fn unavailable(&self, message: String) -> CacheError {
+    fn unavailable(&self, message: String, attempts: u32) -> CacheError {
         CacheError::Unavailable {
             url: self.link.redacted_url().to_string(),
-            attempts: ATTEMPTS,
+            attempts,
             message,
         }
     }
 }
 
 enum Failure {
-    WrongType,
-    Gave(String),
+    /// WRONGTYPE at this attempt.
+    WrongType(u32),
+    /// Gave up with this message after this many attempts (fewer than ATTEMPTS on a frozen
+    /// server).
+    Gave(String, u32),
 }
 
 /// The cache in this process's memory.
