@@ -16,10 +16,12 @@ pub fn is_binary(first_block: &[u8]) -> bool {
 }
 
 /// Text in UTF-16 without a byte-order mark, as some Windows tools write it: NUL every other
-/// byte in at least three code units of four (text mostly in Latin script) and never in the
-/// other byte, and every code unit a character text holds (no NUL, no control characters but
-/// tab, form feed and line breaks, no unpaired surrogates). `Some(true)` for little endian.
-/// Judged on the whole code units of the first block; binaries fail it within a few bytes.
+/// byte in at least one code unit of sixteen (every ASCII character, line breaks included, has
+/// one: text in CJK scripts has few) and never in the other byte, and every code unit a
+/// character text holds (no NUL, no control characters but tab, form feed and line breaks, no
+/// unpaired surrogates). `Some(true)` for little endian. Judged on the whole code units of the
+/// first block; binaries fail it within a few bytes, and ASCII text with a stray NUL has too
+/// few NULs.
 fn utf16_without_bom(first_block: &[u8]) -> Option<bool> {
     const MIN_UNITS: usize = 2;
     let pairs = first_block.chunks_exact(2);
@@ -27,12 +29,13 @@ fn utf16_without_bom(first_block: &[u8]) -> Option<bool> {
     if total < MIN_UNITS {
         return None;
     }
-    let mostly = |count: usize| count * 4 >= total * 3;
+    // At least four (or every unit of a shorter text): one stray NUL in ASCII text is not it.
+    let enough = |count: usize| count * 16 >= total && count >= total.min(4);
     let even_nul = pairs.clone().filter(|pair| pair[0] == 0).count();
     let odd_nul = pairs.filter(|pair| pair[1] == 0).count();
     let little_endian = match (odd_nul, even_nul) {
-        (odd, 0) if mostly(odd) => true,
-        (0, even) if mostly(even) => false,
+        (odd, 0) if enough(odd) => true,
+        (0, even) if enough(even) => false,
         _ => return None,
     };
     let units = first_block.chunks_exact(2).map(|pair| unit(pair, little_endian));
@@ -125,6 +128,15 @@ mod tests {
         assert!(is_binary(b"MZ\x90\0\x03\0\0\0\x04\0\0\0"));
         assert!(is_binary(b"a\0\x01\0b\0c\0"));
         assert!(is_binary(b"\0\0\0\0"));
+        // Mostly Japanese comments: few NULs, all in one column.
+        let japanese = "# 設定ファイルの説明コメントです。本番環境では使用しないこと。\n".repeat(20)
+            + "aws_key = \"AKIA\"\n";
+        let le: Vec<u8> = japanese.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(!is_binary(&le));
+        assert_eq!(utf16_to_utf8(&le).unwrap(), japanese.as_bytes());
+        // ASCII text with one stray NUL is not UTF-16.
+        let stray = format!("{}\0{}", "x = 1\n".repeat(100), "y = 2\n".repeat(100));
+        assert_eq!(utf16_without_bom(stray.as_bytes()), None);
     }
 
     #[test]
