@@ -144,6 +144,16 @@ pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
     Ok(output.stdout)
 }
 
+/// The full id of the commit `revision` names (an error when it names none).
+pub fn commit_id(root: &Path, revision: &str) -> anyhow::Result<String> {
+    let spec = format!("{revision}^{{commit}}");
+    let out = git(
+        root,
+        &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec],
+    )?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
 /// Resolves `base` to the commit a change should be compared with: the merge base of `base` and
 /// HEAD, so that commits that landed on the base branch after the change forked off are not
 /// counted as part of the change. A shallow clone that lacks the base gets an error that says how
@@ -158,9 +168,11 @@ pub fn resolve_base(root: &Path, base: &str) -> anyhow::Result<String> {
             root.display()
         );
     }
-    let shallow = git(root, &["rev-parse", "--is-shallow-repository"])
-        .map(|out| String::from_utf8_lossy(&out).trim() == "true")
-        .unwrap_or(false);
+    // Asked only when something failed: it decides which advice to give.
+    let shallow = || {
+        git(root, &["rev-parse", "--is-shallow-repository"])
+            .is_ok_and(|out| String::from_utf8_lossy(&out).trim() == "true")
+    };
     let shallow_hint = |what: &str| {
         format!(
             "--diff {base}: {what}, and this clone is shallow. Fetch the history the comparison needs: \
@@ -168,13 +180,9 @@ pub fn resolve_base(root: &Path, base: &str) -> anyhow::Result<String> {
              `git fetch --unshallow` (or `git fetch origin {base}`) before anteater"
         )
     };
-    let spec = format!("{base}^{{commit}}");
-    let commit = match git(
-        root,
-        &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec],
-    ) {
-        Ok(out) => String::from_utf8_lossy(&out).trim().to_string(),
-        Err(_) if shallow => bail!(shallow_hint("the base revision is not in this clone")),
+    let commit = match commit_id(root, base) {
+        Ok(commit) => commit,
+        Err(_) if shallow() => bail!(shallow_hint("the base revision is not in this clone")),
         Err(_) => bail!(
             "--diff {base}: no such revision in the repository at {}",
             root.display()
@@ -182,7 +190,7 @@ pub fn resolve_base(root: &Path, base: &str) -> anyhow::Result<String> {
     };
     match git(root, &["merge-base", "--end-of-options", &commit, "HEAD"]) {
         Ok(out) => Ok(String::from_utf8_lossy(&out).trim().to_string()),
-        Err(_) if shallow => bail!(shallow_hint(
+        Err(_) if shallow() => bail!(shallow_hint(
             "the base and HEAD have no common history in this clone"
         )),
         Err(_) => bail!("--diff {base}: it shares no history with HEAD"),

@@ -515,19 +515,9 @@ pub fn explicit_range(root: &Path, spec: &str) -> anyhow::Result<Option<(String,
     if from.is_empty() || to.is_empty() || to.starts_with('.') || spec.starts_with('-') {
         bail!("--diff {spec}: give a range as BASE..TIP (two revisions), or one base revision");
     }
-    let resolve = |rev: &str| -> anyhow::Result<String> {
-        let out = crate::diff::git(
-            root,
-            &[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                &format!("{rev}^{{commit}}"),
-            ],
-        )
-        .with_context(|| format!("--diff {spec}: `{rev}` is not a commit in {}", root.display()))?;
-        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    let resolve = |rev: &str| {
+        crate::diff::commit_id(root, rev)
+            .with_context(|| format!("--diff {spec}: `{rev}` is not a commit in {}", root.display()))
     };
     Ok(Some((resolve(from)?, resolve(to)?)))
 }
