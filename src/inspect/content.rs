@@ -56,12 +56,7 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, path: &str, buffer: &[u8])
         };
         let line_range = line_around(buffer, candidate);
         let next_line = line_end_with_terminator(buffer, candidate);
-        // No keyword starts before the candidate on its line (the prefilter finds the leftmost
-        // one), so the rest of the line is all the keyword automata need to read.
-        rules.keywords().live_rules(
-            &buffer[candidate.max(line_range.start)..line_range.end],
-            &mut live,
-        );
+        candidates.live_rules(line_range.end, &mut live);
         let mut line = LineState::default();
         for (position, &(rule, regex, secret_group)) in content.iter().enumerate() {
             if live[position]

@@ -34,8 +34,6 @@ pub struct RuleSet {
     secret_groups: Vec<Option<usize>>,
     /// Per content rule, the literals any line it matches must hold.
     required_literals: Vec<super::prefilter::RequiredLiterals>,
-    /// The content rules' keywords, in one automaton.
-    keywords: super::prefilter::Keywords,
     content_prefilter: super::prefilter::LinePrefilter,
     file_names: Vec<usize>,
     /// The file-name patterns in batches of `FILE_NAME_BATCH`, each one automaton asked which of
@@ -138,7 +136,7 @@ impl RuleSet {
             }
         }
 
-        // Rules with keywords are found by the shared keyword automaton; the others by the
+        // Rules with keywords are found by their keywords; the others by the
         // literals of their regexes.
         // Rules limited to some paths run on every line of those files, outside the prefilter.
         let limited = |index: usize| rules[index].filter.as_ref().is_some_and(|f| f.limited_to_paths());
@@ -164,19 +162,8 @@ impl RuleSet {
                 .map(|&index| (keywords_of(index), ignores_case(index))),
         )
         .map_err(|err| anyhow::anyhow!("compiling the rules' keywords: {err}"))?;
-        // Longest first, so that the few short keywords share a group: the SIMD search of a
-        // group is only as selective as its shortest literal.
-        let longest_first = |words: &[String]| {
-            let mut words = words.to_vec();
-            words.sort_by_key(|w| std::cmp::Reverse(w.len()));
-            words
-        };
-        let content_prefilter = super::prefilter::LinePrefilter::build(
-            &patterns,
-            &longest_first(keywords.exact_words()),
-            &longest_first(keywords.lowered_words()),
-        )
-        .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
+        let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, keywords)
+            .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
         let secret_groups = content_regexes
             .iter()
             .map(|regex| regex.capture_names().position(|name| name == Some("secret")))
@@ -214,7 +201,6 @@ impl RuleSet {
             content_regexes,
             secret_groups,
             required_literals,
-            keywords,
             content_prefilter,
             file_names,
             file_name_sets,
@@ -256,11 +242,6 @@ impl RuleSet {
     /// order) needs: when not, its regex cannot match there.
     pub fn may_match_line(&self, position: usize, line: &[u8]) -> bool {
         self.required_literals[position].all_in(line)
-    }
-
-    /// The shared keyword automaton of the content rules.
-    pub fn keywords(&self) -> &super::prefilter::Keywords {
-        &self.keywords
     }
 
     /// Candidate lines for the content rules in `haystack`.

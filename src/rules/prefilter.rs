@@ -20,7 +20,11 @@ const LITERALS_PER_GROUP: usize = 12;
 /// How many rule keywords (plain literals) one group may hold.
 const LONG_LITERALS_PER_GROUP: usize = 48;
 
-/// Finds lines where some content rule may match.
+/// How much of a file is lowercased at a time for the case-insensitive keywords: small enough
+/// to stay in the CPU's cache between lowering it and searching it, and to keep memory flat.
+const LOWERED_BLOCK: usize = 64 * 1024;
+
+/// Finds lines where some content rule may match, and which rules may match there.
 ///
 /// Patterns that start with a usable set of literals (`md5`, `-----BEGIN`, `password`) are
 /// searched together as one alternation, which the regex engine accelerates with a SIMD literal
@@ -29,9 +33,15 @@ const LONG_LITERALS_PER_GROUP: usize = 48;
 /// inner literal ("exec"). Word-boundary assertions are removed: that only ever adds matches, so
 /// no line a rule matches is missed, and without Unicode word boundaries the lazy DFA never has
 /// to give up on non-ASCII text.
+///
+/// Rules with keywords are found by their keywords instead, and on a candidate line only the
+/// rules whose keywords it holds run their regex. Case matters for speed: `SK` exactly is rare,
+/// `sk` in any case is in every "task" and "disk".
 #[derive(Debug)]
 pub struct LinePrefilter {
     groups: Vec<Group>,
+    /// Per content rule, whether it runs on every candidate line (it has no keywords).
+    always_live: Vec<bool>,
 }
 
 /// One search over the file: rule regexes (their relaxed forms) or plain keywords. Keywords go
@@ -40,56 +50,48 @@ pub struct LinePrefilter {
 #[derive(Debug)]
 enum Group {
     Regexes(meta::Regex),
-    /// Keywords, and whether they are lowercase ones, searched in the lowercased copy.
-    Keywords(AhoCorasick, bool),
+    Keywords {
+        automaton: AhoCorasick,
+        /// Lowercase keywords, searched in the file's lowercased copy.
+        in_lowered: bool,
+        /// Per keyword (pattern id), the content rules (by position) it makes live: its own
+        /// rules and those of the group's keywords it contains, which the search does not
+        /// report where a longer keyword starts at the same place.
+        rules_of: Vec<Vec<usize>>,
+    },
 }
 
-impl Group {
-    fn find_from(&self, haystack: &[u8], lowered: &[u8], from: usize) -> Option<usize> {
-        match self {
-            Group::Regexes(regex) => regex.find(Input::new(haystack).range(from..)).map(|m| m.start()),
-            Group::Keywords(automaton, in_lowered) => automaton
-                .find(aho_corasick::Input::new(if *in_lowered { lowered } else { haystack }).range(from..))
-                .map(|m| m.start()),
-        }
-    }
-}
-
-/// Every content rule's keywords in two automata (exact, and ASCII case-insensitive for rules
-/// whose regex ignores case): the rules that have keywords are searched for with them instead of
-/// their regexes' literals, and on a candidate line only the rules whose keywords it holds run
-/// their regex. Case matters for speed: `SK` exactly is rare, `sk` in any case is in every
-/// "task" and "disk".
+/// Every content rule's keywords, collected per kind: exact ones as written, searched in the
+/// file; those of rules whose regex ignores case in lowercase, searched in the file's lowercased
+/// copy (so `PassWord` is found, not only the usual spellings).
 #[derive(Debug, Default)]
 pub struct Keywords {
-    /// The automata, and per keyword (pattern id) of each, the content rules (by position)
-    /// that have it.
-    sets: Vec<(AhoCorasick, Vec<Vec<usize>>)>,
-    /// The keywords as the line prefilter searches them: exact ones as written, in the file;
-    /// case-insensitive ones in lowercase, in the file's lowercased copy (so `PassWord` is
-    /// found, not only the usual spellings).
-    exact_words: Vec<String>,
-    lowered_words: Vec<String>,
+    /// (keyword, the content rules by position that have it), exact and lowercase.
+    exact: Vec<(String, Vec<usize>)>,
+    lowered: Vec<(String, Vec<usize>)>,
     /// Per content rule, whether it has keywords.
     has_keywords: Vec<bool>,
 }
 
-/// Keywords of one kind (exact or case-insensitive) while they are collected: the words, the
-/// rules of each word, and each word's index.
-type KeywordGroup = (Vec<String>, Vec<Vec<usize>>, HashMap<String, usize>);
-
 impl Keywords {
     /// `per_rule`: each content rule's keywords, and whether they ignore ASCII case.
     pub fn build<'a>(per_rule: impl Iterator<Item = (&'a [String], bool)>) -> Result<Self, String> {
-        // (words, rules of each word) for exact and for case-insensitive keywords.
-        let mut groups: [KeywordGroup; 2] = Default::default();
-        let mut has_keywords = Vec::new();
-        for (position, (keywords, ignore_case)) in per_rule.enumerate() {
-            has_keywords.push(!keywords.is_empty());
-            let (words, rules_of, ids) = &mut groups[usize::from(ignore_case)];
-            for word in keywords {
+        let mut keywords = Self::default();
+        let mut ids: [HashMap<String, usize>; 2] = Default::default();
+        for (position, (words, ignore_case)) in per_rule.enumerate() {
+            keywords.has_keywords.push(!words.is_empty());
+            let (list, ids) = if ignore_case {
+                (&mut keywords.lowered, &mut ids[1])
+            } else {
+                (&mut keywords.exact, &mut ids[0])
+            };
+            for word in words {
                 if word.is_empty() {
                     return Err("a keyword is empty".into());
+                }
+                // A candidate line's live rules are the keywords found before its end.
+                if word.contains(['\n', '\r']) {
+                    return Err(format!("keyword {word:?} holds a line break"));
                 }
                 let key = if ignore_case {
                     word.to_ascii_lowercase()
@@ -97,75 +99,44 @@ impl Keywords {
                     word.clone()
                 };
                 let id = *ids.entry(key.clone()).or_insert_with(|| {
-                    words.push(key);
-                    rules_of.push(Vec::new());
-                    words.len() - 1
+                    list.push((key, Vec::new()));
+                    list.len() - 1
                 });
-                if !rules_of[id].contains(&position) {
-                    rules_of[id].push(position);
+                if !list[id].1.contains(&position) {
+                    list[id].1.push(position);
                 }
             }
         }
-        let mut sets = Vec::new();
-        let [mut exact_words, mut lowered_words] = [Vec::new(), Vec::new()];
-        for (ignore_case, (words, rules_of, _)) in groups.into_iter().enumerate() {
-            if words.is_empty() {
-                continue;
-            }
-            let automaton = AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                // The case-insensitive keywords start with common letters: a prefilter would
-                // stop at nearly every word, slower than the DFA's steady walk.
-                .prefilter(ignore_case == 0)
-                .ascii_case_insensitive(ignore_case == 1)
-                .build(&words)
-                .map_err(|err| err.to_string())?;
-            // Case-insensitive words are kept in lowercase already.
-            if ignore_case == 0 {
-                exact_words.clone_from(&words);
-            } else {
-                lowered_words.clone_from(&words);
-            }
-            sets.push((automaton, rules_of));
-        }
-        Ok(Self {
-            sets,
-            exact_words,
-            lowered_words,
-            has_keywords,
-        })
+        Ok(keywords)
     }
+}
 
-    /// The exact keywords, for the line prefilter's search of the file.
-    pub fn exact_words(&self) -> &[String] {
-        &self.exact_words
-    }
-
-    /// The case-insensitive keywords in lowercase, for the line prefilter's search of the
-    /// file's lowercased copy.
-    pub fn lowered_words(&self) -> &[String] {
-        &self.lowered_words
-    }
-
-    /// Marks in `live` (one entry per content rule) the rules that may match `line`: those
-    /// without keywords, and those with a keyword on it.
-    pub fn live_rules(&self, line: &[u8], live: &mut Vec<bool>) {
-        live.clear();
-        live.extend(self.has_keywords.iter().map(|has| !has));
-        for (automaton, rules_of) in &self.sets {
-            for found in automaton.find_overlapping_iter(line) {
-                for &position in &rules_of[found.pattern().as_usize()] {
-                    live[position] = true;
-                }
-            }
+impl Group {
+    /// The first hit at or after `from`: its offset and pattern id.
+    fn find_from(&self, haystack: &[u8], lowered: &mut LoweredBlock, from: usize) -> Option<(usize, usize)> {
+        match self {
+            Group::Regexes(regex) => regex
+                .find(Input::new(haystack).range(from..))
+                .map(|m| (m.start(), m.pattern().as_usize())),
+            Group::Keywords {
+                automaton,
+                in_lowered: false,
+                ..
+            } => automaton
+                .find(aho_corasick::Input::new(haystack).range(from..))
+                .map(|m| (m.start(), m.pattern().as_usize())),
+            Group::Keywords {
+                automaton,
+                in_lowered: true,
+                ..
+            } => lowered.find_from(automaton, haystack, from),
         }
     }
 }
 
 impl LinePrefilter {
-    /// `patterns`: the regexes of rules without keywords; `keywords`: the literals of the others,
-    /// exact ones and lowercase ones (searched in the file's lowercased copy).
-    pub fn build(patterns: &[&str], keywords: &[String], lowered: &[String]) -> Result<Self, String> {
+    /// `patterns`: the regexes of rules without keywords; `keywords`: those of the others.
+    pub fn build(patterns: &[&str], keywords: Keywords) -> Result<Self, String> {
         let mut with_prefix = Vec::new();
         let mut groups = Vec::new();
         for pattern in patterns {
@@ -198,34 +169,52 @@ impl LinePrefilter {
         if !batch.is_empty() {
             prefixed.push(Group::Regexes(compile(&Hir::alternation(batch))?));
         }
-        for (list, in_lowered) in [(keywords, false), (lowered, true)] {
-            for words in list.chunks(LONG_LITERALS_PER_GROUP) {
+        for (mut list, in_lowered) in [(keywords.exact, false), (keywords.lowered, true)] {
+            // Longest first, so that the few short keywords share a group (the SIMD search of a
+            // group is only as selective as its shortest literal), and so that where keywords
+            // start at the same place, the longest is the one reported.
+            list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+            for chunk in list.chunks(LONG_LITERALS_PER_GROUP) {
                 let automaton = AhoCorasick::builder()
                     .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                    .build(words)
+                    .build(chunk.iter().map(|(word, _)| word))
                     .map_err(|err| err.to_string())?;
-                prefixed.push(Group::Keywords(automaton, in_lowered));
+                let rules_of = chunk
+                    .iter()
+                    .map(|(word, _)| {
+                        let mut rules: Vec<usize> = chunk
+                            .iter()
+                            .filter(|(inner, _)| {
+                                memchr::memmem::find(word.as_bytes(), inner.as_bytes()).is_some()
+                            })
+                            .flat_map(|(_, rules)| rules.iter().copied())
+                            .collect();
+                        rules.sort_unstable();
+                        rules.dedup();
+                        rules
+                    })
+                    .collect();
+                prefixed.push(Group::Keywords {
+                    automaton,
+                    in_lowered,
+                    rules_of,
+                });
             }
         }
         prefixed.extend(groups.into_iter().map(Group::Regexes));
-        Ok(Self { groups: prefixed })
+        Ok(Self {
+            groups: prefixed,
+            always_live: keywords.has_keywords.iter().map(|has| !has).collect(),
+        })
     }
 
     /// A search over one haystack that remembers each group's next hit, so that asking for
     /// candidates at increasing offsets searches every byte at most once per group.
     pub fn search<'h>(&'h self, haystack: &'h [u8]) -> CandidateSearch<'h> {
-        let lowered = self
-            .groups
-            .iter()
-            .any(|group| matches!(group, Group::Keywords(_, true)));
         CandidateSearch {
             prefilter: self,
             haystack,
-            lowered: if lowered {
-                haystack.to_ascii_lowercase()
-            } else {
-                Vec::new()
-            },
+            lowered: LoweredBlock::default(),
             next_hits: vec![Pending::Unknown; self.groups.len()],
         }
     }
@@ -234,16 +223,60 @@ impl LinePrefilter {
 #[derive(Debug, Clone, Copy)]
 enum Pending {
     Unknown,
-    At(usize),
+    /// The group's next hit: offset and pattern id.
+    At(usize, usize),
     Never,
 }
 
-/// Candidate offsets in one haystack, asked for at increasing offsets.
+/// A block of the haystack in ASCII lowercase, for the case-insensitive keywords: lowered a
+/// block at a time as the search moves on, rather than a lowercase copy of the whole file.
+#[derive(Debug, Default)]
+struct LoweredBlock {
+    /// Where the block starts in the haystack.
+    start: usize,
+    bytes: Vec<u8>,
+}
+
+impl LoweredBlock {
+    /// The first match of `automaton` in the lowercased haystack at or after `from`.
+    fn find_from(
+        &mut self,
+        automaton: &AhoCorasick,
+        haystack: &[u8],
+        mut from: usize,
+    ) -> Option<(usize, usize)> {
+        while from < haystack.len() {
+            if from < self.start || from >= self.start + self.bytes.len() {
+                self.lower(haystack, from);
+            }
+            // Blocks end at line ends, and keywords hold no line break: none spans two blocks.
+            let found = automaton.find(aho_corasick::Input::new(&self.bytes).range(from - self.start..));
+            if let Some(found) = found {
+                return Some((self.start + found.start(), found.pattern().as_usize()));
+            }
+            from = self.start + self.bytes.len();
+        }
+        None
+    }
+
+    /// Lowers the block from `from` to the end of the line `LOWERED_BLOCK` bytes on.
+    fn lower(&mut self, haystack: &[u8], from: usize) {
+        let end = match from.saturating_add(LOWERED_BLOCK) {
+            end if end >= haystack.len() => haystack.len(),
+            end => memchr::memchr(b'\n', &haystack[end..]).map_or(haystack.len(), |at| end + at + 1),
+        };
+        self.start = from;
+        self.bytes.clear();
+        self.bytes
+            .extend(haystack[from..end].iter().map(u8::to_ascii_lowercase));
+    }
+}
+
+/// Candidate lines in one haystack, asked for at increasing offsets.
 pub struct CandidateSearch<'h> {
     prefilter: &'h LinePrefilter,
     haystack: &'h [u8],
-    /// The haystack in ASCII lowercase (same offsets), when case-insensitive keywords need it.
-    lowered: Vec<u8>,
+    lowered: LoweredBlock,
     next_hits: Vec<Pending>,
 }
 
@@ -254,19 +287,48 @@ impl CandidateSearch<'_> {
         for (group, pending) in self.prefilter.groups.iter().zip(&mut self.next_hits) {
             let hit = match *pending {
                 Pending::Never => continue,
-                Pending::At(at) if at >= from => at,
-                _ => match group.find_from(self.haystack, &self.lowered, from) {
-                    Some(found) => found,
+                Pending::At(at, _) if at >= from => at,
+                _ => match group.find_from(self.haystack, &mut self.lowered, from) {
+                    Some((at, pattern)) => {
+                        *pending = Pending::At(at, pattern);
+                        at
+                    }
                     None => {
                         *pending = Pending::Never;
                         continue;
                     }
                 },
             };
-            *pending = Pending::At(hit);
             best = Some(best.map_or(hit, |b| b.min(hit)));
         }
         best
+    }
+
+    /// Marks in `live` (one entry per content rule) the rules that may match on the candidate
+    /// line `next_from` found, which ends at `line_end`: those without keywords, and those with
+    /// a keyword on it. The keyword searches go on through the line (every keyword in it is
+    /// found, also where keywords overlap), so this costs no second pass over the line.
+    pub fn live_rules(&mut self, line_end: usize, live: &mut Vec<bool>) {
+        live.clear();
+        live.extend_from_slice(&self.prefilter.always_live);
+        for (group, pending) in self.prefilter.groups.iter().zip(&mut self.next_hits) {
+            let Group::Keywords { rules_of, .. } = group else {
+                continue;
+            };
+            while let Pending::At(at, pattern) = *pending {
+                if at >= line_end {
+                    break;
+                }
+                for &position in &rules_of[pattern] {
+                    live[position] = true;
+                }
+                // On from the next byte, not the match's end: a keyword starting inside this
+                // one is found too.
+                *pending = group
+                    .find_from(self.haystack, &mut self.lowered, at + 1)
+                    .map_or(Pending::Never, |(at, pattern)| Pending::At(at, pattern));
+            }
+        }
     }
 }
 
@@ -397,8 +459,7 @@ mod tests {
                 r"(password|passwd)(.*:|.*=.*)",
                 r#"\sexec\s*("|\().+("|\))"#,
             ],
-            &[],
-            &[],
+            Keywords::default(),
         )
         .unwrap();
         assert_eq!(
@@ -420,7 +481,7 @@ mod tests {
 
     #[test]
     fn candidates_come_in_order_from_every_group() {
-        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], &[], &[]).unwrap();
+        let prefilter = LinePrefilter::build(&["md5", r"\sexec\("], Keywords::default()).unwrap();
         let text = b"a exec(\nmd5\nb exec(\n";
         let mut search = prefilter.search(text);
         assert_eq!(search.next_from(0), Some(1));
@@ -429,31 +490,100 @@ mod tests {
         assert_eq!(search.next_from(20), None);
     }
 
+    fn keyword_prefilter(per_rule: &[(&[&str], bool)]) -> LinePrefilter {
+        let owned: Vec<(Vec<String>, bool)> = per_rule
+            .iter()
+            .map(|(words, ignore_case)| (words.iter().map(ToString::to_string).collect(), *ignore_case))
+            .collect();
+        let keywords = Keywords::build(
+            owned
+                .iter()
+                .map(|(words, ignore_case)| (words.as_slice(), *ignore_case)),
+        )
+        .unwrap();
+        LinePrefilter::build(&[], keywords).unwrap()
+    }
+
+    /// Each candidate line (as a string) with its live rules.
+    fn candidate_lines(prefilter: &LinePrefilter, text: &str) -> Vec<(String, Vec<bool>)> {
+        let mut search = prefilter.search(text.as_bytes());
+        let mut lines = Vec::new();
+        let mut from = 0;
+        while let Some(candidate) = search.next_from(from) {
+            let start = text[..candidate].rfind('\n').map_or(0, |at| at + 1);
+            let end = text[candidate..]
+                .find('\n')
+                .map_or(text.len(), |at| candidate + at);
+            let mut live = Vec::new();
+            search.live_rules(end, &mut live);
+            lines.push((text[start..end].to_string(), live));
+            from = end + 1;
+        }
+        lines
+    }
+
     #[test]
     fn keywords_match_exactly_or_ignoring_case_as_their_rule_does() {
-        let exact = vec!["SK".to_string()];
-        let any_case = vec!["password".to_string()];
-        let keywords =
-            Keywords::build([(exact.as_slice(), false), (any_case.as_slice(), true)].into_iter()).unwrap();
-        let mut live = Vec::new();
-        keywords.live_rules(b"run the task on disk", &mut live);
-        assert_eq!(live, vec![false, false]);
-        keywords.live_rules(b"key = SK0123 # DB_PASSWORD", &mut live);
-        assert_eq!(live, vec![true, true]);
-
-        let prefilter = LinePrefilter::build(&[], keywords.exact_words(), keywords.lowered_words()).unwrap();
-        assert_eq!(first(&prefilter, "task\nx\nPassword: 1\n"), Some(7));
+        let prefilter = keyword_prefilter(&[(&["SK"], false), (&["password"], true)]);
+        assert_eq!(first(&prefilter, "run the task on disk"), None);
+        assert_eq!(
+            candidate_lines(
+                &prefilter,
+                "task\nkey = SK0123 # DB_PASSWORD\nPassword: 1\nSK only"
+            ),
+            [
+                ("key = SK0123 # DB_PASSWORD".to_string(), vec![true, true]),
+                ("Password: 1".to_string(), vec![false, true]),
+                ("SK only".to_string(), vec![true, false]),
+            ]
+        );
     }
 
     #[test]
     fn case_insensitive_keywords_are_found_in_any_mix_of_cases() {
-        let any_case = vec!["password".to_string()];
-        let keywords = Keywords::build([(any_case.as_slice(), true)].into_iter()).unwrap();
-        let prefilter = LinePrefilter::build(&[], keywords.exact_words(), keywords.lowered_words()).unwrap();
+        let prefilter = keyword_prefilter(&[(&["password"], true)]);
         for line in ["password = 1", "PASSWORD = 1", "dbPassWord = 1", "x\npAsSwOrD"] {
             assert!(first(&prefilter, line).is_some(), "{line}");
         }
         assert_eq!(first(&prefilter, "passwd = 1"), None);
+    }
+
+    #[test]
+    fn every_keyword_on_a_line_makes_its_rules_live_also_where_keywords_overlap() {
+        // "token" inside "secretoken", "pass" as the start of "passphrase", "key" inside
+        // "api_key": each rule is live on the line that holds its keyword.
+        let prefilter = keyword_prefilter(&[
+            (&["secret"], true),
+            (&["token"], true),
+            (&["passphrase"], true),
+            (&["pass"], true),
+            (&["api_key"], false),
+            (&["key"], false),
+            (&["unused"], false),
+        ]);
+        assert_eq!(
+            candidate_lines(&prefilter, "x\nSECRETOKEN passphrase api_key\ny"),
+            [(
+                "SECRETOKEN passphrase api_key".to_string(),
+                vec![true, true, true, true, true, true, false]
+            )]
+        );
+    }
+
+    #[test]
+    fn lowercase_blocks_find_keywords_far_into_a_file_and_across_block_ends() {
+        let prefilter = keyword_prefilter(&[(&["password"], true)]);
+        let filler = "x".repeat(100) + "\n";
+        let mut text = filler.repeat(LOWERED_BLOCK / filler.len() - 1);
+        // A long line across the first block's end, with the keyword after it.
+        text.push_str(&"y".repeat(300));
+        text.push_str(" PassWord\n");
+        text.push_str(&filler.repeat(2 * LOWERED_BLOCK / filler.len()));
+        text.push_str("last PASSWORD");
+        let lines = candidate_lines(&prefilter, &text);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].0.ends_with(" PassWord"));
+        assert_eq!(lines[1].0, "last PASSWORD");
     }
 
     #[test]
@@ -472,6 +602,6 @@ mod tests {
 
     #[test]
     fn invalid_patterns_are_reported() {
-        assert!(LinePrefilter::build(&["a("], &[], &[]).is_err());
+        assert!(LinePrefilter::build(&["a("], Keywords::default()).is_err());
     }
 }
