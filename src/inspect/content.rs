@@ -44,7 +44,6 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, path: &str, buffer: &[u8])
         file_context: vec![None; content.len()],
     };
     let filter_of = |rule: usize| rules.rule(rule).filter.as_deref();
-    let limited = |rule: usize| filter_of(rule).is_some_and(|f| f.limited_to_paths());
 
     // Rules for every file: only on the lines the prefilter finds.
     let mut candidates = rules.content_candidates(buffer);
@@ -58,11 +57,9 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, path: &str, buffer: &[u8])
         let next_line = line_end_with_terminator(buffer, candidate);
         candidates.live_rules(line_range.end, &mut live);
         let mut line = LineState::default();
-        for (position, &(rule, regex, secret_group)) in content.iter().enumerate() {
-            if live[position]
-                && !limited(rule)
-                && !scan.check(&mut line, position, rule, regex, secret_group, &line_range)
-            {
+        for &position in &live {
+            let (rule, regex, secret_group) = content[position];
+            if !scan.check(&mut line, position, rule, regex, secret_group, &line_range) {
                 break;
             }
         }

@@ -156,11 +156,13 @@ impl RuleSet {
                 .as_deref()
                 .is_some_and(ignores_case_throughout)
         };
-        let keywords = super::prefilter::Keywords::build(
-            content
-                .iter()
-                .map(|&index| (keywords_of(index), ignores_case(index))),
-        )
+        let keywords = super::prefilter::Keywords::build(content.iter().map(|&index| {
+            if limited(index) {
+                super::prefilter::RuleKeywords::NotOnCandidates
+            } else {
+                super::prefilter::RuleKeywords::Keywords(keywords_of(index), ignores_case(index))
+            }
+        }))
         .map_err(|err| anyhow::anyhow!("compiling the rules' keywords: {err}"))?;
         let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, keywords)
             .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;

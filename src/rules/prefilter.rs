@@ -40,8 +40,8 @@ const LOWERED_BLOCK: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct LinePrefilter {
     groups: Vec<Group>,
-    /// Per content rule, whether it runs on every candidate line (it has no keywords).
-    always_live: Vec<bool>,
+    /// The content rules (by position) that run on every candidate line.
+    always_live: Vec<usize>,
 }
 
 /// One search over the file: rule regexes (their relaxed forms) or plain keywords. Keywords go
@@ -69,17 +69,32 @@ pub struct Keywords {
     /// (keyword, the content rules by position that have it), exact and lowercase.
     exact: Vec<(String, Vec<usize>)>,
     lowered: Vec<(String, Vec<usize>)>,
-    /// Per content rule, whether it has keywords.
-    has_keywords: Vec<bool>,
+    /// The content rules (by position) that run on every candidate line: those without
+    /// keywords.
+    always_live: Vec<usize>,
+}
+
+/// How one content rule is found.
+pub enum RuleKeywords<'a> {
+    /// By its keywords, exact or (`true`) ignoring ASCII case; with none, on every candidate
+    /// line.
+    Keywords(&'a [String], bool),
+    /// Not on candidate lines at all (it runs on every line of the files it is limited to).
+    NotOnCandidates,
 }
 
 impl Keywords {
-    /// `per_rule`: each content rule's keywords, and whether they ignore ASCII case.
-    pub fn build<'a>(per_rule: impl Iterator<Item = (&'a [String], bool)>) -> Result<Self, String> {
+    /// `per_rule`: how each content rule is found, in order.
+    pub fn build<'a>(per_rule: impl Iterator<Item = RuleKeywords<'a>>) -> Result<Self, String> {
         let mut keywords = Self::default();
         let mut ids: [HashMap<String, usize>; 2] = Default::default();
-        for (position, (words, ignore_case)) in per_rule.enumerate() {
-            keywords.has_keywords.push(!words.is_empty());
+        for (position, found_by) in per_rule.enumerate() {
+            let RuleKeywords::Keywords(words, ignore_case) = found_by else {
+                continue;
+            };
+            if words.is_empty() {
+                keywords.always_live.push(position);
+            }
             let (list, ids) = if ignore_case {
                 (&mut keywords.lowered, &mut ids[1])
             } else {
@@ -204,7 +219,7 @@ impl LinePrefilter {
         prefixed.extend(groups.into_iter().map(Group::Regexes));
         Ok(Self {
             groups: prefixed,
-            always_live: keywords.has_keywords.iter().map(|has| !has).collect(),
+            always_live: keywords.always_live,
         })
     }
 
@@ -304,13 +319,12 @@ impl CandidateSearch<'_> {
         best
     }
 
-    /// Marks in `live` (one entry per content rule) the rules that may match on the candidate
+    /// Puts in `live`, in order, the content rules (by position) that may match on the candidate
     /// line `next_from` found, which ends at `line_end`: those without keywords, and those with
     /// a keyword on it. The keyword searches go on through the line (every keyword in it is
     /// found, also where keywords overlap), so this costs no second pass over the line.
-    pub fn live_rules(&mut self, line_end: usize, live: &mut Vec<bool>) {
-        live.clear();
-        live.extend_from_slice(&self.prefilter.always_live);
+    pub fn live_rules(&mut self, line_end: usize, live: &mut Vec<usize>) {
+        live.clone_from(&self.prefilter.always_live);
         for (group, pending) in self.prefilter.groups.iter().zip(&mut self.next_hits) {
             let Group::Keywords { rules_of, .. } = group else {
                 continue;
@@ -319,9 +333,7 @@ impl CandidateSearch<'_> {
                 if at >= line_end {
                     break;
                 }
-                for &position in &rules_of[pattern] {
-                    live[position] = true;
-                }
+                live.extend_from_slice(&rules_of[pattern]);
                 // On from the next byte, not the match's end: a keyword starting inside this
                 // one is found too.
                 *pending = group
@@ -329,55 +341,97 @@ impl CandidateSearch<'_> {
                     .map_or(Pending::Never, |(at, pattern)| Pending::At(at, pattern));
             }
         }
+        live.sort_unstable();
+        live.dedup();
     }
 }
 
-/// Byte strings that every match of a content rule's regex contains (`://` and `@` for a URL
-/// with credentials), checked on a candidate line before the regex runs: a line the keyword
-/// found but that lacks one of them cannot match, and a substring search is far cheaper than
-/// the regex. Only what the regex makes certain is listed; an alternation contributes nothing.
+/// What every match of a content rule's regex contains, checked on a candidate line before the
+/// regex runs: byte strings (`://` and `@` for a URL with credentials) and small sets of bytes
+/// of which one must appear (a quote, `["'`]`, for a quoted password). A line the keyword found
+/// but that lacks one of them cannot match, and a substring or `memchr` search is far cheaper
+/// than the regex. Only what the regex makes certain is listed; an alternation contributes
+/// nothing.
 #[derive(Debug, Default)]
 pub struct RequiredLiterals {
     finders: Vec<memchr::memmem::Finder<'static>>,
+    /// Sets of two or three bytes: one of each set must be on the line.
+    any_of: Vec<Vec<u8>>,
 }
 
 impl RequiredLiterals {
     pub fn of(pattern: &str) -> Result<Self, String> {
         let hir = parse(pattern)?;
         let mut literals = Vec::new();
-        collect_required(&hir, &mut literals);
+        let mut any_of = Vec::new();
+        collect_required(&hir, &mut literals, &mut any_of);
         literals.sort();
         literals.dedup();
+        any_of.sort();
+        any_of.dedup();
         Ok(Self {
             finders: literals
                 .iter()
                 .map(|literal| memchr::memmem::Finder::new(literal).into_owned())
                 .collect(),
+            any_of,
         })
     }
 
-    /// False when `line` lacks one of the literals, so the regex cannot match on it.
+    /// False when `line` lacks one of the literals or byte sets, so the regex cannot match on it.
     pub fn all_in(&self, line: &[u8]) -> bool {
         self.finders.iter().all(|finder| finder.find(line).is_some())
+            && self.any_of.iter().all(|set| match set[..] {
+                [a, b] => memchr::memchr2(a, b, line).is_some(),
+                [a, b, c] => memchr::memchr3(a, b, c, line).is_some(),
+                _ => true,
+            })
     }
 }
 
-/// Adds to `out` the literals every match of `hir` contains.
-fn collect_required(hir: &Hir, out: &mut Vec<Vec<u8>>) {
+/// Adds to `literals` the byte strings every match of `hir` contains, and to `any_of` the small
+/// byte sets of which every match contains one. A set that is one letter in both cases (`[pP]`
+/// of a case-insensitive keyword) is left out: the keyword search has made sure of it already.
+fn collect_required(hir: &Hir, literals: &mut Vec<Vec<u8>>, any_of: &mut Vec<Vec<u8>>) {
     match hir.kind() {
-        HirKind::Literal(hir::Literal(bytes)) => out.push(bytes.to_vec()),
+        HirKind::Literal(hir::Literal(bytes)) => literals.push(bytes.to_vec()),
         HirKind::Class(class) => {
             if let Some(bytes) = class.literal() {
-                out.push(bytes);
+                literals.push(bytes);
+            } else if let Some(set) = small_byte_set(class) {
+                any_of.push(set);
             }
         }
-        HirKind::Capture(capture) => collect_required(&capture.sub, out),
+        HirKind::Capture(capture) => collect_required(&capture.sub, literals, any_of),
         HirKind::Repetition(repetition) if repetition.min > 0 => {
-            collect_required(&repetition.sub, out);
+            collect_required(&repetition.sub, literals, any_of);
         }
-        HirKind::Concat(parts) => parts.iter().for_each(|part| collect_required(part, out)),
+        HirKind::Concat(parts) => parts
+            .iter()
+            .for_each(|part| collect_required(part, literals, any_of)),
         HirKind::Repetition(_) | HirKind::Alternation(_) | HirKind::Empty | HirKind::Look(_) => {}
     }
+}
+
+/// The bytes of a class of two or three bytes, unless they are one letter in both cases.
+fn small_byte_set(class: &hir::Class) -> Option<Vec<u8>> {
+    let bytes: Vec<u8> = match class {
+        hir::Class::Bytes(class) => class
+            .ranges()
+            .iter()
+            .flat_map(|range| range.start()..=range.end())
+            .take(4)
+            .collect(),
+        hir::Class::Unicode(class) => class
+            .ranges()
+            .iter()
+            .flat_map(|range| range.start()..=range.end())
+            .take(4)
+            .map(|c| u8::try_from(u32::from(c)).ok().filter(u8::is_ascii))
+            .collect::<Option<_>>()?,
+    };
+    let one_letter = bytes.len() == 2 && bytes[0].eq_ignore_ascii_case(&bytes[1]);
+    ((2..=3).contains(&bytes.len()) && !one_letter).then_some(bytes)
 }
 
 fn parse(pattern: &str) -> Result<Hir, String> {
@@ -498,14 +552,14 @@ mod tests {
         let keywords = Keywords::build(
             owned
                 .iter()
-                .map(|(words, ignore_case)| (words.as_slice(), *ignore_case)),
+                .map(|(words, ignore_case)| RuleKeywords::Keywords(words, *ignore_case)),
         )
         .unwrap();
         LinePrefilter::build(&[], keywords).unwrap()
     }
 
     /// Each candidate line (as a string) with its live rules.
-    fn candidate_lines(prefilter: &LinePrefilter, text: &str) -> Vec<(String, Vec<bool>)> {
+    fn candidate_lines(prefilter: &LinePrefilter, text: &str) -> Vec<(String, Vec<usize>)> {
         let mut search = prefilter.search(text.as_bytes());
         let mut lines = Vec::new();
         let mut from = 0;
@@ -532,10 +586,29 @@ mod tests {
                 "task\nkey = SK0123 # DB_PASSWORD\nPassword: 1\nSK only"
             ),
             [
-                ("key = SK0123 # DB_PASSWORD".to_string(), vec![true, true]),
-                ("Password: 1".to_string(), vec![false, true]),
-                ("SK only".to_string(), vec![true, false]),
+                ("key = SK0123 # DB_PASSWORD".to_string(), vec![0, 1]),
+                ("Password: 1".to_string(), vec![1]),
+                ("SK only".to_string(), vec![0]),
             ]
+        );
+    }
+
+    #[test]
+    fn rules_without_keywords_run_on_every_candidate_line_and_limited_ones_on_none() {
+        let sk = ["SK".to_string()];
+        let keywords = Keywords::build(
+            [
+                RuleKeywords::Keywords(&sk, false),
+                RuleKeywords::NotOnCandidates,
+                RuleKeywords::Keywords(&[], false),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
+        let prefilter = LinePrefilter::build(&["md5"], keywords).unwrap();
+        assert_eq!(
+            candidate_lines(&prefilter, "md5\nnothing\nSK"),
+            [("md5".to_string(), vec![2]), ("SK".to_string(), vec![0, 2])]
         );
     }
 
@@ -565,7 +638,7 @@ mod tests {
             candidate_lines(&prefilter, "x\nSECRETOKEN passphrase api_key\ny"),
             [(
                 "SECRETOKEN passphrase api_key".to_string(),
-                vec![true, true, true, true, true, true, false]
+                vec![0, 1, 2, 3, 4, 5]
             )]
         );
     }
@@ -598,6 +671,21 @@ mod tests {
         assert!(!password.all_in(b"password: 'x'"));
         let alternation = RequiredLiterals::of("(?:ab|cd)x?").unwrap();
         assert!(alternation.all_in(b""), "nothing is certain in an alternation");
+        let quoted = RequiredLiterals::of(r#"(?i)token\s*=\s*["'`](?P<secret>[a-z0-9]{8,})["'`]"#).unwrap();
+        assert!(quoted.all_in(b"TOKEN = `abcdefgh`"));
+        assert!(
+            !quoted.all_in(b"token = abcdefgh"),
+            "one of the quotes is certain"
+        );
+        assert!(
+            quoted.all_in(b"= '"),
+            "the letters of a case-insensitive word are not asked for"
+        );
+        let wide = RequiredLiterals::of("key[0-9]x").unwrap();
+        assert!(
+            wide.all_in(b"key x"),
+            "a class of more than three bytes is not asked for"
+        );
     }
 
     #[test]
