@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::AhoCorasick;
 use regex_automata::{meta, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{self, Hir, HirKind, Look};
@@ -51,7 +50,7 @@ pub struct LinePrefilter {
 enum Group {
     Regexes(meta::Regex),
     Keywords {
-        automaton: AhoCorasick,
+        searcher: KeywordSearcher,
         /// Lowercase keywords, searched in the file's lowercased copy.
         in_lowered: bool,
         /// Per keyword (pattern id), the content rules (by position) it makes live: its own
@@ -59,6 +58,49 @@ enum Group {
         /// report where a longer keyword starts at the same place.
         rules_of: Vec<Vec<usize>>,
     },
+}
+
+/// A group's keyword search: leftmost-first, so that where keywords start at the same place the
+/// first listed is reported. The packed (SIMD, Teddy) searcher on its own, where the machine
+/// has it: Aho-Corasick would put the same searcher in front of an automaton that a hit of a
+/// plain literal never needs. The automaton where it does not (no SSSE3 or NEON).
+#[derive(Debug)]
+enum KeywordSearcher {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(aho_corasick::AhoCorasick),
+}
+
+impl KeywordSearcher {
+    fn build<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Result<Self, String> {
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(words.clone())
+            .build();
+        match packed {
+            Some(searcher) => Ok(Self::Packed(searcher)),
+            None => Self::automaton(words),
+        }
+    }
+
+    fn automaton<'a>(words: impl Iterator<Item = &'a str>) -> Result<Self, String> {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(words)
+            .map(Self::Automaton)
+            .map_err(|err| err.to_string())
+    }
+
+    /// The first match at or after `from`: its offset and pattern id.
+    fn find_from(&self, haystack: &[u8], from: usize) -> Option<(usize, usize)> {
+        let found = match self {
+            Self::Packed(searcher) => {
+                searcher.find_in(haystack, aho_corasick::Span::from(from..haystack.len()))
+            }
+            Self::Automaton(automaton) => automaton.find(aho_corasick::Input::new(haystack).range(from..)),
+        };
+        found.map(|m| (m.start(), m.pattern().as_usize()))
+    }
 }
 
 /// Every content rule's keywords, collected per kind: exact ones as written, searched in the
@@ -134,17 +176,15 @@ impl Group {
                 .find(Input::new(haystack).range(from..))
                 .map(|m| (m.start(), m.pattern().as_usize())),
             Group::Keywords {
-                automaton,
+                searcher,
                 in_lowered: false,
                 ..
-            } => automaton
-                .find(aho_corasick::Input::new(haystack).range(from..))
-                .map(|m| (m.start(), m.pattern().as_usize())),
+            } => searcher.find_from(haystack, from),
             Group::Keywords {
-                automaton,
+                searcher,
                 in_lowered: true,
                 ..
-            } => lowered.find_from(automaton, haystack, from),
+            } => lowered.find_from(searcher, haystack, from),
         }
     }
 }
@@ -190,10 +230,7 @@ impl LinePrefilter {
             // start at the same place, the longest is the one reported.
             list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
             for chunk in list.chunks(LONG_LITERALS_PER_GROUP) {
-                let automaton = AhoCorasick::builder()
-                    .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                    .build(chunk.iter().map(|(word, _)| word))
-                    .map_err(|err| err.to_string())?;
+                let searcher = KeywordSearcher::build(chunk.iter().map(|(word, _)| word.as_str()))?;
                 let rules_of = chunk
                     .iter()
                     .map(|(word, _)| {
@@ -210,7 +247,7 @@ impl LinePrefilter {
                     })
                     .collect();
                 prefixed.push(Group::Keywords {
-                    automaton,
+                    searcher,
                     in_lowered,
                     rules_of,
                 });
@@ -253,10 +290,10 @@ struct LoweredBlock {
 }
 
 impl LoweredBlock {
-    /// The first match of `automaton` in the lowercased haystack at or after `from`.
+    /// The first match of `searcher` in the lowercased haystack at or after `from`.
     fn find_from(
         &mut self,
-        automaton: &AhoCorasick,
+        searcher: &KeywordSearcher,
         haystack: &[u8],
         mut from: usize,
     ) -> Option<(usize, usize)> {
@@ -265,9 +302,8 @@ impl LoweredBlock {
                 self.lower(haystack, from);
             }
             // Blocks end at line ends, and keywords hold no line break: none spans two blocks.
-            let found = automaton.find(aho_corasick::Input::new(&self.bytes).range(from - self.start..));
-            if let Some(found) = found {
-                return Some((self.start + found.start(), found.pattern().as_usize()));
+            if let Some((at, pattern)) = searcher.find_from(&self.bytes, from - self.start) {
+                return Some((self.start + at, pattern));
             }
             from = self.start + self.bytes.len();
         }
@@ -685,6 +721,30 @@ mod tests {
         assert!(
             wide.all_in(b"key x"),
             "a class of more than three bytes is not asked for"
+        );
+    }
+
+    #[test]
+    fn the_automaton_finds_what_the_packed_searcher_finds() {
+        let words = ["password=", "passw", "token", "sk-", "://"];
+        let packed = KeywordSearcher::build(words.into_iter()).unwrap();
+        assert!(
+            matches!(packed, KeywordSearcher::Packed(_)),
+            "this machine has SIMD"
+        );
+        let automaton = KeywordSearcher::automaton(words.into_iter()).unwrap();
+        let text = b"x password=1 passwd token\nhttps://h sk-1 ".repeat(3);
+        for from in 0..text.len() {
+            assert_eq!(
+                packed.find_from(&text, from),
+                automaton.find_from(&text, from),
+                "{from}"
+            );
+        }
+        assert_eq!(
+            packed.find_from(b"password=", 0),
+            Some((0, 0)),
+            "the first listed wins"
         );
     }
 
