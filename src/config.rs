@@ -239,6 +239,8 @@ impl Config {
             sarif_path.as_ref(),
         ];
         let (excluded, skipped_as_own) = own.excluded(outputs.into_iter().flatten(), &root, &cwd);
+        let (excluded, skipped_as_own) =
+            reader.with_snapshot_counterparts(excluded, skipped_as_own, revisions.staged.as_ref());
         let watched = own.watched(&cwd, |path| reader.in_repository(path));
         let loosened = match (&revisions.change, &revisions.history_range) {
             (Some(change), _) => {
@@ -468,6 +470,31 @@ impl<'a> ConfigReader<'a> {
             }
         }
         loosened
+    }
+
+    /// In `--staged` the walk runs over the snapshot, and reports name its files: anteater's own
+    /// files are skipped at their snapshot counterparts too, and named by them.
+    fn with_snapshot_counterparts(
+        &self,
+        mut excluded: BTreeSet<PathBuf>,
+        skipped_as_own: Vec<PathBuf>,
+        staged: Option<&crate::staged::Snapshot>,
+    ) -> (BTreeSet<PathBuf>, Vec<PathBuf>) {
+        let (Some(snapshot), Some(top)) = (staged, &self.repository) else {
+            return (excluded, skipped_as_own);
+        };
+        let counterpart = |path: &PathBuf| {
+            path.strip_prefix(top)
+                .ok()
+                .map(|relative| snapshot.top.join(relative))
+        };
+        let counterparts: Vec<PathBuf> = excluded.iter().filter_map(counterpart).collect();
+        excluded.extend(counterparts);
+        let skipped_as_own = skipped_as_own
+            .iter()
+            .map(|path| counterpart(path).unwrap_or_else(|| path.clone()))
+            .collect();
+        (excluded, skipped_as_own)
     }
 
     fn in_repository(&self, path: &Path) -> bool {

@@ -236,3 +236,29 @@ fn configuration_loosening_is_judged_in_the_index() {
     let run = staged(dir.path(), &["--ignore-list", "ignore.yaml"]);
     assert!(run.found().is_empty(), "{}", run.stdout);
 }
+
+#[test]
+fn anteaters_own_files_are_skipped_in_the_snapshot_as_in_the_work_tree() {
+    let dir = GitRepo::new();
+    dir.write("anteater.conf", b"[config]\nanteater_files = .anteater/\n");
+    dir.write(".anteater/notes.txt", b"notes\n");
+    dir.write("app.py", b"print('hi')\n");
+    dir.git(&["add", "-A"]);
+    dir.git(&["commit", "-q", "-m", "base"]);
+
+    // A token staged in the folder anteater skips as its own, and one in the code.
+    dir.write(".anteater/notes.txt", TOKEN_LINE.as_bytes());
+    dir.write("app.py", TOKEN_LINE.as_bytes());
+    dir.git(&["add", "-A"]);
+
+    let full = anteater(dir.path()).args(&["--path", "."]).run();
+    let run = staged(dir.path(), &[]);
+    assert_eq!(run.found(), full.found(), "{}", run.all_output());
+    assert_eq!(run.found(), vec!["app.py:1:github-token"], "{}", run.all_output());
+    assert!(
+        run.stdout
+            .contains("not scanned, anteater's own configuration: .anteater/"),
+        "{}",
+        run.stdout
+    );
+}
