@@ -43,18 +43,8 @@ if [ ! -f "$repo/.complete" ]; then
   touch "$repo/.complete"
 fi
 
-median() { # command...: prints the median wall time in seconds over $runs runs
-  python3 - "$runs" "$@" <<'PY'
-import statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2:]
-times = []
-for _ in range(runs):
-    start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    times.append(time.perf_counter() - start)
-print(f"{statistics.median(times):.3f}")
-PY
-}
+# median COMMAND...: the median wall time over $runs runs.
+. "$here/lib.sh"
 
 size_mb=$(du -sm --exclude=.git "$repo" | cut -f1)
 files=$(git -C "$repo" ls-files | wc -l)

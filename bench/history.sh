@@ -30,18 +30,8 @@ commits=$(git -C "$repo" rev-list --count HEAD)
 base=$(git -C "$repo" rev-list HEAD | sed -n 201p)
 pr_commits=$(git -C "$repo" rev-list --count "$base..HEAD")
 
-median() { # command...: prints the median wall time in seconds over $runs runs
-  python3 - "$runs" "$@" <<'PY'
-import statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2:]
-times = []
-for _ in range(runs):
-    start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    times.append(time.perf_counter() - start)
-print(f"{statistics.median(times):.3f}")
-PY
-}
+# median COMMAND...: the median wall time over $runs runs.
+. "$here/lib.sh"
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
 count() { python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['runs'][0]['results']))" "$1"; }
 

@@ -34,6 +34,14 @@ fn ips(count: usize) -> String {
         .join("\n")
 }
 
+/// A tree of `count` public IP addresses (`hosts.txt`), nothing else to look up.
+fn hosts_tree(count: usize) -> tempfile::TempDir {
+    tree(&[
+        ("ignore.yaml", b"url_ignore: nullvalue\n"),
+        ("hosts.txt", ips(count).as_bytes()),
+    ])
+}
+
 /// Seven unique indicators, two of them unknown to VirusTotal (a binary to upload and a URL to
 /// submit), like the tree the issue measured.
 fn fleet_tree() -> tempfile::TempDir {
@@ -164,11 +172,7 @@ fn lookups_are_pipelined() {
         ..MockConfig::default()
     });
     let redis = RedisServer::start();
-    let hosts = ips(500);
-    let dir = tree(&[
-        ("ignore.yaml", b"url_ignore: nullvalue\n"),
-        ("hosts.txt", hosts.as_bytes()),
-    ]);
+    let dir = hosts_tree(500);
     let started = Instant::now();
     let run = vt(dir.path(), &mock, &redis.url())
         .args(&["--path", ".", "--ips", "--vt-rate", "6000/1m"])
@@ -265,11 +269,7 @@ fn a_hanging_virustotal_trips_the_circuit_breaker() {
         ..MockConfig::default()
     });
     let redis = RedisServer::start();
-    let hosts = ips(40);
-    let dir = tree(&[
-        ("ignore.yaml", b"url_ignore: nullvalue\n"),
-        ("hosts.txt", hosts.as_bytes()),
-    ]);
+    let dir = hosts_tree(40);
     let started = Instant::now();
     let run = vt(dir.path(), &mock, &redis.url())
         .args(&["--path", ".", "--ips", "--vt-timeout", "500ms"])
@@ -311,11 +311,7 @@ fn a_hanging_virustotal_trips_the_circuit_breaker() {
 fn the_deadline_bounds_the_whole_enrichment() {
     let mock = VtMock::start(MockConfig::default());
     let redis = RedisServer::start();
-    let hosts = ips(5);
-    let dir = tree(&[
-        ("ignore.yaml", b"url_ignore: nullvalue\n"),
-        ("hosts.txt", hosts.as_bytes()),
-    ]);
+    let dir = hosts_tree(5);
     let started = Instant::now();
     let run = vt(dir.path(), &mock, &redis.url())
         .env("ANTEATER_VT_DEADLINE", "2s")
@@ -357,11 +353,7 @@ fn a_frozen_redis_at_the_start_costs_one_timeout() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("redis://{}", listener.local_addr().unwrap());
     let mock = VtMock::start(MockConfig::default());
-    let hosts = ips(5);
-    let dir = tree(&[
-        ("ignore.yaml", b"url_ignore: nullvalue\n"),
-        ("hosts.txt", hosts.as_bytes()),
-    ]);
+    let dir = hosts_tree(5);
     let started = Instant::now();
     let run = vt(dir.path(), &mock, &url).args(&["--path", ".", "--ips"]).run();
     let elapsed = started.elapsed();
@@ -393,11 +385,7 @@ fn a_frozen_redis_at_the_start_costs_one_timeout() {
 fn redis_freezing_mid_run_is_bounded_and_the_summary_says_so() {
     let redis = RedisServer::start();
     let mock = VtMock::start(MockConfig::default());
-    let hosts = ips(6);
-    let dir = tree(&[
-        ("ignore.yaml", b"url_ignore: nullvalue\n"),
-        ("hosts.txt", hosts.as_bytes()),
-    ]);
+    let dir = hosts_tree(6);
     let started = Instant::now();
     let run = std::thread::scope(|scope| {
         let url = redis.url();
@@ -653,11 +641,7 @@ fn bench_vt_fleet() {
         ..MockConfig::default()
     });
     let redis = RedisServer::start();
-    let hosts = ips(500);
-    let dir = tree(&[
-        ("ignore.yaml", b"url_ignore: nullvalue\n"),
-        ("hosts.txt", hosts.as_bytes()),
-    ]);
+    let dir = hosts_tree(500);
     let started = Instant::now();
     vt(dir.path(), &mock, &redis.url())
         .args(&["--path", ".", "--ips", "--vt-rate", "6000/1m"])
