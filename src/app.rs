@@ -31,9 +31,8 @@ use crate::walk;
 use crate::{paths, redact};
 
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
-pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    clamp_threads(&mut cli);
     let env = PlatformEnv::from_process()?;
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
@@ -90,22 +89,6 @@ struct Scanned {
     stats: ScanStats,
     indicators: Vec<(String, IndicatorHit)>,
     uploads: HashMap<String, UploadSource>,
-}
-
-/// `--threads` beyond what helps is clamped, with a warning.
-fn clamp_threads(cli: &mut Cli) {
-    let Some(requested) = cli.threads else {
-        return;
-    };
-    let limit = max_threads();
-    if requested > limit {
-        let _ = writeln!(
-            std::io::stderr(),
-            "anteater: warning: --threads {requested} clamped to {limit} (4 per CPU, at least 16, at most 256): \
-             more threads only cost start-up time and memory"
-        );
-        cli.threads = Some(limit);
-    }
 }
 
 /// The walk over the targets, cut down to the changed lines in --diff and --staged modes, plus
@@ -307,13 +290,6 @@ fn check_output_paths(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The most worker threads worth starting: the walk is bounded by the disks and CPUs, and 5,000
-/// threads over two files took half a minute to start.
-fn max_threads() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (4 * cpus).clamp(16, 256)
 }
 
 /// One finding per configuration file the change loosened, at the file.

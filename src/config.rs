@@ -260,11 +260,7 @@ impl Config {
 
         let layout = Layout::new(root, revisions.staged.as_ref(), &cwd);
         let (targets, changed_lines) = targets(&cli, &revisions, &layout)?;
-        let threads = match cli.threads {
-            Some(0) => bail!("--threads must be at least 1"),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        };
+        let threads = worker_threads(cli.threads)?;
         Ok(Self {
             root: layout.root,
             targets,
@@ -718,6 +714,29 @@ fn load_exceptions(
         })
         .collect();
     Exceptions::compile(&sources)
+}
+
+/// How many workers scan: `--threads`, or one per CPU. More than help are clamped with a
+/// warning: the walk is bounded by the disks and CPUs, and 5,000 threads over two files took
+/// half a minute to start.
+fn worker_threads(requested: Option<usize>) -> anyhow::Result<usize> {
+    use std::io::Write as _;
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let limit = (4 * cpus).clamp(16, 256);
+    match requested {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(requested) if requested > limit => {
+            // Not eprintln!: a closed stderr must not stop the scan.
+            let _ = writeln!(
+                std::io::stderr(),
+                "anteater: warning: --threads {requested} clamped to {limit} (4 per CPU, at least 16, at most \
+                 256): more threads only cost start-up time and memory"
+            );
+            Ok(limit)
+        }
+        Some(requested) => Ok(requested),
+        None => Ok(cpus),
+    }
 }
 
 /// Where the walk runs and what reports are relative to.

@@ -250,6 +250,14 @@ fn absurd_thread_counts_are_clamped_with_a_warning() {
         run.stderr
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    let run = anteater(dir.path()).args(&["--threads", "0"]).run();
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("--threads must be at least 1"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// UTF-16 without a byte-order mark, as some Windows tools write it.
