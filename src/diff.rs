@@ -374,19 +374,65 @@ fn new_side(printed: &[u8]) -> Option<PathBuf> {
     crate::paths::os_path(name.strip_prefix(b"b/")?.to_vec()).ok()
 }
 
-/// The content of the file at `path` as it is at `revision` (`""`: in the index), or `None` when it did not exist
-/// there. Resolved from the file's own directory, so any file of the repository works.
+/// The content of the file at `path` as it is at `revision` (`""`: in the index), or `None` when
+/// it did not exist there. Resolved from the file's own directory, so any file of the repository
+/// works. One git process: `cat-file --batch` says "missing" itself.
 pub fn file_at(path: &Path, revision: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    use std::io::Write as _;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     let name = path.file_name().context("not a file path")?.to_string_lossy();
     let spec = format!("{revision}:./{name}");
-    if git(dir, &["cat-file", "-e", &spec]).is_err() {
+    if spec.contains('\n') {
+        bail!(
+            "{}: a name holding a line break cannot be read at a revision",
+            path.display()
+        );
+    }
+    let mut child = git_command(dir)
+        .args(["cat-file", "--batch"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("running git (is it installed?)")?;
+    // Written, then closed (dropped), so that git answers and ends.
+    child
+        .stdin
+        .take()
+        .context("git's standard input")?
+        .write_all(format!("{spec}\n").as_bytes())
+        .context("asking git cat-file")?;
+    let output = child.wait_with_output().context("running git cat-file")?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        bail!("git cat-file --batch {spec}: {}", stderr.trim());
+    }
+    batch_answer(&output.stdout).with_context(|| format!("git cat-file --batch {spec}"))
+}
+
+/// The object in one answer of `git cat-file --batch`: `<oid> blob <size>`, a line break and the
+/// content, or `<name> missing`.
+fn batch_answer(answer: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+    let header_end = memchr::memchr(b'\n', answer).context("no answer")?;
+    let header = String::from_utf8_lossy(&answer[..header_end]);
+    let mut fields = header.rsplitn(3, ' ');
+    let (last, kind) = (fields.next().unwrap_or_default(), fields.next());
+    if last == "missing" {
         return Ok(None);
     }
-    git(dir, &["show", &spec]).map(Some)
+    let size: usize = last
+        .parse()
+        .with_context(|| format!("unexpected answer `{header}`"))?;
+    if kind != Some("blob") {
+        bail!("not a file there but a {}", kind.unwrap_or("nothing"));
+    }
+    answer
+        .get(header_end + 1..header_end + 1 + size)
+        .map(|content| Some(content.to_vec()))
+        .context("the answer is cut short")
 }
 
 /// Whether git tracks the file at `path` (it is in the index of the work tree holding it).
@@ -411,6 +457,44 @@ pub fn top_level(dir: &Path) -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cat_file_answers_give_the_content_or_none() {
+        let blob = b"ce013625030ba8dba906f756967f9e9ca394464a blob 6\nhello\n\n";
+        assert_eq!(batch_answer(blob).unwrap(), Some(b"hello\n".to_vec()));
+        assert_eq!(batch_answer(b"HEAD:./x missing missing\n").unwrap(), None);
+        let tree = b"2e81171448eb9f2ee3821e3d447aa6b2fe3ddba1 tree 33\n...\n";
+        assert!(batch_answer(tree).unwrap_err().to_string().contains("a tree"));
+        assert!(batch_answer(b"ce01 blob 60\nhello\n").is_err(), "cut short");
+        assert!(batch_answer(b"").is_err());
+    }
+
+    #[test]
+    fn file_at_reads_a_revision_the_index_and_says_when_a_file_is_missing() {
+        let repo = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| git(repo.path(), args).unwrap();
+        run(&["init", "-q"]);
+        std::fs::create_dir(repo.path().join("sub")).unwrap();
+        std::fs::write(repo.path().join("sub/a b.yaml"), "one\n").unwrap();
+        run(&["add", "-A"]);
+        run(&[
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "user.name=t",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-qm",
+            "x",
+        ]);
+        std::fs::write(repo.path().join("sub/a b.yaml"), "two\n").unwrap();
+        run(&["add", "-A"]);
+        let path = repo.path().join("sub/a b.yaml");
+        assert_eq!(file_at(&path, "HEAD").unwrap(), Some(b"one\n".to_vec()));
+        assert_eq!(file_at(&path, "").unwrap(), Some(b"two\n".to_vec()));
+        assert_eq!(file_at(&repo.path().join("sub/none.yaml"), "HEAD").unwrap(), None);
+    }
 
     #[test]
     fn hunks_give_added_lines() {
