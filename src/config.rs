@@ -433,10 +433,11 @@ struct ConfigReader<'a> {
 
 impl<'a> ConfigReader<'a> {
     fn new(cli: &Cli, revisions: &Revisions, root: &Path, cwd: &'a Path) -> anyhow::Result<Self> {
-        let repository = if revisions.in_git() {
-            Some(diff::top_level(root)?)
-        } else {
-            None
+        let repository = match &revisions.staged {
+            // Found already, when the snapshot was made.
+            Some(snapshot) => Some(snapshot.repository.clone()),
+            None if revisions.in_git() => Some(diff::top_level(root)?),
+            None => None,
         };
         let revision = revisions
             .change

@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub top: PathBuf,
     /// The snapshot's counterpart of `--path`.
     pub root: PathBuf,
+    /// The repository's own top level, which `top` stands for.
+    pub repository: PathBuf,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -30,6 +32,7 @@ impl std::fmt::Debug for Snapshot {
         f.debug_struct("Snapshot")
             .field("root", &self.root)
             .field("top", &self.top)
+            .field("repository", &self.repository)
             .finish()
     }
 }
@@ -38,13 +41,12 @@ impl std::fmt::Debug for Snapshot {
 /// fresh temporary folder; returns it with the staged change (paths relative to `root`,
 /// compared with HEAD).
 pub fn snapshot(root: &Path) -> anyhow::Result<(Snapshot, ChangeSet)> {
-    if diff::git(root, &["rev-parse", "--is-inside-work-tree"]).is_err() {
-        bail!(
+    let top = diff::top_level(root).with_context(|| {
+        format!(
             "--staged needs a git repository, and {} is not in one",
             root.display()
-        );
-    }
-    let top = diff::top_level(root)?;
+        )
+    })?;
     let below_top = root
         .strip_prefix(&top)
         .with_context(|| format!("--staged: {} is outside its repository", root.display()))?
@@ -69,6 +71,7 @@ pub fn snapshot(root: &Path) -> anyhow::Result<(Snapshot, ChangeSet)> {
     let snapshot = Snapshot {
         root: snapshot_top.join(&below_top),
         top: snapshot_top,
+        repository: top,
         _dir: dir,
     };
     Ok((snapshot, change))
