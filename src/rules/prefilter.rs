@@ -679,6 +679,61 @@ mod tests {
         );
     }
 
+    /// Against the plain definition, on random text made of keyword pieces: a line is a
+    /// candidate exactly when it holds some rule's keyword (exactly, or in any case for a
+    /// case-insensitive rule), and its live rules are exactly those rules.
+    #[test]
+    fn candidates_and_live_rules_match_a_plain_search_on_random_text() {
+        // Keywords inside others, at their start ("pass", "Q~") or further in ("ord"), of the
+        // same rule or of another.
+        let rules: [(&[&str], bool); 8] = [
+            (&["passw", "password="], true),
+            (&["token"], true),
+            (&["secret", "secret_key"], true),
+            (&["SK", "sk-"], false),
+            (&["8Q~", "Q~x"], false),
+            (&["ord", "assword"], false),
+            (&["pass"], true),
+            (&["Q~"], false),
+        ];
+        let prefilter = keyword_prefilter(&rules);
+        let pieces = [
+            "pass", "w", "ord", "PASS", "Wor", "d=", "tok", "en", "TOKEN", "secret", "_key", "SECRE", "T",
+            "SK", "sk", "-", "8", "Q~", "x", " ", "\n", "\n", "=", "\"",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |bound: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % bound as u64).unwrap()
+        };
+        for round in 0..200 {
+            // Mostly short texts; a few longer than a lowercased block.
+            let length = if round % 50 == 0 { 40_000 } else { 1 + next(60) };
+            let text: String = (0..length).map(|_| pieces[next(pieces.len())]).collect();
+            let expected: Vec<(String, Vec<usize>)> = text
+                .split('\n')
+                .filter_map(|line| {
+                    let live: Vec<usize> = (0..rules.len())
+                        .filter(|&rule| {
+                            let (words, ignore_case) = rules[rule];
+                            words.iter().any(|word| {
+                                if ignore_case {
+                                    line.to_ascii_lowercase().contains(&word.to_ascii_lowercase())
+                                } else {
+                                    line.contains(word)
+                                }
+                            })
+                        })
+                        .collect();
+                    (!live.is_empty()).then(|| (line.to_string(), live))
+                })
+                .collect();
+            assert_eq!(candidate_lines(&prefilter, &text), expected, "{text:?}");
+        }
+    }
+
     #[test]
     fn lowercase_blocks_find_keywords_far_into_a_file_and_across_block_ends() {
         let prefilter = keyword_prefilter(&[(&["password"], true)]);
@@ -693,6 +748,12 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].0.ends_with(" PassWord"));
         assert_eq!(lines[1].0, "last PASSWORD");
+
+        // A keyword on the byte where a block would end: the block goes on to the line's end.
+        let text = "z".repeat(LOWERED_BLOCK - 4) + "PassWord\nnext";
+        let lines = candidate_lines(&prefilter, &text);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].0.ends_with("zPassWord"));
     }
 
     #[test]
