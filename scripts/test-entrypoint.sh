@@ -34,6 +34,9 @@ extra_redis=()
 cleanup() {
   local pid
   for pid in "${extra_redis[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Wait for them to exit: a Redis shutting down writes its last log lines into $work, and a
+  # file written after rm read the folder makes the removal fail.
+  for pid in "${extra_redis[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
