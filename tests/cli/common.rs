@@ -8,6 +8,12 @@ use serde_json::Value;
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
+/// An ignore list that waives nothing real, and the same list loosened to skip `.sh` contents:
+/// the change the configuration-loosening tests make.
+pub const IGNORE_LIST: &[u8] = b"file_audits:\n  file_contents:\n    - nullvalue\n";
+pub const IGNORE_LIST_WAIVING_SH: &[u8] =
+    b"file_audits:\n  file_contents:\n    - nullvalue\nfile_ignore:\n  - .sh\n";
+
 /// What one run of the binary produced.
 #[derive(Debug)]
 pub struct Run {

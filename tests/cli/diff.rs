@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::common::{anteater, Run};
+use crate::common::{anteater, Run, IGNORE_LIST, IGNORE_LIST_WAIVING_SH};
 use crate::support::git_repo::{git_in, GitRepo as Repo};
 
 const SECRET_LINE: &str = "GITHUB_TOKEN=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\n"; // fake-secret-for-tests
@@ -204,10 +204,7 @@ fn diff_auto_outside_ci_asks_for_a_revision() {
 #[test]
 fn a_change_that_waives_its_own_secret_is_still_flagged_and_reported() {
     let repo = Repo::new();
-    repo.write(
-        "ignore.yaml",
-        b"file_audits:\n  file_contents:\n    - nullvalue\n",
-    );
+    repo.write("ignore.yaml", IGNORE_LIST);
     repo.write("app.sh", b"echo hi\n");
     let base = repo.commit("base");
     repo.write("app.sh", format!("echo hi\n{SECRET_LINE}").as_bytes());
@@ -255,22 +252,13 @@ fn a_change_that_waives_its_own_secret_is_still_flagged_and_reported() {
 #[test]
 fn an_explicit_range_reports_its_configuration_changes() {
     let repo = Repo::new();
-    repo.write(
-        "ignore.yaml",
-        b"file_audits:\n  file_contents:\n    - nullvalue\n",
-    );
+    repo.write("ignore.yaml", IGNORE_LIST);
     repo.write("app.sh", b"echo hi\n");
     let base = repo.commit("base");
-    repo.write(
-        "ignore.yaml",
-        b"file_audits:\n  file_contents:\n    - nullvalue\nfile_ignore:\n  - .sh\n",
-    );
+    repo.write("ignore.yaml", IGNORE_LIST_WAIVING_SH);
     let sneak = repo.commit("waive .sh files");
     // The working tree moves on and undoes it: the range still did it.
-    repo.write(
-        "ignore.yaml",
-        b"file_audits:\n  file_contents:\n    - nullvalue\n",
-    );
+    repo.write("ignore.yaml", IGNORE_LIST);
     repo.commit("undo");
 
     let range = format!("{base}..{sneak}");

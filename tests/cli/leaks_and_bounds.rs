@@ -12,6 +12,24 @@ use crate::support::vt_mock::{url_id, MockConfig, Stats, VtMock, DEFAULT_API_KEY
 const CLEAN_URL: &str = "https://docs.example.org/guide";
 const IP: &str = "90.156.201.21";
 
+/// One file holding `IP`, looked up with `--vt-fail-closed` against `api`, no Redis.
+fn ip_looked_up_fail_closed(api: &ScriptedHttp) -> Run {
+    let dir = tree(&[("app.py", format!("host = '{IP}'\n").as_bytes())]);
+    vt(
+        dir.path(),
+        &format!("{}/api/v3", api.origin),
+        "redis://127.0.0.1:1",
+    )
+    .args(&["--ips", "--vt-fail-closed"])
+    .run()
+}
+
+fn is_unverified(run: &Run) -> bool {
+    run.results()
+        .iter()
+        .any(|r| r["ruleId"] == "virustotal-unverified")
+}
+
 /// anteater pointed at a VirusTotal API root, fast timings, no Redis (in-process fallback).
 fn vt(dir: &Path, api_url: &str, redis: &str) -> Invocation {
     anteater(dir)
@@ -195,22 +213,9 @@ fn a_report_no_engine_judged_is_unverified_not_clean() {
             ),
         )
     });
-    let dir = tree(&[("app.py", format!("host = '{IP}'\n").as_bytes())]);
-    let run = vt(
-        dir.path(),
-        &format!("{}/api/v3", api.origin),
-        "redis://127.0.0.1:1",
-    )
-    .args(&["--ips", "--vt-fail-closed"])
-    .run();
+    let run = ip_looked_up_fail_closed(&api);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    assert!(
-        run.results()
-            .iter()
-            .any(|r| r["ruleId"] == "virustotal-unverified"),
-        "{}",
-        run.stdout
-    );
+    assert!(is_unverified(&run), "{}", run.stdout);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,22 +224,9 @@ fn a_report_no_engine_judged_is_unverified_not_clean() {
 #[test]
 fn an_oversized_virustotal_answer_is_unverified_not_clean() {
     let api = ScriptedHttp::start(|_| Answer::json(200, ip_report(6 << 20)));
-    let dir = tree(&[("app.py", format!("host = '{IP}'\n").as_bytes())]);
-    let run = vt(
-        dir.path(),
-        &format!("{}/api/v3", api.origin),
-        "redis://127.0.0.1:1",
-    )
-    .args(&["--ips", "--vt-fail-closed"])
-    .run();
+    let run = ip_looked_up_fail_closed(&api);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    assert!(
-        run.results()
-            .iter()
-            .any(|r| r["ruleId"] == "virustotal-unverified"),
-        "{}",
-        run.all_output()
-    );
+    assert!(is_unverified(&run), "{}", run.all_output());
     assert!(run.stdout.contains("larger than 4 MiB"), "{}", run.stdout);
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{anteater, Run};
+use crate::common::{anteater, Run, IGNORE_LIST, IGNORE_LIST_WAIVING_SH};
 use crate::support::git_repo::GitRepo;
 
 const TOKEN_LINE: &str = "GITHUB_TOKEN=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\n"; // fake-secret-for-tests
@@ -210,19 +210,13 @@ fn names_holding_and_or_a_custom_prefix_change_nothing() {
 #[test]
 fn configuration_loosening_is_judged_in_the_index() {
     let dir = GitRepo::new();
-    dir.write(
-        "ignore.yaml",
-        b"file_audits:\n  file_contents:\n    - nullvalue\n",
-    );
+    dir.write("ignore.yaml", IGNORE_LIST);
     dir.write("app.sh", b"echo hi\n");
     dir.git(&["add", "-A"]);
     dir.git(&["commit", "-q", "-m", "base"]);
-    let loosened = b"file_audits:\n  file_contents:\n    - nullvalue\nfile_ignore:\n  - .sh\n";
-    let original = b"file_audits:\n  file_contents:\n    - nullvalue\n";
-
-    dir.write("ignore.yaml", loosened);
+    dir.write("ignore.yaml", IGNORE_LIST_WAIVING_SH);
     dir.git(&["add", "-A"]);
-    dir.write("ignore.yaml", original);
+    dir.write("ignore.yaml", IGNORE_LIST);
     let run = staged(dir.path(), &["--ignore-list", "ignore.yaml"]);
     assert_eq!(
         run.found(),
@@ -232,7 +226,7 @@ fn configuration_loosening_is_judged_in_the_index() {
     );
 
     dir.git(&["add", "-A"]);
-    dir.write("ignore.yaml", loosened);
+    dir.write("ignore.yaml", IGNORE_LIST_WAIVING_SH);
     let run = staged(dir.path(), &["--ignore-list", "ignore.yaml"]);
     assert!(run.found().is_empty(), "{}", run.stdout);
 }
