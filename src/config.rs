@@ -173,6 +173,8 @@ impl Config {
     /// the configuration as that revision has it, rules and exceptions, what is anteater's own,
     /// and the files to walk.
     pub fn build(cli: Cli, env: &PlatformEnv) -> anyhow::Result<Self> {
+        // First: a bad count is refused before any git work.
+        let threads = worker_threads(cli.threads)?;
         let virustotal = VtPlan::from_cli(&cli, env)?;
         let cwd = std::env::current_dir().context("reading the working directory")?;
         let root = scan_root(&cli)?;
@@ -240,7 +242,7 @@ impl Config {
         ];
         let (excluded, skipped_as_own) = own.excluded(outputs.into_iter().flatten(), &root, &cwd);
         let (excluded, skipped_as_own) =
-            reader.with_snapshot_counterparts(excluded, skipped_as_own, revisions.staged.as_ref());
+            with_snapshot_counterparts(excluded, skipped_as_own, revisions.staged.as_ref());
         let watched = own.watched(&cwd, |path| reader.in_repository(path));
         let loosened = match (&revisions.change, &revisions.history_range) {
             (Some(change), _) => {
@@ -260,7 +262,6 @@ impl Config {
 
         let layout = Layout::new(root, revisions.staged.as_ref(), &cwd);
         let (targets, changed_lines) = targets(&cli, &revisions, &layout)?;
-        let threads = worker_threads(cli.threads)?;
         Ok(Self {
             root: layout.root,
             targets,
@@ -459,39 +460,14 @@ impl<'a> ConfigReader<'a> {
         mut loosened: Vec<Loosening>,
         staged: Option<&crate::staged::Snapshot>,
     ) -> Vec<Loosening> {
-        if let (Some(snapshot), Some(top)) = (staged, &self.repository) {
+        if let Some(snapshot) = staged {
             for loosening in &mut loosened {
-                if let Ok(relative) = paths::resolve(&loosening.path, self.cwd).strip_prefix(top) {
-                    loosening.path = snapshot.top.join(relative);
+                if let Some(counterpart) = snapshot.counterpart(&paths::resolve(&loosening.path, self.cwd)) {
+                    loosening.path = counterpart;
                 }
             }
         }
         loosened
-    }
-
-    /// In `--staged` the walk runs over the snapshot, and reports name its files: anteater's own
-    /// files are skipped at their snapshot counterparts too, and named by them.
-    fn with_snapshot_counterparts(
-        &self,
-        mut excluded: BTreeSet<PathBuf>,
-        skipped_as_own: Vec<PathBuf>,
-        staged: Option<&crate::staged::Snapshot>,
-    ) -> (BTreeSet<PathBuf>, Vec<PathBuf>) {
-        let (Some(snapshot), Some(top)) = (staged, &self.repository) else {
-            return (excluded, skipped_as_own);
-        };
-        let counterpart = |path: &PathBuf| {
-            path.strip_prefix(top)
-                .ok()
-                .map(|relative| snapshot.top.join(relative))
-        };
-        let counterparts: Vec<PathBuf> = excluded.iter().filter_map(counterpart).collect();
-        excluded.extend(counterparts);
-        let skipped_as_own = skipped_as_own
-            .iter()
-            .map(|path| counterpart(path).unwrap_or_else(|| path.clone()))
-            .collect();
-        (excluded, skipped_as_own)
     }
 
     fn in_repository(&self, path: &Path) -> bool {
@@ -715,6 +691,28 @@ fn load_exceptions(
         })
         .collect();
     Exceptions::compile(&sources)
+}
+
+/// In `--staged` the walk runs over the snapshot, and reports name its files: anteater's own
+/// files are skipped at their snapshot counterparts too, and named by them.
+fn with_snapshot_counterparts(
+    mut excluded: BTreeSet<PathBuf>,
+    skipped_as_own: Vec<PathBuf>,
+    staged: Option<&crate::staged::Snapshot>,
+) -> (BTreeSet<PathBuf>, Vec<PathBuf>) {
+    let Some(snapshot) = staged else {
+        return (excluded, skipped_as_own);
+    };
+    let counterparts: Vec<PathBuf> = excluded
+        .iter()
+        .filter_map(|path| snapshot.counterpart(path))
+        .collect();
+    excluded.extend(counterparts);
+    let skipped_as_own = skipped_as_own
+        .into_iter()
+        .map(|path| snapshot.counterpart(&path).unwrap_or(path))
+        .collect();
+    (excluded, skipped_as_own)
 }
 
 /// How many workers scan: `--threads`, or one per CPU. More than help are clamped with a

@@ -27,6 +27,15 @@ pub struct Snapshot {
     pub repository: PathBuf,
 }
 
+impl Snapshot {
+    /// The snapshot's counterpart of `path`, a path of the repository; `None` outside it.
+    pub fn counterpart(&self, path: &Path) -> Option<PathBuf> {
+        path.strip_prefix(&self.repository)
+            .ok()
+            .map(|relative| self.top.join(relative))
+    }
+}
+
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshot")
