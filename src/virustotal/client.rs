@@ -380,7 +380,8 @@ impl Stats {
     /// The counts, when some engine judged: no engine at all (`{}`, or every engine unable to
     /// read the file) is no verdict, not a clean one.
     fn judged(self) -> Result<Self, VtError> {
-        if self.malicious + self.suspicious + self.harmless + self.undetected == 0 {
+        // Not a sum: the counts are the server's, and four of them can overflow a u32.
+        if [self.malicious, self.suspicious, self.harmless, self.undetected] == [0; 4] {
             return Err(VtError::NotAVerdict("no engine judged it (all counts 0)".into()));
         }
         Ok(self)
@@ -442,6 +443,14 @@ struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_counts_that_overflow_a_sum_are_still_a_verdict() {
+        let huge: Stats = serde_json::from_str(r#"{"malicious": 4294967295, "harmless": 1}"#).unwrap();
+        assert!(huge.judged().is_ok());
+        let none: Stats = serde_json::from_str("{}").unwrap();
+        assert!(none.judged().is_err());
+    }
 
     #[test]
     fn upload_urls_must_stay_on_the_api_origin() {
