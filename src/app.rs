@@ -13,7 +13,6 @@ use std::io::Write;
 use crate::baseline;
 use crate::enrich;
 use crate::finding::{sha256_hex, Finding};
-use crate::history;
 use crate::inspect::IndicatorHit;
 use crate::report::console::{self, ConsoleReporter};
 use crate::report::github::{AnnotationReporter, CommandPause, StepSummaryReporter};
@@ -23,10 +22,9 @@ use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::sarif::SarifReporter;
 use crate::report::{BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
-use crate::rules::RuleKind;
+use crate::source::history;
 use crate::stats::ScanStats;
 use crate::virustotal::lookup::{self, Progress, UploadSource};
-use crate::virustotal::verdict::IndicatorKind;
 use crate::walk;
 use crate::{paths, redact};
 
@@ -94,24 +92,17 @@ struct Scanned {
 /// The walk over the targets, cut down to the changed lines in --diff and --staged modes, plus
 /// what history mode finds and what the change loosened in anteater's own configuration.
 fn scan(config: &Config) -> anyhow::Result<Scanned> {
+    // Every source's fragments went through the one inspector, which kept what is new.
     let mut results = walk::walk(config);
-    if let Some(lines) = &config.changed_lines {
-        // What was already there before the change is not the change's doing.
-        let on_changed_line = |path: &str, line: u32| lines.get(path).is_some_and(|l| l.contains(line));
-        let rules = &config.rules;
-        results.findings.retain(|finding| {
-            rules.rule(finding.rule).kind != RuleKind::Content || on_changed_line(&finding.path, finding.line)
-        });
-        results.indicators.retain(|(path, hit)| {
-            hit.indicator.kind == IndicatorKind::File || on_changed_line(path, hit.line)
-        });
-    }
     let mut findings = results.findings;
     let mut stats = results.stats;
     if let Some(plan) = &config.history {
         let found = history::scan(config, &plan.revisions)?;
         stats.commits = Some(found.commits);
-        stats.unreadable.extend(found.unreadable);
+        stats.unreadable.extend(found.stats.unreadable);
+        stats.too_large.extend(found.stats.too_large);
+        stats.suppressed += found.stats.suppressed;
+        results.indicators.extend(found.indicators);
         merge_history(&mut findings, found.findings);
     }
     findings.extend(config_change_findings(config));

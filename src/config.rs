@@ -11,14 +11,14 @@ use anyhow::{bail, Context};
 
 use crate::cli::{Cli, ExceptionsFrom, FailOn, RulesetName};
 use crate::config_change::{self, ConfigKind, Loosening};
-use crate::diff::{self, ChangeSet, ChangedLines};
+use crate::diff::{self, AddedLines, ChangeSet};
 use crate::exceptions::{self, Exceptions};
-use crate::history::{self, HistoryPlan};
 use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::{ExceptionFile, FlagList};
 use crate::paths;
 use crate::platform_env::PlatformEnv;
 use crate::rules::{builtin, Precision, RuleKind, RuleMeta, RuleSet, Severity};
+use crate::source::history::{self, HistoryPlan};
 use crate::virustotal::lookup;
 use crate::virustotal::redis_conn::TlsFiles;
 
@@ -84,7 +84,7 @@ pub struct Config {
     pub staged: Option<crate::staged::Snapshot>,
     /// --diff: the changed lines of each changed file, by report path. Content findings
     /// elsewhere are not reported.
-    pub changed_lines: Option<HashMap<String, ChangedLines>>,
+    pub changed_lines: Option<HashMap<String, AddedLines>>,
 }
 
 /// Which indicators to look up on VirusTotal, and how.
@@ -774,7 +774,7 @@ fn targets(
     cli: &Cli,
     revisions: &Revisions,
     layout: &Layout,
-) -> anyhow::Result<(Targets, Option<HashMap<String, ChangedLines>>)> {
+) -> anyhow::Result<(Targets, Option<HashMap<String, AddedLines>>)> {
     if let Some(path) = &cli.patchset {
         return Ok((read_patchset(path, &layout.root, cli.patchset0)?, None));
     }

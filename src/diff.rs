@@ -15,23 +15,7 @@ use anyhow::{bail, Context};
 
 use crate::platform_env::PlatformEnv;
 
-/// Which lines of a changed file count as changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangedLines {
-    /// The whole file: added, copied, or binary.
-    All,
-    /// 1-based line ranges (end exclusive) of added or changed lines.
-    Ranges(Vec<Range<u32>>),
-}
-
-impl ChangedLines {
-    pub fn contains(&self, line: u32) -> bool {
-        match self {
-            ChangedLines::All => true,
-            ChangedLines::Ranges(ranges) => ranges.iter().any(|range| range.contains(&line)),
-        }
-    }
-}
+pub use crate::source::AddedLines;
 
 /// The change under review.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +24,7 @@ pub struct ChangeSet {
     pub base: String,
     /// Changed files that exist at HEAD, relative to the scan root, as git names them (any
     /// bytes: a name that is not UTF-8 is still opened and scanned).
-    pub files: HashMap<PathBuf, ChangedLines>,
+    pub files: HashMap<PathBuf, AddedLines>,
     /// Files the change deleted (nothing to scan), relative to the scan root.
     pub deleted: Vec<PathBuf>,
     /// Renames as (old path, new path).
@@ -241,11 +225,11 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
         };
         match code.chars().next() {
             Some('A') => {
-                set.files.insert(path(fields.next())?, ChangedLines::All);
+                set.files.insert(path(fields.next())?, AddedLines::All);
             }
             Some('C') => {
                 let _source = path(fields.next())?;
-                set.files.insert(path(fields.next())?, ChangedLines::All);
+                set.files.insert(path(fields.next())?, AddedLines::All);
             }
             Some('D') => set.deleted.push(path(fields.next())?),
             Some('R') => {
@@ -257,7 +241,7 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
             Some('M' | 'T') => modified.push(path(fields.next())?),
             // Unmerged or unknown: look at the whole file rather than miss something.
             _ => {
-                set.files.insert(path(fields.next())?, ChangedLines::All);
+                set.files.insert(path(fields.next())?, AddedLines::All);
             }
         }
     }
@@ -287,7 +271,7 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
     // A rename or mode change without content changes has no hunk: no line is new, but the
     // file is still a changed file for file-name and binary checks.
     for path in modified {
-        set.files.entry(path).or_insert(ChangedLines::Ranges(Vec::new()));
+        set.files.entry(path).or_insert(AddedLines::none());
     }
     // Binary files (and text marked `-diff`) have no hunks: the whole file counts. Named from
     // NUL-separated --numstat, where binaries count `-` lines, not from the patch's "Binary
@@ -309,18 +293,23 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
         if added == Some(b"-".as_slice()) {
             let path = crate::paths::os_path(name.to_vec())
                 .with_context(|| format!("a changed file's name: {}", String::from_utf8_lossy(name)))?;
-            set.files.insert(path, ChangedLines::All);
+            set.files.insert(path, AddedLines::All);
         }
     }
     Ok(set)
 }
 
 /// Parses `git diff -U0` output into added line ranges per file (new paths). Binary files have
-/// no `+++` line and are not in it.
-fn parse_patch(patch: &[u8]) -> anyhow::Result<Vec<(PathBuf, ChangedLines)>> {
-    let mut out: Vec<(PathBuf, ChangedLines)> = Vec::new();
+/// no `+++` line and are not in it. A hunk's lines are taken by the counts its header gives, never
+/// by their first characters: an added line whose text is `++ b/other` reads `+++ b/other` in the
+/// patch, and must not start a new file.
+fn parse_patch(patch: &[u8]) -> anyhow::Result<Vec<(PathBuf, AddedLines)>> {
+    let mut out: Vec<(PathBuf, Vec<Range<u32>>)> = Vec::new();
     let mut current: Option<usize> = None;
-    for line in patch.split(|&b| b == b'\n') {
+    // Every line ends in a line break: the last one leaves no empty line behind.
+    let patch = patch.strip_suffix(b"\n").unwrap_or(patch);
+    let mut lines = patch.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
         if line.starts_with(b"diff --git ") {
             current = None;
         } else if let Some(path) = line.strip_prefix(b"+++ ") {
@@ -336,19 +325,52 @@ fn parse_patch(patch: &[u8]) -> anyhow::Result<Vec<(PathBuf, ChangedLines)>> {
                     String::from_utf8_lossy(path)
                 )
             })?;
-            out.push((path, ChangedLines::Ranges(Vec::new())));
+            out.push((path, Vec::new()));
             current = Some(out.len() - 1);
         } else if line.starts_with(b"@@ ") {
+            let (removed, added) = hunk_counts(line).with_context(|| {
+                format!(
+                    "git diff: unreadable hunk header `{}`",
+                    String::from_utf8_lossy(line)
+                )
+            })?;
             if let (Some(index), Some(range)) = (current, hunk_added_lines(line)) {
-                if let ChangedLines::Ranges(ranges) = &mut out[index].1 {
-                    if !range.is_empty() {
-                        ranges.push(range);
-                    }
+                out[index].1.push(range);
+            }
+            // The hunk's body: exactly this many removed and added lines, whatever they hold,
+            // each possibly followed by git's "\ No newline at end of file".
+            let mut body = removed + added;
+            while body > 0 {
+                match lines.next() {
+                    Some(_) => body -= 1,
+                    None => bail!("git diff: a hunk ends before its {} lines", removed + added),
+                }
+                if lines.peek().is_some_and(|next| next.starts_with(b"\\ ")) {
+                    lines.next();
                 }
             }
         }
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(path, ranges)| (path, AddedLines::from_ranges(ranges)))
+        .collect())
+}
+
+/// `@@ -a,b +c,d @@`: how many lines the hunk removes (b) and adds (d), each 1 when left out.
+fn hunk_counts(header: &[u8]) -> Option<(u64, u64)> {
+    let text = std::str::from_utf8(header).ok()?;
+    let mut fields = text.split(' ').skip(1);
+    let count = |field: &str, sign: char| -> Option<u64> {
+        let field = field.strip_prefix(sign)?;
+        match field.split_once(',') {
+            Some((_, count)) => count.parse().ok(),
+            None => Some(1),
+        }
+    };
+    let removed = count(fields.next()?, '-')?;
+    let added = count(fields.next()?, '+')?;
+    Some((removed, added))
 }
 
 /// `@@ -a,b +c,d @@` → lines c..c+d of the new file (d defaults to 1).
@@ -510,10 +532,10 @@ mod tests {
         assert_eq!(
             parsed,
             [
-                ("src/a.rs".into(), ChangedLines::Ranges(vec![2..3, 7..9])),
+                ("src/a.rs".into(), AddedLines::Ranges(vec![2..3, 7..9])),
                 (
                     crate::paths::os_path(b"\xff.c".to_vec()).unwrap(),
-                    ChangedLines::Ranges(vec![Range { start: 1, end: 2 }])
+                    AddedLines::Ranges(vec![Range { start: 1, end: 2 }])
                 ),
             ]
         );
@@ -533,9 +555,15 @@ mod tests {
     }
 
     #[test]
-    fn changed_lines_contain() {
-        let lines = ChangedLines::Ranges(vec![Range { start: 2, end: 4 }]);
-        assert!(lines.contains(2) && lines.contains(3) && !lines.contains(4));
-        assert!(ChangedLines::All.contains(99));
+    fn hunks_are_read_by_their_counts_not_their_first_characters() {
+        // The added line `++ b/other` is `+++ b/other` in the patch: it is a line of a.rs.
+        let patch = b"diff --git a/a.rs b/a.rs\n--- a/a.rs\n+++ b/a.rs\n@@ -1,0 +2,3 @@\n+x\n+++ b/other\n+@@ -1 +1 @@\n\\ No newline at end of file\n@@ -9 +10,0 @@\n--- a/gone\n";
+        let parsed = parse_patch(patch).unwrap();
+        assert_eq!(parsed, [("a.rs".into(), AddedLines::from_ranges(std::iter::once(2..5)))]);
+        assert!(
+            parse_patch(b"+++ b/a.rs\n@@ -1,0 +1,2 @@\n+x\n").is_err(),
+            "a cut hunk"
+        );
+        assert_eq!(hunk_counts(b"@@ -3 +4,2 @@ fn x"), Some((1, 2)));
     }
 }

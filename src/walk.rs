@@ -12,6 +12,7 @@ use crate::config::{Config, Targets};
 use crate::finding::Finding;
 use crate::inspect::{IndicatorHit, Inspector};
 use crate::paths;
+use crate::source::{AddedLines, Content, Fragment};
 use crate::stats::ScanStats;
 use crate::virustotal::lookup::UploadSource;
 
@@ -117,6 +118,9 @@ struct Visitor<'s> {
     buffer: Vec<u8>,
 }
 
+static ALL_LINES: AddedLines = AddedLines::All;
+static NO_LINES: AddedLines = AddedLines::Ranges(Vec::new());
+
 /// A thread keeps its read buffer between files, unless one huge file made it huge.
 const KEEP_BUFFER_UP_TO: usize = 16 << 20;
 
@@ -149,7 +153,20 @@ impl ParallelVisitor for Visitor<'_> {
         if self.config.excluded.contains(path) || in_excluded_dir(path, self.config) {
             return WalkState::Continue;
         }
-        let mut report = self.inspector.inspect(path, &mut self.buffer);
+        let report_path = paths::relative_to(path, &self.config.report_root);
+        // A --diff change names the lines it added; anything else is new in every line.
+        let added = match &self.config.changed_lines {
+            None => &ALL_LINES,
+            Some(lines) => lines.get(&report_path).unwrap_or(&NO_LINES),
+        };
+        let fragment = Fragment {
+            scan_path: &relative,
+            report_path,
+            content: Content::File { path, upload: true },
+            added,
+            name_is_new: true,
+        };
+        let mut report = self.inspector.inspect(&fragment, &mut self.buffer);
         self.local.findings.append(&mut report.findings);
         let file = &report.path;
         self.local

@@ -1,4 +1,5 @@
-//! The one place that decides whether a file is binary, and hashes binaries.
+//! Binaries: hashing them, and telling UTF-16 without a byte-order mark from binary data (for
+//! `text`, which decides what a file is).
 
 use std::io::Read;
 
@@ -9,12 +10,6 @@ use crate::finding::hex;
 /// How much of a file's start is inspected to classify it.
 pub const FIRST_BLOCK: usize = 8 * 1024;
 
-/// Classifies a file by its first block: NUL bytes or other binary signatures make it binary;
-/// UTF-8 and UTF-16 text (with a byte-order mark or without), and other text, does not.
-pub fn is_binary(first_block: &[u8]) -> bool {
-    content_inspector::inspect(first_block).is_binary() && utf16_without_bom(first_block).is_none()
-}
-
 /// Text in UTF-16 without a byte-order mark, as some Windows tools write it: NUL every other
 /// byte in at least one code unit of sixteen (every ASCII character, line breaks included, has
 /// one: text in CJK scripts has few) and never in the other byte, and every code unit a
@@ -22,7 +17,7 @@ pub fn is_binary(first_block: &[u8]) -> bool {
 /// unpaired surrogates). `Some(true)` for little endian. Judged on the whole code units of the
 /// first block; binaries fail it within a few bytes, and ASCII text with a stray NUL has too
 /// few NULs.
-fn utf16_without_bom(first_block: &[u8]) -> Option<bool> {
+pub(crate) fn utf16_without_bom(first_block: &[u8]) -> Option<bool> {
     const MIN_UNITS: usize = 2;
     let pairs = first_block.chunks_exact(2);
     let total = pairs.len();
@@ -44,35 +39,13 @@ fn utf16_without_bom(first_block: &[u8]) -> Option<bool> {
     textual.then_some(little_endian)
 }
 
-fn unit(pair: &[u8], little_endian: bool) -> u16 {
+pub(crate) fn unit(pair: &[u8], little_endian: bool) -> u16 {
     let pair = [pair[0], pair[1]];
     if little_endian {
         u16::from_le_bytes(pair)
     } else {
         u16::from_be_bytes(pair)
     }
-}
-
-/// Whether a file whose first block this is holds UTF-16 text, with a byte-order mark or
-/// without one.
-pub fn is_utf16(first_block: &[u8]) -> bool {
-    matches!(first_block, [0xff, 0xfe, ..] | [0xfe, 0xff, ..]) || utf16_without_bom(first_block).is_some()
-}
-
-/// The UTF-8 form of UTF-16 text: with a byte-order mark (little or big endian), or without one
-/// when the first block passes `utf16_without_bom`; `None` for anything else. Unpaired
-/// surrogates become U+FFFD, as in any lossy decoding.
-pub fn utf16_to_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
-    let (little_endian, text) = match bytes {
-        [0xff, 0xfe, rest @ ..] => (true, rest),
-        [0xfe, 0xff, rest @ ..] => (false, rest),
-        _ => (utf16_without_bom(&bytes[..bytes.len().min(FIRST_BLOCK)])?, bytes),
-    };
-    let units = text.chunks_exact(2).map(|pair| unit(pair, little_endian));
-    let text: String = char::decode_utf16(units)
-        .map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect();
-    Some(text.into_bytes())
 }
 
 /// sha256 of `first_block` followed by the rest of `reader`, streamed in blocks.
@@ -95,6 +68,10 @@ pub fn sha256_hex(first_block: &[u8], reader: &mut impl Read) -> std::io::Result
 mod tests {
     use super::*;
 
+    fn is_binary(block: &[u8]) -> bool {
+        crate::inspect::text::classify(block).binary
+    }
+
     #[test]
     fn nul_bytes_make_a_file_binary() {
         assert!(is_binary(b"hello\0world, 15"));
@@ -106,24 +83,12 @@ mod tests {
     }
 
     #[test]
-    fn utf16_text_is_decoded() {
-        let mut le = vec![0xff, 0xfe];
-        le.extend("pass=1\n".encode_utf16().flat_map(u16::to_le_bytes));
-        assert_eq!(utf16_to_utf8(&le).unwrap(), b"pass=1\n");
-        let mut be = vec![0xfe, 0xff];
-        be.extend("é".encode_utf16().flat_map(u16::to_be_bytes));
-        assert_eq!(utf16_to_utf8(&be).unwrap(), "é".as_bytes());
-        assert_eq!(utf16_to_utf8(b"plain"), None);
-        assert!(!is_binary(&le), "UTF-16 with a BOM is text");
-    }
-
-    #[test]
     fn utf16_without_a_byte_order_mark_is_text() {
         let le: Vec<u8> = "key = 1\r\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
         let be: Vec<u8> = "key = 1\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
         assert!(!is_binary(&le) && !is_binary(&be));
-        assert_eq!(utf16_to_utf8(&le).unwrap(), b"key = 1\r\n");
-        assert_eq!(utf16_to_utf8(&be).unwrap(), b"key = 1\n");
+        assert_eq!(utf16_without_bom(&le), Some(true));
+        assert_eq!(utf16_without_bom(&be), Some(false));
         // Binaries with NULs in other places, or control characters, stay binary.
         assert!(is_binary(b"MZ\x90\0\x03\0\0\0\x04\0\0\0"));
         assert!(is_binary(b"a\0\x01\0b\0c\0"));
@@ -132,8 +97,7 @@ mod tests {
         let japanese = "# 設定ファイルの説明コメントです。本番環境では使用しないこと。\n".repeat(20)
             + "aws_key = \"AKIA\"\n";
         let le: Vec<u8> = japanese.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert!(!is_binary(&le));
-        assert_eq!(utf16_to_utf8(&le).unwrap(), japanese.as_bytes());
+        assert!(!is_binary(&le[..le.len().min(FIRST_BLOCK)]));
         // ASCII text with one stray NUL is not UTF-16.
         let stray = format!("{}\0{}", "x = 1\n".repeat(100), "y = 2\n".repeat(100));
         assert_eq!(utf16_without_bom(stray.as_bytes()), None);

@@ -20,6 +20,9 @@ pub struct ContentHit {
     pub line_range: Range<usize>,
     /// The first match on that line, as a range of the buffer.
     pub matched: Range<usize>,
+    /// Where the text the match stands for ends (the line's end; a private key's block end):
+    /// the lines up to it are the match's, for deciding whether a change made it.
+    pub extent_end: usize,
 }
 
 /// What the content rules found in one file.
@@ -204,11 +207,17 @@ impl Scan<'_> {
             return true;
         }
         let number = self.lines.line_of(buffer, line_range.start);
+        let matched = line_range.start + found.start..line_range.start + found.end;
+        let extent_end = match self.rules.rule(rule).filter.as_deref() {
+            Some(filter) => filter.evidence_end(buffer, matched.end, line_range.end),
+            None => line_range.end,
+        };
         self.result.hits.push(ContentHit {
             rule,
             line: u32::try_from(number).unwrap_or(u32::MAX),
             line_range: line_range.clone(),
-            matched: line_range.start + found.start..line_range.start + found.end,
+            matched,
+            extent_end,
         });
         true
     }

@@ -1,28 +1,38 @@
-//! Inspects one file: its name, then its contents (text) or its checksum (binary).
+//! The one inspector: every fragment of every source (a file of the tree, a blob of a commit, a
+//! file a change touches) goes through the same checks, in the same order: its name, what its
+//! bytes are, its contents (text, decoded text, the bytes of a binary), its checksum, the
+//! indicators VirusTotal is asked about. A source only says which lines are new; what was
+//! already there before the change is not reported.
 
 pub mod binary;
 pub mod content;
 pub mod network;
 pub mod suppress;
+pub mod text;
+mod windows;
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+
+use sha2::{Digest, Sha256};
 
 use crate::cli::Oversize;
 use crate::config::Config;
-use crate::finding::{sha256_hex, Finding};
-use crate::paths;
+use crate::finding::{hex, sha256_hex, Finding};
 use crate::redact;
+use crate::source::{Content, Fragment};
 use crate::virustotal::lookup::{Indicator, UploadSource};
 use crate::virustotal::verdict::IndicatorKind;
+
+use windows::{View, Window};
 
 /// What happened to a file's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileOutcome {
     /// Text, scanned with the content rules.
     Text,
-    /// Binary: checked against the allowlist when asked to, never scanned as text.
+    /// Binary: its bytes searched with the content rules, checked against the allowlist when
+    /// asked to.
     Binary,
     /// Text whose suffix is in `file_ignore`: name checked, contents not scanned.
     ContentsIgnored,
@@ -33,7 +43,7 @@ pub enum FileOutcome {
     Unreadable(String),
 }
 
-/// The result of inspecting one file.
+/// The result of inspecting one fragment.
 #[derive(Debug)]
 pub struct FileReport {
     /// '/'-separated path relative to the report root.
@@ -59,9 +69,16 @@ pub struct IndicatorHit {
     pub columns: Option<(u32, u32)>,
 }
 
-/// Inspects files with one run's rules and exceptions; shared by all walker threads.
+/// Inspects fragments with one run's rules and exceptions; shared by all worker threads.
 pub struct Inspector<'a> {
     config: &'a Config,
+}
+
+/// What the checks need to know about the fragment they inspect.
+struct Context<'f> {
+    fragment: &'f Fragment<'f>,
+    /// Under a test path: rules that opt in report one level lower.
+    in_tests: bool,
 }
 
 impl<'a> Inspector<'a> {
@@ -69,30 +86,34 @@ impl<'a> Inspector<'a> {
         Self { config }
     }
 
-    /// Inspects the file at `path` (absolute, under the scan root). `buffer` is scratch space
-    /// reused across files by the caller: allocating a fresh buffer per file costs page faults
-    /// that showed up as most of the scan's system time.
-    pub fn inspect(&self, path: &Path, buffer: &mut Vec<u8>) -> FileReport {
-        let config = self.config;
-        let scan_relative = paths::slash_path(path.strip_prefix(&config.root).unwrap_or(path));
-        let report_path = paths::relative_to(path, &config.report_root);
-        let in_tests = config.in_test_path(&scan_relative);
-        let (findings, look_inside) = self.file_name_findings(&scan_relative, &report_path, in_tests);
+    /// Inspects one fragment. `buffer` is scratch space reused across fragments by the caller:
+    /// allocating a fresh buffer per file costs page faults that showed up as most of the scan's
+    /// system time.
+    pub fn inspect(&self, fragment: &Fragment<'_>, buffer: &mut Vec<u8>) -> FileReport {
+        let context = Context {
+            fragment,
+            in_tests: self.config.in_test_path(fragment.scan_path),
+        };
         let mut report = FileReport {
-            findings,
-            path: report_path,
+            findings: Vec::new(),
+            path: fragment.report_path.clone(),
             outcome: FileOutcome::Text,
             indicators: Vec::new(),
             upload: None,
             suppressed: 0,
             scanned_in_pieces: false,
         };
+        let look_inside = if fragment.name_is_new {
+            self.check_name(&context, &mut report)
+        } else {
+            Vec::new()
+        };
         buffer.clear();
-        report.outcome = match self.inspect_contents(path, &scan_relative, buffer, &mut report, in_tests) {
+        report.outcome = match self.inspect_contents(&context, buffer, &mut report) {
             Ok(outcome) => outcome,
             Err(err) => FileOutcome::Unreadable(err.to_string()),
         };
-        self.look_inside(look_inside, buffer, &mut report, in_tests);
+        self.look_inside(look_inside, buffer, &mut report, &context);
         report
     }
 
@@ -100,33 +121,46 @@ impl<'a> Inspector<'a> {
         self.config.finding_level(rule, in_tests)
     }
 
-    /// Findings of the file-name rules that decide on the name alone, and the matches of those
-    /// that must look inside the file first (see `look_inside`).
-    fn file_name_findings(
-        &self,
-        scan_relative: &str,
-        report_path: &str,
-        in_tests: bool,
-    ) -> (Vec<Finding>, Vec<(usize, String)>) {
-        let rules = &self.config.rules;
-        let mut findings = Vec::new();
+    /// The file-name rules, and the content rules over the name itself (a file named by a key
+    /// is a key in the repository). Returns the matches of the name rules that must look inside
+    /// the file first (see `look_inside`).
+    fn check_name(&self, context: &Context<'_>, report: &mut FileReport) -> Vec<(usize, String)> {
+        let config = self.config;
+        let rules = &config.rules;
+        let scan_path = context.fragment.scan_path;
         let mut look_inside = Vec::new();
-        for (rule, found) in rules.file_name_matches(scan_relative) {
-            if self.config.exceptions.waives_file_name(scan_relative) {
-                break;
+        if !config.exceptions.waives_file_name(scan_path) {
+            for (rule, found) in rules.file_name_matches(scan_path) {
+                if rules
+                    .rule(rule)
+                    .filter
+                    .as_ref()
+                    .is_some_and(|f| f.inside.is_some())
+                {
+                    look_inside.push((rule, found.to_string()));
+                    continue;
+                }
+                let finding = self.name_finding(rule, &report.path, found, 1, context.in_tests);
+                report.findings.push(finding);
             }
-            if rules
-                .rule(rule)
-                .filter
-                .as_ref()
-                .is_some_and(|f| f.inside.is_some())
-            {
-                look_inside.push((rule, found.to_string()));
-                continue;
-            }
-            findings.push(self.name_finding(rule, report_path, found, 1, in_tests));
         }
-        (findings, look_inside)
+        let name = scan_path.as_bytes();
+        for hit in content::scan(rules, &config.exceptions, scan_path, name).hits {
+            let meta = rules.rule(hit.rule);
+            let matched = &name[hit.matched.clone()];
+            report.findings.push(Finding {
+                rule: hit.rule,
+                level: self.level(hit.rule, context.in_tests),
+                path: report.path.clone(),
+                line: 1,
+                columns: None,
+                evidence: redact::evidence(matched, meta.redact),
+                match_hash: sha256_hex(matched),
+                detail: Some("Found in the file's name".to_string()),
+                introduced: None,
+            });
+        }
+        look_inside
     }
 
     fn name_finding(
@@ -159,7 +193,7 @@ impl<'a> Inspector<'a> {
         matches: Vec<(usize, String)>,
         buffer: &[u8],
         report: &mut FileReport,
-        in_tests: bool,
+        context: &Context<'_>,
     ) {
         let rules = &self.config.rules;
         let content_lines: Vec<u32> = report
@@ -175,7 +209,7 @@ impl<'a> Inspector<'a> {
                 continue;
             };
             if let Some(line) = crate::rules::filter::name_finding_line(filter, whole_text, &content_lines) {
-                let finding = self.name_finding(rule, &report.path, &found, line, in_tests);
+                let finding = self.name_finding(rule, &report.path, &found, line, context.in_tests);
                 report.findings.push(finding);
             }
         }
@@ -183,120 +217,102 @@ impl<'a> Inspector<'a> {
 
     fn inspect_contents(
         &self,
-        path: &Path,
-        scan_relative: &str,
+        context: &Context<'_>,
         buffer: &mut Vec<u8>,
         report: &mut FileReport,
-        in_tests: bool,
     ) -> std::io::Result<FileOutcome> {
         let config = self.config;
-        let mut file = File::open(path)?;
-        let length = file.metadata()?.len();
+        let (mut reader, length): (Box<dyn Read + '_>, u64) = match &context.fragment.content {
+            Content::File { path, .. } => {
+                let file = File::open(path)?;
+                let length = file.metadata()?.len();
+                (Box::new(file), length)
+            }
+            Content::Bytes(bytes) => (Box::new(*bytes), bytes.len() as u64),
+        };
+        (&mut reader)
+            .take(binary::FIRST_BLOCK as u64)
+            .read_to_end(buffer)?;
+        let kind = text::classify(buffer);
+        let scan_path = context.fragment.scan_path;
+        let skip_contents = config.exceptions.skips_contents(scan_path);
+        let too_large = length > config.max_file_size && config.oversize != Oversize::Scan;
 
-        (&mut file).take(binary::FIRST_BLOCK as u64).read_to_end(buffer)?;
-
-        // Binaries are hashed whatever their size: the hash is streamed, and a binary too large
-        // to read must still be allowlisted (and asked about) like any other.
-        if binary::is_binary(buffer) {
-            if config.check_binaries {
-                let context = FileContext {
-                    scan_relative,
-                    in_tests,
-                };
-                self.check_binary(path, &context, length, buffer, &mut file, report)?;
+        if kind.binary {
+            // Binaries are hashed whatever their size, and their bytes searched too (a secret in
+            // a "binary" is still a secret), in the same pass.
+            let mut hasher = config.check_binaries.then(Sha256::new);
+            if let Some(hasher) = &mut hasher {
+                hasher.update(&buffer[..]);
+            }
+            if !skip_contents && !too_large {
+                let mut window = Window::new(self.window_size(), View::Binary);
+                window.run(&mut reader, buffer, hasher.as_mut(), |text, region| {
+                    self.scan_text(text, region, report, context)
+                })?;
+            }
+            if let Some(mut hasher) = hasher {
+                let mut rest = vec![0; 64 * 1024];
+                loop {
+                    match reader.read(&mut rest) {
+                        Ok(0) => break,
+                        Ok(n) => hasher.update(&rest[..n]),
+                        Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(err) => return Err(err),
+                    }
+                }
+                self.check_binary(hex(&hasher.finalize()), length, context, report);
             }
             return Ok(FileOutcome::Binary);
         }
-        if config.exceptions.skips_contents(scan_relative) {
+        if skip_contents {
             return Ok(FileOutcome::ContentsIgnored);
         }
-        if length > config.max_file_size && config.oversize != Oversize::Scan {
+        if too_large {
             return Ok(FileOutcome::TooLarge(length));
         }
-        // Text in UTF-16 (Windows tools write it, with a byte-order mark or without) is scanned as
-        // the text it encodes: its bytes would never match a rule. It is decoded whole, so it has
-        // to fit.
-        let context = FileContext {
-            scan_relative,
-            in_tests,
-        };
-        if binary::is_utf16(buffer) {
-            return self.scan_utf16(&mut file, buffer, report, &context);
-        }
-        self.scan_in_windows(&mut file, length, buffer, report, &context)
-    }
-
-    /// Scans text in windows of at most `window_size()` bytes, each ending at a line end. Content
-    /// rules match within one line, so windows cut between lines need no overlap: every match
-    /// is found exactly as in the whole file, with the same line numbers. The one thing a window
-    /// cannot hold is a line longer than itself; such a file is reported as not scanned
-    /// (unreadable: the scan is incomplete) rather than scanned in pieces that could split a
-    /// match.
-    fn scan_in_windows(
-        &self,
-        file: &mut File,
-        length: u64,
-        buffer: &mut Vec<u8>,
-        report: &mut FileReport,
-        context: &FileContext<'_>,
-    ) -> std::io::Result<FileOutcome> {
-        let window = self.window_size();
-        // Room for the file (or one window of it), not for a whole window: a 50 MiB reservation
-        // per file, given back after each, cost more than the scan itself on small files.
-        let needed = usize::try_from(length)
-            .unwrap_or(usize::MAX)
-            .saturating_add(1)
-            .min(window);
-        buffer.reserve(needed.saturating_sub(buffer.len()));
-        let mut lines_before = 0usize;
-        loop {
-            let wanted = window.saturating_sub(buffer.len());
-            let read = file.take(wanted as u64).read_to_end(buffer)?;
-            let at_end = read < wanted;
-            let cut = if at_end {
-                buffer.len()
-            } else {
-                match memchr::memrchr(b'\n', buffer) {
-                    Some(at) => at + 1,
-                    None => {
-                        return Ok(FileOutcome::Unreadable(format!(
-                            "a line longer than {window} bytes: text over --max-file-size is scanned in \
-                             windows of that size, line by line; raise --max-file-size to scan it"
-                        )))
-                    }
+        match kind.encoding {
+            // Text in a wide encoding (Windows tools write UTF-16) is searched as the text it
+            // encodes, and as it is, in case the bytes are not what they claim. It is decoded
+            // whole, so it has to fit.
+            Some(encoding) => {
+                let window = self.window_size();
+                (&mut reader)
+                    .take((window - buffer.len().min(window)) as u64 + 1)
+                    .read_to_end(buffer)?;
+                if buffer.len() > window {
+                    return Ok(FileOutcome::Unreadable(format!(
+                        "UTF-16 or UTF-32 text longer than {window} bytes is not scanned in windows; \
+                         raise --max-file-size to scan it"
+                    )));
                 }
-            };
-            self.scan_text(&buffer[..cut], lines_before, report, context);
-            if at_end {
-                return Ok(FileOutcome::Text);
+                let whole = windows::Region::whole(buffer.len());
+                self.scan_text(buffer, whole, report, context);
+                let decoded = text::decode(buffer, encoding);
+                self.scan_text(&decoded, windows::Region::whole(decoded.len()), report, context);
+                dedup_findings(&mut report.findings);
+                *buffer = decoded;
+                Ok(FileOutcome::Text)
             }
-            report.scanned_in_pieces = true;
-            lines_before += memchr::memchr_iter(b'\n', &buffer[..cut]).count();
-            buffer.drain(..cut);
+            None => {
+                let mut window = Window::new(self.window_size(), View::Text);
+                let pieces = window.run(&mut reader, buffer, None, |text, region| {
+                    self.scan_text(text, region, report, context)
+                })?;
+                match pieces {
+                    windows::Pieces::One => Ok(FileOutcome::Text),
+                    windows::Pieces::Many => {
+                        report.scanned_in_pieces = true;
+                        Ok(FileOutcome::Text)
+                    }
+                    windows::Pieces::LineTooLong => Ok(FileOutcome::Unreadable(format!(
+                        "a line longer than {} bytes: text over --max-file-size is scanned in \
+                         windows of that size, line by line; raise --max-file-size to scan it",
+                        self.window_size()
+                    ))),
+                }
+            }
         }
-    }
-
-    fn scan_utf16(
-        &self,
-        file: &mut File,
-        buffer: &mut Vec<u8>,
-        report: &mut FileReport,
-        context: &FileContext<'_>,
-    ) -> std::io::Result<FileOutcome> {
-        let window = self.window_size();
-        file.take((window - buffer.len().min(window)) as u64 + 1)
-            .read_to_end(buffer)?;
-        if buffer.len() > window {
-            return Ok(FileOutcome::Unreadable(format!(
-                "UTF-16 text longer than {window} bytes is not scanned in windows; raise --max-file-size \
-                 to scan it"
-            )));
-        }
-        if let Some(utf8) = binary::utf16_to_utf8(buffer) {
-            *buffer = utf8;
-        }
-        self.scan_text(buffer, 0, report, context);
-        Ok(FileOutcome::Text)
     }
 
     /// How much text is held in memory at once: --max-file-size, but never less than the block
@@ -307,21 +323,16 @@ impl<'a> Inspector<'a> {
             .max(binary::FIRST_BLOCK)
     }
 
-    /// Hashes a binary (streamed from `file`, after the `first_block` already read) and reports it
-    /// unless the allowlist has it; queues it for VirusTotal when --bincheck asks.
-    fn check_binary(
-        &self,
-        path: &Path,
-        context: &FileContext<'_>,
-        length: u64,
-        first_block: &[u8],
-        file: &mut File,
-        report: &mut FileReport,
-    ) -> std::io::Result<()> {
+    /// Reports a binary unless the allowlist has it for this path; queues it for VirusTotal when
+    /// --bincheck asks. A binary whose content and name are both old is not the change's.
+    fn check_binary(&self, sha256: String, length: u64, context: &Context<'_>, report: &mut FileReport) {
         let config = self.config;
-        let sha256 = binary::sha256_hex(first_block, file)?;
-        if config.exceptions.allows_binary(context.scan_relative, &sha256) {
-            return Ok(());
+        let fragment = context.fragment;
+        if !fragment.name_is_new && fragment.added.is_empty() {
+            return;
+        }
+        if config.exceptions.allows_binary(fragment.scan_path, &sha256) {
+            return;
         }
         if config.virustotal.as_ref().is_some_and(|plan| plan.files) {
             report.indicators.push(IndicatorHit {
@@ -332,11 +343,14 @@ impl<'a> Inspector<'a> {
                 line: 1,
                 columns: None,
             });
-            let source = UploadSource {
-                path: path.to_path_buf(),
-                size: length,
-            };
-            report.upload = Some((sha256.clone(), source));
+            // Only a file of the tree is ever sent: a blob of history is looked up by hash.
+            if let Content::File { path, upload: true } = &fragment.content {
+                let source = UploadSource {
+                    path: path.to_path_buf(),
+                    size: length,
+                };
+                report.upload = Some((sha256.clone(), source));
+            }
         }
         let rule = config.rules.binary_rule();
         report.findings.push(Finding {
@@ -350,55 +364,78 @@ impl<'a> Inspector<'a> {
             detail: None,
             introduced: None,
         });
-        Ok(())
     }
 
-    /// Runs the content rules (and the VirusTotal indicator search) over `text`, a run of whole
-    /// lines that starts after `lines_before` lines of the file.
+    /// Runs the content rules (and the VirusTotal indicator search) over one window of a view,
+    /// keeping what starts in the window's own part and touches a new line.
     fn scan_text(
         &self,
         text: &[u8],
-        lines_before: usize,
+        region: windows::Region,
         report: &mut FileReport,
-        context: &FileContext<'_>,
+        context: &Context<'_>,
     ) {
         let config = self.config;
-        let offset = u32::try_from(lines_before).unwrap_or(u32::MAX);
-        let scan = content::scan(&config.rules, &config.exceptions, context.scan_relative, text);
+        let fragment = context.fragment;
+        let scan = content::scan(&config.rules, &config.exceptions, fragment.scan_path, text);
         report.suppressed += scan.suppressed;
         for hit in scan.hits {
+            if !region.owns(hit.matched.start) {
+                continue;
+            }
             let rule = config.rules.rule(hit.rule);
             let matched = &text[hit.matched.clone()];
-            let before = &text[hit.line_range.start..hit.matched.start];
+            let (line, columns) = match region.view {
+                // A binary's "lines" are runs of text between control bytes, not lines anyone
+                // reads: the finding is about the file, and new when the file is.
+                View::Binary => {
+                    if fragment.added.is_empty() {
+                        continue;
+                    }
+                    (1, None)
+                }
+                View::Text => {
+                    let first = region.line(hit.line);
+                    let spanned =
+                        memchr::memchr_iter(b'\n', &text[hit.matched.start..hit.extent_end]).count();
+                    let last = first.saturating_add(u32::try_from(spanned).unwrap_or(u32::MAX));
+                    if !fragment.added.touches(first..=last) {
+                        continue;
+                    }
+                    let before = &text[hit.line_range.start..hit.matched.start];
+                    (first, Some(content::match_columns(before, matched, rule.redact)))
+                }
+            };
             report.findings.push(Finding {
                 rule: hit.rule,
                 level: self.level(hit.rule, context.in_tests),
                 path: report.path.clone(),
-                line: hit.line.saturating_add(offset),
-                columns: Some(content::match_columns(before, matched, rule.redact)),
+                line,
+                columns,
                 evidence: redact::evidence(matched, rule.redact),
                 match_hash: sha256_hex(matched),
-                detail: None,
+                detail: (region.view == View::Binary)
+                    .then(|| "Found in the bytes of a binary file".to_string()),
                 introduced: None,
             });
         }
+        if region.view == View::Binary {
+            return;
+        }
         if let Some(plan) = &config.virustotal {
-            report.indicators.extend(
-                network::indicators(text, plan, &config.exceptions, &config.rules)
-                    .into_iter()
-                    .map(|hit| IndicatorHit {
-                        line: hit.line.saturating_add(offset),
-                        ..hit
-                    }),
-            );
+            let found = network::indicators(text, plan, &config.exceptions, &config.rules);
+            report.indicators.extend(found.into_iter().filter_map(|hit| {
+                let line = region.line(hit.line);
+                (region.owns_line(hit.line) && fragment.added.contains(line))
+                    .then_some(IndicatorHit { line, ..hit })
+            }));
         }
     }
 }
 
-/// What the checks need to know about the file they inspect.
-struct FileContext<'a> {
-    /// The path relative to the scan root, for rules limited to some paths.
-    scan_relative: &'a str,
-    /// Under a test path: rules that opt in report one level lower.
-    in_tests: bool,
+/// One finding per rule, line and match: a file searched in two views (as it is and decoded)
+/// may show the same secret in both.
+fn dedup_findings(findings: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert((f.rule, f.line, f.match_hash.clone())));
 }

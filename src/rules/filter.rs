@@ -215,6 +215,24 @@ impl RuleFilter {
         true
     }
 
+    /// Where the text a match stands for ends, as an offset of `buffer`: the end of its line,
+    /// or for a private key the end of its block (the `-----END` line, or as far as the body
+    /// check looks), so that a change adding a key's body under an old header owns the key.
+    pub fn evidence_end(&self, buffer: &[u8], matched_end: usize, line_end: usize) -> usize {
+        match self.verify {
+            Some(Verify::PrivateKeyBody) => {
+                let after = &buffer[matched_end..];
+                let window = &after[..after.len().min(KEY_BLOCK_MAX)];
+                let end = match memchr::memmem::find(window, b"-----END") {
+                    Some(at) => at + memchr::memchr(b'\n', &window[at..]).unwrap_or(window.len() - at),
+                    None => window.len().min(KEY_BODY_WINDOW),
+                };
+                line_end.max(matched_end + end)
+            }
+            None => line_end,
+        }
+    }
+
     fn is_stopword(&self, text: &str) -> bool {
         if self.stopwords.is_empty() {
             return false;
@@ -310,12 +328,17 @@ pub fn base62_crc32(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// How far past a PEM header its body is looked for.
+const KEY_BODY_WINDOW: usize = 2048;
+/// How far past a PEM header its `-----END` line is looked for (an RSA-8192 key is ~6.5 KB).
+const KEY_BLOCK_MAX: usize = 16 << 10;
+
 /// Whether a base64 body follows a PEM header: in a file, on the next lines; in a string
 /// literal, after `\n` escapes, quotes and `+` concatenation. `Key: value` header lines
 /// (Proc-Type, DEK-Info, Version) are skipped. The first token must be base64 of 16+ characters,
 /// so `"-----BEGIN PRIVATE KEY-----\n...\n"` or `.replace(HEADER + "\n", "")` is no key.
 fn has_key_body(after: &[u8]) -> bool {
-    let window = &after[..after.len().min(2048)];
+    let window = &after[..after.len().min(KEY_BODY_WINDOW)];
     let mut base64_chars = 0;
     let mut token: Vec<u8> = Vec::new();
     let mut skipping_header_line = false;

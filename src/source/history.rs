@@ -5,7 +5,9 @@
 //! Streamed with bounded memory through the git binary: `git log --raw` names each commit's
 //! changed files and their blob ids (no blob is read for that), and `git cat-file --batch`
 //! processes, one per worker thread, hand out the blobs. Added lines come from a line diff of the
-//! two blobs done here. Reading blobs this way, rather than through `git log -p`, keeps going
+//! two blobs done here (for a merge, the lines new against every parent: what the merge itself
+//! adds). Each new version is then a fragment for the one inspector, with its added lines: the
+//! same checks as a tree scan, on the lines the commit wrote. Reading blobs this way, rather than through `git log -p`, keeps going
 //! when a partial clone lacks a blob (reported as unreadable, so the run cannot pass) where
 //! `git log -p` stops with "unable to read".
 
@@ -18,9 +20,10 @@ use std::sync::mpsc;
 use anyhow::{bail, Context};
 
 use crate::config::Config;
-use crate::finding::{sha256_hex, Finding, Introduced};
-use crate::inspect::{binary, content};
-use crate::redact;
+use crate::finding::{Finding, Introduced};
+use crate::inspect::{binary, text, FileOutcome, IndicatorHit, Inspector};
+use crate::source::{AddedLines, Content, Fragment};
+use crate::stats::ScanStats;
 
 /// What history mode found.
 #[derive(Debug, Default)]
@@ -28,8 +31,11 @@ pub struct HistoryResults {
     /// One per secret: (rule, path, matched text) reported once, at the first commit adding it.
     pub findings: Vec<Finding>,
     pub commits: usize,
-    /// Blobs that could not be read (path, reason naming the commit).
-    pub unreadable: Vec<(String, String)>,
+    /// Indicators for VirusTotal on the lines commits added, with the report path of their file.
+    pub indicators: Vec<(String, IndicatorHit)>,
+    /// Counts of the versions inspected, and those that could not be (path, reason naming the
+    /// commit).
+    pub stats: ScanStats,
 }
 
 /// One changed file of one commit.
@@ -37,18 +43,28 @@ struct Change {
     /// Position of the commit in the range, oldest first.
     order: usize,
     commit: String,
-    /// 'A' added, 'M' modified, 'R' renamed, 'C' copied, 'T' type change.
-    status: u8,
-    old_blob: Option<String>,
+    /// The name is new: an added, renamed or copied file (for a merge: new against every parent).
+    name_is_new: bool,
+    /// The versions the commit's parents had, one per parent that had the file (a merge has
+    /// several); none for an added file.
+    old_blobs: Vec<String>,
+    /// A parent lacked the file: against that parent every line is new.
+    new_against_a_parent: bool,
     new_blob: String,
     /// Relative to the scan root, '/'-separated.
     path: String,
 }
 
+/// What one worker found.
+#[derive(Default)]
+struct WorkerOutput {
+    found: Vec<Ordered>,
+    indicators: Vec<(String, IndicatorHit)>,
+    stats: ScanStats,
+}
+
 /// A finding with the position of its commit, for keeping the first of equal ones.
 type Ordered = (usize, Finding);
-/// What one worker found, and the blobs it could not read.
-type WorkerOutput = (Vec<Ordered>, Vec<(String, String)>);
 
 /// Scans what each commit of `revisions` (git log arguments: `BASE..HEAD`, `A..B`, `HEAD`) added
 /// under `config.root`, with `config.threads` workers.
@@ -74,6 +90,9 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
         "--raw",
         "-z",
         "--no-abbrev",
+        // Merges as combined diffs: the files a merge's result has in a version no parent had
+        // (an "evil merge" is a commit like any other).
+        "-c",
         renames,
         "--relative",
         "--no-color",
@@ -109,10 +128,7 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
                         let Ok(change) = change else { break };
                         worker.inspect(&change)?;
                     }
-                    Ok((
-                        std::mem::take(&mut worker.found),
-                        std::mem::take(&mut worker.unreadable),
-                    ))
+                    Ok(std::mem::take(&mut worker.found))
                 })
             })
             .collect();
@@ -120,11 +136,12 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
         drop(sender);
         let mut found = Vec::new();
         for handle in handles {
-            let (worker_found, unreadable) = handle
+            let output = handle
                 .join()
                 .map_err(|_| anyhow::anyhow!("a history worker panicked"))??;
-            found.extend(worker_found);
-            results.unreadable.extend(unreadable);
+            found.extend(output.found);
+            results.indicators.extend(output.indicators);
+            results.stats.merge(output.stats);
         }
         parsed?;
         results.findings = first_of_each(found);
@@ -137,7 +154,7 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
         bail!("git log {}: {}", revisions.join(" "), stderr.trim());
     }
     outcome?;
-    results.unreadable.sort();
+    results.stats.sort();
     Ok(results)
 }
 
@@ -176,18 +193,25 @@ fn parse_log(
         if text.is_empty() {
             continue;
         }
-        let Some(raw) = text.strip_prefix(b":") else {
+        // `:` for a commit's own change, one more `:` per extra parent of a merge.
+        let colons = text.iter().take_while(|&&b| b == b':').count();
+        if colons == 0 {
             bail!(
                 "git log --raw: unexpected output `{}`",
                 String::from_utf8_lossy(text)
             );
-        };
-        let raw = String::from_utf8_lossy(raw).into_owned();
+        }
+        let raw = String::from_utf8_lossy(&text[colons..]).into_owned();
         let parts: Vec<&str> = raw.split(' ').collect();
-        if parts.len() < 5 {
+        // Modes and ids of each parent, then of the result, then the status letters.
+        let parents = colons;
+        if parts.len() < 2 * (parents + 1) + 1 {
             bail!("git log --raw: unexpected entry `{raw}`");
         }
-        let status = parts[4].as_bytes()[0];
+        let result_mode = parts[parents];
+        let old_ids = &parts[parents + 1..2 * parents + 1];
+        let new_id = parts[2 * parents + 1];
+        let status = parts[2 * parents + 2].as_bytes();
         let mut next_path = || -> anyhow::Result<String> {
             let mut path = Vec::new();
             reader.read_until(0, &mut path)?;
@@ -197,20 +221,34 @@ fn parse_log(
             Ok(String::from_utf8_lossy(&path).into_owned())
         };
         let mut path = next_path()?;
-        if matches!(status, b'R' | b'C') {
+        let copied_or_renamed = parents == 1 && matches!(status.first(), Some(b'R' | b'C'));
+        if copied_or_renamed {
             path = next_path()?;
         }
         let null = |id: &str| id.bytes().all(|b| b == b'0');
         // Submodule entries (mode 160000) name commits, not blobs.
-        if parts[1] == "160000" || null(parts[3]) {
+        if result_mode == "160000" || null(new_id) {
             continue;
         }
+        // A copy's source lives on: its content is new at this path.
+        let copied = parents == 1 && status.first() == Some(&b'C');
+        let old_blobs: Vec<String> = old_ids
+            .iter()
+            .filter(|id| !null(id) && !copied)
+            .map(|id| id.to_string())
+            .collect();
+        let name_is_new = if parents == 1 {
+            matches!(status.first(), Some(b'A' | b'R' | b'C'))
+        } else {
+            status.iter().all(|&s| s == b'A')
+        };
         let change = Change {
             order: *commits,
             commit: commit.clone(),
-            status,
-            old_blob: (!null(parts[2]) && status != b'A' && status != b'C').then(|| parts[2].to_string()),
-            new_blob: parts[3].to_string(),
+            name_is_new,
+            new_against_a_parent: old_blobs.len() < parents,
+            old_blobs,
+            new_blob: new_id.to_string(),
             path,
         };
         if sender.send(change).is_err() {
@@ -236,21 +274,22 @@ fn first_of_each(mut found: Vec<Ordered>) -> Vec<Finding> {
 /// A blob as `git cat-file --batch` gives it.
 enum Blob {
     Content(Vec<u8>),
-    /// Over `--max-file-size`: not read.
-    TooLarge,
+    /// Over `--max-file-size`: spooled to a temporary file, never held in memory.
+    Spooled(tempfile::NamedTempFile),
     /// Not in this repository (a partial clone).
     Missing,
 }
 
-/// One worker: a `git cat-file --batch` process and what it found.
+/// One worker: a `git cat-file --batch` process, the inspector, and what they found.
 struct Worker<'a> {
     config: &'a Config,
+    inspector: Inspector<'a>,
     prefix: &'a str,
     cat_file: Child,
     input: BufWriter<ChildStdin>,
     output: BufReader<ChildStdout>,
-    found: Vec<Ordered>,
-    unreadable: Vec<(String, String)>,
+    buffer: Vec<u8>,
+    found: WorkerOutput,
 }
 
 impl<'a> Worker<'a> {
@@ -267,17 +306,18 @@ impl<'a> Worker<'a> {
             BufReader::with_capacity(1 << 16, cat_file.stdout.take().context("git cat-file stdout")?);
         Ok(Self {
             config,
+            inspector: Inspector::new(config),
             prefix,
             cat_file,
             input,
             output,
-            found: Vec::new(),
-            unreadable: Vec::new(),
+            buffer: Vec::new(),
+            found: WorkerOutput::default(),
         })
     }
 
-    /// The blob's content, or why there is none to scan.
-    fn blob(&mut self, id: &str) -> anyhow::Result<Blob> {
+    /// The blob's content, or why there is none in memory.
+    fn blob(&mut self, id: &str, spool_if_large: bool) -> anyhow::Result<Blob> {
         writeln!(self.input, "{id}")?;
         self.input.flush()?;
         let mut header = String::new();
@@ -288,9 +328,19 @@ impl<'a> Worker<'a> {
         }
         let size: u64 = fields[2].parse().context("git cat-file: bad size")?;
         if size > self.config.max_file_size {
-            // Never held in memory: skipped, like a file over the cap in the working tree.
-            std::io::copy(&mut (&mut self.output).take(size + 1), &mut std::io::sink())?;
-            return Ok(Blob::TooLarge);
+            let mut body = (&mut self.output).take(size);
+            let blob = if spool_if_large {
+                // Inspected in windows from disk, like a large file of the tree.
+                let mut file = tempfile::NamedTempFile::new().context("spooling a large blob")?;
+                std::io::copy(&mut body, file.as_file_mut())?;
+                Blob::Spooled(file)
+            } else {
+                std::io::copy(&mut body, &mut std::io::sink())?;
+                Blob::Missing
+            };
+            let mut newline = [0u8; 1];
+            self.output.read_exact(&mut newline)?;
+            return Ok(blob);
         }
         let mut content = vec![0; size as usize + 1];
         self.output.read_exact(&mut content)?;
@@ -305,146 +355,91 @@ impl<'a> Worker<'a> {
             return Ok(());
         }
         let report_path = format!("{}{relative}", self.prefix);
+        let new = self.blob(&change.new_blob, true)?;
+        let added = match &new {
+            // A version too large to hold is new in every line: no line diff is made of it.
+            Blob::Spooled(_) | Blob::Missing => AddedLines::All,
+            Blob::Content(new) => self.added_lines(change, new)?,
+        };
+        let fragment = |content| Fragment {
+            scan_path: relative,
+            report_path: report_path.clone(),
+            content,
+            added: &added,
+            name_is_new: change.name_is_new,
+        };
+        let mut report = match &new {
+            Blob::Content(bytes) => self
+                .inspector
+                .inspect(&fragment(Content::Bytes(bytes)), &mut self.buffer),
+            Blob::Spooled(file) => {
+                let content = Content::File {
+                    path: file.path(),
+                    upload: false,
+                };
+                self.inspector.inspect(&fragment(content), &mut self.buffer)
+            }
+            Blob::Missing => {
+                let mut report = self
+                    .inspector
+                    .inspect(&fragment(Content::Bytes(&[])), &mut self.buffer);
+                report.outcome = FileOutcome::Unreadable(
+                    "its version of this commit is missing from this clone (a partial clone?)".into(),
+                );
+                report
+            }
+        };
+        if self.buffer.capacity() > 16 << 20 {
+            self.buffer = Vec::new();
+        }
+        if let FileOutcome::Unreadable(reason) = &mut report.outcome {
+            *reason = format!("{reason} (commit {})", short(&change.commit));
+        }
         let introduced = Introduced {
             commit: change.commit.clone(),
             located_in_commit: true,
         };
-        let in_tests = config.in_test_path(relative);
-        let push = |found: &mut Vec<Ordered>, rule: usize, line, columns, evidence, match_hash| {
-            found.push((
-                change.order,
-                Finding {
-                    rule,
-                    level: config.finding_level(rule, in_tests),
-                    path: report_path.clone(),
-                    line,
-                    columns,
-                    evidence,
-                    match_hash,
-                    detail: None,
-                    introduced: Some(introduced.clone()),
-                },
-            ));
-        };
-        // A new name (added, renamed or copied file) is checked like any file name; a rule that
-        // looks inside the file decides once the content is known (see `name_finding_line`).
-        let mut look_inside = Vec::new();
-        if matches!(change.status, b'A' | b'R' | b'C') && !config.exceptions.waives_file_name(relative) {
-            for (rule, matched) in config.rules.file_name_matches(relative) {
-                if config
-                    .rules
-                    .rule(rule)
-                    .filter
-                    .as_ref()
-                    .is_some_and(|f| f.inside.is_some())
-                {
-                    look_inside.push((rule, matched.to_string()));
-                    continue;
-                }
-                push(
-                    &mut self.found,
-                    rule,
-                    1,
-                    None,
-                    redact::escape(matched),
-                    sha256_hex(matched.as_bytes()),
-                );
-            }
-        }
-        let name_findings = |found: &mut Vec<Ordered>, text: Option<&[u8]>, content_lines: &[u32]| {
-            for (rule, matched) in &look_inside {
-                let Some(filter) = config.rules.rule(*rule).filter.as_ref() else {
-                    continue;
-                };
-                if let Some(line) = crate::rules::filter::name_finding_line(filter, text, content_lines) {
-                    push(
-                        found,
-                        *rule,
-                        line,
-                        None,
-                        redact::escape(matched),
-                        sha256_hex(matched.as_bytes()),
-                    );
-                }
-            }
-        };
-        let pure_rename =
-            change.status == b'R' && change.old_blob.as_deref() == Some(change.new_blob.as_str());
-        if pure_rename && look_inside.is_empty() {
-            return Ok(()); // A pure rename adds no content.
-        }
-        let mut new = match self.blob(&change.new_blob)? {
-            Blob::Content(content) => content,
-            Blob::TooLarge => {
-                name_findings(&mut self.found, None, &[]);
-                return Ok(());
-            }
-            Blob::Missing => {
-                name_findings(&mut self.found, None, &[]);
-                let reason = format!(
-                    "its version of commit {} is missing from this clone (a partial clone?)",
-                    short(&change.commit)
-                );
-                self.unreadable.push((report_path.clone(), reason));
-                return Ok(());
-            }
-        };
-        let first_block = &new[..new.len().min(binary::FIRST_BLOCK)];
-        if binary::is_binary(first_block) {
-            name_findings(&mut self.found, None, &[]);
-            if config.check_binaries {
-                let sha256 = sha256_hex(&new);
-                if !config.exceptions.allows_binary(relative, &sha256) {
-                    let rule = config.rules.binary_rule();
-                    push(&mut self.found, rule, 1, None, format!("sha256 {sha256}"), sha256);
-                }
-            }
-            return Ok(());
-        }
-        if config.exceptions.skips_contents(relative) {
-            name_findings(&mut self.found, None, &[]);
-            return Ok(());
-        }
-        if pure_rename {
-            // A pure rename adds no content; only its new name can be news.
-            name_findings(&mut self.found, Some(&new), &[]);
-            return Ok(());
-        }
-        // Without the old version (missing, too large) every line counts as added.
-        let old = match &change.old_blob {
-            Some(id) => match self.blob(id)? {
-                Blob::Content(content) => Some(content),
-                Blob::TooLarge | Blob::Missing => None,
-            },
-            None => None,
-        };
-        if let Some(utf8) = binary::utf16_to_utf8(&new) {
-            new = utf8;
-        }
-        let old = old.map(|old| binary::utf16_to_utf8(&old).unwrap_or(old));
-        let (buffer, numbers) = added_lines(old.as_deref(), &new);
-        let scan = content::scan(&config.rules, &config.exceptions, relative, &buffer);
-        let content_lines: Vec<u32> = scan
-            .hits
-            .iter()
-            .map(|hit| numbers[(hit.line - 1) as usize])
-            .collect();
-        name_findings(&mut self.found, Some(&new), &content_lines);
-        for hit in scan.hits {
-            let rule = config.rules.rule(hit.rule);
-            let matched = &buffer[hit.matched.clone()];
-            let before = &buffer[hit.line_range.start..hit.matched.start];
-            let line = numbers[(hit.line - 1) as usize];
-            push(
-                &mut self.found,
-                hit.rule,
-                line,
-                Some(content::match_columns(before, matched, rule.redact)),
-                redact::evidence(matched, rule.redact),
-                sha256_hex(matched),
-            );
-        }
+        let out = &mut self.found;
+        out.found.extend(report.findings.drain(..).map(|mut finding| {
+            finding.introduced = Some(introduced.clone());
+            (change.order, finding)
+        }));
+        let file = &report.path;
+        out.indicators
+            .extend(report.indicators.drain(..).map(|hit| (file.clone(), hit)));
+        out.stats.record(report);
         Ok(())
+    }
+
+    /// The lines of `new` that the commit wrote: against each parent's version, the lines that
+    /// version lacks; for a merge, the lines every parent lacks. Without a readable old version
+    /// (missing, too large) every line counts.
+    fn added_lines(&mut self, change: &Change, new: &[u8]) -> anyhow::Result<AddedLines> {
+        if change.old_blobs.is_empty() {
+            return Ok(AddedLines::All);
+        }
+        if change.old_blobs.iter().all(|old| *old == change.new_blob) {
+            return Ok(AddedLines::none()); // A pure rename adds no content.
+        }
+        let binary = text::classify(&new[..new.len().min(binary::FIRST_BLOCK)]).binary;
+        let new_text = text::comparable(new);
+        let mut added = if change.new_against_a_parent {
+            None
+        } else {
+            Some(AddedLines::All)
+        };
+        for old_id in change.old_blobs.clone() {
+            let against_this = match self.blob(&old_id, false)? {
+                _ if binary => AddedLines::All,
+                Blob::Content(old) => added_lines(Some(&text::comparable(&old)), &new_text),
+                Blob::Spooled(_) | Blob::Missing => AddedLines::All,
+            };
+            added = Some(match added {
+                Some(so_far) => so_far.intersect(&against_this),
+                None => against_this,
+            });
+        }
+        Ok(added.unwrap_or(AddedLines::All))
     }
 }
 
@@ -456,41 +451,26 @@ impl Drop for Worker<'_> {
     }
 }
 
-/// The lines of `new` that `old` does not have (all of them without `old`), joined by `\n`, and
-/// each one's 1-based line number in `new`.
-fn added_lines(old: Option<&[u8]>, new: &[u8]) -> (Vec<u8>, Vec<u32>) {
-    let lines: Vec<&[u8]> = imara_diff::sources::byte_lines(new).collect();
-    let ranges: Vec<Range<u32>> = match old {
-        None => std::iter::once(0..lines.len() as u32).collect(),
-        Some(old) => {
-            let input = imara_diff::intern::InternedInput::new(
-                imara_diff::sources::byte_lines(old),
-                imara_diff::sources::byte_lines(new),
-            );
-            let mut ranges = Vec::new();
-            imara_diff::diff(
-                imara_diff::Algorithm::Histogram,
-                &input,
-                |_before: Range<u32>, after: Range<u32>| {
-                    if !after.is_empty() {
-                        ranges.push(after);
-                    }
-                },
-            );
-            ranges
-        }
+/// The lines of `new` that `old` does not have (all of them without `old`), 1-based.
+fn added_lines(old: Option<&[u8]>, new: &[u8]) -> AddedLines {
+    let Some(old) = old else {
+        return AddedLines::All;
     };
-    let mut buffer = Vec::new();
-    let mut numbers = Vec::new();
-    for range in ranges {
-        for index in range {
-            let line = lines[index as usize];
-            buffer.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
-            buffer.push(b'\n');
-            numbers.push(index + 1);
-        }
-    }
-    (buffer, numbers)
+    let input = imara_diff::intern::InternedInput::new(
+        imara_diff::sources::byte_lines(old),
+        imara_diff::sources::byte_lines(new),
+    );
+    let mut ranges: Vec<Range<u32>> = Vec::new();
+    imara_diff::diff(
+        imara_diff::Algorithm::Histogram,
+        &input,
+        |_before: Range<u32>, after: Range<u32>| {
+            if !after.is_empty() {
+                ranges.push(after.start + 1..after.end + 1);
+            }
+        },
+    );
+    AddedLines::from_ranges(ranges)
 }
 
 fn short(commit: &str) -> &str {
@@ -528,11 +508,8 @@ mod tests {
 
     #[test]
     fn added_lines_come_from_a_line_diff() {
-        let (buffer, numbers) = added_lines(Some(b"a\nb\nc\n"), b"a\nx\nb\nc\ny\r\n");
-        assert_eq!(buffer, b"x\ny\n");
-        assert_eq!(numbers, [2, 5]);
-        let (buffer, numbers) = added_lines(None, b"p\nq");
-        assert_eq!(buffer, b"p\nq\n");
-        assert_eq!(numbers, [1, 2]);
+        let added = added_lines(Some(b"a\nb\nc\n"), b"a\nx\nb\nc\ny\r\n");
+        assert_eq!(added, AddedLines::Ranges(vec![2..3, 5..6]));
+        assert_eq!(added_lines(None, b"p\nq"), AddedLines::All);
     }
 }
