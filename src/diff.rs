@@ -559,7 +559,10 @@ mod tests {
         // The added line `++ b/other` is `+++ b/other` in the patch: it is a line of a.rs.
         let patch = b"diff --git a/a.rs b/a.rs\n--- a/a.rs\n+++ b/a.rs\n@@ -1,0 +2,3 @@\n+x\n+++ b/other\n+@@ -1 +1 @@\n\\ No newline at end of file\n@@ -9 +10,0 @@\n--- a/gone\n";
         let parsed = parse_patch(patch).unwrap();
-        assert_eq!(parsed, [("a.rs".into(), AddedLines::from_ranges(std::iter::once(2..5)))]);
+        assert_eq!(
+            parsed,
+            [("a.rs".into(), AddedLines::from_ranges(std::iter::once(2..5)))]
+        );
         assert!(
             parse_patch(b"+++ b/a.rs\n@@ -1,0 +1,2 @@\n+x\n").is_err(),
             "a cut hunk"

@@ -29,3 +29,4 @@ mod vt_cache_file;
 mod vt_fleet;
 mod vt_limiter;
 mod vt_mock_selftest;
+mod what_bytes_are;

@@ -1,0 +1,300 @@
+//! Never a false pass, round three (issue 18): a file is what its bytes are, not what its first
+//! bytes claim, and git hides nothing. Each case runs in every mode a user has (a tree scan,
+//! `--staged`, `--diff BASE`, `--history`), since one inspector now serves them all: a case that
+//! passed in one mode would be a second road to the checks.
+
+use crate::common::{anteater, Run};
+use crate::support::git_repo::GitRepo as Repo;
+
+const TOKEN: &str = "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"; // fake-secret-for-tests
+const AWS_KEY_ID: &str = "AKIAQYLPMN5HHHFPZAM2"; // fake-secret-for-tests
+
+fn secret_text() -> String {
+    format!("# deploy settings\nGITHUB_TOKEN={TOKEN}\nregion = eu-west-1\n")
+}
+
+/// A PEM private key: header, a body of random-looking base64, footer.
+fn private_key() -> String {
+    let mut key = String::from("-----BEGIN RSA PRIVATE KEY-----\n");
+    for n in 0..20u32 {
+        let line: String = (0..64u32)
+            .map(|i| {
+                let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                alphabet[((n * 7919 + i * 104_729 + i * i * 31) % 64) as usize] as char
+            })
+            .collect();
+        key.push_str(&line);
+        key.push('\n');
+    }
+    key.push_str("-----END RSA PRIVATE KEY-----\n");
+    key
+}
+
+fn scan(repo: &Repo, args: &[&str]) -> Run {
+    let mut all = vec!["--path", ".", "--no-sarif"];
+    all.extend_from_slice(args);
+    anteater(repo.path()).args(&all).run()
+}
+
+/// Adds `files` on top of a base commit and scans the result in every mode: the working tree,
+/// the index, the change since the base, and the history. Returns (mode, run) for each.
+fn in_every_mode(files: &[(&str, Vec<u8>)], args: &[&str]) -> Vec<(&'static str, Run)> {
+    let repo = Repo::new();
+    repo.write("README.md", b"a project\n");
+    let base = repo.commit("base");
+    for (path, content) in files {
+        repo.write(path, content);
+    }
+    let mut runs = vec![("tree", scan(&repo, args))];
+    repo.git(&["add", "-A"]);
+    runs.push(("--staged", scan(&repo, &[&["--staged"], args].concat())));
+    repo.commit("the change");
+    runs.push((
+        "--diff",
+        scan(&repo, &[&["--diff", base.as_str()], args].concat()),
+    ));
+    runs.push(("--history", scan(&repo, &[&["--history"], args].concat())));
+    runs
+}
+
+/// Every mode fails the gate with a finding of `rule`, and prints no token (unless it is the
+/// file's name, which every report needs to say where the finding is).
+fn fails_everywhere(files: &[(&str, Vec<u8>)], args: &[&str], rule: &str) {
+    let token_is_a_name = files.iter().any(|(path, _)| path.contains(TOKEN));
+    for (mode, run) in in_every_mode(files, args) {
+        assert_eq!(run.code, 1, "{mode}: {}", run.all_output());
+        assert!(
+            run.stdout.contains(rule),
+            "{mode}: no {rule} finding\n{}",
+            run.all_output()
+        );
+        if !token_is_a_name {
+            assert!(!run.all_output().contains(TOKEN), "{mode}: the token was printed");
+        }
+    }
+}
+
+fn utf16(text: &str, little_endian: bool, bom: bool) -> Vec<u8> {
+    let units = bom.then_some(0xfeff).into_iter().chain(text.encode_utf16());
+    units
+        .flat_map(|u: u16| {
+            if little_endian {
+                u.to_le_bytes()
+            } else {
+                u.to_be_bytes()
+            }
+        })
+        .collect()
+}
+
+fn utf32(text: &str, little_endian: bool, bom: bool) -> Vec<u8> {
+    let chars = bom.then_some('\u{feff}').into_iter().chain(text.chars());
+    chars
+        .flat_map(|c| {
+            let u = c as u32;
+            if little_endian {
+                u.to_le_bytes()
+            } else {
+                u.to_be_bytes()
+            }
+        })
+        .collect()
+}
+
+// Item 1: a byte-order mark taken on trust.
+#[test]
+fn plain_text_behind_a_utf16_byte_order_mark_is_still_searched() {
+    for bom in [[0xff, 0xfe], [0xfe, 0xff]] {
+        let mut bytes = bom.to_vec();
+        bytes.extend(secret_text().repeat(3).as_bytes());
+        fails_everywhere(&[("config/settings.txt", bytes)], &[], "github-token");
+    }
+}
+
+#[test]
+fn a_zip_behind_a_byte_order_mark_is_still_a_binary() {
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x21\x00\xb7\xac\xce\x34");
+    bytes.extend((0..4000u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8));
+    fails_everywhere(
+        &[("dist/tool.zip", bytes)],
+        &["--binaries"],
+        "binary-not-allowlisted",
+    );
+}
+
+// Item 1 and 2: text in UTF-16 and UTF-32, with a byte-order mark or without, either order.
+#[test]
+fn wide_text_in_every_form_is_decoded() {
+    for little_endian in [true, false] {
+        for bom in [true, false] {
+            let text = secret_text();
+            fails_everywhere(
+                &[("win/utf16.ini", utf16(&text, little_endian, bom))],
+                &[],
+                "github-token",
+            );
+            fails_everywhere(
+                &[("win/utf32.ini", utf32(&text, little_endian, bom))],
+                &[],
+                "github-token",
+            );
+        }
+    }
+}
+
+// Item 3: text whose first bytes look binary.
+#[test]
+fn text_behind_a_binary_looking_prefix_is_still_searched() {
+    let prefixes: [&[u8]; 3] = [b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\n", b"header\0\n"];
+    for prefix in prefixes {
+        let mut bytes = prefix.to_vec();
+        bytes.extend(secret_text().as_bytes());
+        fails_everywhere(&[("assets/notes.txt", bytes)], &[], "github-token");
+    }
+}
+
+// Item 5: a multi-line secret across a window boundary.
+#[test]
+fn a_private_key_straddling_a_window_edge_is_found() {
+    // Windows are 8 KiB with --max-file-size 1KiB: the header line ends a few bytes before the
+    // first window's end, its body lies in the next.
+    for slack in [1usize, 40, 300, 2100] {
+        let mut text = String::new();
+        while text.len() + 32 + slack < 8 * 1024 {
+            text.push_str("filler = nothing to see here\n");
+        }
+        while text.len() + 32 < 8 * 1024 - slack {
+            text.push('#');
+        }
+        text.push('\n');
+        text.push_str(&private_key());
+        fails_everywhere(
+            &[("certs/server.txt", text.into_bytes())],
+            &["--max-file-size", "1KiB"],
+            "private-key-rsa",
+        );
+    }
+}
+
+// Item 7: a secret used as a file name.
+#[test]
+fn a_file_named_by_a_secret_is_reported() {
+    fails_everywhere(
+        &[(&format!("keys/{AWS_KEY_ID}"), b"x\n".to_vec())],
+        &[],
+        "aws-access-key-id",
+    );
+    fails_everywhere(
+        &[(&format!("tokens/{TOKEN}.txt"), b"x\n".to_vec())],
+        &[],
+        "github-token",
+    );
+}
+
+// Item 9: history does not skip what is over --max-file-size.
+#[test]
+fn a_large_file_added_and_deleted_inside_the_range_is_found() {
+    let repo = Repo::new();
+    repo.write("README.md", b"a project\n");
+    let base = repo.commit("base");
+    let mut big = "log line that is harmless\n".repeat(2000);
+    big.push_str(&secret_text());
+    repo.write("logs/big.log", big.as_bytes());
+    repo.commit("add a big log");
+    repo.remove("logs/big.log");
+    repo.commit("remove it");
+    for args in [vec!["--diff", base.as_str()], vec!["--history"]] {
+        let run = scan(&repo, &[&args[..], &["--max-file-size", "1KiB"]].concat());
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all_output());
+        assert!(
+            run.stdout.contains("logs/big.log:2002"),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+}
+
+// Item 10: a multi-line secret completed by the change.
+#[test]
+fn a_key_body_added_between_an_old_header_and_footer_belongs_to_the_change() {
+    let repo = Repo::new();
+    repo.write(
+        "certs/server.key",
+        b"# to be filled in\n-----BEGIN RSA PRIVATE KEY-----\n-----END RSA PRIVATE KEY-----\n",
+    );
+    let base = repo.commit("base: an empty key block");
+    repo.write(
+        "certs/server.key",
+        format!("# to be filled in\n{}", private_key()).as_bytes(),
+    );
+    repo.commit("fill in the key");
+    for args in [vec!["--diff", base.as_str()], vec!["--history"]] {
+        let run = scan(&repo, &args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all_output());
+        assert!(run.stdout.contains("private-key-rsa"), "{args:?}: {}", run.stdout);
+    }
+    // An old key on unchanged lines of an edited file is not the change's.
+    let base = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.write(
+        "certs/server.key",
+        format!("# filled in\n{}", private_key()).as_bytes(),
+    );
+    repo.commit("edit the comment");
+    let run = scan(&repo, &["--diff", &base]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+}
+
+// Item 11: merges are commits like any other.
+#[test]
+fn a_secret_introduced_by_a_merge_and_deleted_later_is_found() {
+    let repo = Repo::new();
+    repo.write("app.py", b"print('hello')\n");
+    let base = repo.commit("base");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("side.py", b"print('side')\n");
+    repo.commit("side work");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("app.py", b"print('hello')\nprint('main')\n");
+    repo.commit("main work");
+    repo.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    repo.write("evil.env", secret_text().as_bytes());
+    repo.write(
+        "app.py",
+        format!("print('hello')\nprint('main')\n# {TOKEN}\n").as_bytes(),
+    );
+    repo.commit("merge side");
+    repo.remove("evil.env");
+    repo.write("app.py", b"print('hello')\nprint('main')\n");
+    repo.commit("clean up");
+    for args in [vec!["--diff", base.as_str()], vec!["--history"]] {
+        let run = scan(&repo, &args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all_output());
+        assert!(run.stdout.contains("evil.env:2"), "{args:?}: {}", run.stdout);
+        assert!(run.stdout.contains("app.py:3"), "{args:?}: {}", run.stdout);
+    }
+    // What the side branch brought in unchanged is not the merge's own.
+    let run = scan(&repo, &["--history"]);
+    assert_eq!(run.finding_lines().len(), 2, "{}", run.all_output());
+}
+
+// Item 12: patch text cannot steer the parser.
+#[test]
+fn an_added_line_that_reads_like_a_file_header_does_not_hide_later_lines() {
+    let repo = Repo::new();
+    let lines: Vec<String> = (1..=12).map(|n| format!("line {n}")).collect();
+    repo.write("notes.txt", format!("{}\n", lines.join("\n")).as_bytes());
+    let base = repo.commit("base");
+    let mut changed = lines.clone();
+    changed.insert(2, "++ b/elsewhere.txt".to_string());
+    changed.insert(10, format!("GITHUB_TOKEN={TOKEN}"));
+    repo.write("notes.txt", format!("{}\n", changed.join("\n")).as_bytes());
+    repo.git(&["add", "-A"]);
+    let run = scan(&repo, &["--staged"]);
+    assert_eq!(run.code, 1, "--staged: {}", run.all_output());
+    assert!(run.stdout.contains("notes.txt:11"), "{}", run.stdout);
+    repo.commit("change");
+    let run = scan(&repo, &["--diff", &base]);
+    assert_eq!(run.code, 1, "--diff: {}", run.all_output());
+    assert!(run.stdout.contains("notes.txt:11"), "{}", run.stdout);
+}
