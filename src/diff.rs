@@ -7,7 +7,6 @@
 //! would add a C dependency or a large crate to parse two plumbing outputs.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -184,7 +183,7 @@ pub fn resolve_base(root: &Path, base: &str) -> anyhow::Result<String> {
 /// The files and lines changed between `base` (a commit) and HEAD, limited to `root` (paths are
 /// relative to it).
 pub fn changes(root: &Path, base: &str) -> anyhow::Result<ChangeSet> {
-    changes_of(root, base, &[&format!("{base}..HEAD")])
+    changes_of(root, base, &[&format!("{base}..HEAD")], NewSide::WorkTree)
 }
 
 /// The files and lines the index changes against HEAD (what `git commit` would record), for
@@ -192,15 +191,27 @@ pub fn changes(root: &Path, base: &str) -> anyhow::Result<ChangeSet> {
 pub fn staged_changes(root: &Path) -> anyhow::Result<ChangeSet> {
     let has_head = git(root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_ok();
     let base = if has_head { "HEAD" } else { EMPTY_TREE };
-    changes_of(root, base, &["--cached", base])
+    changes_of(root, base, &["--cached", base], NewSide::Index)
 }
+
+/// Where the new version of a changed file is: the one that is scanned.
+#[derive(Clone, Copy)]
+enum NewSide {
+    /// The working tree (`--diff`: the checkout CI made).
+    WorkTree,
+    /// The index (`--staged`: what the next commit records).
+    Index,
+}
+
+/// Versions larger than this are not diffed: every line of them counts as new.
+const DIFF_LIMIT: u64 = 256 << 20;
 
 /// git's well-known id of the empty tree, the base of a repository's first commit.
 const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 /// The files and lines `git diff <revisions>` shows, with `base` as the revision the change
 /// is compared with (exceptions and configuration are read there).
-fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<ChangeSet> {
+fn changes_of(root: &Path, base: &str, revisions: &[&str], new_side: NewSide) -> anyhow::Result<ChangeSet> {
     let mut set = ChangeSet {
         base: base.to_string(),
         ..ChangeSet::default()
@@ -235,10 +246,13 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
             Some('R') => {
                 let old = path(fields.next())?;
                 let new = path(fields.next())?;
-                modified.push(new.clone());
+                modified.push((old.clone(), new.clone()));
                 set.renamed.push((old, new));
             }
-            Some('M' | 'T') => modified.push(path(fields.next())?),
+            Some('M' | 'T') => {
+                let path = path(fields.next())?;
+                modified.push((path.clone(), path));
+            }
             // Unmerged or unknown: look at the whole file rather than miss something.
             _ => {
                 set.files.insert(path(fields.next())?, AddedLines::All);
@@ -249,151 +263,40 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<Cha
         return Ok(set);
     }
 
-    // Added lines of modified, retyped and renamed files, from zero-context hunks. Selected by
-    // status rather than by pathspec: a pathspec is text, and a name need not be. The prefixes
-    // are given, whatever the user's diff.noprefix, diff.mnemonicPrefix or diff.dstPrefix say,
-    // and no textconv filter rewrites the lines.
-    let common = [
-        "diff",
-        "--relative",
-        "--no-ext-diff",
-        "--no-textconv",
-        "-M",
-        "--diff-filter=MRT",
-    ];
-    let mut args = common.to_vec();
-    args.extend(["--no-color", "-U0", "--src-prefix=a/", "--dst-prefix=b/"]);
-    args.extend(revisions.iter().copied());
-    let patch = git(root, &args)?;
-    for (path, lines) in parse_patch(&patch)? {
-        set.files.insert(path, lines);
-    }
-    // A rename or mode change without content changes has no hunk: no line is new, but the
-    // file is still a changed file for file-name and binary checks.
-    for path in modified {
-        set.files.entry(path).or_insert(AddedLines::none());
-    }
-    // Binary files (and text marked `-diff`) have no hunks: the whole file counts. Named from
-    // NUL-separated --numstat, where binaries count `-` lines, not from the patch's "Binary
-    // files a/x and b/y differ", which a name holding " and " makes ambiguous.
-    let mut args = common.to_vec();
-    args.extend(["--numstat", "-z"]);
-    args.extend(revisions.iter().copied());
-    let numstat = git(root, &args)?;
-    let mut fields = numstat.split(|&b| b == 0).filter(|f| !f.is_empty());
-    while let Some(record) = fields.next() {
-        let mut parts = record.splitn(3, |&b| b == b'\t');
-        let (added, _deleted) = (parts.next(), parts.next());
-        // A rename's record ends in a tab; its old and new names follow as their own fields.
-        let name = match parts.next() {
-            Some(name) if !name.is_empty() => Some(name),
-            _ => fields.nth(1),
+    // Added lines of modified, retyped and renamed files: the old version at the base against
+    // the version that is scanned, by the same line diff history mode uses, so that every mode
+    // agrees on what a change adds (a re-encoded file adds only its changed lines; a file git
+    // would call binary is compared all the same).
+    let mut blobs = crate::blobs::BlobReader::start(root)?;
+    for (old, new) in modified {
+        let relative = |path: &Path| format!("./{}", crate::paths::slash_path(path));
+        let old_version = blobs.read(
+            &format!("{base}:{}", relative(&old)),
+            DIFF_LIMIT,
+            &mut std::io::sink(),
+        );
+        let new_version = match new_side {
+            NewSide::WorkTree => match std::fs::metadata(root.join(&new)) {
+                Ok(meta) if meta.len() <= DIFF_LIMIT => std::fs::read(root.join(&new)).ok(),
+                _ => None,
+            },
+            NewSide::Index => {
+                match blobs.read(&format!(":{}", relative(&new)), DIFF_LIMIT, &mut std::io::sink()) {
+                    Ok(crate::blobs::Blob::Content(content)) => Some(content),
+                    _ => None,
+                }
+            }
         };
-        let name = name.context("git diff --numstat ended early")?;
-        if added == Some(b"-".as_slice()) {
-            let path = crate::paths::os_path(name.to_vec())
-                .with_context(|| format!("a changed file's name: {}", String::from_utf8_lossy(name)))?;
-            set.files.insert(path, AddedLines::All);
-        }
+        let lines = match (old_version, new_version) {
+            (Ok(crate::blobs::Blob::Content(old)), Some(new)) => {
+                crate::source::lines::added_lines_between(&old, &new)
+            }
+            // Not readable or too large to compare: every line counts as new.
+            _ => AddedLines::All,
+        };
+        set.files.insert(new, lines);
     }
     Ok(set)
-}
-
-/// Parses `git diff -U0` output into added line ranges per file (new paths). Binary files have
-/// no `+++` line and are not in it. A hunk's lines are taken by the counts its header gives, never
-/// by their first characters: an added line whose text is `++ b/other` reads `+++ b/other` in the
-/// patch, and must not start a new file.
-fn parse_patch(patch: &[u8]) -> anyhow::Result<Vec<(PathBuf, AddedLines)>> {
-    let mut out: Vec<(PathBuf, Vec<Range<u32>>)> = Vec::new();
-    let mut current: Option<usize> = None;
-    // Every line ends in a line break: the last one leaves no empty line behind.
-    let patch = patch.strip_suffix(b"\n").unwrap_or(patch);
-    let mut lines = patch.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        if line.starts_with(b"diff --git ") {
-            current = None;
-        } else if let Some(path) = line.strip_prefix(b"+++ ") {
-            if path == b"/dev/null" {
-                current = None;
-                continue;
-            }
-            // A name anteater cannot read back would leave the file without its added lines:
-            // an error, never a silent pass.
-            let path = new_side(path).with_context(|| {
-                format!(
-                    "git diff: cannot read the new name in `+++ {}`",
-                    String::from_utf8_lossy(path)
-                )
-            })?;
-            out.push((path, Vec::new()));
-            current = Some(out.len() - 1);
-        } else if line.starts_with(b"@@ ") {
-            let (removed, added) = hunk_counts(line).with_context(|| {
-                format!(
-                    "git diff: unreadable hunk header `{}`",
-                    String::from_utf8_lossy(line)
-                )
-            })?;
-            if let (Some(index), Some(range)) = (current, hunk_added_lines(line)) {
-                out[index].1.push(range);
-            }
-            // The hunk's body: exactly this many removed and added lines, whatever they hold,
-            // each possibly followed by git's "\ No newline at end of file".
-            let mut body = removed + added;
-            while body > 0 {
-                match lines.next() {
-                    Some(_) => body -= 1,
-                    None => bail!("git diff: a hunk ends before its {} lines", removed + added),
-                }
-                if lines.peek().is_some_and(|next| next.starts_with(b"\\ ")) {
-                    lines.next();
-                }
-            }
-        }
-    }
-    Ok(out
-        .into_iter()
-        .map(|(path, ranges)| (path, AddedLines::from_ranges(ranges)))
-        .collect())
-}
-
-/// `@@ -a,b +c,d @@`: how many lines the hunk removes (b) and adds (d), each 1 when left out.
-fn hunk_counts(header: &[u8]) -> Option<(u64, u64)> {
-    let text = std::str::from_utf8(header).ok()?;
-    let mut fields = text.split(' ').skip(1);
-    let count = |field: &str, sign: char| -> Option<u64> {
-        let field = field.strip_prefix(sign)?;
-        match field.split_once(',') {
-            Some((_, count)) => count.parse().ok(),
-            None => Some(1),
-        }
-    };
-    let removed = count(fields.next()?, '-')?;
-    let added = count(fields.next()?, '+')?;
-    Some((removed, added))
-}
-
-/// `@@ -a,b +c,d @@` → lines c..c+d of the new file (d defaults to 1).
-fn hunk_added_lines(header: &[u8]) -> Option<Range<u32>> {
-    let text = std::str::from_utf8(header).ok()?;
-    let new = text.split(' ').find(|part| part.starts_with('+'))?;
-    let new = &new[1..];
-    let (start, count) = match new.split_once(',') {
-        Some((start, count)) => (start.parse::<u32>().ok()?, count.parse::<u32>().ok()?),
-        None => (new.parse::<u32>().ok()?, 1),
-    };
-    Some(start..start.saturating_add(count))
-}
-
-/// A path of the new side as `git diff --dst-prefix=b/` prints it (`b/x`, or `"b/\303\251"`
-/// quoted, as git quotes unusual names), without its `b/`.
-fn new_side(printed: &[u8]) -> Option<PathBuf> {
-    let name = if printed.first() == Some(&b'"') {
-        crate::patchset::unquote(printed).ok()?
-    } else {
-        printed.to_vec()
-    };
-    crate::paths::os_path(name.strip_prefix(b"b/")?.to_vec()).ok()
 }
 
 /// The content of the file at `path` as it is at `revision` (`""`: in the index), or `None` when
@@ -516,57 +419,5 @@ mod tests {
         assert_eq!(file_at(&path, "HEAD").unwrap(), Some(b"one\n".to_vec()));
         assert_eq!(file_at(&path, "").unwrap(), Some(b"two\n".to_vec()));
         assert_eq!(file_at(&repo.path().join("sub/none.yaml"), "HEAD").unwrap(), None);
-    }
-
-    #[test]
-    fn hunks_give_added_lines() {
-        assert_eq!(hunk_added_lines(b"@@ -3,0 +4,2 @@ fn x"), Some(4..6));
-        assert_eq!(hunk_added_lines(b"@@ -3 +3 @@"), Some(3..4));
-        assert_eq!(hunk_added_lines(b"@@ -3,2 +2,0 @@"), Some(2..2));
-    }
-
-    #[test]
-    fn patches_parse_into_ranges() {
-        let patch = b"diff --git a/src/a.rs b/src/a.rs\nindex 1..2 100644\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,0 +2,1 @@\n+x\n@@ -5,1 +7,2 @@\n-y\n+z\n+w\ndiff --git a/img.png b/img.png\nBinary files a/img.png and b/img.png differ\ndiff --git \"a/\\377.c\" \"b/\\377.c\"\n--- \"a/\\377.c\"\n+++ \"b/\\377.c\"\n@@ -1 +1 @@\n-a\n+b\n";
-        let parsed = parse_patch(patch).unwrap();
-        assert_eq!(
-            parsed,
-            [
-                ("src/a.rs".into(), AddedLines::Ranges(vec![2..3, 7..9])),
-                (
-                    crate::paths::os_path(b"\xff.c".to_vec()).unwrap(),
-                    AddedLines::Ranges(vec![Range { start: 1, end: 2 }])
-                ),
-            ]
-        );
-        // A new name without the `b/` anteater asked for is an error, never a file without lines.
-        assert!(parse_patch(b"+++ i/src/a.rs\n@@ -1 +1 @@\n").is_err());
-    }
-
-    #[test]
-    fn quoted_paths_are_unquoted() {
-        assert_eq!(new_side(b"\"b/a\\tb\\303\\251.txt\""), Some("a\tbé.txt".into()));
-        assert_eq!(new_side(b"b/plain.txt"), Some("plain.txt".into()));
-        assert_eq!(new_side(b"plain.txt"), None);
-        assert_eq!(
-            new_side(b"\"b/\\377x\""),
-            crate::paths::os_path(b"\xffx".to_vec()).ok()
-        );
-    }
-
-    #[test]
-    fn hunks_are_read_by_their_counts_not_their_first_characters() {
-        // The added line `++ b/other` is `+++ b/other` in the patch: it is a line of a.rs.
-        let patch = b"diff --git a/a.rs b/a.rs\n--- a/a.rs\n+++ b/a.rs\n@@ -1,0 +2,3 @@\n+x\n+++ b/other\n+@@ -1 +1 @@\n\\ No newline at end of file\n@@ -9 +10,0 @@\n--- a/gone\n";
-        let parsed = parse_patch(patch).unwrap();
-        assert_eq!(
-            parsed,
-            [("a.rs".into(), AddedLines::from_ranges(std::iter::once(2..5)))]
-        );
-        assert!(
-            parse_patch(b"+++ b/a.rs\n@@ -1,0 +1,2 @@\n+x\n").is_err(),
-            "a cut hunk"
-        );
-        assert_eq!(hunk_counts(b"@@ -3 +4,2 @@ fn x"), Some((1, 2)));
     }
 }

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod atomic_file;
 pub mod baseline;
+pub mod blobs;
 pub mod cli;
 pub mod config;
 pub mod config_change;

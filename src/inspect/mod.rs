@@ -145,7 +145,10 @@ impl<'a> Inspector<'a> {
             }
         }
         // Each folder and the file name on a line of its own, as a rule sees a word of text.
-        let name: Vec<u8> = scan_path.bytes().map(|b| if b == b'/' { b'\n' } else { b }).collect();
+        let name: Vec<u8> = scan_path
+            .bytes()
+            .map(|b| if b == b'/' { b'\n' } else { b })
+            .collect();
         for hit in content::scan(rules, &config.exceptions, scan_path, &name).hits {
             let meta = rules.rule(hit.rule);
             let matched = &name[hit.matched.clone()];

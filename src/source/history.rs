@@ -11,18 +11,18 @@
 //! when a partial clone lacks a blob (reported as unreadable, so the run cannot pass) where
 //! `git log -p` stops with "unable to read".
 
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::ops::Range;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::process::{ChildStdout, Stdio};
 use std::sync::mpsc;
 
 use anyhow::{bail, Context};
 
+use crate::blobs::{Blob as GitBlob, BlobReader};
 use crate::config::Config;
 use crate::finding::{Finding, Introduced};
 use crate::inspect::{binary, text, FileOutcome, IndicatorHit, Inspector};
-use crate::source::{AddedLines, Content, Fragment};
+use crate::source::{lines, AddedLines, Content, Fragment};
 use crate::stats::ScanStats;
 
 /// What history mode found.
@@ -271,7 +271,7 @@ fn first_of_each(mut found: Vec<Ordered>) -> Vec<Finding> {
         .collect()
 }
 
-/// A blob as `git cat-file --batch` gives it.
+/// A new version as the inspector takes it.
 enum Blob {
     Content(Vec<u8>),
     /// Over `--max-file-size`: spooled to a temporary file, never held in memory.
@@ -280,72 +280,42 @@ enum Blob {
     Missing,
 }
 
-/// One worker: a `git cat-file --batch` process, the inspector, and what they found.
+/// One worker: a blob reader, the inspector, and what they found.
 struct Worker<'a> {
     config: &'a Config,
     inspector: Inspector<'a>,
     prefix: &'a str,
-    cat_file: Child,
-    input: BufWriter<ChildStdin>,
-    output: BufReader<ChildStdout>,
+    blobs: BlobReader,
     buffer: Vec<u8>,
     found: WorkerOutput,
 }
 
 impl<'a> Worker<'a> {
     fn start(config: &'a Config, root: &Path, prefix: &'a str) -> anyhow::Result<Self> {
-        let mut cat_file = crate::diff::git_command(root)
-            .args(["cat-file", "--batch"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("running git cat-file")?;
-        let input = BufWriter::new(cat_file.stdin.take().context("git cat-file stdin")?);
-        let output =
-            BufReader::with_capacity(1 << 16, cat_file.stdout.take().context("git cat-file stdout")?);
         Ok(Self {
             config,
             inspector: Inspector::new(config),
             prefix,
-            cat_file,
-            input,
-            output,
+            blobs: BlobReader::start(root)?,
             buffer: Vec::new(),
             found: WorkerOutput::default(),
         })
     }
 
-    /// The blob's content, or why there is none in memory.
-    fn blob(&mut self, id: &str, spool_if_large: bool) -> anyhow::Result<Blob> {
-        writeln!(self.input, "{id}")?;
-        self.input.flush()?;
-        let mut header = String::new();
-        self.output.read_line(&mut header)?;
-        let fields: Vec<&str> = header.split_whitespace().collect();
-        if fields.len() != 3 {
-            return Ok(Blob::Missing); // `<id> missing`
-        }
-        let size: u64 = fields[2].parse().context("git cat-file: bad size")?;
-        if size > self.config.max_file_size {
-            let mut body = (&mut self.output).take(size);
-            let blob = if spool_if_large {
+    /// The new version of a change: in memory, or spooled to disk when too large to hold.
+    fn new_version(&mut self, id: &str) -> anyhow::Result<Blob> {
+        let mut spool = tempfile::NamedTempFile::new().context("a file for a large blob")?;
+        Ok(
+            match self
+                .blobs
+                .read(id, self.config.max_file_size, spool.as_file_mut())?
+            {
+                GitBlob::Content(content) => Blob::Content(content),
                 // Inspected in windows from disk, like a large file of the tree.
-                let mut file = tempfile::NamedTempFile::new().context("spooling a large blob")?;
-                std::io::copy(&mut body, file.as_file_mut())?;
-                Blob::Spooled(file)
-            } else {
-                std::io::copy(&mut body, &mut std::io::sink())?;
-                Blob::Missing
-            };
-            let mut newline = [0u8; 1];
-            self.output.read_exact(&mut newline)?;
-            return Ok(blob);
-        }
-        let mut content = vec![0; size as usize + 1];
-        self.output.read_exact(&mut content)?;
-        content.pop(); // The newline after the content.
-        Ok(Blob::Content(content))
+                GitBlob::Large(_) => Blob::Spooled(spool),
+                GitBlob::Missing => Blob::Missing,
+            },
+        )
     }
 
     fn inspect(&mut self, change: &Change) -> anyhow::Result<()> {
@@ -355,7 +325,7 @@ impl<'a> Worker<'a> {
             return Ok(());
         }
         let report_path = format!("{}{relative}", self.prefix);
-        let new = self.blob(&change.new_blob, true)?;
+        let new = self.new_version(&change.new_blob)?;
         let added = match &new {
             // A version too large to hold is new in every line: no line diff is made of it.
             Blob::Spooled(_) | Blob::Missing => AddedLines::All,
@@ -429,10 +399,13 @@ impl<'a> Worker<'a> {
             Some(AddedLines::All)
         };
         for old_id in change.old_blobs.clone() {
-            let against_this = match self.blob(&old_id, false)? {
+            let old = self
+                .blobs
+                .read(&old_id, self.config.max_file_size, &mut std::io::sink())?;
+            let against_this = match old {
                 _ if binary => AddedLines::All,
-                Blob::Content(old) => added_lines(Some(&text::comparable(&old)), &new_text),
-                Blob::Spooled(_) | Blob::Missing => AddedLines::All,
+                GitBlob::Content(old) => lines::added_lines(&text::comparable(&old), &new_text),
+                GitBlob::Large(_) | GitBlob::Missing => AddedLines::All,
             };
             added = Some(match added {
                 Some(so_far) => so_far.intersect(&against_this),
@@ -441,36 +414,6 @@ impl<'a> Worker<'a> {
         }
         Ok(added.unwrap_or(AddedLines::All))
     }
-}
-
-impl Drop for Worker<'_> {
-    fn drop(&mut self) {
-        let _ = self.input.flush();
-        let _ = self.cat_file.kill();
-        let _ = self.cat_file.wait();
-    }
-}
-
-/// The lines of `new` that `old` does not have (all of them without `old`), 1-based.
-fn added_lines(old: Option<&[u8]>, new: &[u8]) -> AddedLines {
-    let Some(old) = old else {
-        return AddedLines::All;
-    };
-    let input = imara_diff::intern::InternedInput::new(
-        imara_diff::sources::byte_lines(old),
-        imara_diff::sources::byte_lines(new),
-    );
-    let mut ranges: Vec<Range<u32>> = Vec::new();
-    imara_diff::diff(
-        imara_diff::Algorithm::Histogram,
-        &input,
-        |_before: Range<u32>, after: Range<u32>| {
-            if !after.is_empty() {
-                ranges.push(after.start + 1..after.end + 1);
-            }
-        },
-    );
-    AddedLines::from_ranges(ranges)
 }
 
 fn short(commit: &str) -> &str {
@@ -500,16 +443,4 @@ pub fn explicit_range(root: &Path, spec: &str) -> anyhow::Result<Option<(String,
             .with_context(|| format!("--diff {spec}: `{rev}` is not a commit in {}", root.display()))
     };
     Ok(Some((resolve(from)?, resolve(to)?)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn added_lines_come_from_a_line_diff() {
-        let added = added_lines(Some(b"a\nb\nc\n"), b"a\nx\nb\nc\ny\r\n");
-        assert_eq!(added, AddedLines::Ranges(vec![2..3, 5..6]));
-        assert_eq!(added_lines(None, b"p\nq"), AddedLines::All);
-    }
 }

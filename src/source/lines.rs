@@ -80,9 +80,55 @@ impl AddedLines {
     }
 }
 
+/// The lines of `new` that `old` does not have, 1-based: the one line diff every mode uses
+/// (a change's files, each commit's, the index's), so that they agree on what is new. Both sides
+/// are compared as the rules read them (`inspect::text::comparable`: wide text decoded), so a
+/// re-encoded file adds only the lines whose text changed.
+pub fn added_lines(old: &[u8], new: &[u8]) -> AddedLines {
+    let input = imara_diff::intern::InternedInput::new(
+        imara_diff::sources::byte_lines(old),
+        imara_diff::sources::byte_lines(new),
+    );
+    let mut ranges: Vec<Range<u32>> = Vec::new();
+    imara_diff::diff(
+        imara_diff::Algorithm::Histogram,
+        &input,
+        |_before: Range<u32>, after: Range<u32>| {
+            if !after.is_empty() {
+                ranges.push(after.start + 1..after.end + 1);
+            }
+        },
+    );
+    AddedLines::from_ranges(ranges)
+}
+
+/// `added_lines` of two versions as stored (either may be in a wide encoding).
+pub fn added_lines_between(old: &[u8], new: &[u8]) -> AddedLines {
+    use crate::inspect::text::comparable;
+    added_lines(&comparable(old), &comparable(new))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn added_lines_come_from_a_line_diff() {
+        let added = added_lines(b"a\nb\nc\n", b"a\nx\nb\nc\ny\r\n");
+        assert_eq!(added, AddedLines::Ranges(vec![2..3, 5..6]));
+        // Re-encoding a file adds nothing; changing a line of it adds that line.
+        let utf16 = |text: &str| -> Vec<u8> {
+            [0xff, 0xfe]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                .collect()
+        };
+        assert!(added_lines_between(b"a = 1\nb = 2\n", &utf16("a = 1\nb = 2\n")).is_empty());
+        assert_eq!(
+            added_lines_between(b"a = 1\nb = 2\n", &utf16("a = 1\nb = 3\n")),
+            AddedLines::from_ranges(std::iter::once(2..3))
+        );
+    }
 
     #[test]
     fn ranges_are_searched_and_touched() {
