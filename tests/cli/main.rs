@@ -14,6 +14,7 @@ mod false_pass;
 mod history;
 mod leaks_and_bounds;
 mod living_with_findings;
+mod mode_equivalence;
 mod no_secret_in_output;
 mod original;
 mod patchset;

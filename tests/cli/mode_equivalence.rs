@@ -1,0 +1,379 @@
+//! Mode equivalence (issue 17): one inspector serves every mode, so the modes may differ only in
+//! which versions and which lines are new. Random repositories are built (files in the encodings
+//! anteater reads, secrets planted and removed by random commits, renames, deletions,
+//! re-encodings), and each mode's findings are compared with what a model of the repository says
+//! it must report: a tree scan every secret present, `--history` every secret at the commit that
+//! wrote its line, `--diff BASE` the same for the range (net change merged in), `--staged` the
+//! secrets the index adds. An old secret on an unchanged line of an edited (or re-encoded, or
+//! renamed) file is nobody's.
+//!
+//! Seeded: a failure names its seed, and `ANTEATER_EQUIVALENCE_SEED=N` replays it.
+//! `ANTEATER_EQUIVALENCE_CASES` sets how many cases run (CI runs the default).
+
+use std::collections::BTreeSet;
+
+use crate::common::anteater;
+use crate::support::git_repo::GitRepo as Repo;
+
+const DEFAULT_CASES: u64 = 60;
+
+/// A small deterministic generator (SplitMix64): the same seed builds the same repository.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Utf8,
+    Utf16LeBom,
+    Utf16Be,
+    Utf32LeBom,
+}
+
+const ENCODINGS: [Encoding; 4] = [
+    Encoding::Utf8,
+    Encoding::Utf16LeBom,
+    Encoding::Utf16Be,
+    Encoding::Utf32LeBom,
+];
+
+impl Encoding {
+    fn encode(self, text: &str) -> Vec<u8> {
+        match self {
+            Encoding::Utf8 => text.as_bytes().to_vec(),
+            Encoding::Utf16LeBom => [0xff, 0xfe]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                .collect(),
+            Encoding::Utf16Be => text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+            Encoding::Utf32LeBom => [0xff, 0xfe, 0, 0]
+                .into_iter()
+                .chain(text.chars().flat_map(|c| (c as u32).to_le_bytes()))
+                .collect(),
+        }
+    }
+}
+
+/// A line of a modelled file: filler, or a planted secret (by its number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Line {
+    Filler(u64),
+    Secret(u64),
+}
+
+#[derive(Clone, Debug)]
+struct File {
+    path: String,
+    encoding: Encoding,
+    lines: Vec<Line>,
+    /// Renamed or re-encoded since the base: it may not be both, or git's rename detection
+    /// (which compares bytes) would see a deletion and an addition.
+    renamed: bool,
+    reencoded: bool,
+}
+
+impl File {
+    fn text(&self) -> String {
+        let mut text = String::new();
+        for line in &self.lines {
+            match line {
+                Line::Filler(n) => text.push_str(&format!("setting_{n} = plain value number {n}\n")),
+                Line::Secret(n) => text.push_str(&format!("TOKEN_{n} = \"{}\"\n", token(*n))),
+            }
+        }
+        text
+    }
+
+    /// (path:line) of each secret in this version.
+    fn secrets(&self) -> impl Iterator<Item = (u64, String)> + '_ {
+        self.lines
+            .iter()
+            .enumerate()
+            .filter_map(|(index, line)| match line {
+                Line::Secret(n) => Some((*n, format!("{}:{}", self.path, index + 1))),
+                Line::Filler(_) => None,
+            })
+    }
+}
+
+/// A GitHub token with a valid checksum, different for every `n`.
+fn token(n: u64) -> String {
+    let mut rng = Rng(n.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5eed);
+    let alphabet = b"ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz23456789";
+    let random: String = (0..30)
+        .map(|_| alphabet[rng.below(alphabet.len())] as char)
+        .collect();
+    let checksum = anteater::rules::filter::base62_crc32(random.as_bytes());
+    format!("ghp_{random}{checksum}")
+}
+
+/// The repository as the model sees it, and the counters that keep lines unique.
+struct Model {
+    files: Vec<File>,
+    next_line: u64,
+    next_file: u64,
+}
+
+/// What one change did: the secrets it wrote, where (path:line in the new version).
+type Written = Vec<(u64, String)>;
+
+impl Model {
+    fn fresh_line(&mut self, rng: &mut Rng) -> Line {
+        self.next_line += 1;
+        if rng.below(4) == 0 {
+            Line::Secret(self.next_line)
+        } else {
+            Line::Filler(self.next_line)
+        }
+    }
+
+    fn new_file(&mut self, rng: &mut Rng, lines: usize) -> File {
+        self.next_file += 1;
+        let lines = (0..lines).map(|_| self.fresh_line(rng)).collect();
+        File {
+            path: format!("dir{}/file{}.txt", self.next_file % 3, self.next_file),
+            encoding: ENCODINGS[rng.below(ENCODINGS.len())],
+            lines,
+            renamed: false,
+            reencoded: false,
+        }
+    }
+
+    /// Applies one random change; returns the secrets it wrote.
+    fn change(&mut self, rng: &mut Rng) -> Written {
+        if self.files.is_empty() || rng.below(8) == 0 {
+            let lines = 3 + rng.below(6);
+            let file = self.new_file(rng, lines);
+            let written = file.secrets().collect();
+            self.files.push(file);
+            return written;
+        }
+        let at = rng.below(self.files.len());
+        match rng.below(10) {
+            // Insert a line (a secret one time in four).
+            0..=4 => {
+                let line = self.fresh_line(rng);
+                let file = &mut self.files[at];
+                let position = rng.below(file.lines.len() + 1);
+                file.lines.insert(position, line.clone());
+                match line {
+                    Line::Secret(n) => vec![(n, format!("{}:{}", file.path, position + 1))],
+                    Line::Filler(_) => Vec::new(),
+                }
+            }
+            // Delete a line.
+            5 | 6 => {
+                let file = &mut self.files[at];
+                if file.lines.len() > 1 {
+                    let position = rng.below(file.lines.len());
+                    file.lines.remove(position);
+                }
+                Vec::new()
+            }
+            // Re-encode (the text is the same: nothing is new).
+            7 if !self.files[at].renamed => {
+                let file = &mut self.files[at];
+                file.encoding =
+                    ENCODINGS[(ENCODINGS.iter().position(|e| *e == file.encoding).unwrap() + 1) % 4];
+                file.reencoded = true;
+                Vec::new()
+            }
+            // Rename (nothing is new but the name).
+            8 if !self.files[at].reencoded => {
+                self.next_file += 1;
+                let file = &mut self.files[at];
+                file.path = format!("moved/file{}.txt", self.next_file);
+                file.renamed = true;
+                Vec::new()
+            }
+            // Delete the file.
+            _ => {
+                self.files.remove(at);
+                Vec::new()
+            }
+        }
+    }
+
+    fn write(&self, repo: &Repo) {
+        let paths = repo.git(&["ls-files"]);
+        for path in paths.lines() {
+            repo.remove(path);
+        }
+        for file in &self.files {
+            repo.write(&file.path, &file.encoding.encode(&file.text()));
+        }
+    }
+
+    fn present(&self) -> BTreeSet<String> {
+        self.files
+            .iter()
+            .flat_map(|f| f.secrets().map(|(_, at)| at))
+            .collect()
+    }
+}
+
+/// `path:line` of each GitHub-token finding a run printed.
+fn found(repo: &Repo, args: &[&str]) -> (BTreeSet<String>, String) {
+    let mut all = vec!["--path", ".", "--no-sarif", "--exit-zero"];
+    all.extend_from_slice(args);
+    let run = anteater(repo.path()).args(&all).run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let found = run
+        .stdout
+        .lines()
+        .filter(|line| line.contains("  github-token  "))
+        .map(|line| {
+            let location = line.split("  ").next().unwrap();
+            let mut parts = location.rsplitn(3, ':');
+            let _column = parts.next();
+            let line = parts.next().unwrap();
+            format!("{}:{line}", parts.next().unwrap())
+        })
+        .collect();
+    (found, run.all_output())
+}
+
+/// Checks one case; returns how many secrets each mode had to report (tree, --diff, range,
+/// --staged), so that the run can show it tested something.
+fn check_case(seed: u64) -> [usize; 4] {
+    let mut counts = [0; 4];
+    let mut rng = Rng(seed);
+    let repo = Repo::new();
+    let mut model = Model {
+        files: Vec::new(),
+        next_line: seed * 1000,
+        next_file: 0,
+    };
+    for _ in 0..1 + rng.below(3) {
+        let lines = 20 + rng.below(10);
+        let file = model.new_file(&mut rng, lines);
+        model.files.push(file);
+    }
+    model.write(&repo);
+    let base = repo.commit("base");
+    let base_files = model.files.clone();
+
+    // Each secret written in the range, where its commit wrote it; the model of each version.
+    let mut written_in_range: Vec<(u64, String)> = Vec::new();
+    for n in 0..1 + rng.below(5) {
+        let written = model.change(&mut rng);
+        model.write(&repo);
+        written_in_range.extend(written);
+        repo.commit(&format!("change {n}"));
+    }
+    let context = |what: &str,
+                   expected: &BTreeSet<String>,
+                   got: &BTreeSet<String>,
+                   files: &[File],
+                   output: &str| {
+        format!(
+            "seed {seed}, {what}: expected {expected:?}, got {got:?}\nbase: {base_files:#?}\nnow: {files:#?}\n{output}"
+        )
+    };
+
+    // The tree: every secret present.
+    let expected = model.present();
+    counts[0] = expected.len();
+    let (got, output) = found(&repo, &[]);
+    assert_eq!(
+        got,
+        expected,
+        "{}",
+        context("tree", &expected, &got, &model.files, &output)
+    );
+
+    // --diff BASE: what the range wrote. A secret still there at HEAD is reported where HEAD
+    // has it (the net change's finding; history only names its commit) unless its file moved,
+    // which the merge of the two keys by path; one gone is reported where its commit wrote it.
+    let head: std::collections::HashMap<u64, String> = model
+        .files
+        .iter()
+        .flat_map(|f| f.secrets().collect::<Vec<_>>())
+        .collect();
+    let mut expected = BTreeSet::new();
+    for (secret, at_commit) in &written_in_range {
+        match head.get(secret) {
+            Some(at_head) => {
+                expected.insert(at_head.clone());
+                let path_of = |at: &str| at.rsplit_once(':').unwrap().0.to_string();
+                if path_of(at_head) != path_of(at_commit) {
+                    expected.insert(at_commit.clone());
+                }
+            }
+            None => {
+                expected.insert(at_commit.clone());
+            }
+        }
+    }
+    counts[1] = expected.len();
+    let (got, output) = found(&repo, &["--diff", &base]);
+    assert_eq!(
+        got,
+        expected,
+        "{}",
+        context("--diff", &expected, &got, &model.files, &output)
+    );
+
+    // --diff BASE..HEAD: history alone, where each commit wrote its secrets.
+    let expected: BTreeSet<String> = written_in_range.iter().map(|(_, at)| at.clone()).collect();
+    counts[2] = expected.len();
+    let (got, output) = found(&repo, &["--diff", &format!("{base}..HEAD")]);
+    assert_eq!(
+        got,
+        expected,
+        "{}",
+        context("--diff A..B", &expected, &got, &model.files, &output)
+    );
+
+    // --staged: one more change, in the index only.
+    let written = model.change(&mut rng);
+    model.write(&repo);
+    repo.git(&["add", "-A"]);
+    let expected: BTreeSet<String> = written.into_iter().map(|(_, at)| at).collect();
+    let (got, output) = found(&repo, &["--staged"]);
+    assert_eq!(
+        got,
+        expected,
+        "{}",
+        context("--staged", &expected, &got, &model.files, &output)
+    );
+}
+
+#[test]
+fn every_mode_reports_a_secret_exactly_when_it_adds_a_line_of_it() {
+    let seeds: Vec<u64> = match std::env::var("ANTEATER_EQUIVALENCE_SEED") {
+        Ok(seed) => vec![seed.parse().expect("a seed is a number")],
+        Err(_) => {
+            let cases = std::env::var("ANTEATER_EQUIVALENCE_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(DEFAULT_CASES);
+            (1..=cases).collect()
+        }
+    };
+    let mut totals = [0; 4];
+    let replay = seeds.len() == 1;
+    for seed in seeds {
+        let counts = check_case(seed);
+        for (total, count) in totals.iter_mut().zip(counts) {
+            *total += count;
+        }
+    }
+    // Every mode had secrets to report, or the comparison proved nothing.
+    assert!(
+        replay || totals.iter().all(|&n| n > 0),
+        "secrets per mode: {totals:?}"
+    );
+}
