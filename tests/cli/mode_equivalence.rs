@@ -342,6 +342,7 @@ fn check_case(seed: u64) -> [usize; 4] {
     model.write(&repo);
     repo.git(&["add", "-A"]);
     let expected: BTreeSet<String> = written.into_iter().map(|(_, at)| at).collect();
+    counts[3] = expected.len();
     let (got, output) = found(&repo, &["--staged"]);
     assert_eq!(
         got,
@@ -349,6 +350,7 @@ fn check_case(seed: u64) -> [usize; 4] {
         "{}",
         context("--staged", &expected, &got, &model.files, &output)
     );
+    counts
 }
 
 #[test]
