@@ -323,6 +323,8 @@ impl<'a> Worker<'a> {
                     match_hash,
                     detail: None,
                     introduced: Some(introduced.clone()),
+                    secret: None,
+                    validation: None,
                 },
             ));
         };
@@ -443,6 +445,9 @@ impl<'a> Worker<'a> {
                 redact::evidence(matched, rule.redact),
                 sha256_hex(matched),
             );
+            if let Some((_, found)) = self.found.last_mut().filter(|_| rule.redact) {
+                found.secret = Some(crate::finding::Secret::new(matched));
+            }
         }
         Ok(())
     }

@@ -147,6 +147,8 @@ impl<'a> Inspector<'a> {
             match_hash: sha256_hex(found.as_bytes()),
             detail: None,
             introduced: None,
+            secret: None,
+            validation: None,
         }
     }
 
@@ -349,6 +351,8 @@ impl<'a> Inspector<'a> {
             match_hash: sha256,
             detail: None,
             introduced: None,
+            secret: None,
+            validation: None,
         });
         Ok(())
     }
@@ -380,6 +384,8 @@ impl<'a> Inspector<'a> {
                 match_hash: sha256_hex(matched),
                 detail: None,
                 introduced: None,
+                secret: rule.redact.then(|| crate::finding::Secret::new(matched)),
+                validation: None,
             });
         }
         if let Some(plan) = &config.virustotal {
