@@ -110,8 +110,8 @@ pub struct Validation {
     /// What the answer says: whom the credential belongs to (redacted where it identifies a
     /// person), the provider's refusal, or why there is no answer.
     pub said: String,
-    /// Where to revoke the credential.
-    pub revoke: String,
+    /// Where to revoke the credential; `None` when no provider check covers the rule.
+    pub revoke: Option<String>,
 }
 
 impl Validation {
@@ -122,10 +122,11 @@ impl Validation {
             ValidationState::Revoked => "revoked credential",
             ValidationState::Unknown => "validation unknown",
         };
-        format!(
-            "{state} ({}: {}); revoke at {}",
-            self.provider, self.said, self.revoke
-        )
+        let mut line = format!("{state} ({}: {})", self.provider, self.said);
+        if let Some(revoke) = &self.revoke {
+            line.push_str(&format!("; revoke at {revoke}"));
+        }
+        line
     }
 }
 

@@ -95,7 +95,8 @@ struct JsonValidation<'a> {
     state: &'static str,
     provider: &'a str,
     said: &'a str,
-    revoke_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoke_at: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -203,7 +204,7 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                     state: v.state.as_str(),
                     provider: &v.provider,
                     said: &v.said,
-                    revoke_at: &v.revoke,
+                    revoke_at: v.revoke.as_deref(),
                 }),
             }
         })

@@ -288,7 +288,9 @@ fn result(
     if let Some(validation) = &finding.validation {
         properties.insert("validation".to_string(), json!(validation.state.as_str()));
         properties.insert("validationProvider".to_string(), json!(validation.provider));
-        properties.insert("revokeAt".to_string(), json!(validation.revoke));
+        if let Some(revoke) = &validation.revoke {
+            properties.insert("revokeAt".to_string(), json!(revoke));
+        }
     }
     if !properties.is_empty() {
         result.properties = Some(
@@ -335,14 +337,12 @@ fn build_frame(
             let revoke = report
                 .findings
                 .iter()
-                .find(|f| f.rule == index && f.validation.is_some())
-                .and_then(|f| f.validation.as_ref());
+                .filter(|f| f.rule == index)
+                .filter_map(|f| f.validation.as_ref())
+                .find_map(|v| Some((&v.provider, v.revoke.as_ref()?)));
             let mut descriptor = rule_descriptor(&all_rules[index]);
-            if let (Some(validation), Some(help)) = (revoke, descriptor.help.as_mut()) {
-                let line = format!(
-                    "Revoke a {} credential at {}.",
-                    validation.provider, validation.revoke
-                );
+            if let (Some((provider, revoke)), Some(help)) = (revoke, descriptor.help.as_mut()) {
+                let line = format!("Revoke a {provider} credential at {revoke}.");
                 help.text = format!("{} {line}", help.text);
                 if let Some(markdown) = help.markdown.as_mut() {
                     *markdown = format!("{markdown}\n\n**Revoke:** {line}");

@@ -326,7 +326,8 @@ fn what_is_not_a_clear_answer_is_unknown() {
         .zip(&tokens)
         .map(|((name, _, _), (_, line))| (format!("{name}.env"), format!("{line}\n")))
         .collect();
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())).collect();
+    let mut refs: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())).collect();
+    refs.push(("app.conf", b"db_password = \"Qm8#vLp2!xTz9@rW\"\n"));
     let dir = tree(&refs);
     let started = Instant::now();
     let run = against(anteater(dir.path()), &[&mock])
@@ -350,6 +351,17 @@ fn what_is_not_a_clear_answer_is_unknown() {
             "{name}: {finding}"
         );
     }
+    // A secret no provider check covers is unknown too, and names no revocation page.
+    let generic = all
+        .iter()
+        .find(|f| f["path"] == "app.conf")
+        .unwrap_or_else(|| panic!("the password is found: {}", run.stdout));
+    assert_eq!(generic["validation"]["state"], "unknown");
+    assert!(generic["validation"].get("revoke_at").is_none(), "{generic}");
+    assert!(
+        generic["detail"].as_str().unwrap().contains("no provider check"),
+        "{generic}"
+    );
     assert!(elsewhere.requests().is_empty(), "a redirect was followed");
     for (secret, _) in &tokens {
         assert!(!run.all_output().contains(secret.as_str()));

@@ -172,7 +172,7 @@ struct Job {
 pub fn validate(
     plan: &Plan,
     rules: &RuleSet,
-    findings: &mut Vec<Finding>,
+    findings: &mut [Finding],
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<Summary> {
     let jobs = jobs(rules, findings);
@@ -191,6 +191,18 @@ pub fn validate(
         let validation = validation(job.provider, &answer);
         for &index in &job.findings {
             apply(&mut findings[index], validation.clone());
+        }
+    }
+    // A secret no provider check covers is `unknown` too: --validate said nothing about it.
+    for finding in findings.iter_mut() {
+        if finding.validation.is_none() && rules.rule(finding.rule).redact {
+            let validation = Validation {
+                state: ValidationState::Unknown,
+                provider: "none".to_string(),
+                said: format!("no provider check for rule {}", rules.rule(finding.rule).id),
+                revoke: None,
+            };
+            apply(finding, validation);
         }
     }
     for finding in findings.iter() {
@@ -281,7 +293,7 @@ fn validation(provider: &Provider, answer: &Answer) -> Validation {
         state,
         provider: provider.name.to_string(),
         said: redact::escape(&said),
-        revoke: provider.revoke.to_string(),
+        revoke: Some(provider.revoke.to_string()),
     }
 }
 
