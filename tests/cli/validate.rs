@@ -530,3 +530,28 @@ fn two_hundred_findings_across_ten_providers_in_under_five_seconds() {
     assert_eq!(mocks.iter().map(|m| m.requests().len()).sum::<usize>(), 200);
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 }
+
+/// The README's validation table names every provider, what it calls and its override.
+#[test]
+fn the_readme_documents_every_provider() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## Is it live?").expect("the validation section");
+    let section = &readme[start..start + readme[start..].find("\n## Rules").unwrap()];
+    for provider in anteater::enrich::validate::PROVIDERS {
+        let row = section
+            .lines()
+            .find(|line| line.starts_with(&format!("| {} |", provider.name)))
+            .unwrap_or_else(|| panic!("no README row for {}", provider.name));
+        let variable = format!("`ANTEATER_VALIDATE_URL_{}`", provider.id.to_ascii_uppercase());
+        for needed in [provider.calls, provider.base, &variable, provider.revoke] {
+            assert!(row.contains(needed), "{}: the row lacks {needed}", provider.name);
+        }
+        for rule in provider.rules {
+            assert!(
+                row.contains(&format!("`{rule}`")),
+                "{}: the row lacks {rule}",
+                provider.name
+            );
+        }
+    }
+}
