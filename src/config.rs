@@ -189,7 +189,11 @@ fn validate_plan(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<Option<crate::e
             client_key: cli.redis_client_key.clone(),
         },
     )
-    .map(Some)
+    .map(|mut plan| {
+        // The file is authenticated with the VirusTotal key; without one it is not used here.
+        plan.cache_file = cli.vt_cache_file.clone().zip(env.virustotal_key().cloned());
+        Some(plan)
+    })
 }
 
 const DEFAULT_VT_API_URL: &str = "https://www.virustotal.com/api/v3";

@@ -555,3 +555,29 @@ fn the_readme_documents_every_provider() {
         }
     }
 }
+
+/// Without a shared Redis, `--vt-cache-file`'s file (authenticated with the VirusTotal key)
+/// answers a second run, and holds no secret.
+#[test]
+fn the_vt_cache_file_answers_a_second_run_too() {
+    let (live, line) = token("openai", 21);
+    let mock = ProviderMock::start(spec("openai"), &[(&live, Behaviour::Live)], Duration::ZERO);
+    let dir = tree(&[("ai.env", format!("{line}\n").as_bytes())]);
+    let run_once = || {
+        against(anteater(dir.path()), &[&mock])
+            .env("VT_API_KEY", "a-key-that-authenticates-the-file")
+            .args(&["--validate", "--format", "json", "--vt-cache-file", "cache.json"])
+            .run()
+    };
+    let first = run_once();
+    assert_eq!(mock.requests().len(), 1, "{}", first.stderr);
+    let file = std::fs::read_to_string(dir.path().join("cache.json")).unwrap();
+    assert!(!file.contains(live.as_str()), "{file}");
+    mock.clear();
+    let second = run_once();
+    assert!(mock.requests().is_empty(), "{}", second.stderr);
+    assert_eq!(
+        states(&second).get(&("ai.env".into(), 1)).map(String::as_str),
+        Some("live")
+    );
+}

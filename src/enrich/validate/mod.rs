@@ -21,6 +21,7 @@ mod payments;
 pub mod providers;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -31,9 +32,11 @@ use sha2::Sha256;
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::finding::{hex, Finding, Level, Secret, Validation, ValidationState};
+use crate::platform_env::ApiKey;
 use crate::redact;
 use crate::rules::RuleSet;
 use crate::virustotal::cache::SharedCache;
+use crate::virustotal::cache_file::CacheFile;
 use crate::virustotal::redis_conn::TlsFiles;
 pub use providers::{Answer, Call, Credential, Provider, Reply, PROVIDERS};
 
@@ -61,6 +64,9 @@ pub struct Plan {
     /// warning, while the default local address missing is the common case.
     pub redis_explicit: bool,
     pub redis_tls: TlsFiles,
+    /// `--vt-cache-file` and the VirusTotal key that authenticates it: answers are kept there
+    /// too (a file without the key would let a pull request forge `revoked`).
+    pub cache_file: Option<(PathBuf, ApiKey)>,
 }
 
 impl Plan {
@@ -104,6 +110,7 @@ impl Plan {
             redis_url,
             redis_explicit,
             redis_tls,
+            cache_file: None,
         })
     }
 
@@ -317,6 +324,26 @@ struct Cached {
     said: String,
 }
 
+/// A cached answer, if `bytes` is one.
+fn cached_answer(bytes: &[u8]) -> Option<Answer> {
+    let cached: Cached = serde_json::from_slice(bytes).ok()?;
+    match cached.state {
+        ValidationState::Live => Some(Answer::Live(cached.said)),
+        ValidationState::Revoked => Some(Answer::Revoked(cached.said)),
+        ValidationState::Unknown => None,
+    }
+}
+
+/// The credential's bytes, for a MAC: token, and the pair after a NUL.
+fn credential_bytes(credential: &Credential) -> Vec<u8> {
+    let mut bytes = credential.token.expose().as_bytes().to_vec();
+    if let Some(pair) = &credential.pair {
+        bytes.push(0);
+        bytes.extend_from_slice(pair.expose().as_bytes());
+    }
+    bytes
+}
+
 /// Per provider: its concurrency and when a 429 lets it send again.
 struct Gate {
     permits: Semaphore,
@@ -361,25 +388,46 @@ async fn run(
             (job.provider.id, Arc::new(gate))
         })
         .collect();
+    let file = plan.cache_file.as_ref().map(|(path, key)| {
+        let (file, warning) = CacheFile::load(path, key, plan.cache_ttl);
+        if let Some(warning) = warning {
+            warn(warning);
+        }
+        Mutex::new(file)
+    });
     let deadline = tokio::time::Instant::now() + plan.deadline;
     let summary = Mutex::new(Summary::default());
     let tasks = jobs.iter().map(|job| {
         let gate = Arc::clone(&gates[job.provider.id]);
-        let (client, cache, mac_key, summary) = (&client, &cache, &mac_key, &summary);
+        let (client, cache, mac_key, summary, file) = (&client, &cache, &mac_key, &summary, &file);
         async move {
             let key = mac_key
                 .as_ref()
                 .map(|mac_key| cache_key(mac_key, job.provider, &job.credential));
+            let file_key = match file {
+                Some(file) => Some(file.lock().await.answer_key(
+                    &format!("validate:{}", job.provider.id),
+                    &credential_bytes(&job.credential),
+                )),
+                None => None,
+            };
+            if let (Some(file), Some(file_key)) = (file, &file_key) {
+                let kept = file.lock().await.get_answer(file_key).map(str::to_string);
+                if let Some(answer) = kept.and_then(|json| cached_answer(json.as_bytes())) {
+                    summary.lock().await.cached += 1;
+                    return answer;
+                }
+            }
             if let (Some(cache), Some(key)) = (cache, &key) {
-                if let Ok(Some(bytes)) = cache.get_bytes(key).await {
-                    if let Ok(cached) = serde_json::from_slice::<Cached>(&bytes) {
-                        summary.lock().await.cached += 1;
-                        return match cached.state {
-                            ValidationState::Live => Answer::Live(cached.said),
-                            ValidationState::Revoked => Answer::Revoked(cached.said),
-                            ValidationState::Unknown => Answer::Unknown(cached.said),
-                        };
-                    }
+                if let Some(answer) = cache
+                    .get_bytes(key)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|b| cached_answer(&b))
+                {
+                    summary.lock().await.cached += 1;
+                    return answer;
                 }
             }
             let checked = tokio::time::timeout_at(deadline, check(plan, client, &gate, job, summary)).await;
@@ -394,19 +442,29 @@ async fn run(
                 Answer::Revoked(said) => Some((ValidationState::Revoked, said)),
                 Answer::Unknown(_) => None,
             };
-            if let (Some(cache), Some(key), Some((state, said))) = (cache, &key, settled) {
+            if let Some((state, said)) = settled {
                 let json = serde_json::to_string(&Cached {
                     state,
                     said: said.clone(),
                 })
                 .expect("a cached answer encodes");
-                // A cache that fails costs a request next time, never a wrong answer.
-                let _ = cache.put(key, &json).await;
+                if let (Some(cache), Some(key)) = (cache, &key) {
+                    // A cache that fails costs a request next time, never a wrong answer.
+                    let _ = cache.put(key, &json).await;
+                }
+                if let (Some(file), Some(file_key)) = (file, file_key) {
+                    file.lock().await.put_answer(file_key, json, plan.cache_ttl);
+                }
             }
             answer
         }
     });
     let answers = futures_util::future::join_all(tasks).await;
+    if let Some(file) = file {
+        if let Err(err) = file.into_inner().save() {
+            warn(format!("--validate: {err:#}"));
+        }
+    }
     let summary = summary.into_inner();
     Ok((answers, summary))
 }
