@@ -587,3 +587,34 @@ fn the_vt_cache_file_answers_a_second_run_too() {
         Some("live")
     );
 }
+
+/// An AWS key id next to a secret that is not its own: STS says `SignatureDoesNotMatch`, which
+/// proves nothing about the key: unknown, never revoked. A key id alone is unknown too.
+#[test]
+fn aws_with_the_wrong_secret_or_none_is_unknown() {
+    let (key_id, _) = aws_pair(900, true);
+    let wrong = Random::new(901).text(40, ALNUM);
+    let (lone, lone_line) = token("aws", 902);
+    let mock = ProviderMock::start(spec("aws"), &[(&key_id, Behaviour::Live)], Duration::ZERO);
+    let dir = tree(&[
+        (
+            "wrong.env",
+            format!("aws_access_key_id = {key_id}\naws_secret_access_key = {wrong}\n").as_bytes(),
+        ),
+        ("lone.env", format!("{lone_line}\n").as_bytes()),
+    ]);
+    let run = against(anteater(dir.path()), &[&mock])
+        .args(&["--validate", "--format", "json"])
+        .run();
+    let all = findings(&run);
+    let wrong_finding = all.iter().find(|f| f["path"] == "wrong.env").unwrap();
+    assert_eq!(wrong_finding["validation"]["state"], "unknown", "{wrong_finding}");
+    assert!(wrong_finding["detail"]
+        .as_str()
+        .unwrap()
+        .contains("does not match"));
+    let lone_finding = all.iter().find(|f| f["path"] == "lone.env").unwrap();
+    assert_eq!(lone_finding["validation"]["state"], "unknown", "{lone_finding}");
+    assert_eq!(mock.requests().len(), 1, "the lone key id is never sent");
+    assert!(!run.all_output().contains(&lone) && !run.all_output().contains(&wrong));
+}

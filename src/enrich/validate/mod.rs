@@ -616,3 +616,98 @@ fn cache_key(mac_key: &[u8], provider: &Provider, credential: &Credential) -> St
         hex(&mac.finalize().into_bytes())
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(vars: &[(&str, &str)]) -> anyhow::Result<Plan> {
+        Plan::new(
+            vars.iter().map(|(n, v)| (n.to_string(), v.to_string())),
+            Duration::from_secs(3600),
+            Duration::from_secs(10),
+            Duration::from_secs(60),
+            "redis://127.0.0.1:9".into(),
+            false,
+            TlsFiles::default(),
+        )
+    }
+
+    #[test]
+    fn an_override_replaces_scheme_and_host_and_keeps_the_path() {
+        let plan = plan(&[("ANTEATER_VALIDATE_URL_GITHUB", "http://127.0.0.1:8080")]).unwrap();
+        let github = providers::for_rule("github-token").unwrap();
+        assert_eq!(
+            plan.url(github, "/user").unwrap().as_str(),
+            "http://127.0.0.1:8080/user"
+        );
+        let gitlab = providers::for_rule("gitlab-pat").unwrap();
+        assert_eq!(
+            plan.url(gitlab, "/api/v4/personal_access_tokens/self")
+                .unwrap()
+                .as_str(),
+            "https://gitlab.com/api/v4/personal_access_tokens/self"
+        );
+        let aws = providers::for_rule("aws-secret-access-key").unwrap();
+        assert_eq!(plan.url(aws, "/").unwrap().as_str(), "https://sts.amazonaws.com/");
+    }
+
+    #[test]
+    fn overrides_are_bare_origins_of_known_providers() {
+        assert!(plan(&[("ANTEATER_VALIDATE_URL_GITHUB", "https://proxy.test/")]).is_ok());
+        assert!(plan(&[("ANTEATER_VALIDATE_URL_GITHUB", "")]).is_ok());
+        for (name, value) in [
+            ("ANTEATER_VALIDATE_URL_GITHUB", "https://proxy.test/v3"),
+            ("ANTEATER_VALIDATE_URL_GITHUB", "https://proxy.test/?a=b"),
+            ("ANTEATER_VALIDATE_URL_GITHUB", "file:///etc"),
+            ("ANTEATER_VALIDATE_URL_GITHUB", "https://u:p@proxy.test"),
+            ("ANTEATER_VALIDATE_URL_PASTEBIN", "https://proxy.test"),
+        ] {
+            assert!(plan(&[(name, value)]).is_err(), "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_a_second_for_dates() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn cache_keys_hold_a_mac_of_the_credential_never_the_credential() {
+        let github = providers::for_rule("github-token").unwrap();
+        let credential = Credential {
+            token: Secret::new(b"ghp_s3cr3tvalue"),
+            pair: None,
+        };
+        let key = cache_key(b"k1", github, &credential);
+        assert!(key.starts_with("anteater:validate:github:") && !key.contains("s3cr3t"));
+        assert_ne!(key, cache_key(b"k2", github, &credential));
+    }
+
+    #[test]
+    fn a_revoked_finding_becomes_a_note_and_names_where_to_revoke() {
+        let rules = crate::report::testing::rules();
+        let mut finding = crate::report::testing::finding(&rules, "crit", "a.env", 1, "ghp_… (redacted)");
+        assert_eq!(finding.level, Level::Error);
+        let github = providers::for_rule("github-token").unwrap();
+        apply(
+            &mut finding,
+            validation(github, &Answer::Revoked("HTTP 401".into())),
+        );
+        assert_eq!(finding.level, Level::Note);
+        let detail = finding.detail.unwrap();
+        assert!(
+            detail.contains("revoked credential (GitHub: refused: HTTP 401)"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("revoke at https://github.com/settings/tokens"),
+            "{detail}"
+        );
+    }
+}

@@ -146,9 +146,12 @@ fn aws_key_id(headers: &HeaderMap, path: &str, body: &str) -> Option<String> {
     );
     (expected == signature)
         .then_some(key_id)
-        .or(Some("bad-signature".into()))
+        .or(Some(BAD_SIGNATURE.into()))
 }
 
+/// What `aws_key_id` gives for a known key id whose signature is wrong.
+const BAD_SIGNATURE: &str = "bad-signature";
+const AWS_BAD_SIGNATURE: &str = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ErrorResponse>";
 const AWS_LIVE: &str = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/deployer</Arn><UserId>AIDAEXAMPLEID</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ResponseMetadata></GetCallerIdentityResponse>";
 const AWS_REVOKED: &str = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ErrorResponse>";
 
@@ -603,6 +606,9 @@ async fn answer(shared: &Shared, method: Method, uri: Uri, headers: HeaderMap, b
     let Some(token) = (spec.extract)(&headers, uri.path(), &body) else {
         return reply(spec.revoked.0, spec.revoked.1);
     };
+    if spec.id == "aws" && token == BAD_SIGNATURE {
+        return reply(403, AWS_BAD_SIGNATURE);
+    }
     let behaviour = shared.tokens.lock().unwrap().get(&token).cloned();
     let seen = {
         let mut seen = shared.seen.lock().unwrap();
