@@ -22,6 +22,9 @@ Other environment variables read:
   VT_API_URL              VirusTotal API root [default: https://www.virustotal.com/api/v3]
   REDIS_URL               Redis shared by all jobs for the VirusTotal rate limit and cache
                           (--redis-url wins) [default: redis://127.0.0.1:6379]
+  ANTEATER_VALIDATE_URL_<PROVIDER>
+                          with --validate, replaces the scheme and host of that provider's API
+                          (ANTEATER_VALIDATE_URL_GITHUB=https://proxy.corp:8443; see the README)
   GITHUB_ACTIONS          `true` adds annotations, GITHUB_STEP_SUMMARY a job summary,
                           GITHUB_OUTPUT the step outputs sarif_file and findings
   GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_BASE_REF, CI_MERGE_REQUEST_DIFF_BASE_SHA
@@ -316,8 +319,8 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_VALIDATE", value_parser = StrictBool, help_heading = "Validation")]
     pub validate: bool,
 
-    /// How long a `live` or `revoked` answer stays in the shared cache (Redis, as for
-    /// VirusTotal), keyed by an HMAC of the secret.
+    /// How long a `live` or `revoked` answer stays in the shared cache (VirusTotal's Redis, and
+    /// --vt-cache-file's file with VT_API_KEY), keyed by an HMAC of the secret.
     #[arg(long, env = "ANTEATER_VALIDATE_CACHE_TTL", value_name = "DURATION", default_value = "1h", value_parser = parse_duration, help_heading = "Validation")]
     pub validate_cache_ttl: Duration,
 
