@@ -618,3 +618,29 @@ fn aws_with_the_wrong_secret_or_none_is_unknown() {
     assert_eq!(mock.requests().len(), 1, "the lone key id is never sent");
     assert!(!run.all_output().contains(&lone) && !run.all_output().contains(&wrong));
 }
+
+/// The policy: a secret its provider calls revoked is still reported, as a note, and no longer
+/// fails the gate; the same secret unchecked fails it.
+#[test]
+fn a_revoked_secret_alone_is_a_note_that_passes_the_gate() {
+    let (revoked, line) = token("slack", 31);
+    let mock = ProviderMock::start(spec("slack"), &[], Duration::ZERO);
+    let dir = tree(&[("chat.env", format!("{line}\n").as_bytes())]);
+    let validated = against(anteater(dir.path()), &[&mock])
+        .args(&["--validate"])
+        .run();
+    assert_eq!(validated.code, 0, "{}\n{}", validated.stdout, validated.stderr);
+    assert!(validated.stdout.contains("(note,"), "{}", validated.stdout);
+    assert!(
+        validated
+            .stdout
+            .contains("revoked credential (Slack: refused: invalid_auth)"),
+        "{}",
+        validated.stdout
+    );
+    assert!(validated.stdout.contains("revoke at https://api.slack.com/apps"));
+    let unchecked = against(anteater(dir.path()), &[&mock]).run();
+    assert_eq!(unchecked.code, 1);
+    assert_eq!(mock.requests().len(), 1);
+    assert!(!validated.all_output().contains(&revoked));
+}
