@@ -644,3 +644,45 @@ fn a_revoked_secret_alone_is_a_note_that_passes_the_gate() {
     assert_eq!(mock.requests().len(), 1);
     assert!(!validated.all_output().contains(&revoked));
 }
+
+/// `--validate-deadline` bounds the whole phase: what is not answered by then is unknown.
+#[test]
+fn the_deadline_bounds_the_whole_validation() {
+    let tokens: Vec<(String, String)> = (0..12).map(|n| token("doppler", 700 + n)).collect();
+    let behaviours: Vec<(&str, Behaviour)> = tokens
+        .iter()
+        .map(|(t, _)| (t.as_str(), Behaviour::Slow(Duration::from_secs(3))))
+        .collect();
+    let mock = ProviderMock::start(spec("doppler"), &behaviours, Duration::ZERO);
+    let content: String = tokens.iter().map(|(_, line)| format!("{line}\n")).collect();
+    let dir = tree(&[("d.env", content.as_bytes())]);
+    let started = Instant::now();
+    let run = against(anteater(dir.path()), &[&mock])
+        .args(&[
+            "--validate",
+            "--format",
+            "json",
+            "--validate-timeout",
+            "10s",
+            "--validate-deadline",
+            "1s",
+        ])
+        .run();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let all = findings(&run);
+    assert_eq!(all.len(), 12, "{}", run.stdout);
+    for finding in &all {
+        assert_eq!(finding["validation"]["state"], "unknown");
+        assert!(
+            finding["detail"]
+                .as_str()
+                .unwrap()
+                .contains("--validate-deadline"),
+            "{finding}"
+        );
+    }
+}
