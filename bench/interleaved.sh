@@ -15,7 +15,7 @@ runs=${RUNS:-3}
 . "$here/lib.sh"
 
 if [ $# -ge 1 ]; then
-  anteater=$1
+  anteater=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 else
   (cd "$repo_root" && cargo build --release --locked --quiet)
   anteater="$repo_root/target/release/anteater"

@@ -58,7 +58,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let Scanned {
         findings, mut stats, ..
     } = scanned;
-    let (findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
+    let (mut findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
+    // After the baseline: only what is reported is worth a request.
+    if let Some(plan) = &config.validate {
+        use crate::enrich::Enricher;
+        let mut warn = |message: String| {
+            let _ = writeln!(std::io::stderr(), "anteater: warning: {message}");
+        };
+        let line = plan.enrich(&config.rules, &mut findings, &mut warn)?;
+        let _ = writeln!(std::io::stderr(), "anteater: {line}");
+    }
     stats.elapsed = started.elapsed();
     let outcome = decide(&config, &findings, &stats);
 
@@ -304,6 +313,8 @@ fn config_change_findings(config: &Config) -> Vec<Finding> {
                 match_hash: sha256_hex(summary.as_bytes()),
                 detail: Some(redact::escape(&summary)),
                 introduced: None,
+                secret: None,
+                validation: None,
             }
         })
         .collect()

@@ -22,6 +22,9 @@ Other environment variables read:
   VT_API_URL              VirusTotal API root [default: https://www.virustotal.com/api/v3]
   REDIS_URL               Redis shared by all jobs for the VirusTotal rate limit and cache
                           (--redis-url wins) [default: redis://127.0.0.1:6379]
+  ANTEATER_VALIDATE_URL_<PROVIDER>
+                          with --validate, replaces the scheme and host of that provider's API
+                          (ANTEATER_VALIDATE_URL_GITHUB=https://proxy.corp:8443; see the README)
   GITHUB_ACTIONS          `true` adds annotations, GITHUB_STEP_SUMMARY a job summary,
                           GITHUB_OUTPUT the step outputs sarif_file and findings
   GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_BASE_REF, CI_MERGE_REQUEST_DIFF_BASE_SHA
@@ -308,6 +311,26 @@ pub struct Cli {
         help_heading = "VirusTotal"
     )]
     pub redis_client_key: Option<PathBuf>,
+
+    /// Ask each secret's own provider, read-only, whether it is still live (see the README's
+    /// validation section for what is called): `live`, `revoked` (reported as a note) or
+    /// `unknown`. Without it nothing is sent anywhere. ANTEATER_VALIDATE_URL_<PROVIDER> replaces a
+    /// provider's scheme and host (a proxy, a test double).
+    #[arg(long, env = "ANTEATER_VALIDATE", value_parser = StrictBool, help_heading = "Validation")]
+    pub validate: bool,
+
+    /// How long a `live` or `revoked` answer stays in the shared cache (VirusTotal's Redis, and
+    /// --vt-cache-file's file with VT_API_KEY), keyed by an HMAC of the secret.
+    #[arg(long, env = "ANTEATER_VALIDATE_CACHE_TTL", value_name = "DURATION", default_value = "1h", value_parser = parse_duration, help_heading = "Validation")]
+    pub validate_cache_ttl: Duration,
+
+    /// Timeout of one provider request; no answer in time is `unknown`.
+    #[arg(long, env = "ANTEATER_VALIDATE_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, help_heading = "Validation")]
+    pub validate_timeout: Duration,
+
+    /// Bound on the whole validation phase; what is not answered by then is `unknown`.
+    #[arg(long, env = "ANTEATER_VALIDATE_DEADLINE", value_name = "DURATION", default_value = "2m", value_parser = parse_duration, help_heading = "Validation")]
+    pub validate_deadline: Duration,
 
     /// What to print on stdout: findings and a summary as lines (console), or one JSON document
     /// (json; warnings still go to stderr). The SARIF log is written either way.

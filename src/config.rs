@@ -72,6 +72,8 @@ pub struct Config {
     pub rule_sources: Vec<String>,
     /// VirusTotal lookups, when --ips, --urls or --bincheck asked for them.
     pub virustotal: Option<VtPlan>,
+    /// --validate: secrets checked with their providers.
+    pub validate: Option<crate::enrich::validate::Plan>,
     /// --baseline: accepted findings.
     pub baseline: Option<crate::baseline::Baseline>,
     /// --write-baseline: where to record this run's findings.
@@ -165,6 +167,35 @@ impl VtPlan {
     }
 }
 
+/// --validate's plan: its timings, the provider overrides from the environment, and the Redis
+/// VirusTotal uses for its cache.
+fn validate_plan(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<Option<crate::enrich::validate::Plan>> {
+    if !cli.validate {
+        return Ok(None);
+    }
+    let explicit = cli.redis_url.clone().or_else(|| env.redis_url.clone());
+    let vars = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+    crate::enrich::validate::Plan::new(
+        vars,
+        cli.validate_cache_ttl,
+        cli.validate_timeout,
+        cli.validate_deadline,
+        explicit.clone().unwrap_or_else(|| DEFAULT_REDIS_URL.to_string()),
+        explicit.is_some(),
+        TlsFiles {
+            ca: cli.redis_ca.clone(),
+            client_cert: cli.redis_client_cert.clone(),
+            client_key: cli.redis_client_key.clone(),
+        },
+    )
+    .map(|mut plan| {
+        // The file is authenticated with the VirusTotal key; without one it is not used here.
+        plan.cache_file = cli.vt_cache_file.clone().zip(env.virustotal_key().cloned());
+        Some(plan)
+    })
+}
+
 const DEFAULT_VT_API_URL: &str = "https://www.virustotal.com/api/v3";
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -176,6 +207,7 @@ impl Config {
         // First: a bad count is refused before any git work.
         let threads = worker_threads(cli.threads)?;
         let virustotal = VtPlan::from_cli(&cli, env)?;
+        let validate = validate_plan(&cli, env)?;
         let cwd = std::env::current_dir().context("reading the working directory")?;
         let root = scan_root(&cli)?;
         let project = project_name(&cli, &root);
@@ -279,6 +311,7 @@ impl Config {
             staged: revisions.staged,
             loosened,
             virustotal,
+            validate,
             sarif_path,
             sarif_category,
             // --exit-zero: report everything, fail on nothing but a failed scan.

@@ -46,6 +46,88 @@ pub struct Finding {
     pub detail: Option<String>,
     /// History mode: the commit that added what was found.
     pub introduced: Option<Introduced>,
+    /// The matched secret itself, for `--validate` to ask its provider about; `None` for rules
+    /// that do not find secrets. Never printed, never serialised (see [`Secret`]).
+    pub secret: Option<Secret>,
+    /// What the secret's provider said about it (`--validate`).
+    pub validation: Option<Validation>,
+}
+
+/// A matched secret. Its `Debug` and `Display` never show it and it has no `Serialize`, so no
+/// report or log can carry it by accident; only [`Secret::expose`] gives the text, for the one
+/// request that sends it to its own provider.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(std::sync::Arc<str>);
+
+impl Secret {
+    pub fn new(matched: &[u8]) -> Secret {
+        Secret(String::from_utf8_lossy(matched).into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The three answers of `--validate`: `Live` only when the provider accepted the credential,
+/// `Revoked` only on the provider's documented invalid-credential answer, `Unknown` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationState {
+    Live,
+    Revoked,
+    Unknown,
+}
+
+impl ValidationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationState::Live => "live",
+            ValidationState::Revoked => "revoked",
+            ValidationState::Unknown => "unknown",
+        }
+    }
+}
+
+/// What validating a finding's secret found, all safe to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    pub state: ValidationState,
+    /// The provider's display name (`GitHub`).
+    pub provider: String,
+    /// What the answer says: whom the credential belongs to (redacted where it identifies a
+    /// person), the provider's refusal, or why there is no answer.
+    pub said: String,
+    /// Where to revoke the credential; `None` when no provider check covers the rule.
+    pub revoke: Option<String>,
+}
+
+impl Validation {
+    /// One line for every report: `LIVE (GitHub: login oc…); revoke at https://...`.
+    pub fn summary(&self) -> String {
+        let state = match self.state {
+            ValidationState::Live => "LIVE credential",
+            ValidationState::Revoked => "revoked credential",
+            ValidationState::Unknown => "validation unknown",
+        };
+        let mut line = format!("{state} ({}: {})", self.provider, self.said);
+        if let Some(revoke) = &self.revoke {
+            line.push_str(&format!("; revoke at {revoke}"));
+        }
+        line
+    }
 }
 
 /// The commit that added what a finding is about (`--diff`, `--history`).

@@ -4,6 +4,7 @@
 //! `cli` (flags + `ANTEATER_*`) and `platform_env` (`GITHUB_*`, `VT_*`, `REDIS_URL`)
 //! → `config` (validated, plain data; loads `legacy` anteater.conf / YAML lists and `rules`)
 //! → `walk` (the files to look at) → `inspect` (file names, contents, binaries → `finding`s)
+//! → `enrich` (VirusTotal verdicts; `--validate` asks each secret's provider)
 //! → `report` (console, SARIF) → `outcome` (exit code).
 
 pub mod app;

@@ -162,6 +162,8 @@ impl<'a> Inspector<'a> {
                 match_hash: sha256_hex(matched),
                 detail: Some("Found in the file's name".to_string()),
                 introduced: None,
+                secret: meta.redact.then(|| crate::finding::Secret::new(matched)),
+                validation: None,
             });
         }
         look_inside
@@ -185,6 +187,8 @@ impl<'a> Inspector<'a> {
             match_hash: sha256_hex(found.as_bytes()),
             detail: None,
             introduced: None,
+            secret: None,
+            validation: None,
         }
     }
 
@@ -367,6 +371,8 @@ impl<'a> Inspector<'a> {
             match_hash: sha256,
             detail: None,
             introduced: None,
+            secret: None,
+            validation: None,
         });
     }
 
@@ -421,6 +427,8 @@ impl<'a> Inspector<'a> {
                 detail: (region.view == View::Binary)
                     .then(|| "Found in the bytes of a binary file".to_string()),
                 introduced: None,
+                secret: rule.redact.then(|| crate::finding::Secret::new(matched)),
+                validation: None,
             });
         }
         if region.view == View::Binary {

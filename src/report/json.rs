@@ -84,6 +84,19 @@ struct JsonFinding<'a> {
     /// History mode: `path` and `line` are those of `commit`'s version of the file.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     located_in_commit: bool,
+    /// --validate: what the secret's provider said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation: Option<JsonValidation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonValidation<'a> {
+    /// `live`, `revoked` or `unknown`.
+    state: &'static str,
+    provider: &'a str,
+    said: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoke_at: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -187,6 +200,12 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 fingerprint,
                 commit: finding.introduced.as_ref().map(|i| i.commit.as_str()),
                 located_in_commit: finding.introduced.as_ref().is_some_and(|i| i.located_in_commit),
+                validation: finding.validation.as_ref().map(|v| JsonValidation {
+                    state: v.state.as_str(),
+                    provider: &v.provider,
+                    said: &v.said,
+                    revoke_at: v.revoke.as_deref(),
+                }),
             }
         })
         .collect();

@@ -202,6 +202,8 @@ pub(crate) mod testing {
             match_hash: crate::finding::sha256_hex(evidence.as_bytes()),
             detail: None,
             introduced: None,
+            secret: None,
+            validation: None,
         }
     }
 

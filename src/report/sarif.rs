@@ -278,11 +278,21 @@ fn result(
         .locations(vec![location])
         .partial_fingerprints(fingerprints)
         .build();
+    let mut properties = BTreeMap::new();
     if let Some(introduced) = &finding.introduced {
-        let mut properties = BTreeMap::from([("commit".to_string(), json!(introduced.commit))]);
+        properties.insert("commit".to_string(), json!(introduced.commit));
         if introduced.located_in_commit {
             properties.insert("locatedInCommit".to_string(), json!(true));
         }
+    }
+    if let Some(validation) = &finding.validation {
+        properties.insert("validation".to_string(), json!(validation.state.as_str()));
+        properties.insert("validationProvider".to_string(), json!(validation.provider));
+        if let Some(revoke) = &validation.revoke {
+            properties.insert("revokeAt".to_string(), json!(revoke));
+        }
+    }
+    if !properties.is_empty() {
         result.properties = Some(
             sarif::PropertyBag::builder()
                 .additional_properties(properties)
@@ -322,7 +332,24 @@ fn build_frame(
     let rules: Vec<sarif::ReportingDescriptor> = rule_map
         .listed
         .iter()
-        .map(|&index| rule_descriptor(&all_rules[index]))
+        .map(|&index| {
+            // --validate: the help of a rule whose secrets were checked names where to revoke.
+            let revoke = report
+                .findings
+                .iter()
+                .filter(|f| f.rule == index)
+                .filter_map(|f| f.validation.as_ref())
+                .find_map(|v| Some((&v.provider, v.revoke.as_ref()?)));
+            let mut descriptor = rule_descriptor(&all_rules[index]);
+            if let (Some((provider, revoke)), Some(help)) = (revoke, descriptor.help.as_mut()) {
+                let line = format!("Revoke a {provider} credential at {revoke}.");
+                help.text = format!("{} {line}", help.text);
+                if let Some(markdown) = help.markdown.as_mut() {
+                    *markdown = format!("{markdown}\n\n**Revoke:** {line}");
+                }
+            }
+            descriptor
+        })
         .collect();
     let mut notifications = notifications(report);
     if let Some(dropped) = &selection.dropped {

@@ -55,17 +55,8 @@ impl VerdictCache {
     /// Connects to Redis (bounded by a 2 s timeout). Entries live `ttl`, rounded up to whole
     /// seconds and at least 1 s.
     pub async fn shared(redis_url: &str, tls: &TlsFiles, ttl: Duration) -> Result<VerdictCache, CacheError> {
-        let link = Link::open(redis_url, tls, TIMEOUT)
-            .await
-            .map_err(|e| CacheError::Connect {
-                url: e.url,
-                message: e.message,
-                problem: e.problem,
-            })?;
-        Ok(VerdictCache::Shared(Box::new(SharedCache {
-            link,
-            ttl_secs: ttl_secs(ttl),
-        })))
+        let shared = SharedCache::connect(redis_url, tls, ttl).await?;
+        Ok(VerdictCache::Shared(Box::new(shared)))
     }
 
     /// An in-memory cache for this process, for when Redis is unreachable.
@@ -125,7 +116,31 @@ pub struct SharedCache {
 }
 
 impl SharedCache {
+    /// Connects to Redis (bounded by a 2 s timeout). Entries live `ttl`, rounded up to whole
+    /// seconds and at least 1 s. Other caches (`--validate`'s) share the server and this code.
+    pub async fn connect(redis_url: &str, tls: &TlsFiles, ttl: Duration) -> Result<SharedCache, CacheError> {
+        let link = Link::open(redis_url, tls, TIMEOUT)
+            .await
+            .map_err(|e| CacheError::Connect {
+                url: e.url,
+                message: e.message,
+                problem: e.problem,
+            })?;
+        Ok(SharedCache {
+            link,
+            ttl_secs: ttl_secs(ttl),
+        })
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Verdict>, CacheError> {
+        Ok(self
+            .get_bytes(key)
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// The raw value under `key`; something that is not a string there is a miss.
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         let reply = self
             .retrying(|| {
                 self.link.run(|mut conn| async move {
@@ -137,15 +152,15 @@ impl SharedCache {
             })
             .await;
         match reply {
-            Ok(Some(bytes)) => Ok(serde_json::from_slice(&bytes).ok()),
-            Ok(None) => Ok(None),
+            Ok(bytes) => Ok(bytes),
             // Something else (not a string) under our key: a foreign value, i.e. a miss.
             Err(Failure::WrongType(_)) => Ok(None),
             Err(Failure::Gave(message, attempts)) => Err(self.unavailable(message, attempts)),
         }
     }
 
-    async fn put(&self, key: &str, json: &str) -> Result<(), CacheError> {
+    /// Stores `json` under `key` for the cache's TTL.
+    pub async fn put(&self, key: &str, json: &str) -> Result<(), CacheError> {
         let ttl = self.ttl_secs;
         self.retrying(|| {
             self.link.run(|mut conn| async move {
@@ -154,6 +169,25 @@ impl SharedCache {
                     .arg(json)
                     .arg("EX")
                     .arg(ttl)
+                    .query_async::<()>(&mut conn)
+                    .await
+            })
+        })
+        .await
+        .map_err(|failure| match failure {
+            Failure::WrongType(attempts) => self.unavailable("unexpected WRONGTYPE on SET".into(), attempts),
+            Failure::Gave(message, attempts) => self.unavailable(message, attempts),
+        })
+    }
+
+    /// Stores `value` under `key` without expiry, unless something is there already.
+    pub async fn put_new(&self, key: &str, value: &[u8]) -> Result<(), CacheError> {
+        self.retrying(|| {
+            self.link.run(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("NX")
                     .query_async::<()>(&mut conn)
                     .await
             })

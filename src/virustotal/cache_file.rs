@@ -34,11 +34,22 @@ struct Entry {
     verdict: Verdict,
 }
 
+/// Another enricher's answer (`--validate`'s), opaque here, and when it stops being trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Answer {
+    expires: u64,
+    value: String,
+}
+
 /// What is written: the entries, and the MAC over their canonical JSON.
 #[derive(Serialize, Deserialize)]
 struct Stored {
     version: u32,
     entries: BTreeMap<String, Entry>,
+    /// Answers of `--validate`, keyed by an HMAC of the credential ([`CacheFile::answer_key`]).
+    /// Absent in files without any, which keep their MAC.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    answers: BTreeMap<String, Answer>,
     mac: String,
 }
 
@@ -48,6 +59,7 @@ pub struct CacheFile {
     mac_key: [u8; 32],
     ttl: Duration,
     entries: BTreeMap<String, Entry>,
+    answers: BTreeMap<String, Answer>,
     changed: bool,
 }
 
@@ -61,6 +73,7 @@ impl CacheFile {
             mac_key: mac_key(api_key),
             ttl,
             entries: BTreeMap::new(),
+            answers: BTreeMap::new(),
             changed: false,
         };
         let warning = match cache.read() {
@@ -91,7 +104,7 @@ impl CacheFile {
         if stored.version != VERSION {
             return Err(format!("format version {} is not {VERSION}", stored.version));
         }
-        let expected = self.mac(&stored.entries);
+        let expected = self.mac(&stored.entries, &stored.answers);
         if !constant_time_eq(expected.as_bytes(), stored.mac.as_bytes()) {
             return Err("its integrity check failed (written with another API key, or altered)".to_string());
         }
@@ -100,6 +113,11 @@ impl CacheFile {
             .entries
             .into_iter()
             .filter(|(_, entry)| entry.expires > now)
+            .collect();
+        self.answers = stored
+            .answers
+            .into_iter()
+            .filter(|(_, answer)| answer.expires > now)
             .collect();
         Ok(())
     }
@@ -129,6 +147,32 @@ impl CacheFile {
         self.changed = true;
     }
 
+    /// The key under which another enricher keeps its answer about `secret`: an HMAC keyed by
+    /// a key derived from the API key, so that the file never holds the secret nor a plain hash
+    /// of it.
+    pub fn answer_key(&self, label: &str, secret: &[u8]) -> String {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes keys of any length");
+        mac.update(b"answer key\0");
+        mac.update(label.as_bytes());
+        mac.update(&[0]);
+        mac.update(secret);
+        format!("{label}:{}", hex(&mac.finalize().into_bytes()))
+    }
+
+    /// The answer kept under `key`, unless it expired.
+    pub fn get_answer(&self, key: &str) -> Option<&str> {
+        let answer = self.answers.get(key)?;
+        (answer.expires > now_secs()).then_some(answer.value.as_str())
+    }
+
+    /// Keeps `value` under `key` for `ttl` from now.
+    pub fn put_answer(&mut self, key: String, value: String, ttl: Duration) {
+        let expires = now_secs().saturating_add(ttl.as_secs().max(1));
+        self.answers.insert(key, Answer { expires, value });
+        self.changed = true;
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -140,9 +184,11 @@ impl CacheFile {
     /// Writes the unexpired entries back, atomically, when anything changed or expired.
     pub fn save(&mut self) -> anyhow::Result<()> {
         let now = now_secs();
-        let before = self.entries.len();
+        let before = self.entries.len() + self.answers.len();
         self.entries.retain(|_, entry| entry.expires > now);
-        if !self.changed && self.entries.len() == before && self.path.exists() {
+        self.answers.retain(|_, answer| answer.expires > now);
+        let after = self.entries.len() + self.answers.len();
+        if !self.changed && after == before && self.path.exists() {
             return Ok(());
         }
         // Only a regular file (or none yet) is a cache: a FIFO would block the run at its end
@@ -154,24 +200,31 @@ impl CacheFile {
         }
         let stored = Stored {
             version: VERSION,
-            mac: self.mac(&self.entries),
+            mac: self.mac(&self.entries, &self.answers),
             entries: std::mem::take(&mut self.entries),
+            answers: std::mem::take(&mut self.answers),
         };
         let written = crate::atomic_file::write(&self.path, "--vt-cache-file", |out| {
             serde_json::to_writer(out, &stored).context("encoding the verdict cache")
         });
         self.entries = stored.entries;
+        self.answers = stored.answers;
         written?;
         self.changed = false;
         Ok(())
     }
 
-    fn mac(&self, entries: &BTreeMap<String, Entry>) -> String {
+    fn mac(&self, entries: &BTreeMap<String, Entry>, answers: &BTreeMap<String, Answer>) -> String {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes keys of any length");
         mac.update(&VERSION.to_be_bytes());
         // A BTreeMap serialises in key order: the same entries always give the same bytes.
         mac.update(&serde_json::to_vec(entries).expect("verdicts encode as JSON"));
+        // Files without answers keep the MAC they had before answers existed.
+        if !answers.is_empty() {
+            mac.update(b"\0answers");
+            mac.update(&serde_json::to_vec(answers).expect("answers encode as JSON"));
+        }
         hex(&mac.finalize().into_bytes())
     }
 }
@@ -286,6 +339,32 @@ mod tests {
         let (damaged, warning) = CacheFile::load(&path, &key, Duration::from_secs(3600));
         assert!(damaged.is_empty());
         assert!(warning.unwrap().contains("not a verdict cache file"));
+    }
+
+    #[test]
+    fn answers_are_keyed_by_a_mac_and_authenticated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vt-cache.json");
+        let key = ApiKey::new("k-one");
+        let (mut cache, _) = CacheFile::load(&path, &key, Duration::from_secs(3600));
+        let answer_key = cache.answer_key("validate:github", b"ghp_s3cr3t");
+        assert!(!answer_key.contains("s3cr3t"));
+        cache.put_answer(
+            answer_key.clone(),
+            "{\"state\":\"live\"}".into(),
+            Duration::from_secs(60),
+        );
+        cache.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let (back, warning) = CacheFile::load(&path, &key, Duration::from_secs(3600));
+        assert!(warning.is_none());
+        assert_eq!(back.get_answer(&answer_key), Some("{\"state\":\"live\"}"));
+        // Turning a live answer into a revoked one breaks the MAC.
+        std::fs::write(&path, text.replace("live", "revoked")).unwrap();
+        let (forged, warning) = CacheFile::load(&path, &key, Duration::from_secs(3600));
+        assert!(forged.get_answer(&answer_key).is_none());
+        assert!(warning.unwrap().contains("integrity check failed"));
     }
 
     #[test]

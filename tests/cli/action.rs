@@ -40,6 +40,8 @@ const INPUTS: &[&str] = &[
     "max_file_size",
     "sarif_file",
     "fail_on",
+    "validate",
+    "validate_cache_ttl",
     "vt_rate",
     "vt_daily_quota",
     "vt_cache_ttl",
@@ -262,6 +264,9 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("sarif_file", "out.sarif"),
         ("sarif_category", "backend"),
         ("fail_on", "never"),
+        // Would call providers when true (tests/cli/validate.rs drives it against mocks).
+        ("validate", "false"),
+        ("validate_cache_ttl", "30m"),
         ("vt_rate", "1000/1m"),
         ("vt_daily_quota", "500"),
         ("vt_cache_ttl", "12h"),

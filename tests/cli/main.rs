@@ -25,6 +25,7 @@ mod reporters;
 mod sarif_upload;
 mod scanning;
 mod staged;
+mod validate;
 mod virustotal;
 mod vt_cache_file;
 mod vt_fleet;

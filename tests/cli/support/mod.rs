@@ -3,6 +3,7 @@
 
 pub mod git_repo;
 pub mod pki;
+pub mod provider_mock;
 pub mod redis_server;
 pub mod scripted_http;
 pub mod vt_mock;

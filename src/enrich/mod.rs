@@ -1,5 +1,10 @@
-//! Turns the indicators the walk collected into VirusTotal findings: each unique indicator is
-//! looked up once, and every occurrence of a malicious or unverified one becomes a finding.
+//! Enrichers: stages after the scan that ask someone outside about what was found. VirusTotal
+//! turns the indicators the walk collected into findings (each unique indicator looked up once,
+//! every occurrence of a malicious or unverified one a finding); `validate` asks each secret's
+//! provider whether it is live. Each runs only when its option asks for it: without one,
+//! nothing leaves the machine.
+
+pub mod validate;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -11,6 +16,33 @@ use crate::inspect::IndicatorHit;
 use crate::redact;
 use crate::rules::{vt_ids, RuleSet};
 use crate::virustotal::lookup::{self, Indicator, Progress, Resolution, Summary, UploadSource};
+
+/// The seam between the pipeline and an enricher that works on the findings themselves.
+pub trait Enricher {
+    /// Changes `findings` in place (details, levels, order) and returns a line for the summary;
+    /// warnings that do not stop the run go to `warn`.
+    fn enrich(
+        &self,
+        rules: &RuleSet,
+        findings: &mut Vec<Finding>,
+        warn: &mut dyn FnMut(String),
+    ) -> anyhow::Result<String>;
+}
+
+impl Enricher for validate::Plan {
+    fn enrich(
+        &self,
+        rules: &RuleSet,
+        findings: &mut Vec<Finding>,
+        warn: &mut dyn FnMut(String),
+    ) -> anyhow::Result<String> {
+        let summary = validate::validate(self, rules, findings, warn)?;
+        Ok(format!(
+            "validated secrets: {} live, {} revoked, {} unknown ({} answers from the cache, {} requests)",
+            summary.live, summary.revoked, summary.unknown, summary.cached, summary.requests
+        ))
+    }
+}
 
 /// Looks up every unique indicator and returns the findings, with the lookup summary.
 pub fn enrich(
@@ -67,6 +99,8 @@ pub fn enrich(
             match_hash: sha256_hex(hit.indicator.value.as_bytes()),
             detail: Some(redact::escape(&detail)),
             introduced: None,
+            secret: None,
+            validation: None,
         });
     }
     Ok((findings, summary))
