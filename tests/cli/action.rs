@@ -19,12 +19,15 @@ const INPUTS: &[&str] = &[
     "path",
     "patchset",
     "diff",
+    "history",
     "exceptions_from",
     "project",
     "config",
     "flag_list",
     "ignore_list",
     "ruleset",
+    "test_paths",
+    "no_test_demotion",
     "binaries",
     "ips",
     "urls",
@@ -38,6 +41,8 @@ const INPUTS: &[&str] = &[
     "junit",
     "gitlab_codequality",
     "max_file_size",
+    "oversize",
+    "threads",
     "sarif_file",
     "fail_on",
     "vt_rate",
@@ -241,11 +246,16 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("patchset", "patchset.txt"),
         // Exclusive with patchset and needs a git repository: tests/cli/diff.rs drives it.
         ("diff", ""),
+        // Exclusive with patchset (even when `false`, hence the empty default): tests/cli/history.rs
+        // drives it.
+        ("history", ""),
         ("project", "testproject"),
         ("config", "anteater.conf"),
         ("flag_list", "anteater_files/flag_list.yaml"),
         ("ignore_list", "anteater_files/ignore_list.yaml"),
         ("ruleset", "default"),
+        ("test_paths", "^vendored/|^third_party/"),
+        ("no_test_demotion", "true"),
         ("binaries", "true"),
         ("ips", "false"),
         ("urls", "false"),
@@ -259,6 +269,8 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("junit", "out.junit.xml"),
         ("gitlab_codequality", "out.codequality.json"),
         ("max_file_size", "10MiB"),
+        ("oversize", "warn"),
+        ("threads", "2"),
         ("sarif_file", "out.sarif"),
         ("sarif_category", "backend"),
         ("fail_on", "never"),
@@ -555,6 +567,118 @@ fn the_readme_lists_every_input_and_output() {
             "README names output `{output}`"
         );
     }
+}
+
+/// How every GitHub example chooses the scan: the diff gate on pull requests, everything on
+/// pushes to the default branch.
+const DIFF_ON_PULL_REQUESTS: &str = "${{ github.event_name == 'pull_request' && 'auto' || '' }}";
+
+/// The YAML blocks of README's "Running it in CI" section that use the action.
+fn readme_action_snippets() -> Vec<Value> {
+    let readme = read("README.md");
+    let start = readme.find("## Running it in CI").expect("the section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |end| end + 3)];
+    section
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter(|block| block.contains("uses: anteater/anteater@"))
+        .map(|block| {
+            serde_saphyr::from_str::<Value>(block)
+                .unwrap_or_else(|err| panic!("README's snippet is not valid YAML: {err}\n{block}"))
+        })
+        .collect()
+}
+
+/// A GitHub workflow (or README's snippet: `on:` and `steps:` at the top) is the gate people
+/// copy: pull requests and pushes to main trigger it, the checkout has the history `--diff`
+/// needs, and the anteater step (the action or the image) runs the diff gate on pull requests
+/// and a full scan otherwise.
+fn assert_is_the_diff_gate(name: &str, workflow: &Value) {
+    let on = &workflow["on"];
+    assert!(on.get("pull_request").is_some(), "{name}: runs on pull requests");
+    assert!(
+        on["push"]["branches"]
+            .as_array()
+            .is_some_and(|b| b.contains(&Value::from("main"))),
+        "{name}: scans the default branch in full on pushes: {on}"
+    );
+    let steps: Vec<&Value> = match workflow["jobs"].as_object() {
+        Some(jobs) => jobs
+            .values()
+            .flat_map(|job| job["steps"].as_array().unwrap())
+            .collect(),
+        None => workflow["steps"].as_array().expect("steps").iter().collect(),
+    };
+    let checkout = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("actions/checkout@")
+        })
+        .unwrap_or_else(|| panic!("{name}: a checkout step"));
+    assert_eq!(
+        checkout["with"]["fetch-depth"], 0,
+        "{name}: the checkout keeps the history --diff needs"
+    );
+    let gate = steps
+        .iter()
+        .find(|s| {
+            let uses = s["uses"].as_str().unwrap_or_default();
+            uses.starts_with("anteater/anteater@") || uses.starts_with("docker://ghcr.io/anteater/")
+        })
+        .unwrap_or_else(|| panic!("{name}: an anteater step"));
+    let diff = gate["with"]["diff"]
+        .as_str()
+        .or(gate["env"]["ANTEATER_DIFF"].as_str());
+    assert_eq!(
+        diff,
+        Some(DIFF_ON_PULL_REQUESTS),
+        "{name}: the anteater step runs --diff auto on pull requests only"
+    );
+}
+
+#[test]
+fn every_pull_request_example_runs_the_diff_gate_with_the_history_it_needs() {
+    let snippets = readme_action_snippets();
+    assert_eq!(snippets.len(), 1, "README shows one action snippet");
+    assert_is_the_diff_gate("README's action snippet", &snippets[0]);
+    for file in [
+        "ci-examples/github/anteater-gate.yml",
+        "ci-examples/github/anteater-gate-prebuilt-image.yml",
+    ] {
+        assert_is_the_diff_gate(file, &yaml(file));
+    }
+
+    // GitLab: merge requests with --diff auto and the whole history; the default branch in full.
+    let gitlab = yaml("ci-examples/gitlab/.gitlab-ci.yml");
+    let job = &gitlab["anteater"];
+    assert_eq!(job["variables"]["GIT_DEPTH"], "0", "GitLab: a full clone");
+    let script = job["script"].to_string();
+    assert!(
+        script.contains("CI_MERGE_REQUEST_DIFF_BASE_SHA") && script.contains("ANTEATER_DIFF=auto"),
+        "GitLab: merge requests run --diff auto: {script}"
+    );
+    assert!(
+        !job["variables"]
+            .as_object()
+            .unwrap()
+            .contains_key("ANTEATER_DIFF"),
+        "GitLab: the default branch is scanned in full"
+    );
+    let rules = job["rules"].to_string();
+    for trigger in ["merge_request_event", "$CI_DEFAULT_BRANCH"] {
+        assert!(rules.contains(trigger), "GitLab: runs on {trigger}: {rules}");
+    }
+
+    // Jenkins: change requests with --diff auto, branch builds in full; the clone must hold the
+    // target branch, and the file says how.
+    let jenkinsfile = read("ci-examples/jenkins/Jenkinsfile");
+    assert!(jenkinsfile.contains("env.ANTEATER_DIFF = env.CHANGE_ID ? 'auto' : ''"));
+    assert!(jenkinsfile.contains("no shallow clone"));
 }
 
 /// The lines of a Dockerfile from its `runtime-files` stage (`FROM debian:… AS runtime-files`,
