@@ -805,3 +805,66 @@ fn the_release_workflow_publishes_what_the_examples_use() {
         assert!(read(file).contains("ghcr.io/anteater/anteater:1"), "{file}");
     }
 }
+
+/// The ways to install without Rust stay wired to what the release publishes: wheels carrying
+/// the binary for every platform the issue names (built by maturin from pyproject.toml, which
+/// must stay a `bindings = "bin"` project), published by trusted publishing, and archives at
+/// the names Cargo.toml's binstall metadata asks for, a Windows one included.
+#[test]
+fn the_release_publishes_wheels_and_what_cargo_binstall_fetches() {
+    let pyproject = read("pyproject.toml");
+    for needed in [
+        "build-backend = \"maturin\"",
+        "bindings = \"bin\"",
+        "name = \"anteater\"",
+        "dynamic = [\"version\"]",
+    ] {
+        assert!(pyproject.contains(needed), "pyproject.toml: {needed}");
+    }
+
+    let release = yaml(".github/workflows/release.yml");
+    let text = read(".github/workflows/release.yml");
+    let targets = |job: &str| -> Vec<String> {
+        release["jobs"][job]["strategy"]["matrix"]["include"]
+            .as_array()
+            .unwrap_or_else(|| panic!("release.yml: job {job} has a matrix"))
+            .iter()
+            .map(|entry| entry["target"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let wheels = targets("wheels");
+    for target in [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "aarch64-apple-darwin",
+        "x86_64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(wheels.iter().any(|t| t == target), "no wheel for {target}");
+    }
+    assert!(text.contains("maturin build --release --locked --target \"$TARGET\""));
+    assert!(text.contains("/uv\" publish --trusted-publishing always dist/*"));
+    assert_eq!(
+        release["jobs"]["pypi"]["permissions"],
+        serde_json::json!({"id-token": "write"}),
+        "publishing to PyPI needs an OIDC token and nothing else"
+    );
+
+    let binaries = targets("binaries");
+    assert!(
+        binaries.iter().any(|t| t == "x86_64-pc-windows-msvc"),
+        "a Windows binary"
+    );
+    let cargo = read("Cargo.toml");
+    assert!(cargo.contains("[package.metadata.binstall]"));
+    assert!(cargo.contains(
+        "pkg-url = \"{ repo }/releases/download/v{ version }/anteater-v{ version }-{ target }{ archive-suffix }\""
+    ));
+    assert!(cargo.contains("[package.metadata.binstall.overrides.x86_64-pc-windows-msvc]\npkg-fmt = \"zip\""));
+    // The archives are named as that URL says (the tag is v{ version }), the binary at the top.
+    assert!(text.contains("dist/anteater-${GITHUB_REF_NAME}-${TARGET}.tar.gz"));
+    assert!(text.contains("dist/anteater-${GITHUB_REF_NAME}-${TARGET}.zip\" anteater.exe"));
+    assert!(text.contains("-C \"target/$TARGET/release\" anteater -C"));
+}
