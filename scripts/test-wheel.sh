@@ -104,7 +104,7 @@ first_scan_s=$(seconds "$t")
 set -e
 check "a planted key fails the gate: exit code $rc, expected 1" test "$rc" -eq 1
 check "the finding names the file" grep -q 'ci/deploy.sh' "$work/leaky.out"
-check "the key is redacted in the output" bash -c "! grep -q AKIAQ3TZ7VK2MXWJ4RNA '$work/leaky.out'"
+check "the key is redacted in the output" bash -c "! grep -q AKIAQ3TZ7VK2MXWJ4RNA '$work/leaky.out'" # fake-secret-for-tests
 [ "$rc" -eq 1 ] || sed 's/^/    | /' "$work/leaky.out" >&2
 
 set +e

@@ -16,6 +16,7 @@ mod leaks_and_bounds;
 mod living_with_findings;
 mod no_secret_in_output;
 mod original;
+mod packaging;
 mod patchset;
 mod readme;
 mod recall;
