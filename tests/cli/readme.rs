@@ -47,13 +47,9 @@ fn help_options() -> Vec<(String, Option<String>)> {
     let mut options: Vec<(String, Option<String>)> = Vec::new();
     for line in run.stdout.lines() {
         // clap's long help: an option at 2 (`-h, --help`) or 6 spaces, its text at 10.
-        let head = if line.starts_with("      --") {
-            line.get(8..)
-        } else if line.starts_with("  -") && line.get(6..8) == Some("--") {
-            line.get(8..)
-        } else {
-            None
-        };
+        let is_option =
+            line.starts_with("      --") || (line.starts_with("  -") && line.get(6..8) == Some("--"));
+        let head = line.get(8..).filter(|_| is_option);
         if let Some(head) = head {
             let name: String = head
                 .chars()
