@@ -258,7 +258,7 @@ check "docker run: SARIF owned by the folder's owner ($(stat -c %u:%g "$ws/antea
 check "docker run: JUnit report owned by the folder's owner ($(stat -c %u:%g "$ws/anteater-junit.xml"))" \
   test "$(stat -c %u:%g "$ws/anteater-junit.xml")" = 4321:4321
 check "docker run: the owner can read the reports" \
-  setpriv --reuid 4321 --regid 4321 --clear-groups cat "$ws/anteater.sarif" "$ws/anteater-junit.xml" >/dev/null
+  setpriv --reuid 4321 --regid 4321 --clear-groups sh -c 'cat "$@" >/dev/null' _ "$ws/anteater.sarif" "$ws/anteater-junit.xml"
 check "docker run: nothing in the folder left owned by root" test -z "$(find "$ws" -user 0)"
 
 echo "== as a non-root UID (1234:1234), like Jenkins runs images"
