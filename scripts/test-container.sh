@@ -2,7 +2,9 @@
 # Proves the real Dockerfile: builds it with rootful podman and runs the image the way GitHub
 # runs a Docker action (workspace bind-mounted at /github/workspace, inputs in the environment),
 # as an arbitrary non-root UID (the way Jenkins runs it), with git on a real repository (--diff,
-# --history, --staged), and on an empty workspace (timed); the image must stay under
+# --history, --staged), with Redis started only for a VirusTotal lookup and then on a free port
+# (127.0.0.1:6379 taken on the host network), as `docker run -v "$PWD:/src"` (reports owned by
+# the folder's owner), and on an empty workspace (timed); the image must stay under
 # MAX_IMAGE_MIB.
 #
 # These machines have no Docker engine and no registry (see the project's container notes):
@@ -313,7 +315,7 @@ rc=$?
 set -e
 check "exit code 1 ($rc)" test "$rc" -eq 1
 check "the 7 findings in the SARIF ($(sarif_results "$ws/anteater.sarif"))" test "$(sarif_results "$ws/anteater.sarif")" = 7
-check "its Redis started as UID 1234 and answered PING (else exit 2)" bash -c "! grep -q 'redis-server' '$W/user.log'"
+check "no Redis trouble (none is started without a lookup)" bash -c "! grep -q 'redis-server' '$W/user.log'"
 [ "$rc" -eq 1 ] || sed 's/^/    | /' "$W/user.log" >&2
 set +e
 podman run --rm --user 1234:1234 "$IMG" cat /dev/null
@@ -423,6 +425,93 @@ kill "$tls_server" 2>/dev/null || true
 wait "$tls_server" 2>/dev/null || true
 trap - EXIT
 lap "container runs" "$t"
+
+# The entrypoint starts a Redis only for a VirusTotal lookup, and then on a free port: a runner
+# whose 127.0.0.1:6379 is taken (a Kubernetes pod with a Redis service) is no obstacle. A probe
+# mounted in front of PATH records what anteater found when it started: REDIS_URL, whether a
+# redis-server runs, and its answer to PING.
+echo "== Redis only when a lookup is asked, on a free port with 127.0.0.1:6379 taken (host network)"
+t=$(now_ms)
+ws=$W/ws-redis
+rm -rf "$ws" "$W/probe-bin"
+mkdir -p "$ws" "$W/probe-bin"
+cp -r tests/fixtures/clean-project/. "$ws/"
+chmod 1777 "$ws" # the probe writes there as UID 1234 too
+# shellcheck disable=SC2016 # the probe's own variables
+printf '%s\n' '#!/bin/sh' '{' \
+  '  echo "url=${REDIS_URL-}"' \
+  '  echo "redis=$(pidof redis-server)"' \
+  '  if [ -n "${REDIS_URL-}" ]; then echo "ping=$(redis-cli -u "$REDIS_URL" ping 2>&1)"; fi' \
+  '} >/ws/probe' \
+  'exec /usr/local/bin/anteater "$@"' >"$W/probe-bin/anteater"
+chmod 755 "$W/probe-bin" "$W/probe-bin/anteater"
+port_taken() { python3 -c 'import socket; socket.create_connection(("127.0.0.1", 6379), 1)' 2>/dev/null; }
+taker=
+if ! port_taken; then
+  python3 -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 6379))
+s.listen()
+time.sleep(600)' &
+  taker=$!
+  for _ in $(seq 50); do port_taken && break; sleep 0.1; done
+fi
+check "127.0.0.1:6379 is taken on the host" port_taken
+probe_run() { # probe_run [podman run options] -- [anteater options]: sets $rc and $probe
+  local -a opts=()
+  while [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  rm -f "$ws/probe"
+  set +e
+  podman run --rm --network host -v "$ws:/ws" -w /ws -v "$W/probe-bin:/probe:ro" \
+    -e PATH=/probe:/usr/local/bin:/usr/bin:/bin -e VT_API_KEY=placeholder-not-a-key \
+    -e VT_API_URL=http://127.0.0.1:9/api/v3 "${opts[@]}" "$IMG" --no-sarif "$@" >"$W/probe.log" 2>&1
+  rc=$?
+  set -e
+  probe=$(tr '\n' ' ' <"$ws/probe" 2>/dev/null || echo none)
+}
+probe_run --
+check "no lookup asked: exit 0 ($rc), no Redis started: $probe" test "$rc:$probe" = "0:url= redis= "
+probe_run -- --ips
+# shellcheck disable=SC2016 # the inner bash's
+check "--ips: exit 0 ($rc), its own Redis answering, not on 6379: $probe" \
+  bash -c '[[ "$1" =~ ^0:url=redis://127\.0\.0\.1:([0-9]+)\ redis=[0-9]+\ ping=PONG\ $ ]] && [ "${BASH_REMATCH[1]}" != 6379 ]' _ "$rc:$probe"
+[ "$rc" -eq 0 ] || sed 's/^/    | /' "$W/probe.log" >&2
+probe_run -e ANTEATER_BINCHECK=true --
+# shellcheck disable=SC2016 # the inner bash's
+check "ANTEATER_BINCHECK=true: exit 0 ($rc), a Redis started: $probe" \
+  bash -c '[[ "$1" =~ ^0:url=redis://127\.0\.0\.1:[0-9]+\ redis=[0-9]+\ ping=PONG ]]' _ "$rc:$probe"
+probe_run --user 1234:1234 -- --urls
+# shellcheck disable=SC2016 # the inner bash's
+check "--urls as UID 1234: exit 0 ($rc), a Redis started and answered: $probe" \
+  bash -c '[[ "$1" =~ ^0:url=redis://127\.0\.0\.1:[0-9]+\ redis=[0-9]+\ ping=PONG ]]' _ "$rc:$probe"
+probe_run -e ANTEATER_IPS=false --
+check "ANTEATER_IPS=false: exit 0 ($rc), no Redis started: $probe" test "$rc:$probe" = "0:url= redis= "
+if [ -n "$taker" ]; then
+  kill "$taker" 2>/dev/null || true
+  wait "$taker" 2>/dev/null || true
+fi
+
+# `docker run -v "$PWD:/src" -w /src` as root (rootful podman, as Docker runs): the reports
+# written into the mounted folder belong to its owner, who can read them.
+echo "== docker run -v \"\$PWD:/src\" -w /src as root: the reports belong to the folder's owner"
+ws=$W/ws-docker-run
+rm -rf "$ws"
+cp -r tests/fixtures/anteater-original "$ws"
+chown -R 4321:4321 "$ws"
+set +e
+podman run --rm -v "$ws:/src" -w /src "$IMG" --project testproject --path tests/testproject \
+  --junit anteater-junit.xml >"$W/docker-run.log" 2>&1
+rc=$?
+set -e
+check "exit code 1 ($rc)" test "$rc" -eq 1
+owners=$(stat -c %u:%g "$ws/anteater.sarif" "$ws/anteater-junit.xml" 2>/dev/null | sort -u | tr '\n' ' ')
+check "SARIF and JUnit owned by the folder's owner ($owners)" test "$owners" = "4321:4321 "
+check "the owner (UID 4321) can read them" \
+  setpriv --reuid 4321 --regid 4321 --clear-groups sh -c 'cat "$@" >/dev/null' _ "$ws/anteater.sarif" "$ws/anteater-junit.xml"
+check "nothing in the folder left owned by root" test -z "$(find "$ws" -user 0)"
+[ "$rc" -eq 1 ] || sed 's/^/    | /' "$W/docker-run.log" >&2
+lap "Redis and ownership runs" "$t"
 
 echo "== empty workspace, like GitHub Actions: time from podman run to exit"
 ws=$W/ws-empty

@@ -19,12 +19,15 @@ const INPUTS: &[&str] = &[
     "path",
     "patchset",
     "diff",
+    "history",
     "exceptions_from",
     "project",
     "config",
     "flag_list",
     "ignore_list",
     "ruleset",
+    "test_paths",
+    "no_test_demotion",
     "binaries",
     "ips",
     "urls",
@@ -38,6 +41,8 @@ const INPUTS: &[&str] = &[
     "junit",
     "gitlab_codequality",
     "max_file_size",
+    "oversize",
+    "threads",
     "sarif_file",
     "fail_on",
     "validate",
@@ -243,11 +248,16 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("patchset", "patchset.txt"),
         // Exclusive with patchset and needs a git repository: tests/cli/diff.rs drives it.
         ("diff", ""),
+        // Exclusive with patchset (even when `false`, hence the empty default): tests/cli/history.rs
+        // drives it.
+        ("history", ""),
         ("project", "testproject"),
         ("config", "anteater.conf"),
         ("flag_list", "anteater_files/flag_list.yaml"),
         ("ignore_list", "anteater_files/ignore_list.yaml"),
         ("ruleset", "default"),
+        ("test_paths", "^vendored/|^third_party/"),
+        ("no_test_demotion", "true"),
         ("binaries", "true"),
         ("ips", "false"),
         ("urls", "false"),
@@ -261,6 +271,8 @@ fn every_input_accepts_the_values_its_description_gives() {
         ("junit", "out.junit.xml"),
         ("gitlab_codequality", "out.codequality.json"),
         ("max_file_size", "10MiB"),
+        ("oversize", "warn"),
+        ("threads", "2"),
         ("sarif_file", "out.sarif"),
         ("sarif_category", "backend"),
         ("fail_on", "never"),
@@ -562,6 +574,118 @@ fn the_readme_lists_every_input_and_output() {
     }
 }
 
+/// How every GitHub example chooses the scan: the diff gate on pull requests, everything on
+/// pushes to the default branch.
+const DIFF_ON_PULL_REQUESTS: &str = "${{ github.event_name == 'pull_request' && 'auto' || '' }}";
+
+/// The YAML blocks of README's "Running it in CI" section that use the action.
+fn readme_action_snippets() -> Vec<Value> {
+    let readme = read("README.md");
+    let start = readme.find("## Running it in CI").expect("the section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |end| end + 3)];
+    section
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter(|block| block.contains("uses: anteater/anteater@"))
+        .map(|block| {
+            serde_saphyr::from_str::<Value>(block)
+                .unwrap_or_else(|err| panic!("README's snippet is not valid YAML: {err}\n{block}"))
+        })
+        .collect()
+}
+
+/// A GitHub workflow (or README's snippet: `on:` and `steps:` at the top) is the gate people
+/// copy: pull requests and pushes to main trigger it, the checkout has the history `--diff`
+/// needs, and the anteater step (the action or the image) runs the diff gate on pull requests
+/// and a full scan otherwise.
+fn assert_is_the_diff_gate(name: &str, workflow: &Value) {
+    let on = &workflow["on"];
+    assert!(on.get("pull_request").is_some(), "{name}: runs on pull requests");
+    assert!(
+        on["push"]["branches"]
+            .as_array()
+            .is_some_and(|b| b.contains(&Value::from("main"))),
+        "{name}: scans the default branch in full on pushes: {on}"
+    );
+    let steps: Vec<&Value> = match workflow["jobs"].as_object() {
+        Some(jobs) => jobs
+            .values()
+            .flat_map(|job| job["steps"].as_array().unwrap())
+            .collect(),
+        None => workflow["steps"].as_array().expect("steps").iter().collect(),
+    };
+    let checkout = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("actions/checkout@")
+        })
+        .unwrap_or_else(|| panic!("{name}: a checkout step"));
+    assert_eq!(
+        checkout["with"]["fetch-depth"], 0,
+        "{name}: the checkout keeps the history --diff needs"
+    );
+    let gate = steps
+        .iter()
+        .find(|s| {
+            let uses = s["uses"].as_str().unwrap_or_default();
+            uses.starts_with("anteater/anteater@") || uses.starts_with("docker://ghcr.io/anteater/")
+        })
+        .unwrap_or_else(|| panic!("{name}: an anteater step"));
+    let diff = gate["with"]["diff"]
+        .as_str()
+        .or(gate["env"]["ANTEATER_DIFF"].as_str());
+    assert_eq!(
+        diff,
+        Some(DIFF_ON_PULL_REQUESTS),
+        "{name}: the anteater step runs --diff auto on pull requests only"
+    );
+}
+
+#[test]
+fn every_pull_request_example_runs_the_diff_gate_with_the_history_it_needs() {
+    let snippets = readme_action_snippets();
+    assert_eq!(snippets.len(), 1, "README shows one action snippet");
+    assert_is_the_diff_gate("README's action snippet", &snippets[0]);
+    for file in [
+        "ci-examples/github/anteater-gate.yml",
+        "ci-examples/github/anteater-gate-prebuilt-image.yml",
+    ] {
+        assert_is_the_diff_gate(file, &yaml(file));
+    }
+
+    // GitLab: merge requests with --diff auto and the whole history; the default branch in full.
+    let gitlab = yaml("ci-examples/gitlab/.gitlab-ci.yml");
+    let job = &gitlab["anteater"];
+    assert_eq!(job["variables"]["GIT_DEPTH"], "0", "GitLab: a full clone");
+    let script = job["script"].to_string();
+    assert!(
+        script.contains("CI_MERGE_REQUEST_DIFF_BASE_SHA") && script.contains("ANTEATER_DIFF=auto"),
+        "GitLab: merge requests run --diff auto: {script}"
+    );
+    assert!(
+        !job["variables"]
+            .as_object()
+            .unwrap()
+            .contains_key("ANTEATER_DIFF"),
+        "GitLab: the default branch is scanned in full"
+    );
+    let rules = job["rules"].to_string();
+    for trigger in ["merge_request_event", "$CI_DEFAULT_BRANCH"] {
+        assert!(rules.contains(trigger), "GitLab: runs on {trigger}: {rules}");
+    }
+
+    // Jenkins: change requests with --diff auto, branch builds in full; the clone must hold the
+    // target branch, and the file says how.
+    let jenkinsfile = read("ci-examples/jenkins/Jenkinsfile");
+    assert!(jenkinsfile.contains("env.ANTEATER_DIFF = env.CHANGE_ID ? 'auto' : ''"));
+    assert!(jenkinsfile.contains("no shallow clone"));
+}
+
 /// The lines of a Dockerfile from its `runtime-files` stage (`FROM debian:… AS runtime-files`,
 /// which collects the runtime's files) to its end (the `FROM scratch` runtime stage), without
 /// comments and blank lines, with the line that copies the binary in left out.
@@ -685,4 +809,67 @@ fn the_release_workflow_publishes_what_the_examples_use() {
     ] {
         assert!(read(file).contains("ghcr.io/anteater/anteater:1"), "{file}");
     }
+}
+
+/// The ways to install without Rust stay wired to what the release publishes: wheels carrying
+/// the binary for every platform the issue names (built by maturin from pyproject.toml, which
+/// must stay a `bindings = "bin"` project), published by trusted publishing, and archives at
+/// the names Cargo.toml's binstall metadata asks for, a Windows one included.
+#[test]
+fn the_release_publishes_wheels_and_what_cargo_binstall_fetches() {
+    let pyproject = read("pyproject.toml");
+    for needed in [
+        "build-backend = \"maturin\"",
+        "bindings = \"bin\"",
+        "name = \"anteater\"",
+        "dynamic = [\"version\"]",
+    ] {
+        assert!(pyproject.contains(needed), "pyproject.toml: {needed}");
+    }
+
+    let release = yaml(".github/workflows/release.yml");
+    let text = read(".github/workflows/release.yml");
+    let targets = |job: &str| -> Vec<String> {
+        release["jobs"][job]["strategy"]["matrix"]["include"]
+            .as_array()
+            .unwrap_or_else(|| panic!("release.yml: job {job} has a matrix"))
+            .iter()
+            .map(|entry| entry["target"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let wheels = targets("wheels");
+    for target in [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "aarch64-apple-darwin",
+        "x86_64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(wheels.iter().any(|t| t == target), "no wheel for {target}");
+    }
+    assert!(text.contains("maturin build --release --locked --target \"$TARGET\""));
+    assert!(text.contains("/uv\" publish --trusted-publishing always dist/*"));
+    assert_eq!(
+        release["jobs"]["pypi"]["permissions"],
+        serde_json::json!({"id-token": "write"}),
+        "publishing to PyPI needs an OIDC token and nothing else"
+    );
+
+    let binaries = targets("binaries");
+    assert!(
+        binaries.iter().any(|t| t == "x86_64-pc-windows-msvc"),
+        "a Windows binary"
+    );
+    let cargo = read("Cargo.toml");
+    assert!(cargo.contains("[package.metadata.binstall]"));
+    assert!(cargo.contains(
+        "pkg-url = \"{ repo }/releases/download/v{ version }/anteater-v{ version }-{ target }{ archive-suffix }\""
+    ));
+    assert!(cargo.contains("[package.metadata.binstall.overrides.x86_64-pc-windows-msvc]\npkg-fmt = \"zip\""));
+    // The archives are named as that URL says (the tag is v{ version }), the binary at the top.
+    assert!(text.contains("dist/anteater-${GITHUB_REF_NAME}-${TARGET}.tar.gz"));
+    assert!(text.contains("dist/anteater-${GITHUB_REF_NAME}-${TARGET}.zip\" anteater.exe"));
+    assert!(text.contains("-C \"target/$TARGET/release\" anteater -C"));
 }

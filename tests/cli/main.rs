@@ -17,6 +17,7 @@ mod living_with_findings;
 mod mode_equivalence;
 mod no_secret_in_output;
 mod original;
+mod packaging;
 mod patchset;
 mod readme;
 mod recall;
