@@ -4,6 +4,7 @@
 //! indicators VirusTotal is asked about. A source only says which lines are new; what was
 //! already there before the change is not reported.
 
+pub mod archive;
 pub mod binary;
 pub mod content;
 pub mod network;
@@ -79,7 +80,12 @@ struct Context<'f> {
     fragment: &'f Fragment<'f>,
     /// Under a test path: rules that opt in report one level lower.
     in_tests: bool,
+    /// Inside an archive: how deep, and what is left of the outermost archive's limits.
+    archive: Option<(usize, &'f std::cell::RefCell<archive::Budget>)>,
 }
+
+static ALL_LINES: crate::source::AddedLines = crate::source::AddedLines::All;
+static NO_LINES: crate::source::AddedLines = crate::source::AddedLines::Ranges(Vec::new());
 
 impl<'a> Inspector<'a> {
     pub fn new(config: &'a Config) -> Self {
@@ -90,9 +96,19 @@ impl<'a> Inspector<'a> {
     /// allocating a fresh buffer per file costs page faults that showed up as most of the scan's
     /// system time.
     pub fn inspect(&self, fragment: &Fragment<'_>, buffer: &mut Vec<u8>) -> FileReport {
+        self.inspect_in(fragment, buffer, None)
+    }
+
+    fn inspect_in(
+        &self,
+        fragment: &Fragment<'_>,
+        buffer: &mut Vec<u8>,
+        archive: Option<(usize, &std::cell::RefCell<archive::Budget>)>,
+    ) -> FileReport {
         let context = Context {
             fragment,
             in_tests: self.config.in_test_path(fragment.scan_path),
+            archive,
         };
         let mut report = FileReport {
             findings: Vec::new(),
@@ -247,6 +263,16 @@ impl<'a> Inspector<'a> {
         let too_large = length > config.max_file_size && config.oversize != Oversize::Scan;
 
         if kind.binary {
+            if let Some(format) = archive::format(buffer) {
+                if !skip_contents
+                    && context
+                        .archive
+                        .is_none_or(|(depth, _)| depth < archive::LIMITS.depth)
+                {
+                    drop(reader);
+                    return self.inspect_archive(format, length, context, report);
+                }
+            }
             // Binaries are hashed whatever their size, and their bytes searched too (a secret in
             // a "binary" is still a secret), in the same pass.
             let mut hasher = config.check_binaries.then(Sha256::new);
@@ -321,6 +347,79 @@ impl<'a> Inspector<'a> {
                 }
             }
         }
+    }
+
+    /// Hashes an archive like any binary, then inspects each of its members as a fragment of its
+    /// own, named `archive!/member`. Its own bytes are not searched: its members are.
+    fn inspect_archive(
+        &self,
+        format: archive::Format,
+        length: u64,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) -> std::io::Result<FileOutcome> {
+        let config = self.config;
+        let fragment = context.fragment;
+        if config.check_binaries {
+            let sha256 = match &fragment.content {
+                Content::File { path, .. } => binary::sha256_hex(&[], &mut File::open(path)?)?,
+                Content::Bytes(bytes) => sha256_hex(bytes),
+            };
+            self.check_binary(sha256, length, context, report);
+        }
+        let outermost;
+        let (depth, budget) = match context.archive {
+            Some((depth, budget)) => (depth + 1, budget),
+            None => {
+                outermost = std::cell::RefCell::new(archive::Budget::new(archive::LIMITS));
+                (1, &outermost)
+            }
+        };
+        // The members are as new as the archive: all of them when it changed, none otherwise.
+        let changed = !fragment.added.is_empty();
+        let added = if changed { &ALL_LINES } else { &NO_LINES };
+        let mut problem = None;
+        let mut buffer = Vec::new();
+        let mut visit = |member: archive::Member| {
+            let scan_path = format!("{}!/{}", fragment.scan_path, member.name);
+            let nested = Fragment {
+                scan_path: &scan_path,
+                report_path: format!("{}!/{}", fragment.report_path, member.name),
+                content: Content::Bytes(&member.bytes),
+                added,
+                name_is_new: fragment.name_is_new || changed,
+            };
+            let mut found = self.inspect_in(&nested, &mut buffer, Some((depth, budget)));
+            report.findings.append(&mut found.findings);
+            report.suppressed += found.suppressed;
+            match found.outcome {
+                FileOutcome::Unreadable(reason) => {
+                    problem.get_or_insert(format!("{}: {reason}", nested.report_path));
+                }
+                FileOutcome::TooLarge(size) => {
+                    problem.get_or_insert(format!(
+                        "{}: {size} bytes, over --max-file-size",
+                        nested.report_path
+                    ));
+                }
+                _ => {}
+            }
+        };
+        let opened = archive::members(
+            format,
+            &fragment.content,
+            fragment.scan_path,
+            config.max_file_size,
+            budget,
+            &mut visit,
+        );
+        if let Err(reason) = opened {
+            problem.get_or_insert(reason);
+        }
+        Ok(match problem {
+            Some(reason) => FileOutcome::Unreadable(reason),
+            None => FileOutcome::Binary,
+        })
     }
 
     /// How much text is held in memory at once: --max-file-size, but never less than the block

@@ -298,3 +298,68 @@ fn an_added_line_that_reads_like_a_file_header_does_not_hide_later_lines() {
     assert_eq!(run.code, 1, "--diff: {}", run.all_output());
     assert!(run.stdout.contains("notes.txt:11"), "{}", run.stdout);
 }
+
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut out);
+    for (name, bytes) in files {
+        let options =
+            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap();
+    out.into_inner()
+}
+
+fn tar_gz_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut builder = tar::Builder::new(encoder);
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, name, *bytes).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+// Item 6: archives are looked into, nested, with bounds.
+#[test]
+fn secrets_inside_archives_are_found_and_named_by_their_place_inside() {
+    let env = format!("GITHUB_TOKEN={TOKEN}\n");
+    let key = private_key();
+    let jar = zip_of(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+        (".env", env.as_bytes()),
+        ("keys/id_rsa", key.as_bytes()),
+    ]);
+    fails_everywhere(&[("libs/app.jar", jar.clone())], &[], "app.jar!/.env:1");
+    fails_everywhere(&[("libs/app.jar", jar.clone())], &[], "app.jar!/keys/id_rsa:1");
+    // A jar inside a tar.gz inside a zip.
+    let tgz = tar_gz_of(&[("lib/app.jar", &jar)]);
+    let outer = zip_of(&[("release.tgz", &tgz)]);
+    fails_everywhere(
+        &[("dist/bundle.zip", outer)],
+        &[],
+        "dist/bundle.zip!/release.tgz!/release.tar!/lib/app.jar!/.env:1",
+    );
+}
+
+#[test]
+fn an_archive_bomb_stops_the_scan_with_a_clear_message() {
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = zip_of(&[("zeros.bin", &zeros)]);
+    assert!(bomb.len() < 1 << 20);
+    let repo = Repo::new();
+    repo.write("dist/bomb.zip", &bomb);
+    let run = scan(&repo, &[]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("dist/bomb.zip") && run.stderr.contains("archive bomb"),
+        "{}",
+        run.all_output()
+    );
+}
