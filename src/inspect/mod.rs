@@ -484,12 +484,40 @@ impl<'a> Inspector<'a> {
         report: &mut FileReport,
         context: &Context<'_>,
     ) {
+        self.content_findings(text, &region, report, context, false);
+        // A string holding escaped JSON (`"{\"password\": \"...\"}"`) is searched unescaped
+        // too: rules expect the quotes an assignment is written with.
+        if region.view == View::Text && memchr::memmem::find(text, b"\\\"").is_some() {
+            let unescaped = unescape_quotes(text);
+            self.content_findings(&unescaped, &region, report, context, true);
+            dedup_findings(&mut report.findings);
+        }
+        self.indicators(text, &region, report, context);
+    }
+
+    /// The content rules' findings in one view of a window. `unescaped`: a copy whose offsets
+    /// are not the window's (its lines are), and whose suppressions were counted already.
+    fn content_findings(
+        &self,
+        text: &[u8],
+        region: &windows::Region,
+        report: &mut FileReport,
+        context: &Context<'_>,
+        unescaped: bool,
+    ) {
         let config = self.config;
         let fragment = context.fragment;
         let scan = content::scan(&config.rules, &config.exceptions, fragment.scan_path, text);
-        report.suppressed += scan.suppressed;
+        if !unescaped {
+            report.suppressed += scan.suppressed;
+        }
         for hit in scan.hits {
-            if !region.owns(hit.matched.start) {
+            let owned = if unescaped {
+                region.owns_line(hit.line)
+            } else {
+                region.owns(hit.matched.start)
+            };
+            if !owned {
                 continue;
             }
             let rule = config.rules.rule(hit.rule);
@@ -530,6 +558,18 @@ impl<'a> Inspector<'a> {
                 validation: None,
             });
         }
+    }
+
+    /// The indicators VirusTotal is asked about, on the window's own new lines.
+    fn indicators(
+        &self,
+        text: &[u8],
+        region: &windows::Region,
+        report: &mut FileReport,
+        context: &Context<'_>,
+    ) {
+        let config = self.config;
+        let fragment = context.fragment;
         if region.view == View::Binary {
             return;
         }
@@ -542,6 +582,20 @@ impl<'a> Inspector<'a> {
             }));
         }
     }
+}
+
+/// `text` with `\"` and `\\` unescaped, line breaks and `\n` escapes kept: the same lines.
+fn unescape_quotes(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        if byte == b'\\' && matches!(bytes.peek(), Some(b'"' | b'\\')) {
+            out.extend(bytes.next());
+        } else {
+            out.push(byte);
+        }
+    }
+    out
 }
 
 /// One finding per rule, line and match: a file searched in two views (as it is and decoded)

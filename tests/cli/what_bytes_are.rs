@@ -363,3 +363,27 @@ fn an_archive_bomb_stops_the_scan_with_a_clear_message() {
         run.all_output()
     );
 }
+
+// Item 4: secrets escaped inside strings.
+#[test]
+fn secrets_inside_escaped_strings_are_found() {
+    // A PEM key in a notebook's JSON strings, with `\n` escapes.
+    let key = private_key();
+    let source: Vec<String> = key.lines().map(|line| format!("    \"{line}\\n\",")).collect();
+    let notebook = format!(
+        "{{\n \"cells\": [\n  {{\n   \"cell_type\": \"code\",\n   \"source\": [\n    \"key = '''\\n\",\n{}\n    \"'''\"\n   ]\n  }}\n ]\n}}\n",
+        source.join("\n")
+    );
+    fails_everywhere(
+        &[("notebooks/setup.ipynb", notebook.into_bytes())],
+        &[],
+        "private-key-rsa",
+    );
+    // A secret key assigned inside a JSON document kept as an escaped string.
+    let escaped = "{\"config\": \"{\\\"aws_secret_access_key\\\": \\\"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq9Ld8Wq3x\\\"}\"}\n"; // fake-secret-for-tests
+    fails_everywhere(
+        &[("settings/escaped.json", escaped.as_bytes().to_vec())],
+        &[],
+        "aws-secret-access-key",
+    );
+}
