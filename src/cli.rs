@@ -39,9 +39,16 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "anteater", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Scan every file under DIR.
-    #[arg(long, env = "ANTEATER_PATH", value_name = "DIR", default_value = ".")]
-    pub path: PathBuf,
+    /// Folders and single files to scan [default: --path]. One folder is the scan root, as
+    /// with --path; files or several paths are scanned as they are, relative to the current
+    /// folder when they are all inside it (else to their deepest common folder), and do not
+    /// combine with --path, --patchset, --diff, --history or --staged.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Scan every file under DIR (or the single FILE) [default: .].
+    #[arg(long, env = "ANTEATER_PATH", value_name = "DIR")]
+    pub path: Option<PathBuf>,
 
     /// Scan only the files listed in FILE, one per line (`git diff --name-only` output, with git's
     /// quoted names undone), relative to --path or absolute inside it. Listed files that no longer
@@ -98,7 +105,8 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_PROJECT", value_name = "NAME")]
     pub project: Option<String>,
 
-    /// An original-style anteater.conf [default: ./anteater.conf when it exists].
+    /// An original-style anteater.conf [default: anteater.conf in the scanned folder, else in
+    /// the current folder, the first that exists].
     #[arg(long, env = "ANTEATER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 

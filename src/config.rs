@@ -177,11 +177,12 @@ impl Config {
         let threads = worker_threads(cli.threads)?;
         let virustotal = VtPlan::from_cli(&cli, env)?;
         let cwd = std::env::current_dir().context("reading the working directory")?;
-        let root = scan_root(&cli)?;
+        let scan_paths = crate::scan_paths::resolve(&cli, &cwd)?;
+        let root = scan_paths.root.clone();
         let project = project_name(&cli, &root);
         let revisions = Revisions::from_cli(&cli, env, &root)?;
         let reader = ConfigReader::new(&cli, &revisions, &root, &cwd)?;
-        let conf = reader.conf(&cli)?;
+        let conf = reader.conf(&cli, &root)?;
         let flag_list_path = cli
             .flag_list
             .clone()
@@ -261,7 +262,17 @@ impl Config {
         let loosened = reader.as_reported(loosened, revisions.staged.as_ref());
 
         let layout = Layout::new(root, revisions.staged.as_ref(), &cwd);
-        let (targets, changed_lines) = targets(&cli, &revisions, &layout)?;
+        let (targets, changed_lines) = match scan_paths.listed {
+            // Files or several paths given as arguments: walked as they are.
+            Some(files) => (
+                Targets::Listed {
+                    files,
+                    missing: Vec::new(),
+                },
+                None,
+            ),
+            None => targets(&cli, &revisions, &layout)?,
+        };
         Ok(Self {
             root: layout.root,
             targets,
@@ -321,18 +332,6 @@ impl Config {
             level
         }
     }
-}
-
-/// `--path`, canonical, and a directory.
-fn scan_root(cli: &Cli) -> anyhow::Result<PathBuf> {
-    let root = cli
-        .path
-        .canonicalize()
-        .with_context(|| format!("--path {}: cannot open", cli.path.display()))?;
-    if !root.is_dir() {
-        bail!("--path {}: not a directory", cli.path.display());
-    }
-    Ok(root)
 }
 
 /// --project, else the scanned folder's name (the original's convention).
@@ -483,11 +482,11 @@ impl<'a> ConfigReader<'a> {
 
     /// anteater.conf: it decides which folder is skipped as anteater's own and which lists
     /// apply.
-    fn conf(&self, cli: &Cli) -> anyhow::Result<Option<LegacyConf>> {
-        let conf_path = cli
-            .config
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("anteater.conf"));
+    fn conf(&self, cli: &Cli, root: &Path) -> anyhow::Result<Option<LegacyConf>> {
+        let conf_path = match &cli.config {
+            Some(path) => path.clone(),
+            None => self.discover_conf(root)?,
+        };
         let Some(revision) = self.revision_for(&conf_path) else {
             return if cli.config.is_some() || conf_path.is_file() {
                 LegacyConf::load(&conf_path).map(Some)
@@ -515,6 +514,24 @@ impl<'a> ConfigReader<'a> {
             None if cli.config.is_some() => LegacyConf::load(&conf_path).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The first anteater.conf of the scanned folder and the current one that exists, in the
+    /// working tree or at the revision configuration is read at (a change that deletes the
+    /// scanned folder's conf is still judged by it); the last candidate when none does.
+    fn discover_conf(&self, root: &Path) -> anyhow::Result<PathBuf> {
+        let candidates = crate::scan_paths::conf_candidates(root, self.cwd);
+        for candidate in &candidates {
+            if candidate.is_file() {
+                return Ok(candidate.clone());
+            }
+            if let Some(revision) = self.revision_for(candidate) {
+                if diff::file_at(candidate, revision)?.is_some() {
+                    return Ok(candidate.clone());
+                }
+            }
+        }
+        Ok(candidates.last().cloned().unwrap_or_default())
     }
 
     /// The --baseline file: a waiver like the exception files, so a change cannot accept its own

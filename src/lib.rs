@@ -28,6 +28,7 @@ pub mod platform_env;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod scan_paths;
 pub mod staged;
 pub mod stats;
 pub mod test_paths;

@@ -5,6 +5,7 @@ mod common;
 mod support;
 
 mod action;
+mod adoption;
 mod config_errors;
 mod config_fuzz;
 mod default_rules;

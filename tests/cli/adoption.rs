@@ -1,0 +1,145 @@
+//! Issue 21, how the command behaves for a newcomer: the configuration of the scanned folder
+//! applies wherever anteater is run from, paths are given the way other tools take them
+//! (`anteater .`, `anteater repo`, `anteater config.py`), and refusals say what to do instead.
+
+use crate::common::{anteater, tree};
+
+const TOKEN: &[u8] = b"export GITHUB_TOKEN=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\n"; // fake-secret-for-tests
+
+/// A conf whose flag list has one rule, `marker-NAME`, matching `MARKER_NAME`: which conf applied
+/// is told by the rule that fires.
+fn conf_files(dir: &str, name: &str) -> Vec<(String, Vec<u8>)> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    vec![
+        (
+            format!("{prefix}anteater.conf"),
+            b"[config]\nanteater_files = lists/\nflag_list = %(anteater_files)s/flags.yaml\n".to_vec(),
+        ),
+        (
+            format!("{prefix}lists/flags.yaml"),
+            format!(
+                "file_audits:\n  file_contents:\n    marker-{name}:\n      regex: 'MARKER_{upper}'\n      desc: marker\n",
+                upper = name.to_uppercase()
+            )
+            .into_bytes(),
+        ),
+    ]
+}
+
+fn tree_of(files: Vec<(String, Vec<u8>)>) -> tempfile::TempDir {
+    let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (p.as_str(), c.as_slice())).collect();
+    tree(&borrowed)
+}
+
+fn fired_rules(run: &crate::common::Run) -> Vec<String> {
+    run.finding_lines()
+        .iter()
+        .filter_map(|line| line.split_whitespace().nth(1).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn the_scanned_folders_conf_applies_when_run_from_elsewhere() {
+    let mut files = conf_files("repo", "repo");
+    files.push(("repo/app.txt".into(), b"MARKER_REPO MARKER_HERE\n".to_vec()));
+    files.push(("elsewhere/.keep".into(), Vec::new()));
+    let dir = tree_of(files);
+    let run = anteater(&dir.path().join("elsewhere"))
+        .args(&["--no-sarif", "../repo"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(fired_rules(&run), ["marker-repo"], "{}", run.stdout);
+    assert!(run.stdout.contains("repo/lists/"), "{}", run.stdout);
+    // --path DIR finds it the same way.
+    let run = anteater(&dir.path().join("elsewhere"))
+        .args(&["--no-sarif", "--path", "../repo"])
+        .run();
+    assert_eq!(fired_rules(&run), ["marker-repo"], "{}", run.stdout);
+}
+
+#[test]
+fn the_scanned_folders_conf_wins_over_the_current_folders() {
+    let mut files = conf_files("", "here");
+    files.extend(conf_files("repo", "repo"));
+    files.push(("repo/app.txt".into(), b"MARKER_REPO MARKER_HERE\n".to_vec()));
+    files.push(("plain/app.txt".into(), b"MARKER_REPO MARKER_HERE\n".to_vec()));
+    let dir = tree_of(files);
+    let run = anteater(dir.path()).args(&["--no-sarif", "repo"]).run();
+    assert_eq!(fired_rules(&run), ["marker-repo"], "{}", run.all_output());
+    // No conf in the scanned folder: the current folder's, as the original read it.
+    let run = anteater(dir.path()).args(&["--no-sarif", "plain"]).run();
+    assert_eq!(fired_rules(&run), ["marker-here"], "{}", run.all_output());
+    // --config names one explicitly, whatever is discovered.
+    let run = anteater(dir.path())
+        .args(&["--no-sarif", "--config", "anteater.conf", "repo"])
+        .run();
+    assert_eq!(fired_rules(&run), ["marker-here"], "{}", run.all_output());
+}
+
+#[test]
+fn single_files_and_several_paths_are_scanned_as_given() {
+    let dir = tree(&[
+        ("config.py", TOKEN),
+        ("src/a.sh", TOKEN),
+        ("src/deep/b.sh", TOKEN),
+        ("other/c.sh", TOKEN),
+    ]);
+    let run = anteater(dir.path()).args(&["config.py"]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(run.found(), ["config.py:1:github-token"]);
+    // --path takes a file too.
+    let run = anteater(dir.path()).args(&["--path", "config.py"]).run();
+    assert_eq!(run.found(), ["config.py:1:github-token"], "{}", run.all_output());
+
+    // Several paths: each once, even when one is inside another.
+    let run = anteater(dir.path())
+        .args(&["src", "other/c.sh", "src/deep/b.sh"])
+        .run();
+    assert_eq!(
+        run.found(),
+        [
+            "other/c.sh:1:github-token",
+            "src/a.sh:1:github-token",
+            "src/deep/b.sh:1:github-token"
+        ],
+        "{}",
+        run.all_output()
+    );
+    // `anteater .` is the whole tree.
+    let run = anteater(dir.path()).args(&["."]).run();
+    assert_eq!(run.found().len(), 4, "{}", run.all_output());
+}
+
+#[test]
+fn paths_that_cannot_be_combined_are_refused_clearly() {
+    let dir = tree(&[("config.py", TOKEN), ("src/a.sh", TOKEN)]);
+    let both = anteater(dir.path()).args(&["--path", "src", "config.py"]).run();
+    assert_eq!(both.code, 2, "{}", both.all_output());
+    assert!(
+        both.stderr.contains("either as PATH arguments or as --path"),
+        "{}",
+        both.stderr
+    );
+    let history = anteater(dir.path()).args(&["--history", "config.py"]).run();
+    assert_eq!(history.code, 2, "{}", history.all_output());
+    assert!(
+        history.stderr.contains("--history scans one folder"),
+        "{}",
+        history.stderr
+    );
+    let missing = anteater(dir.path()).args(&["src", "nowhere.py"]).run();
+    assert_eq!(missing.code, 2, "{}", missing.all_output());
+    assert!(
+        missing.stderr.contains("nowhere.py: cannot open"),
+        "{}",
+        missing.stderr
+    );
+    for run in [&both, &history, &missing] {
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(run.sarif.is_none());
+    }
+}
