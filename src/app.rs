@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
     check_output_paths(&cli, &env)?;
+    let git_aware = crate::git_ignored::applies(&cli);
     // Workflow commands (annotations, the pause) go where the runner reads them: stdout, or
     // stderr when stdout must hold nothing but the JSON document.
     let mut commands: Box<dyn Write> = match output.format {
@@ -54,6 +55,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let mut config = Config::build(cli, &env)?;
     // anteater's own report files are never scanned, like the SARIF log.
     output.exclude_from_scan(&mut config.excluded);
+    let git_ignored = if git_aware {
+        // Scanning more is the safe side: a repository git cannot read is scanned whole.
+        crate::git_ignored::skip(&mut config).unwrap_or_else(|err| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "anteater: warning: git could not say which files it ignores, so all are scanned: {}",
+                redact::escape(&format!("{err:#}"))
+            );
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
 
     let mut scanned = scan(&config)?;
     let virustotal = look_up_indicators(&config, &mut scanned)?;
@@ -62,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     } = scanned;
     let (findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
     stats.elapsed = started.elapsed();
+    stats.git_ignored = git_ignored;
     let outcome = decide(&config, &findings, &stats);
 
     let report = ScanReport {

@@ -176,6 +176,12 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_OVERSIZE", value_enum, value_name = "POLICY", default_value_t = Oversize::Scan)]
     pub oversize: Oversize,
 
+    /// In a git work tree, scan the untracked files git ignores too (by default they are skipped
+    /// and counted: they cannot be committed without `git add -f`; tracked files are always
+    /// scanned, whatever .gitignore says).
+    #[arg(long, env = "ANTEATER_NO_IGNORE", value_parser = StrictBool)]
+    pub no_ignore: bool,
+
     /// Follow symbolic links while walking (off by default: a link may point outside the tree).
     #[arg(long, env = "ANTEATER_FOLLOW_SYMLINKS", value_parser = StrictBool)]
     pub follow_symlinks: bool,

@@ -16,6 +16,7 @@ pub mod diff;
 pub mod enrich;
 pub mod exceptions;
 pub mod finding;
+pub mod git_ignored;
 pub mod history;
 pub mod indicators;
 pub mod inspect;

@@ -64,6 +64,9 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         if let Some(commits) = stats.commits {
             writeln!(out, "anteater: history: scanned what {commits} commits added")?;
         }
+        if !stats.git_ignored.is_empty() {
+            writeln!(out, "anteater: {}", git_ignored_line(&stats.git_ignored))?;
+        }
         if !stats.skipped_as_own.is_empty() {
             let shown: Vec<String> = stats.skipped_as_own.iter().map(|path| escape(path)).collect();
             writeln!(
@@ -233,6 +236,20 @@ pub fn progress_line(progress: &Progress) -> String {
         }
         Progress::Warning(message) => format!("anteater: warning: VirusTotal: {}", escape(message)),
     }
+}
+
+/// The summary line on what git-ignored paths were skipped: how many, the first few by name.
+fn git_ignored_line(ignored: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut names: Vec<String> = ignored.iter().take(SHOWN).map(|path| escape(path)).collect();
+    if ignored.len() > SHOWN {
+        names.push("...".to_string());
+    }
+    format!(
+        "{} not scanned, untracked and ignored by git ({}); --no-ignore scans them",
+        plural(ignored.len(), "path", "paths"),
+        names.join(", ")
+    )
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

@@ -119,6 +119,8 @@ struct Files {
     too_large: usize,
     unreadable: usize,
     missing: usize,
+    /// Untracked paths git ignores, not scanned (a wholly ignored folder counts once).
+    git_ignored: usize,
 }
 
 #[derive(Serialize)]
@@ -205,6 +207,7 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 too_large: stats.too_large.len(),
                 unreadable: stats.unreadable.len(),
                 missing: stats.missing.len(),
+                git_ignored: stats.git_ignored.len(),
             },
             findings: Counts {
                 total: report.findings.len(),

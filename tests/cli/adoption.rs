@@ -143,3 +143,73 @@ fn paths_that_cannot_be_combined_are_refused_clearly() {
         assert!(run.sarif.is_none());
     }
 }
+
+/// A repository whose .gitignore matches a dependency folder, a log and a tracked file.
+fn repo_with_ignored_files() -> crate::support::git_repo::GitRepo {
+    let repo = crate::support::git_repo::GitRepo::new();
+    repo.write(".gitignore", b"node_modules/\n*.log\ndist/\n");
+    repo.write("dist/keep.js", TOKEN);
+    repo.git(&["add", "-f", "dist/keep.js"]);
+    repo.commit("a tracked file under an ignored folder");
+    repo.write("node_modules/pkg/index.js", TOKEN);
+    repo.write("debug.log", TOKEN);
+    repo.write("dist/new.js", TOKEN);
+    repo.write("new.sh", TOKEN);
+    repo
+}
+
+#[test]
+fn git_ignored_untracked_files_are_skipped_and_tracked_ones_are_not() {
+    let repo = repo_with_ignored_files();
+    let run = anteater(repo.path()).args(&["."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.found(),
+        ["dist/keep.js:1:github-token", "new.sh:1:github-token"],
+        "{}",
+        run.all_output()
+    );
+    assert!(
+        run.stdout.contains(
+            "anteater: 3 paths not scanned, untracked and ignored by git (debug.log, dist/new.js, node_modules/); --no-ignore scans them"
+        ),
+        "{}",
+        run.stdout
+    );
+    let json = anteater(repo.path())
+        .args(&["--no-sarif", "--format", "json"])
+        .run();
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["summary"]["files"]["git_ignored"], 3, "{}", json.stdout);
+
+    // A file named on the command line is scanned, ignored or not.
+    let named = anteater(repo.path()).args(&["debug.log"]).run();
+    assert_eq!(
+        named.found(),
+        ["debug.log:1:github-token"],
+        "{}",
+        named.all_output()
+    );
+}
+
+#[test]
+fn no_ignore_scans_everything_and_outside_git_nothing_is_skipped() {
+    let repo = repo_with_ignored_files();
+    let expected = [
+        "debug.log:1:github-token",
+        "dist/keep.js:1:github-token",
+        "dist/new.js:1:github-token",
+        "new.sh:1:github-token",
+        "node_modules/pkg/index.js:1:github-token",
+    ];
+    let run = anteater(repo.path()).args(&["--no-ignore"]).run();
+    assert_eq!(run.found(), expected, "{}", run.all_output());
+    assert!(!run.stdout.contains("ignored by git"), "{}", run.stdout);
+    let run = anteater(repo.path()).env("ANTEATER_NO_IGNORE", "true").run();
+    assert_eq!(run.found(), expected, "{}", run.all_output());
+
+    // The same files without git: a .gitignore alone decides nothing.
+    std::fs::remove_dir_all(repo.path().join(".git")).unwrap();
+    let run = anteater(repo.path()).run();
+    assert_eq!(run.found(), expected, "{}", run.all_output());
+}
