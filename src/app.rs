@@ -22,7 +22,7 @@ use crate::report::gitlab::GitlabReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::sarif::SarifReporter;
-use crate::report::{BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
+use crate::report::{stdout_target, BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
 use crate::rules::RuleKind;
 use crate::stats::ScanStats;
 use crate::virustotal::lookup::{self, Progress, UploadSource};
@@ -31,9 +31,10 @@ use crate::walk;
 use crate::{paths, redact};
 
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
-pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let env = PlatformEnv::from_process()?;
+    let report_on_stdout = stdout_target::claim(&mut cli)?;
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
     check_output_paths(&cli, &env)?;
@@ -41,8 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     // Workflow commands (annotations, the pause) go where the runner reads them: stdout, or
     // stderr when stdout must hold nothing but the JSON document.
     let mut commands: Box<dyn Write> = match output.format {
-        Format::Console => Box::new(std::io::stdout()),
-        Format::Json => Box::new(std::io::stderr()),
+        Format::Console if !report_on_stdout => Box::new(std::io::stdout()),
+        Format::Console | Format::Json => Box::new(std::io::stderr()),
     };
     // Everything printed from here on may carry file names, matched text, configuration
     // entries and VirusTotal messages from the change under review: in Actions the runner must not
@@ -94,7 +95,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         baseline: baselined.as_ref(),
         sarif_dropped: None,
     };
-    write_reports(&config, &env, &output, report, pause, &mut commands)?;
+    write_reports(
+        &config,
+        &env,
+        &output,
+        report,
+        pause,
+        &mut commands,
+        report_on_stdout,
+    )?;
     Ok(outcome)
 }
 
@@ -225,30 +234,39 @@ fn write_reports(
     mut report: ScanReport<'_>,
     pause: Option<CommandPause>,
     commands: &mut Box<dyn Write>,
+    report_on_stdout: bool,
 ) -> anyhow::Result<()> {
     if let Some(path) = &config.sarif_path {
         let mut sarif = SarifReporter::new(path, config.sarif_category.clone());
-        sarif.report(&report)?;
+        quiet_if_closed(sarif.report(&report))?;
         report.sarif_dropped = sarif.dropped().cloned();
     }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    match output.format {
-        Format::Console => ConsoleReporter::new(stdout.lock(), stderr.lock()).report(&report)?,
-        Format::Json => JsonReporter::new(stdout.lock(), stderr.lock()).report(&report)?,
-    }
+    // A report on stdout is a document; the console lines then go where warnings go.
+    let lines: Box<dyn Write> = if report_on_stdout {
+        Box::new(stderr.lock())
+    } else {
+        Box::new(stdout.lock())
+    };
+    quiet_if_closed(match output.format {
+        Format::Console => ConsoleReporter::new(lines, stderr.lock()).report(&report),
+        Format::Json => JsonReporter::new(lines, stderr.lock()).report(&report),
+    })?;
     if let Some(pause) = pause {
-        pause.end(commands)?;
-        AnnotationReporter::new(commands, env.github_step_summary.is_some()).report(&report)?;
+        quiet_if_closed(pause.end(commands).map_err(Into::into))?;
+        quiet_if_closed(
+            AnnotationReporter::new(commands, env.github_step_summary.is_some()).report(&report),
+        )?;
         if let Some(path) = &env.github_step_summary {
             StepSummaryReporter::new(path).report(&report)?;
         }
     }
     if let Some(path) = &output.gitlab_codequality {
-        GitlabReporter::new(path).report(&report)?;
+        quiet_if_closed(GitlabReporter::new(path).report(&report))?;
     }
     if let Some(path) = &output.junit {
-        JunitReporter::new(path).report(&report)?;
+        quiet_if_closed(JunitReporter::new(path).report(&report))?;
     }
     if let Some(path) = &env.github_output {
         GithubOutputReporter::new(path)
@@ -260,6 +278,15 @@ fn write_reports(
             .report(&report)?;
     }
     Ok(())
+}
+
+/// A report whose reader went away (`anteater | head`) is not a failed scan: the findings
+/// still decide the exit code, and the other reports are still written.
+fn quiet_if_closed(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(err) if stdout_target::is_closed_pipe(&err) => Ok(()),
+        other => other,
+    }
 }
 
 /// Adds history's findings to the working tree's: one already found in the working tree (same

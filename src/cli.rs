@@ -140,7 +140,8 @@ pub struct Cli {
     pub binaries: bool,
 
     /// Where to write the SARIF 2.1.0 report. Like every report path: a symbolic link is written
-    /// through, a FIFO or /dev/stdout as a stream; devices, sockets and directories are refused.
+    /// through, a FIFO or /dev/stdout (or `-`) as a stream; devices, sockets and directories are
+    /// refused.
     #[arg(
         long,
         env = "ANTEATER_SARIF",
@@ -324,7 +325,9 @@ pub struct Cli {
     pub redis_client_key: Option<PathBuf>,
 
     /// What to print on stdout: findings and a summary as lines (console), or one JSON document
-    /// (json; warnings still go to stderr). The SARIF log is written either way.
+    /// (json; warnings still go to stderr). The SARIF log is written either way. Every report
+    /// path accepts `-` for standard output: one report at most, not with json, and the console
+    /// lines then go to stderr.
     #[arg(
         long,
         env = "ANTEATER_FORMAT",
@@ -335,7 +338,8 @@ pub struct Cli {
     )]
     pub format: crate::report::Format,
 
-    /// Also write a GitLab Code Quality report (for `artifacts:reports:codequality`) to FILE.
+    /// Also write a GitLab Code Quality report (for `artifacts:reports:codequality`) to FILE
+    /// (`-`: standard output).
     #[arg(
         long,
         env = "ANTEATER_GITLAB_CODEQUALITY",
@@ -345,7 +349,8 @@ pub struct Cli {
     pub gitlab_codequality: Option<PathBuf>,
 
     /// Also write a JUnit XML report (Jenkins `junit`, GitLab `artifacts:reports:junit`) to FILE:
-    /// one test case per rule, failed by its findings at or above --fail-on.
+    /// one test case per rule, failed by its findings at or above --fail-on (`-`: standard
+    /// output).
     #[arg(long, env = "ANTEATER_JUNIT", value_name = "FILE", help_heading = "Output")]
     pub junit: Option<PathBuf>,
 }

@@ -9,6 +9,7 @@ pub mod json;
 pub mod junit;
 pub mod sarif;
 pub mod sarif_limits;
+pub mod stdout_target;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ mod false_pass;
 mod history;
 mod leaks_and_bounds;
 mod living_with_findings;
+mod next_steps;
 mod no_secret_in_output;
 mod original;
 mod patchset;
