@@ -268,6 +268,9 @@ fn write_reports(
     if let Some(path) = &output.junit {
         quiet_if_closed(JunitReporter::new(path).report(&report))?;
     }
+    if let Some(path) = &output.html {
+        quiet_if_closed(crate::report::html::HtmlReporter::new(path).report(&report))?;
+    }
     if let Some(path) = &env.github_output {
         GithubOutputReporter::new(path)
             .with_reports(
@@ -322,6 +325,7 @@ fn check_output_paths(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<()> {
         ((!cli.no_sarif).then_some(&cli.sarif), "SARIF"),
         (cli.junit.as_ref(), "JUnit report"),
         (cli.gitlab_codequality.as_ref(), "GitLab Code Quality report"),
+        (cli.html.as_ref(), "HTML report"),
         (cli.write_baseline.as_ref(), "baseline"),
         (env.github_step_summary.as_ref(), "GITHUB_STEP_SUMMARY"),
         (env.github_output.as_ref(), "GITHUB_OUTPUT"),

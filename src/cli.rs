@@ -353,6 +353,11 @@ pub struct Cli {
     /// output).
     #[arg(long, env = "ANTEATER_JUNIT", value_name = "FILE", help_heading = "Output")]
     pub junit: Option<PathBuf>,
+
+    /// Also write one self-contained HTML page to FILE (`-`: standard output): findings by
+    /// severity, rule and file, redacted evidence, fix advice and filters; nothing fetched.
+    #[arg(long, env = "ANTEATER_HTML", value_name = "FILE", help_heading = "Output")]
+    pub html: Option<PathBuf>,
 }
 
 /// The built-in rulesets.

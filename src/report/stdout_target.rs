@@ -38,6 +38,7 @@ pub fn claim(cli: &mut Cli) -> anyhow::Result<bool> {
     for (path, flag) in [
         (cli.junit.as_mut(), "--junit"),
         (cli.gitlab_codequality.as_mut(), "--gitlab-codequality"),
+        (cli.html.as_mut(), "--html"),
     ] {
         if let Some(path) = path {
             take(path, flag);

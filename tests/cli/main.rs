@@ -13,6 +13,7 @@ mod diff;
 mod environment;
 mod false_pass;
 mod history;
+mod html_report;
 mod leaks_and_bounds;
 mod living_with_findings;
 mod next_steps;
