@@ -27,7 +27,11 @@ fn chromium() -> Option<PathBuf> {
             "chromium is missing: the HTML report cannot be checked in a browser \
              (apt-get install -y chromium; .ci/run installs it)"
         );
-        eprintln!("html_report: chromium not installed, browser check skipped outside CI");
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "html_report: chromium not installed, browser check skipped outside CI"
+        );
     }
     found
 }
