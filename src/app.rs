@@ -39,6 +39,10 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let output = OutputOptions::from_cli(&cli);
     check_output_paths(&cli, &env)?;
     let git_aware = crate::git_ignored::applies(&cli);
+    let progress = (!cli.no_progress).then_some(crate::progress::Timing {
+        after: cli.progress_after,
+        every: cli.progress_every.max(std::time::Duration::from_millis(100)),
+    });
     // Workflow commands (annotations, the pause) go where the runner reads them: stdout, or
     // stderr when stdout must hold nothing but the JSON document.
     let mut commands: Box<dyn Write> = match output.format {
@@ -70,7 +74,10 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
         Vec::new()
     };
 
-    let mut scanned = scan(&config)?;
+    let meter = progress.map(|timing| crate::progress::Meter::start(&config, timing));
+    let scanned = scan(&config);
+    drop(meter);
+    let mut scanned = scanned?;
     let virustotal = look_up_indicators(&config, &mut scanned)?;
     let Scanned {
         findings, mut stats, ..

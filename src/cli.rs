@@ -273,6 +273,19 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_VT_DEADLINE", value_name = "DURATION", default_value = "15m", value_parser = parse_duration, help_heading = "VirusTotal")]
     pub vt_deadline: Duration,
 
+    /// No progress on stderr. By default a scan still going after a few seconds shows a bar on a
+    /// terminal, or a line every 10 seconds in a CI log (files and bytes done, time left).
+    #[arg(long, env = "ANTEATER_NO_PROGRESS", value_parser = StrictBool)]
+    pub no_progress: bool,
+
+    /// How long a scan runs before its progress is shown.
+    #[arg(long, env = "ANTEATER_PROGRESS_AFTER", value_name = "DURATION", default_value = "3s", value_parser = parse_duration, hide = true)]
+    pub progress_after: Duration,
+
+    /// Least time between two progress lines when stderr is not a terminal.
+    #[arg(long, env = "ANTEATER_PROGRESS_EVERY", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, hide = true)]
+    pub progress_every: Duration,
+
     /// Least time between two VirusTotal progress lines on stderr.
     #[arg(long, env = "ANTEATER_VT_PROGRESS_EVERY", value_name = "DURATION", default_value = "5s", value_parser = parse_duration, hide = true)]
     pub vt_progress_every: Duration,

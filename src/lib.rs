@@ -26,6 +26,7 @@ pub mod outcome;
 pub mod patchset;
 pub mod paths;
 pub mod platform_env;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod rules;

@@ -150,6 +150,9 @@ impl ParallelVisitor for Visitor<'_> {
             return WalkState::Continue;
         }
         let mut report = self.inspector.inspect(path, &mut self.buffer);
+        if crate::progress::enabled() {
+            crate::progress::file_done(entry.metadata().map_or(0, |m| m.len()));
+        }
         self.local.findings.append(&mut report.findings);
         let file = &report.path;
         self.local

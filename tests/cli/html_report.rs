@@ -155,3 +155,45 @@ fn the_html_report_can_go_to_standard_output() {
     assert!(run.stdout.contains("github-token") && !run.stdout.contains(TOKEN));
     assert!(run.stderr.contains("anteater: 1 finding"), "{}", run.stderr);
 }
+
+/// Progress on a long scan, in a CI log (stderr is a pipe here, as on a runner): plain lines on
+/// stderr with files, bytes and time, never on stdout, so `--format json` stays one document.
+#[test]
+fn long_scans_report_progress_on_stderr_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let filler = "let value = compute(1, 2, 3); // nothing secret on this line at all\n".repeat(20);
+    for n in 0..600 {
+        let sub = dir.path().join(format!("d{}", n % 12));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("f{n}.rs")), &filler).unwrap();
+    }
+    let fast = ["--progress-after", "0s", "--progress-every", "100ms"];
+    let mut args = vec!["--no-sarif", "--format", "json"];
+    args.extend_from_slice(&fast);
+    let run = anteater(dir.path()).args(&args).run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let document: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is JSON alone");
+    assert_eq!(document["summary"]["files"]["looked_at"], 600);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("anteater: progress: "))
+        .collect();
+    assert!(!lines.is_empty(), "no progress line: {}", run.stderr);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" read, ") && l.contains(" elapsed")),
+        "{lines:?}"
+    );
+    assert!(!run.stderr.contains('\r'), "no terminal, no carriage returns");
+
+    let mut quiet = vec!["--no-sarif", "--no-progress"];
+    quiet.extend_from_slice(&fast);
+    let run = anteater(dir.path()).args(&quiet).run();
+    assert!(!run.stderr.contains("progress"), "{}", run.stderr);
+    // By default a scan shorter than a few seconds says nothing.
+    let small = tree(&[("a.txt", b"x\n")]);
+    let run = anteater(small.path()).args(&["--no-sarif"]).run();
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
