@@ -111,6 +111,8 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Flag list (rules) in the original YAML format; overrides the one named in anteater.conf.
+    /// A flag list (from here or the conf) replaces the built-in rules: add --ruleset default
+    /// (or classic) to keep them as well.
     #[arg(long, env = "ANTEATER_FLAG_LIST", value_name = "FILE")]
     pub flag_list: Option<PathBuf>,
 
@@ -118,8 +120,8 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_IGNORE_LIST", value_name = "FILE")]
     pub ignore_list: Option<PathBuf>,
 
-    /// Built-in ruleset. Used alone when no flag list is configured; given together with a flag
-    /// list, both apply [default: default].
+    /// Built-in ruleset [default: default, when no flag list is configured]. A flag list turns the
+    /// built-in rules off unless this is given explicitly: then both apply.
     #[arg(long, env = "ANTEATER_RULESET", value_enum, value_name = "NAME")]
     pub ruleset: Option<RulesetName>,
 

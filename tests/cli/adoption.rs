@@ -213,3 +213,27 @@ fn no_ignore_scans_everything_and_outside_git_nothing_is_skipped() {
     let run = anteater(repo.path()).run();
     assert_eq!(run.found(), expected, "{}", run.all_output());
 }
+
+/// In --diff the scanned folder's conf is read at the base, even when the change deletes it and
+/// anteater runs from another folder: a change cannot drop the configuration that judges it.
+#[test]
+fn a_change_deleting_the_scanned_folders_conf_is_judged_by_it() {
+    let repo = crate::support::git_repo::GitRepo::new();
+    for (path, content) in conf_files("", "repo") {
+        repo.write(&path, &content);
+    }
+    let base = repo.commit("configured");
+    repo.remove("anteater.conf");
+    repo.write("app.txt", b"MARKER_REPO\n");
+    repo.commit("drops the conf, adds a marker");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let root = repo.path().to_str().unwrap();
+    let run = anteater(elsewhere.path())
+        .args(&["--no-sarif", "--path", root, "--diff", &base])
+        .run();
+    assert!(
+        fired_rules(&run).contains(&"marker-repo".to_string()),
+        "{}",
+        run.all_output()
+    );
+}
