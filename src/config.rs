@@ -516,19 +516,19 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    /// The first anteater.conf of the scanned folder and the current one that exists, in the
-    /// working tree or at the revision configuration is read at (a change that deletes the
-    /// scanned folder's conf is still judged by it); the last candidate when none does.
+    /// The first anteater.conf of the scanned folder and the current one that exists: at the
+    /// revision configuration is read at, for a conf in the repository under review (a change
+    /// can neither drop the conf that judges it nor put a new one in its place), else in the
+    /// file system. The last candidate when none does.
     fn discover_conf(&self, root: &Path) -> anyhow::Result<PathBuf> {
         let candidates = crate::scan_paths::conf_candidates(root, self.cwd);
         for candidate in &candidates {
-            if candidate.is_file() {
+            let exists = match self.revision_for(candidate) {
+                Some(revision) => diff::file_at(candidate, revision)?.is_some(),
+                None => candidate.is_file(),
+            };
+            if exists {
                 return Ok(candidate.clone());
-            }
-            if let Some(revision) = self.revision_for(candidate) {
-                if diff::file_at(candidate, revision)?.is_some() {
-                    return Ok(candidate.clone());
-                }
             }
         }
         Ok(candidates.last().cloned().unwrap_or_default())

@@ -57,15 +57,20 @@ impl Meter {
             Targets::Listed { files, .. } => files.clone(),
         };
         let history = config.history.is_some();
-        let total = Arc::new(AtomicU64::new(u64::MAX));
-        let counted = Arc::clone(&total);
         let follow = config.follow_symlinks;
-        // The count runs on its own: the meter must not wait for it.
-        std::thread::spawn(move || counted.store(count_files(&targets, follow), Ordering::Relaxed));
         let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
         let signal = Arc::clone(&stop);
         let terminal = std::io::stderr().is_terminal();
-        let thread = std::thread::spawn(move || run(&signal, &total, timing, terminal, history));
+        let thread = std::thread::spawn(move || {
+            let total = Arc::new(AtomicU64::new(u64::MAX));
+            let counted = Arc::clone(&total);
+            // Counted only once the scan proved long (short scans pay nothing), on a thread
+            // of its own: the meter must not wait for it.
+            let count = move || {
+                std::thread::spawn(move || counted.store(count_files(&targets, follow), Ordering::Relaxed));
+            };
+            run(&signal, &total, count, timing, terminal, history)
+        });
         Meter {
             stop,
             thread: Some(thread),
@@ -89,6 +94,7 @@ impl Drop for Meter {
 fn run(
     stop: &(Mutex<bool>, std::sync::Condvar),
     total: &AtomicU64,
+    count: impl FnOnce(),
     timing: Timing,
     terminal: bool,
     history: bool,
@@ -101,6 +107,7 @@ fn run(
     };
     let mut wait = timing.after;
     let mut drawn = false;
+    let mut count = Some(count);
     let (lock, wake) = stop;
     let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
     loop {
@@ -112,6 +119,9 @@ fn run(
             break;
         }
         wait = tick;
+        if let Some(count) = count.take() {
+            count();
+        }
         let total = match total.load(Ordering::Relaxed) {
             u64::MAX => None,
             known => Some(known),

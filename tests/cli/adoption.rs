@@ -237,3 +237,25 @@ fn a_change_deleting_the_scanned_folders_conf_is_judged_by_it() {
         run.all_output()
     );
 }
+
+/// The other way round: a change that adds a conf to the scanned folder does not displace the
+/// conf that judged it (here the current folder's, outside the repository).
+#[test]
+fn a_change_adding_a_conf_to_the_scanned_folder_does_not_replace_the_current_one() {
+    let repo = crate::support::git_repo::GitRepo::new();
+    repo.write("a.txt", b"one\n");
+    let base = repo.commit("base");
+    for (path, content) in conf_files("", "new") {
+        repo.write(&path, &content);
+    }
+    repo.write("app.txt", b"MARKER_HERE MARKER_NEW\n");
+    repo.commit("brings its own conf");
+    let here = tree_of(conf_files("", "here"));
+    let root = repo.path().to_str().unwrap();
+    let run = anteater(here.path())
+        .args(&["--no-sarif", "--path", root, "--diff", &base])
+        .run();
+    let fired = fired_rules(&run);
+    assert!(fired.contains(&"marker-here".to_string()), "{}", run.all_output());
+    assert!(!fired.contains(&"marker-new".to_string()), "{}", run.all_output());
+}
