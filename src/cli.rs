@@ -120,6 +120,12 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_IGNORE_LIST", value_name = "FILE")]
     pub ignore_list: Option<PathBuf>,
 
+    /// A gitleaks configuration whose rules and allowlists are added to the run's rules
+    /// [default: .gitleaks.toml in the scanned folder, when it exists]. What cannot be mapped
+    /// (allowlisted paths or commits, regexTarget = "match", [extend] path) is an error.
+    #[arg(long, env = "ANTEATER_GITLEAKS_CONFIG", value_name = "FILE")]
+    pub gitleaks_config: Option<PathBuf>,
+
     /// Built-in ruleset [default: default, when no flag list is configured]. A flag list turns the
     /// built-in rules off unless this is given explicitly: then both apply.
     #[arg(long, env = "ANTEATER_RULESET", value_enum, value_name = "NAME")]

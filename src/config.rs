@@ -205,9 +205,11 @@ impl Config {
             .as_deref()
             .map(|path| reader.flag_list(path).map(|list| (list, path)))
             .transpose()?;
+        let gitleaks = reader.gitleaks_rules(&cli, &root)?;
         let rules = build_rules(
             &cli,
             flag_list,
+            gitleaks,
             virustotal.as_ref(),
             revisions.watches_configuration(),
             &mut own,
@@ -534,6 +536,34 @@ impl<'a> ConfigReader<'a> {
         Ok(candidates.last().cloned().unwrap_or_default())
     }
 
+    /// The rules of --gitleaks-config, else of the scanned folder's .gitleaks.toml when it
+    /// exists; read at the base like the flag list (one the base did not have only adds rules).
+    fn gitleaks_rules(&self, cli: &Cli, root: &Path) -> anyhow::Result<Option<(Vec<RuleMeta>, PathBuf)>> {
+        let path = match &cli.gitleaks_config {
+            Some(path) => path.clone(),
+            None => {
+                let discovered = root.join(crate::gitleaks::DISCOVERED_NAME);
+                if !discovered.is_file() {
+                    return Ok(None);
+                }
+                discovered
+            }
+        };
+        let at_base = match self.revision_for(&path) {
+            Some(revision) => diff::file_at(&path, revision)?,
+            None => None,
+        };
+        let bytes = match at_base {
+            Some(bytes) => bytes,
+            None => {
+                std::fs::read(&path).with_context(|| format!("reading gitleaks config {}", path.display()))?
+            }
+        };
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("gitleaks config {}: not valid UTF-8", path.display()))?;
+        Ok(Some((crate::gitleaks::rules(&text, &path)?, path)))
+    }
+
     /// The --baseline file: a waiver like the exception files, so a change cannot accept its own
     /// findings by adding them to it; one the base did not have accepts nothing.
     fn baseline(&self, path: &Path) -> anyhow::Result<crate::baseline::Baseline> {
@@ -628,6 +658,7 @@ impl OwnFiles {
 fn build_rules(
     cli: &Cli,
     flag_list: Option<(FlagList, &Path)>,
+    gitleaks: Option<(Vec<RuleMeta>, PathBuf)>,
     virustotal: Option<&VtPlan>,
     watches_changes: bool,
     own: &mut OwnFiles,
@@ -645,6 +676,12 @@ fn build_rules(
         let name = cli.ruleset.unwrap_or(RulesetName::Default);
         rules.extend(builtin::rules(name)?);
         own.sources.push(builtin::origin(name));
+    }
+    if let Some((extra, path)) = gitleaks {
+        // Added to the rules above, whatever they are: a discovered .gitleaks.toml must not
+        // turn the built-in rules off.
+        rules.extend(extra);
+        own.sources.push(format!("gitleaks config {}", path.display()));
     }
     if let Some(plan) = virustotal {
         rules.extend(crate::rules::virustotal_rules(plan.fail_closed));

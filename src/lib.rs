@@ -17,6 +17,7 @@ pub mod enrich;
 pub mod exceptions;
 pub mod finding;
 pub mod git_ignored;
+pub mod gitleaks;
 pub mod history;
 pub mod indicators;
 pub mod inspect;

@@ -12,6 +12,7 @@ mod default_rules;
 mod diff;
 mod environment;
 mod false_pass;
+mod gitleaks;
 mod history;
 mod html_report;
 mod leaks_and_bounds;
