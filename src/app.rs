@@ -80,8 +80,11 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let mut scanned = scanned?;
     let virustotal = look_up_indicators(&config, &mut scanned)?;
     let Scanned {
-        findings, mut stats, ..
+        mut findings,
+        mut stats,
+        ..
     } = scanned;
+    stats.gitleaks_ignored = apply_gitleaks_ignore(&config, &mut findings);
     let (findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
     stats.elapsed = started.elapsed();
     stats.git_ignored = git_ignored;
@@ -288,6 +291,21 @@ fn write_reports(
             .report(&report)?;
     }
     Ok(())
+}
+
+/// Drops the findings the scanned folder's .gitleaksignore waives by fingerprint (its paths are
+/// relative to the scanned folder); how many.
+fn apply_gitleaks_ignore(config: &Config, findings: &mut Vec<Finding>) -> usize {
+    let Some(list) = &config.gitleaks_ignore else {
+        return 0;
+    };
+    let before = findings.len();
+    findings.retain(|finding| {
+        let file = paths::relative_to(&config.report_root.join(&finding.path), &config.root);
+        let commit = finding.introduced.as_ref().map(|i| i.commit.as_str());
+        !list.waives(&file, &config.rules.rule(finding.rule).id, finding.line, commit)
+    });
+    before - findings.len()
 }
 
 /// A report whose reader went away (`anteater | head`) is not a failed scan: the findings

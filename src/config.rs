@@ -85,6 +85,8 @@ pub struct Config {
     /// --diff: the changed lines of each changed file, by report path. Content findings
     /// elsewhere are not reported.
     pub changed_lines: Option<HashMap<String, ChangedLines>>,
+    /// The scanned folder's .gitleaksignore, read at the base under review.
+    pub gitleaks_ignore: Option<crate::gitleaks::IgnoreList>,
 }
 
 /// Which indicators to look up on VirusTotal, and how.
@@ -206,6 +208,7 @@ impl Config {
             .map(|path| reader.flag_list(path).map(|list| (list, path)))
             .transpose()?;
         let gitleaks = reader.gitleaks_rules(&cli, &root)?;
+        let gitleaks_ignore = reader.gitleaks_ignore(&root)?;
         let rules = build_rules(
             &cli,
             flag_list,
@@ -303,6 +306,7 @@ impl Config {
             follow_symlinks: cli.follow_symlinks,
             threads,
             rule_sources: own.sources,
+            gitleaks_ignore,
         })
     }
 }
@@ -562,6 +566,22 @@ impl<'a> ConfigReader<'a> {
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("gitleaks config {}: not valid UTF-8", path.display()))?;
         Ok(Some((crate::gitleaks::rules(&text, &path)?, path)))
+    }
+
+    /// The scanned folder's .gitleaksignore: a waiver like the exception files, so one the base
+    /// did not have waives nothing.
+    fn gitleaks_ignore(&self, root: &Path) -> anyhow::Result<Option<crate::gitleaks::IgnoreList>> {
+        let path = root.join(crate::gitleaks::IGNORE_NAME);
+        let bytes = match self.revision_for(&path) {
+            Some(revision) => diff::file_at(&path, revision)?,
+            None if path.is_file() => {
+                Some(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => None,
+        };
+        bytes
+            .map(|bytes| crate::gitleaks::IgnoreList::parse(&String::from_utf8_lossy(&bytes), &path))
+            .transpose()
     }
 
     /// The --baseline file: a waiver like the exception files, so a change cannot accept its own

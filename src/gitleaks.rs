@@ -310,3 +310,106 @@ mod tests {
         assert!(err("title = 'x'\n").contains("no [[rules]]"));
     }
 }
+
+/// The waiver file gitleaks reads next to its configuration.
+pub const IGNORE_NAME: &str = ".gitleaksignore";
+
+/// `.gitleaksignore`: findings waived by fingerprint, `FILE:RULE:LINE` or
+/// `COMMIT:FILE:RULE:LINE` (what gitleaks prints), FILE relative to the scanned folder.
+#[derive(Debug, Default, Clone)]
+pub struct IgnoreList {
+    entries: Vec<IgnoreEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IgnoreEntry {
+    commit: Option<String>,
+    file: String,
+    rule: String,
+    line: u32,
+}
+
+impl IgnoreList {
+    /// Parses the file; a line that is no fingerprint is an error naming it.
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
+        let mut entries = Vec::new();
+        for (number, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let entry = parse_fingerprint(line).with_context(|| {
+                format!(
+                    "{} line {}: `{}` is not a gitleaks fingerprint (FILE:RULE:LINE or COMMIT:FILE:RULE:LINE)",
+                    path.display(),
+                    number + 1,
+                    crate::redact::escape(line)
+                )
+            })?;
+            entries.push(entry);
+        }
+        Ok(Self { entries })
+    }
+
+    /// Whether the finding of `rule` at `file:line` (relative to the scanned folder), added by
+    /// `commit` if history says so, is waived.
+    pub fn waives(&self, file: &str, rule: &str, line: u32, commit: Option<&str>) -> bool {
+        self.entries.iter().any(|entry| {
+            entry.file == file
+                && entry.rule == rule
+                && entry.line == line
+                && entry.commit.as_deref().is_none_or(|wanted| {
+                    commit.is_some_and(|c| c.starts_with(wanted) || wanted.starts_with(c))
+                })
+        })
+    }
+}
+
+fn parse_fingerprint(line: &str) -> anyhow::Result<IgnoreEntry> {
+    let mut parts = line.rsplitn(3, ':');
+    let number = parts.next().context("no line number")?;
+    let rule = parts.next().context("no rule")?;
+    let rest = parts.next().context("no file")?;
+    let line: u32 = number.parse().context("the line is not a number")?;
+    let (commit, file) = match rest.split_once(':') {
+        Some((commit, file)) if commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit()) => {
+            (Some(commit.to_ascii_lowercase()), file)
+        }
+        _ => (None, rest),
+    };
+    if file.is_empty() || rule.is_empty() {
+        bail!("empty file or rule");
+    }
+    Ok(IgnoreEntry {
+        commit,
+        file: file.trim_start_matches("./").to_string(),
+        rule: rule.to_string(),
+        line,
+    })
+}
+
+#[cfg(test)]
+mod ignore_tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_with_and_without_a_commit() {
+        let text = "# waived\nsrc/app.py:acme-api-key:12\n\
+                    0123456789abcdef0123456789abcdef01234567:config/a.env:generic:3\n";
+        let list = IgnoreList::parse(text, Path::new(".gitleaksignore")).unwrap();
+        assert!(list.waives("src/app.py", "acme-api-key", 12, None));
+        assert!(!list.waives("src/app.py", "acme-api-key", 13, None));
+        assert!(list.waives(
+            "config/a.env",
+            "generic",
+            3,
+            Some("0123456789abcdef0123456789abcdef01234567")
+        ));
+        assert!(
+            !list.waives("config/a.env", "generic", 3, None),
+            "a commit's waiver is for that commit"
+        );
+        let err = IgnoreList::parse("just words\n", Path::new(".gitleaksignore")).unwrap_err();
+        assert!(format!("{err:#}").contains("line 1"), "{err:#}");
+    }
+}

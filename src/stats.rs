@@ -25,6 +25,8 @@ pub struct ScanStats {
     pub elapsed: Duration,
     /// Untracked paths git ignores, not scanned (report paths; folders end in `/`).
     pub git_ignored: Vec<String>,
+    /// Findings waived by a fingerprint in .gitleaksignore.
+    pub gitleaks_ignored: usize,
     /// History mode: commits whose additions were scanned.
     pub commits: Option<usize>,
 }

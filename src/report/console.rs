@@ -94,6 +94,13 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
                 plural(report.suppressed, "finding", "findings")
             )?;
         }
+        if stats.gitleaks_ignored > 0 {
+            writeln!(
+                out,
+                "anteater: {} waived by .gitleaksignore",
+                plural(stats.gitleaks_ignored, "finding", "findings")
+            )?;
+        }
         if let Some(baseline) = report.baseline {
             writeln!(
                 out,

@@ -98,3 +98,35 @@ fn what_a_gitleaks_config_cannot_say_to_anteater_is_an_error() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("none.toml"), "{}", missing.stderr);
 }
+
+#[test]
+fn gitleaksignore_fingerprints_waive_findings_but_not_a_changes_own() {
+    let dir = tree(&[
+        (".gitleaks.toml", GITLEAKS_TOML),
+        ("src/app.py", format!("acme_key = \"{ACME_KEY}\"\n").as_bytes()),
+        (".gitleaksignore", b"# reviewed\nsrc/app.py:acme-api-key:1\n"),
+    ]);
+    let run = anteater(dir.path()).args(&["--no-sarif"]).run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .contains("anteater: 1 finding waived by .gitleaksignore"),
+        "{}",
+        run.stdout
+    );
+
+    // In --diff the waiver is read at the base: a change cannot add its own.
+    let repo = crate::support::git_repo::GitRepo::new();
+    repo.write(".gitleaks.toml", GITLEAKS_TOML);
+    let base = repo.commit("rules");
+    repo.write("src/app.py", format!("acme_key = \"{ACME_KEY}\"\n").as_bytes());
+    repo.write(".gitleaksignore", b"src/app.py:acme-api-key:1\n");
+    repo.commit("a key, waived by the same change");
+    let run = anteater(repo.path()).args(&["--no-sarif", "--diff", &base]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stdout.contains("src/app.py:1:13  acme-api-key"),
+        "{}",
+        run.stdout
+    );
+}
