@@ -5,6 +5,7 @@
 use crate::common::{anteater, tree};
 
 const ACME_KEY: &str = "acme_k3j9x8q2m4n7p1z5v6w0"; // fake-secret-for-tests
+const TOKEN_LINE: &[u8] = b"export GITHUB_TOKEN=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\n"; // fake-secret-for-tests
 
 const GITLEAKS_TOML: &[u8] = br#"title = "team rules"
 
@@ -37,10 +38,7 @@ fn a_gitleaks_toml_in_the_scanned_folder_adds_its_rules_and_allowlists() {
             b"acme_key = \"acme_q8w7e6r5t4y3u2i1o0p9\"  # fixture\n",
         ),
         ("low.py", b"acme_key = \"acme_aaaaaaaaaaaaaaaaaaaa\"\n"),
-        (
-            "deploy.sh",
-            b"export GITHUB_TOKEN=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\n",
-        ), // fake-secret-for-tests
+        ("deploy.sh", TOKEN_LINE),
     ]);
     let elsewhere = tempfile::tempdir().unwrap();
     let root = dir.path().to_str().unwrap();
