@@ -92,6 +92,10 @@ struct Summary<'a> {
     findings: Counts,
     /// Findings waived by an inline `anteater:ignore` comment.
     suppressed: usize,
+    /// Findings waived by a fingerprint in .gitleaksignore.
+    gitleaks_ignored: usize,
+    /// Untracked paths git ignores, not scanned (folders end in `/`).
+    git_ignored: &'a [String],
     /// anteater's own configuration under the scanned folder (the `anteater_files` folder, the
     /// lists), never scanned; folders end in `/`.
     skipped_as_own: &'a [String],
@@ -216,6 +220,8 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 note: report.count(Level::Note),
             },
             suppressed: report.suppressed,
+            gitleaks_ignored: stats.gitleaks_ignored,
+            git_ignored: &stats.git_ignored,
             skipped_as_own: &stats.skipped_as_own,
             baseline: report.baseline.map(|baseline| Baseline {
                 accepted: baseline.accepted,

@@ -181,6 +181,12 @@ fn git_ignored_untracked_files_are_skipped_and_tracked_ones_are_not() {
         .run();
     let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(document["summary"]["files"]["git_ignored"], 3, "{}", json.stdout);
+    assert_eq!(
+        document["summary"]["git_ignored"],
+        serde_json::json!(["debug.log", "dist/new.js", "node_modules/"]),
+        "{}",
+        json.stdout
+    );
 
     // A file named on the command line is scanned, ignored or not.
     let named = anteater(repo.path()).args(&["debug.log"]).run();

@@ -112,6 +112,11 @@ fn gitleaksignore_fingerprints_waive_findings_but_not_a_changes_own() {
         "{}",
         run.stdout
     );
+    let json = anteater(dir.path())
+        .args(&["--no-sarif", "--format", "json"])
+        .run();
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["summary"]["gitleaks_ignored"], 1, "{}", json.stdout);
 
     // In --diff the waiver is read at the base: a change cannot add its own.
     let repo = crate::support::git_repo::GitRepo::new();
