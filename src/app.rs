@@ -21,7 +21,7 @@ use crate::report::gitlab::GitlabReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::sarif::SarifReporter;
-use crate::report::{BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
+use crate::report::{stdout_target, BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
 use crate::source::history;
 use crate::stats::ScanStats;
 use crate::virustotal::lookup::{self, Progress, UploadSource};
@@ -29,17 +29,23 @@ use crate::walk;
 use crate::{paths, redact};
 
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
-pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let env = PlatformEnv::from_process()?;
+    let report_on_stdout = stdout_target::claim(&mut cli)?;
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
     check_output_paths(&cli, &env)?;
+    let git_aware = crate::git_ignored::applies(&cli);
+    let progress = (!cli.no_progress).then_some(crate::progress::Timing {
+        after: cli.progress_after,
+        every: cli.progress_every.max(std::time::Duration::from_millis(100)),
+    });
     // Workflow commands (annotations, the pause) go where the runner reads them: stdout, or
     // stderr when stdout must hold nothing but the JSON document.
     let mut commands: Box<dyn Write> = match output.format {
-        Format::Console => Box::new(std::io::stdout()),
-        Format::Json => Box::new(std::io::stderr()),
+        Format::Console if !report_on_stdout => Box::new(std::io::stdout()),
+        Format::Console | Format::Json => Box::new(std::io::stderr()),
     };
     // Everything printed from here on may carry file names, matched text, configuration
     // entries and VirusTotal messages from the change under review: in Actions the runner must not
@@ -52,12 +58,31 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let mut config = Config::build(cli, &env)?;
     // anteater's own report files are never scanned, like the SARIF log.
     output.exclude_from_scan(&mut config.excluded);
+    let git_ignored = if git_aware {
+        // Scanning more is the safe side: a repository git cannot read is scanned whole.
+        crate::git_ignored::skip(&mut config).unwrap_or_else(|err| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "anteater: warning: git could not say which files it ignores, so all are scanned: {}",
+                redact::escape(&format!("{err:#}"))
+            );
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
 
-    let mut scanned = scan(&config)?;
+    let meter = progress.map(|timing| crate::progress::Meter::start(&config, timing));
+    let scanned = scan(&config);
+    drop(meter);
+    let mut scanned = scanned?;
     let virustotal = look_up_indicators(&config, &mut scanned)?;
     let Scanned {
-        findings, mut stats, ..
+        mut findings,
+        mut stats,
+        ..
     } = scanned;
+    stats.gitleaks_ignored = apply_gitleaks_ignore(&config, &mut findings);
     let (mut findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
     // After the baseline: only what is reported is worth a request.
     if let Some(plan) = &config.validate {
@@ -69,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         let _ = writeln!(std::io::stderr(), "anteater: {line}");
     }
     stats.elapsed = started.elapsed();
+    stats.git_ignored = git_ignored;
     let outcome = decide(&config, &findings, &stats);
 
     let report = ScanReport {
@@ -86,7 +112,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         baseline: baselined.as_ref(),
         sarif_dropped: None,
     };
-    write_reports(&config, &env, &output, report, pause, &mut commands)?;
+    write_reports(
+        &config,
+        &env,
+        &output,
+        report,
+        pause,
+        &mut commands,
+        report_on_stdout,
+    )?;
     Ok(outcome)
 }
 
@@ -210,30 +244,42 @@ fn write_reports(
     mut report: ScanReport<'_>,
     pause: Option<CommandPause>,
     commands: &mut Box<dyn Write>,
+    report_on_stdout: bool,
 ) -> anyhow::Result<()> {
     if let Some(path) = &config.sarif_path {
         let mut sarif = SarifReporter::new(path, config.sarif_category.clone());
-        sarif.report(&report)?;
+        quiet_if_closed(sarif.report(&report))?;
         report.sarif_dropped = sarif.dropped().cloned();
     }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    match output.format {
-        Format::Console => ConsoleReporter::new(stdout.lock(), stderr.lock()).report(&report)?,
-        Format::Json => JsonReporter::new(stdout.lock(), stderr.lock()).report(&report)?,
-    }
+    // A report on stdout is a document; the console lines then go where warnings go.
+    let lines: Box<dyn Write> = if report_on_stdout {
+        Box::new(stderr.lock())
+    } else {
+        Box::new(stdout.lock())
+    };
+    quiet_if_closed(match output.format {
+        Format::Console => ConsoleReporter::new(lines, stderr.lock()).report(&report),
+        Format::Json => JsonReporter::new(lines, stderr.lock()).report(&report),
+    })?;
     if let Some(pause) = pause {
-        pause.end(commands)?;
-        AnnotationReporter::new(commands, env.github_step_summary.is_some()).report(&report)?;
+        quiet_if_closed(pause.end(commands).map_err(Into::into))?;
+        quiet_if_closed(
+            AnnotationReporter::new(commands, env.github_step_summary.is_some()).report(&report),
+        )?;
         if let Some(path) = &env.github_step_summary {
             StepSummaryReporter::new(path).report(&report)?;
         }
     }
     if let Some(path) = &output.gitlab_codequality {
-        GitlabReporter::new(path).report(&report)?;
+        quiet_if_closed(GitlabReporter::new(path).report(&report))?;
     }
     if let Some(path) = &output.junit {
-        JunitReporter::new(path).report(&report)?;
+        quiet_if_closed(JunitReporter::new(path).report(&report))?;
+    }
+    if let Some(path) = &output.html {
+        quiet_if_closed(crate::report::html::HtmlReporter::new(path).report(&report))?;
     }
     if let Some(path) = &env.github_output {
         GithubOutputReporter::new(path)
@@ -245,6 +291,30 @@ fn write_reports(
             .report(&report)?;
     }
     Ok(())
+}
+
+/// Drops the findings the scanned folder's .gitleaksignore waives by fingerprint (its paths are
+/// relative to the scanned folder); how many.
+fn apply_gitleaks_ignore(config: &Config, findings: &mut Vec<Finding>) -> usize {
+    let Some(list) = &config.gitleaks_ignore else {
+        return 0;
+    };
+    let before = findings.len();
+    findings.retain(|finding| {
+        let file = paths::relative_to(&config.report_root.join(&finding.path), &config.root);
+        let commit = finding.introduced.as_ref().map(|i| i.commit.as_str());
+        !list.waives(&file, &config.rules.rule(finding.rule).id, finding.line, commit)
+    });
+    before - findings.len()
+}
+
+/// A report whose reader went away (`anteater | head`) is not a failed scan: the findings
+/// still decide the exit code, and the other reports are still written.
+fn quiet_if_closed(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(err) if stdout_target::is_closed_pipe(&err) => Ok(()),
+        other => other,
+    }
 }
 
 /// Adds history's findings to the working tree's: one already found in the working tree (same
@@ -280,6 +350,7 @@ fn check_output_paths(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<()> {
         ((!cli.no_sarif).then_some(&cli.sarif), "SARIF"),
         (cli.junit.as_ref(), "JUnit report"),
         (cli.gitlab_codequality.as_ref(), "GitLab Code Quality report"),
+        (cli.html.as_ref(), "HTML report"),
         (cli.write_baseline.as_ref(), "baseline"),
         (env.github_step_summary.as_ref(), "GITHUB_STEP_SUMMARY"),
         (env.github_output.as_ref(), "GITHUB_OUTPUT"),

@@ -42,9 +42,16 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "anteater", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Scan every file under DIR.
-    #[arg(long, env = "ANTEATER_PATH", value_name = "DIR", default_value = ".")]
-    pub path: PathBuf,
+    /// Folders and single files to scan [default: --path]. One folder is the scan root, as
+    /// with --path; files or several paths are scanned as they are, relative to the current
+    /// folder when they are all inside it (else to their deepest common folder), and do not
+    /// combine with --path, --patchset, --diff, --history or --staged.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Scan every file under DIR (or the single FILE) [default: .].
+    #[arg(long, env = "ANTEATER_PATH", value_name = "DIR")]
+    pub path: Option<PathBuf>,
 
     /// Scan only the files listed in FILE, one per line (`git diff --name-only` output, with git's
     /// quoted names undone), relative to --path or absolute inside it. Listed files that no longer
@@ -101,11 +108,14 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_PROJECT", value_name = "NAME")]
     pub project: Option<String>,
 
-    /// An original-style anteater.conf [default: ./anteater.conf when it exists].
+    /// An original-style anteater.conf [default: anteater.conf in the scanned folder, else in
+    /// the current folder, the first that exists].
     #[arg(long, env = "ANTEATER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Flag list (rules) in the original YAML format; overrides the one named in anteater.conf.
+    /// A flag list (from here or the conf) replaces the built-in rules: add --ruleset default
+    /// (or classic) to keep them as well.
     #[arg(long, env = "ANTEATER_FLAG_LIST", value_name = "FILE")]
     pub flag_list: Option<PathBuf>,
 
@@ -113,8 +123,14 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_IGNORE_LIST", value_name = "FILE")]
     pub ignore_list: Option<PathBuf>,
 
-    /// Built-in ruleset. Used alone when no flag list is configured; given together with a flag
-    /// list, both apply [default: default].
+    /// A gitleaks configuration whose rules and allowlists are added to the run's rules
+    /// [default: .gitleaks.toml in the scanned folder, when it exists]. What cannot be mapped
+    /// (allowlisted paths or commits, regexTarget = "match", [extend] path) is an error.
+    #[arg(long, env = "ANTEATER_GITLEAKS_CONFIG", value_name = "FILE")]
+    pub gitleaks_config: Option<PathBuf>,
+
+    /// Built-in ruleset [default: default, when no flag list is configured]. A flag list turns the
+    /// built-in rules off unless this is given explicitly: then both apply.
     #[arg(long, env = "ANTEATER_RULESET", value_enum, value_name = "NAME")]
     pub ruleset: Option<RulesetName>,
 
@@ -135,7 +151,8 @@ pub struct Cli {
     pub binaries: bool,
 
     /// Where to write the SARIF 2.1.0 report. Like every report path: a symbolic link is written
-    /// through, a FIFO or /dev/stdout as a stream; devices, sockets and directories are refused.
+    /// through, a FIFO or /dev/stdout (or `-`) as a stream; devices, sockets and directories are
+    /// refused.
     #[arg(
         long,
         env = "ANTEATER_SARIF",
@@ -170,6 +187,12 @@ pub struct Cli {
     /// the exit code does not change).
     #[arg(long, env = "ANTEATER_OVERSIZE", value_enum, value_name = "POLICY", default_value_t = Oversize::Scan)]
     pub oversize: Oversize,
+
+    /// In a git work tree, scan the untracked files git ignores too (by default they are skipped
+    /// and counted: they cannot be committed without `git add -f`; tracked files are always
+    /// scanned, whatever .gitignore says).
+    #[arg(long, env = "ANTEATER_NO_IGNORE", value_parser = StrictBool)]
+    pub no_ignore: bool,
 
     /// Follow symbolic links while walking (off by default: a link may point outside the tree).
     #[arg(long, env = "ANTEATER_FOLLOW_SYMLINKS", value_parser = StrictBool)]
@@ -261,6 +284,19 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_VT_DEADLINE", value_name = "DURATION", default_value = "15m", value_parser = parse_duration, help_heading = "VirusTotal")]
     pub vt_deadline: Duration,
 
+    /// No progress on stderr. By default a scan still going after a few seconds shows a bar on a
+    /// terminal, or a line every 10 seconds in a CI log (files and bytes done, time left).
+    #[arg(long, env = "ANTEATER_NO_PROGRESS", value_parser = StrictBool)]
+    pub no_progress: bool,
+
+    /// How long a scan runs before its progress is shown.
+    #[arg(long, env = "ANTEATER_PROGRESS_AFTER", value_name = "DURATION", default_value = "3s", value_parser = parse_duration, hide = true)]
+    pub progress_after: Duration,
+
+    /// Least time between two progress lines when stderr is not a terminal.
+    #[arg(long, env = "ANTEATER_PROGRESS_EVERY", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, hide = true)]
+    pub progress_every: Duration,
+
     /// Least time between two VirusTotal progress lines on stderr.
     #[arg(long, env = "ANTEATER_VT_PROGRESS_EVERY", value_name = "DURATION", default_value = "5s", value_parser = parse_duration, hide = true)]
     pub vt_progress_every: Duration,
@@ -333,7 +369,9 @@ pub struct Cli {
     pub validate_deadline: Duration,
 
     /// What to print on stdout: findings and a summary as lines (console), or one JSON document
-    /// (json; warnings still go to stderr). The SARIF log is written either way.
+    /// (json; warnings still go to stderr). The SARIF log is written either way. Every report
+    /// path accepts `-` for standard output: one report at most, not with json, and the console
+    /// lines then go to stderr.
     #[arg(
         long,
         env = "ANTEATER_FORMAT",
@@ -344,7 +382,8 @@ pub struct Cli {
     )]
     pub format: crate::report::Format,
 
-    /// Also write a GitLab Code Quality report (for `artifacts:reports:codequality`) to FILE.
+    /// Also write a GitLab Code Quality report (for `artifacts:reports:codequality`) to FILE
+    /// (`-`: standard output).
     #[arg(
         long,
         env = "ANTEATER_GITLAB_CODEQUALITY",
@@ -354,9 +393,15 @@ pub struct Cli {
     pub gitlab_codequality: Option<PathBuf>,
 
     /// Also write a JUnit XML report (Jenkins `junit`, GitLab `artifacts:reports:junit`) to FILE:
-    /// one test case per rule, failed by its findings at or above --fail-on.
+    /// one test case per rule, failed by its findings at or above --fail-on (`-`: standard
+    /// output).
     #[arg(long, env = "ANTEATER_JUNIT", value_name = "FILE", help_heading = "Output")]
     pub junit: Option<PathBuf>,
+
+    /// Also write one self-contained HTML page to FILE (`-`: standard output): findings by
+    /// severity, rule and file, redacted evidence, fix advice and filters; nothing fetched.
+    #[arg(long, env = "ANTEATER_HTML", value_name = "FILE", help_heading = "Output")]
+    pub html: Option<PathBuf>,
 }
 
 /// The built-in rulesets.

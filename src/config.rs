@@ -87,6 +87,8 @@ pub struct Config {
     /// --diff: the changed lines of each changed file, by report path. Content findings
     /// elsewhere are not reported.
     pub changed_lines: Option<HashMap<String, AddedLines>>,
+    /// The scanned folder's .gitleaksignore, read at the base under review.
+    pub gitleaks_ignore: Option<crate::gitleaks::IgnoreList>,
 }
 
 /// Which indicators to look up on VirusTotal, and how.
@@ -209,11 +211,12 @@ impl Config {
         let virustotal = VtPlan::from_cli(&cli, env)?;
         let validate = validate_plan(&cli, env)?;
         let cwd = std::env::current_dir().context("reading the working directory")?;
-        let root = scan_root(&cli)?;
+        let scan_paths = crate::scan_paths::resolve(&cli, &cwd)?;
+        let root = scan_paths.root.clone();
         let project = project_name(&cli, &root);
         let revisions = Revisions::from_cli(&cli, env, &root)?;
         let reader = ConfigReader::new(&cli, &revisions, &root, &cwd)?;
-        let conf = reader.conf(&cli)?;
+        let conf = reader.conf(&cli, &root)?;
         let flag_list_path = cli
             .flag_list
             .clone()
@@ -236,9 +239,12 @@ impl Config {
             .as_deref()
             .map(|path| reader.flag_list(path).map(|list| (list, path)))
             .transpose()?;
+        let gitleaks = reader.gitleaks_rules(&cli, &root)?;
+        let gitleaks_ignore = reader.gitleaks_ignore(&root)?;
         let rules = build_rules(
             &cli,
             flag_list,
+            gitleaks,
             virustotal.as_ref(),
             revisions.watches_configuration(),
             &mut own,
@@ -293,7 +299,17 @@ impl Config {
         let loosened = reader.as_reported(loosened, revisions.staged.as_ref());
 
         let layout = Layout::new(root, revisions.staged.as_ref(), &cwd);
-        let (targets, changed_lines) = targets(&cli, &revisions, &layout)?;
+        let (targets, changed_lines) = match scan_paths.listed {
+            // Files or several paths given as arguments: walked as they are.
+            Some(files) => (
+                Targets::Listed {
+                    files,
+                    missing: Vec::new(),
+                },
+                None,
+            ),
+            None => targets(&cli, &revisions, &layout)?,
+        };
         Ok(Self {
             root: layout.root,
             targets,
@@ -323,6 +339,7 @@ impl Config {
             follow_symlinks: cli.follow_symlinks,
             threads,
             rule_sources: own.sources,
+            gitleaks_ignore,
         })
     }
 }
@@ -354,18 +371,6 @@ impl Config {
             level
         }
     }
-}
-
-/// `--path`, canonical, and a directory.
-fn scan_root(cli: &Cli) -> anyhow::Result<PathBuf> {
-    let root = cli
-        .path
-        .canonicalize()
-        .with_context(|| format!("--path {}: cannot open", cli.path.display()))?;
-    if !root.is_dir() {
-        bail!("--path {}: not a directory", cli.path.display());
-    }
-    Ok(root)
 }
 
 /// --project, else the scanned folder's name (the original's convention).
@@ -516,11 +521,11 @@ impl<'a> ConfigReader<'a> {
 
     /// anteater.conf: it decides which folder is skipped as anteater's own and which lists
     /// apply.
-    fn conf(&self, cli: &Cli) -> anyhow::Result<Option<LegacyConf>> {
-        let conf_path = cli
-            .config
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("anteater.conf"));
+    fn conf(&self, cli: &Cli, root: &Path) -> anyhow::Result<Option<LegacyConf>> {
+        let conf_path = match &cli.config {
+            Some(path) => path.clone(),
+            None => self.discover_conf(root)?,
+        };
         let Some(revision) = self.revision_for(&conf_path) else {
             return if cli.config.is_some() || conf_path.is_file() {
                 LegacyConf::load(&conf_path).map(Some)
@@ -548,6 +553,68 @@ impl<'a> ConfigReader<'a> {
             None if cli.config.is_some() => LegacyConf::load(&conf_path).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The first anteater.conf of the scanned folder and the current one that exists: at the
+    /// revision configuration is read at, for a conf in the repository under review (a change
+    /// can neither drop the conf that judges it nor put a new one in its place), else in the
+    /// file system. The last candidate when none does.
+    fn discover_conf(&self, root: &Path) -> anyhow::Result<PathBuf> {
+        let candidates = crate::scan_paths::conf_candidates(root, self.cwd);
+        for candidate in &candidates {
+            let exists = match self.revision_for(candidate) {
+                Some(revision) => diff::file_at(candidate, revision)?.is_some(),
+                None => candidate.is_file(),
+            };
+            if exists {
+                return Ok(candidate.clone());
+            }
+        }
+        Ok(candidates.last().cloned().unwrap_or_default())
+    }
+
+    /// The rules of --gitleaks-config, else of the scanned folder's .gitleaks.toml when it
+    /// exists; read at the base like the flag list (one the base did not have only adds rules).
+    fn gitleaks_rules(&self, cli: &Cli, root: &Path) -> anyhow::Result<Option<(Vec<RuleMeta>, PathBuf)>> {
+        let path = match &cli.gitleaks_config {
+            Some(path) => path.clone(),
+            None => {
+                let discovered = root.join(crate::gitleaks::DISCOVERED_NAME);
+                if !discovered.is_file() {
+                    return Ok(None);
+                }
+                discovered
+            }
+        };
+        let at_base = match self.revision_for(&path) {
+            Some(revision) => diff::file_at(&path, revision)?,
+            None => None,
+        };
+        let bytes = match at_base {
+            Some(bytes) => bytes,
+            None => {
+                std::fs::read(&path).with_context(|| format!("reading gitleaks config {}", path.display()))?
+            }
+        };
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("gitleaks config {}: not valid UTF-8", path.display()))?;
+        Ok(Some((crate::gitleaks::rules(&text, &path)?, path)))
+    }
+
+    /// The scanned folder's .gitleaksignore: a waiver like the exception files, so one the base
+    /// did not have waives nothing.
+    fn gitleaks_ignore(&self, root: &Path) -> anyhow::Result<Option<crate::gitleaks::IgnoreList>> {
+        let path = root.join(crate::gitleaks::IGNORE_NAME);
+        let bytes = match self.revision_for(&path) {
+            Some(revision) => diff::file_at(&path, revision)?,
+            None if path.is_file() => {
+                Some(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => None,
+        };
+        bytes
+            .map(|bytes| crate::gitleaks::IgnoreList::parse(&String::from_utf8_lossy(&bytes), &path))
+            .transpose()
     }
 
     /// The --baseline file: a waiver like the exception files, so a change cannot accept its own
@@ -644,6 +711,7 @@ impl OwnFiles {
 fn build_rules(
     cli: &Cli,
     flag_list: Option<(FlagList, &Path)>,
+    gitleaks: Option<(Vec<RuleMeta>, PathBuf)>,
     virustotal: Option<&VtPlan>,
     watches_changes: bool,
     own: &mut OwnFiles,
@@ -661,6 +729,12 @@ fn build_rules(
         let name = cli.ruleset.unwrap_or(RulesetName::Default);
         rules.extend(builtin::rules(name)?);
         own.sources.push(builtin::origin(name));
+    }
+    if let Some((extra, path)) = gitleaks {
+        // Added to the rules above, whatever they are: a discovered .gitleaks.toml must not
+        // turn the built-in rules off.
+        rules.extend(extra);
+        own.sources.push(format!("gitleaks config {}", path.display()));
     }
     if let Some(plan) = virustotal {
         rules.extend(crate::rules::virustotal_rules(plan.fail_closed));

@@ -23,6 +23,10 @@ pub struct ScanStats {
     /// anteater's own configuration under the scan root, never scanned (folders end in `/`).
     pub skipped_as_own: Vec<String>,
     pub elapsed: Duration,
+    /// Untracked paths git ignores, not scanned (report paths; folders end in `/`).
+    pub git_ignored: Vec<String>,
+    /// Findings waived by a fingerprint in .gitleaksignore.
+    pub gitleaks_ignored: usize,
     /// History mode: commits whose additions were scanned.
     pub commits: Option<usize>,
 }

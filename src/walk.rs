@@ -167,6 +167,9 @@ impl ParallelVisitor for Visitor<'_> {
             name_is_new: true,
         };
         let mut report = self.inspector.inspect(&fragment, &mut self.buffer);
+        if crate::progress::enabled() {
+            crate::progress::file_done(entry.metadata().map_or(0, |m| m.len()));
+        }
         self.local.findings.append(&mut report.findings);
         let file = &report.path;
         self.local

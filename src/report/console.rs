@@ -46,23 +46,38 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
                 Some(detail) => writeln!(out, "  {detail}")?,
                 None => writeln!(out)?,
             }
+            if let Some(advice) = fix_advice(rule.remediation.as_deref()) {
+                writeln!(out, "    fix: {advice}")?;
+            }
         }
 
         write_warnings(&mut self.err, stats)?;
 
-        writeln!(
-            out,
-            "anteater: {} files looked at ({} text, {} binary, {} contents ignored, {} too large, {} unreadable) in {:.2}s",
-            stats.files_looked_at(),
-            stats.text_files,
-            stats.binary_files,
-            stats.contents_ignored,
-            stats.too_large.len(),
-            stats.unreadable.len(),
-            stats.elapsed.as_secs_f64()
-        )?;
+        // History alone walks no file: its line says what was looked at instead.
+        let history_alone = stats.commits.is_some() && stats.files_looked_at() == 0;
+        if !history_alone {
+            writeln!(
+                out,
+                "anteater: {} looked at ({} text, {} binary, {} contents ignored, {} too large, {} unreadable) in {:.2}s",
+                plural(stats.files_looked_at(), "file", "files"),
+                stats.text_files,
+                stats.binary_files,
+                stats.contents_ignored,
+                stats.too_large.len(),
+                stats.unreadable.len(),
+                stats.elapsed.as_secs_f64()
+            )?;
+        }
         if let Some(commits) = stats.commits {
-            writeln!(out, "anteater: history: scanned what {commits} commits added")?;
+            writeln!(
+                out,
+                "anteater: history: {} scanned (what each added) in {:.2}s",
+                plural(commits, "commit", "commits"),
+                stats.elapsed.as_secs_f64()
+            )?;
+        }
+        if !stats.git_ignored.is_empty() {
+            writeln!(out, "anteater: {}", git_ignored_line(&stats.git_ignored))?;
         }
         if !stats.skipped_as_own.is_empty() {
             let shown: Vec<String> = stats.skipped_as_own.iter().map(|path| escape(path)).collect();
@@ -75,8 +90,15 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         if report.suppressed > 0 {
             writeln!(
                 out,
-                "anteater: {} findings suppressed inline (anteater:ignore)",
-                report.suppressed
+                "anteater: {} suppressed inline (anteater:ignore)",
+                plural(report.suppressed, "finding", "findings")
+            )?;
+        }
+        if stats.gitleaks_ignored > 0 {
+            writeln!(
+                out,
+                "anteater: {} waived by .gitleaksignore",
+                plural(stats.gitleaks_ignored, "finding", "findings")
             )?;
         }
         if let Some(baseline) = report.baseline {
@@ -128,20 +150,19 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
             ),
             Outcome::ScanFailed => "SCAN INCOMPLETE (some files could not be read or scanned)".to_string(),
         };
+        if !report.findings.is_empty() {
+            writeln!(out, "anteater: {WAIVE_ADVICE}")?;
+        }
         writeln!(
             out,
-            "anteater: {} findings ({} error, {} warning, {} note): {verdict}",
-            report.findings.len(),
+            "anteater: {} ({} error, {} warning, {} note): {verdict}",
+            plural(report.findings.len(), "finding", "findings"),
             report.count(Level::Error),
             report.count(Level::Warning),
             report.count(Level::Note),
         )?;
         if let Some(path) = report.sarif_path {
-            writeln!(
-                out,
-                "anteater: SARIF written to {}",
-                escape(&path.display().to_string())
-            )?;
+            writeln!(out, "anteater: SARIF written to {}", shown_output(path))?;
         }
         if let Some(dropped) = &report.sarif_dropped {
             writeln!(out, "anteater: warning: {}", dropped.message())?;
@@ -153,6 +174,26 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         }
         out.flush()?;
         Ok(())
+    }
+}
+
+/// How to waive a finding that is not a real secret, once under the findings.
+const WAIVE_ADVICE: &str = "not a secret? waive one finding with a comment `anteater:ignore RULE-ID` \
+on its line, or accept today's findings with --write-baseline FILE and then --baseline FILE";
+
+/// A rule's remediation as one line (rules write it as a paragraph), escaped: flag lists are
+/// the repository's own text.
+fn fix_advice(remediation: Option<&str>) -> Option<String> {
+    let words: Vec<&str> = remediation?.split_whitespace().collect();
+    (!words.is_empty()).then(|| escape(&words.join(" ")))
+}
+
+/// An output path as the summary names it: `-` and the stdout device are standard output.
+fn shown_output(path: &std::path::Path) -> String {
+    if crate::report::stdout_target::is_stdout(path) {
+        "standard output".to_string()
+    } else {
+        escape(&path.display().to_string())
     }
 }
 
@@ -233,6 +274,20 @@ pub fn progress_line(progress: &Progress) -> String {
         }
         Progress::Warning(message) => format!("anteater: warning: VirusTotal: {}", escape(message)),
     }
+}
+
+/// The summary line on what git-ignored paths were skipped: how many, the first few by name.
+fn git_ignored_line(ignored: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut names: Vec<String> = ignored.iter().take(SHOWN).map(|path| escape(path)).collect();
+    if ignored.len() > SHOWN {
+        names.push("...".to_string());
+    }
+    format!(
+        "{} not scanned, untracked and ignored by git ({}); --no-ignore scans them",
+        plural(ignored.len(), "path", "paths"),
+        names.join(", ")
+    )
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

@@ -105,6 +105,10 @@ struct Summary<'a> {
     findings: Counts,
     /// Findings waived by an inline `anteater:ignore` comment.
     suppressed: usize,
+    /// Findings waived by a fingerprint in .gitleaksignore.
+    gitleaks_ignored: usize,
+    /// Untracked paths git ignores, not scanned (folders end in `/`).
+    git_ignored: &'a [String],
     /// anteater's own configuration under the scanned folder (the `anteater_files` folder, the
     /// lists), never scanned; folders end in `/`.
     skipped_as_own: &'a [String],
@@ -132,6 +136,8 @@ struct Files {
     too_large: usize,
     unreadable: usize,
     missing: usize,
+    /// Untracked paths git ignores, not scanned (a wholly ignored folder counts once).
+    git_ignored: usize,
 }
 
 #[derive(Serialize)]
@@ -224,6 +230,7 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 too_large: stats.too_large.len(),
                 unreadable: stats.unreadable.len(),
                 missing: stats.missing.len(),
+                git_ignored: stats.git_ignored.len(),
             },
             findings: Counts {
                 total: report.findings.len(),
@@ -232,6 +239,8 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 note: report.count(Level::Note),
             },
             suppressed: report.suppressed,
+            gitleaks_ignored: stats.gitleaks_ignored,
+            git_ignored: &stats.git_ignored,
             skipped_as_own: &stats.skipped_as_own,
             baseline: report.baseline.map(|baseline| Baseline {
                 accepted: baseline.accepted,

@@ -5,10 +5,12 @@ pub mod console;
 pub mod github;
 pub mod github_output;
 pub mod gitlab;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod sarif;
 pub mod sarif_limits;
+pub mod stdout_target;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -80,6 +82,7 @@ pub struct OutputOptions {
     pub format: Format,
     pub gitlab_codequality: Option<PathBuf>,
     pub junit: Option<PathBuf>,
+    pub html: Option<PathBuf>,
 }
 
 impl OutputOptions {
@@ -88,6 +91,7 @@ impl OutputOptions {
             format: cli.format,
             gitlab_codequality: cli.gitlab_codequality.clone(),
             junit: cli.junit.clone(),
+            html: cli.html.clone(),
         }
     }
 
@@ -98,7 +102,12 @@ impl OutputOptions {
         let Ok(cwd) = std::env::current_dir() else {
             return;
         };
-        for path in self.gitlab_codequality.iter().chain(&self.junit) {
+        for path in self
+            .gitlab_codequality
+            .iter()
+            .chain(&self.junit)
+            .chain(&self.html)
+        {
             crate::config::exclude_own_output(excluded, path, &cwd);
         }
     }

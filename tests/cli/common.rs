@@ -54,11 +54,12 @@ impl Run {
             .collect()
     }
 
-    /// Console finding lines (`path:line:col  rule  ...`).
+    /// Console finding lines (`path:line:col  rule  ...`), without the indented fix advice
+    /// under them.
     pub fn finding_lines(&self) -> Vec<&str> {
         self.stdout
             .lines()
-            .filter(|l| !l.starts_with("anteater:"))
+            .filter(|l| !l.starts_with("anteater:") && !l.starts_with(' '))
             .collect()
     }
 
