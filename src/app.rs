@@ -142,6 +142,7 @@ fn scan(config: &Config) -> anyhow::Result<Scanned> {
     if let Some(plan) = &config.history {
         let found = history::scan(config, &plan.revisions)?;
         stats.commits = Some(found.commits);
+        stats.versions = found.stats.files_looked_at();
         stats.unreadable.extend(found.stats.unreadable);
         stats.too_large.extend(found.stats.too_large);
         stats.suppressed += found.stats.suppressed;

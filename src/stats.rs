@@ -29,6 +29,8 @@ pub struct ScanStats {
     pub gitleaks_ignored: usize,
     /// History mode: commits whose additions were scanned.
     pub commits: Option<usize>,
+    /// History mode: the file versions those commits wrote that were inspected.
+    pub versions: usize,
 }
 
 impl ScanStats {

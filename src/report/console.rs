@@ -71,8 +71,9 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         if let Some(commits) = stats.commits {
             writeln!(
                 out,
-                "anteater: history: {} scanned (what each added) in {:.2}s",
+                "anteater: history: {} scanned, {} (what each added) in {:.2}s",
                 plural(commits, "commit", "commits"),
+                plural(stats.versions, "file version", "file versions"),
                 stats.elapsed.as_secs_f64()
             )?;
         }
