@@ -12,6 +12,7 @@ mod diff;
 mod environment;
 mod false_pass;
 mod history;
+mod hostile_round_three;
 mod leaks_and_bounds;
 mod living_with_findings;
 mod no_secret_in_output;
