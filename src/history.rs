@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use anyhow::{bail, Context};
 
 use crate::config::Config;
-use crate::finding::{sha256_hex, Finding, Introduced};
+use crate::finding::{content_match_hash, sha256_hex, Finding, Introduced};
 use crate::inspect::{binary, content};
 use crate::redact;
 
@@ -441,7 +441,7 @@ impl<'a> Worker<'a> {
                 line,
                 Some(content::match_columns(before, matched, rule.redact)),
                 redact::evidence(matched, rule.redact),
-                sha256_hex(matched),
+                content_match_hash(&buffer, hit.matched.clone(), hit.line_range.end, rule.redact),
             );
         }
         Ok(())

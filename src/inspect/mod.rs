@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::cli::Oversize;
 use crate::config::Config;
-use crate::finding::{sha256_hex, Finding};
+use crate::finding::{content_match_hash, sha256_hex, Finding};
 use crate::paths;
 use crate::redact;
 use crate::virustotal::lookup::{Indicator, UploadSource};
@@ -377,7 +377,7 @@ impl<'a> Inspector<'a> {
                 line: hit.line.saturating_add(offset),
                 columns: Some(content::match_columns(before, matched, rule.redact)),
                 evidence: redact::evidence(matched, rule.redact),
-                match_hash: sha256_hex(matched),
+                match_hash: content_match_hash(text, hit.matched.clone(), hit.line_range.end, rule.redact),
                 detail: None,
                 introduced: None,
             });

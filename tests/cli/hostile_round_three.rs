@@ -58,3 +58,77 @@ fn folders_whose_names_end_in_dot_git_are_scanned_in_every_mode() {
     assert_eq!(paths(&run), expected, "ignore list with .git/");
     assert!(!run.all_output().contains(TOKEN));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 15: a baseline entry accepts one secret, not every secret its rule's match begins with.
+
+fn pem(kind: &str, body: &str) -> String {
+    format!(
+        "-----BEGIN {kind}PRIVATE {}-----\n{body}\n-----END {kind}PRIVATE KEY-----\n",
+        "KEY"
+    )
+}
+
+#[test]
+fn a_baseline_entry_for_one_secret_does_not_accept_another_in_its_place() {
+    const KEY_A: &str = "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9OiJjRazXBZ1BjP5CE"; // fake-secret-for-tests
+    const KEY_B: &str = "MIIEpAIBAAKCAQEAzq8hV0xR4pLwYb2Nn7Ku1sTdFgHjKlMnOpQrSt"; // fake-secret-for-tests
+    const FLAGS: &[u8] = b"file_audits:\n  file_contents:\n    password:\n      regex: password\\s*=\n      desc: Hard-coded password\n";
+    for kind in ["RSA ", "EC ", "OPENSSH ", ""] {
+        for (name, before, after, flags) in [
+            ("id_key", pem(kind, KEY_A), pem(kind, KEY_B), false),
+            (
+                "settings.json",
+                format!("{{\"key\": \"{}\"}}\n", pem(kind, KEY_A).replace('\n', "\\n")),
+                format!("{{\"key\": \"{}\"}}\n", pem(kind, KEY_B).replace('\n', "\\n")),
+                false,
+            ),
+            (
+                "app.ini",
+                "password = \"first-long-secret\"\n".to_string(), // fake-secret-for-tests
+                "password = \"other-long-secret\"\n".to_string(), // fake-secret-for-tests
+                true,
+            ),
+        ] {
+            if flags && !kind.is_empty() {
+                continue; // Once is enough for the flag-list rule.
+            }
+            let dir = crate::common::tree(&[("flags.yaml", FLAGS), (name, before.as_bytes())]);
+            let mut args = vec!["--path", "."];
+            if flags {
+                args.extend(["--flag-list", "flags.yaml"]);
+            }
+            let run = anteater(dir.path())
+                .args(&[&args[..], &["--write-baseline", "baseline.json"]].concat())
+                .run();
+            assert_eq!(run.code, 1, "{kind}{name}: {}", run.all_output());
+            let accepted = anteater(dir.path())
+                .args(&[&args[..], &["--baseline", "baseline.json"]].concat())
+                .run();
+            assert_eq!(accepted.code, 0, "{kind}{name}: {}", accepted.all_output());
+            // The same secret moved and re-wrapped is still the accepted one.
+            let moved = format!(
+                "\n\n{}",
+                before.replace(KEY_A, &format!("{}\n{}", &KEY_A[..30], &KEY_A[30..]))
+            );
+            std::fs::write(dir.path().join(name), moved).unwrap();
+            let again = anteater(dir.path())
+                .args(&[&args[..], &["--baseline", "baseline.json"]].concat())
+                .run();
+            if !name.ends_with(".json") {
+                assert_eq!(again.code, 0, "{kind}{name} moved: {}", again.all_output());
+            }
+            // Another secret in its place is new.
+            std::fs::write(dir.path().join(name), &after).unwrap();
+            let replaced = anteater(dir.path())
+                .args(&[&args[..], &["--baseline", "baseline.json"]].concat())
+                .run();
+            assert_eq!(
+                replaced.code,
+                1,
+                "{kind}{name} replaced: {}",
+                replaced.all_output()
+            );
+        }
+    }
+}
