@@ -60,7 +60,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let Scanned {
         findings, mut stats, ..
     } = scanned;
-    let (findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
+    let (mut findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
+    // The last gate before any output: a rule that does not redact can match across a secret.
+    for finding in &mut findings {
+        finding.evidence = redact::mask_secrets(&finding.evidence);
+        finding.detail = finding.detail.as_deref().map(redact::mask_secrets);
+    }
     stats.elapsed = started.elapsed();
     let outcome = decide(&config, &findings, &stats);
 

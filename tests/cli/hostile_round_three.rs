@@ -132,3 +132,83 @@ fn a_baseline_entry_for_one_secret_does_not_accept_another_in_its_place() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 17: every evidence string passes through secret redaction, whatever rule matched.
+
+/// Every output of one scan of `dir` (console or JSON, SARIF, JUnit, Code Quality, step summary).
+fn every_output(dir: &std::path::Path, format: &str, extra: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "--path",
+        ".",
+        "--format",
+        format,
+        "--junit",
+        "out/junit.xml",
+        "--gitlab-codequality",
+        "out/codequality.json",
+        "--sarif",
+        "out/anteater.sarif",
+    ];
+    args.extend_from_slice(extra);
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let run = anteater(dir)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", "out/summary.md")
+        .env("GITHUB_OUTPUT", "out/github_output.txt")
+        .args(&args)
+        .run();
+    let mut all = run.all_output();
+    for name in ["junit.xml", "codequality.json", "summary.md", "github_output.txt"] {
+        all.push_str(&std::fs::read_to_string(dir.join("out").join(name)).unwrap_or_default());
+    }
+    (run.code, all)
+}
+
+fn assert_no_window_of(all: &str, secrets: &[&str], context: &str) {
+    for secret in secrets {
+        let chars: Vec<char> = secret.chars().collect();
+        for window in chars.windows(8) {
+            let window: String = window.iter().collect();
+            assert!(
+                !all.contains(&window),
+                "{context}: `{window}` of `{secret}` is printed:\n{all}"
+            );
+        }
+    }
+}
+
+#[test]
+fn evidence_of_rules_that_are_not_secret_rules_never_prints_a_secret() {
+    const AWS: &str = "AKIAZ7QW3RT5YU2IOP4L"; // fake-secret-for-tests
+    const SLACK: &str = "xoxb-263594206564-2343594206574-FGqddMF8t08v8N7Oq4i57vs1"; // fake-secret-for-tests
+    const PASSWORD: &str = "Sup3rSecretPassw0rdValue"; // fake-secret-for-tests
+    const SHORT_PASSWORD: &str = "hunter2hunter"; // fake-secret-for-tests
+    let code = format!(
+        "import subprocess\n\
+         subprocess.run(cmd, shell=os.getenv('{TOKEN}') or True)\n\
+         subprocess.run(cmd, shell=True, env={{'AWS_ACCESS_KEY_ID': '{AWS}'}}) or True\n\
+          exec(\"curl -H 'Authorization: Bearer {SLACK}' https://slack.example\")\n\
+         app.run(debug=True, url='https://admin:{PASSWORD}@db.example.org/', extra=True)\n\
+         run_as_root = connect(pw='{SHORT_PASSWORD}') and True\n"
+    );
+    // A flag-list rule that does not redact, spanning the rest of the line.
+    let flags = b"file_audits:\n  file_contents:\n    curl:\n      regex: curl.*\n      desc: Downloads\n      redact: false\n";
+    let dir = crate::common::tree(&[
+        ("app.py", code.as_bytes()),
+        (
+            "fetch.sh",
+            format!("curl -u deploy:{PASSWORD} -H 'X-Token: {TOKEN}' {AWS}\n").as_bytes(),
+        ),
+        ("flags.yaml", flags),
+    ]);
+    let secrets = [TOKEN, AWS, SLACK, PASSWORD, SHORT_PASSWORD];
+    for extra in [&["--ruleset", "classic"][..], &["--flag-list", "flags.yaml"][..]] {
+        for format in ["console", "json"] {
+            let (code, all) = every_output(dir.path(), format, extra);
+            assert_eq!(code, 1, "{extra:?} {format}: {all}");
+            assert!(all.contains("(redacted)"), "{extra:?} {format}: {all}");
+            assert_no_window_of(&all, &secrets, &format!("{extra:?} {format}"));
+        }
+    }
+}
