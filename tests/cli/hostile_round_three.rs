@@ -212,3 +212,64 @@ fn evidence_of_rules_that_are_not_secret_rules_never_prints_a_secret() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 19: a report is never written through a link the scanned repository commits.
+
+/// The binary run directly (the harness would read the SARIF path, here a link not to follow).
+fn raw(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let mut command = assert_cmd::Command::cargo_bin("anteater").unwrap();
+    command.current_dir(dir).args(args);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ANTEATER_") || name.starts_with("GITHUB_") || name.starts_with("VT_") {
+            command.env_remove(name);
+        }
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn reports_are_never_written_through_a_committed_link() {
+    let outside = tempfile::tempdir().unwrap();
+    let repo = Repo::new();
+    repo.write("app.py", b"print('hello')\n");
+    std::os::unix::fs::symlink(outside.path().join("x.sarif"), repo.path().join("anteater.sarif")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("reports")).unwrap();
+    std::fs::write(outside.path().join("x.sarif"), "theirs").unwrap();
+    repo.commit("links");
+    for args in [
+        &[][..],
+        &["--sarif", "anteater.sarif"][..],
+        &["--no-sarif", "--junit", "reports/junit.xml"][..],
+        &["--no-sarif", "--gitlab-codequality", "reports/cq.json"][..],
+        &["--no-sarif", "--write-baseline", "reports/baseline.json"][..],
+        &["--sarif", "reports/deeper/../anteater.sarif"][..],
+    ] {
+        let (code, stderr) = raw(repo.path(), &[&["--path", "."][..], args].concat());
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("symbolic link committed to the repository"),
+            "{args:?}: {stderr}"
+        );
+        let names: Vec<_> = std::fs::read_dir(outside.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x.sarif"], "{args:?}");
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("x.sarif")).unwrap(),
+            "theirs"
+        );
+    }
+    // A link the user makes (not committed) is theirs to give.
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("mine")).unwrap();
+    let run = anteater(repo.path())
+        .args(&["--path", ".", "--sarif", "mine/mine.sarif"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(outside.path().join("mine.sarif").is_file());
+}
