@@ -273,3 +273,50 @@ fn reports_are_never_written_through_a_committed_link() {
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert!(outside.path().join("mine.sarif").is_file());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 20: no mode reads outside the workspace through a link the repository provides.
+
+#[test]
+fn no_mode_reads_outside_the_workspace_through_a_committed_link() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("credentials"), SECRET_LINE).unwrap();
+    std::fs::create_dir_all(outside.path().join("dir")).unwrap();
+    std::fs::write(outside.path().join("dir/env"), SECRET_LINE).unwrap();
+    let repo = Repo::new();
+    repo.write("README", b"hello\n");
+    let base = repo.commit("base");
+    std::os::unix::fs::symlink(outside.path().join("credentials"), repo.path().join("notes.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("dir"), repo.path().join("linked")).unwrap();
+    repo.commit("links");
+    let patchset = tempfile::tempdir().unwrap();
+    let list = patchset.path().join("list");
+    std::fs::write(&list, "notes.txt\nlinked/env\n").unwrap();
+    let list = list.to_str().unwrap().to_string();
+    for args in [vec![], vec!["--diff", base.as_str()], vec!["--history"]] {
+        let run = scan(&repo, &args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all_output());
+        assert!(run.results().is_empty(), "{args:?}: {:?}", run.found());
+    }
+    // A patchset naming them is refused outright.
+    for follow in [&[][..], &["--follow-symlinks"][..]] {
+        // (Following links is the user's choice; the patchset check stands either way.)
+        let run = scan(&repo, &[follow, &["--patchset", list.as_str()]].concat());
+        assert_eq!(run.code, 2, "{follow:?}: {}", run.all_output());
+        assert!(run.stderr.contains("resolves outside"), "{}", run.stderr);
+        assert!(!run.all_output().contains("ghp_"), "{}", run.all_output());
+    }
+    // Staged, the same links newly added to the index.
+    repo.git(&["reset", "-q", "--soft", &base]);
+    let run = scan(&repo, &["--staged"]);
+    assert_eq!(run.code, 0, "--staged: {}", run.all_output());
+    // Links are followed when the user asks (`--follow-symlinks`), as in a full scan.
+    repo.write("inside/real.env", SECRET_LINE.as_bytes());
+    std::os::unix::fs::symlink("inside/real.env", repo.path().join("alias.env")).unwrap();
+    let run = scan(&repo, &["--follow-symlinks"]);
+    assert!(
+        run.found().iter().any(|f| f.starts_with("alias.env:1:")),
+        "{:?}",
+        run.found()
+    );
+}
