@@ -320,3 +320,76 @@ fn no_mode_reads_outside_the_workspace_through_a_committed_link() {
         run.found()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 18: paths named by the repository's own files stay inside it; errors quote no content.
+
+#[test]
+fn configuration_paths_named_by_the_repository_stay_inside_it() {
+    const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"; // fake-secret-for-tests
+    let outside = tempfile::tempdir().unwrap();
+    let credentials = outside.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[default]\naws_access_key_id = AKIAZ7QW3RT5YU2IOP4L\naws_secret_access_key = {AWS_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        outside.path().join("list.yaml"),
+        b"project_exceptions:\n  - repo: ../../x.yaml\n",
+    )
+    .unwrap();
+    let shown = credentials.display().to_string();
+    for (conf, link) in [
+        (format!("[config]\nflag_list = {shown}\n"), None),
+        (format!("[config]\nignore_list = {shown}\n"), None),
+        ("[config]\nanteater_files = lists/\nflag_list = %(anteater_files)s/../../../../../../../../..{shown}\n".to_string(), None),
+        // Through a committed link, relative and innocent-looking.
+        ("[config]\nflag_list = lists/flags.yaml\n".to_string(), Some(("lists", outside.path()))),
+        ("[config]\nflag_list = creds.yaml\n".to_string(), Some(("creds.yaml", credentials.as_path()))),
+    ] {
+        let repo = Repo::new();
+        repo.write("app.sh", SECRET_LINE.as_bytes());
+        repo.write("anteater.conf", conf.as_bytes());
+        if let Some((name, target)) = link {
+            std::os::unix::fs::symlink(target, repo.path().join(name)).unwrap();
+        }
+        let base = repo.commit("base");
+        repo.write("b.sh", SECRET_LINE.as_bytes());
+        repo.commit("change");
+        for args in [&[][..], &["--diff", base.as_str()][..], &["--history"][..]] {
+            let run = scan(&repo, args);
+            assert_eq!(run.code, 2, "{conf} {args:?}: {}", run.all_output());
+            assert!(
+                run.stderr.contains("outside the repository"),
+                "{conf} {args:?}: {}",
+                run.stderr
+            );
+            assert_no_window_of(&run.all_output(), &[AWS_SECRET, "AKIAZ7QW3RT5YU2IOP4L"], &conf);
+        }
+    }
+    // A project file named by an ignore list inside the repository stays inside too.
+    let repo = Repo::new();
+    repo.write("app.sh", b"echo hi\n");
+    repo.write(
+        "ignore.yaml",
+        format!("project_exceptions:\n  - repo: {shown}\n").as_bytes(),
+    );
+    repo.commit("base");
+    let run = scan(&repo, &["--ignore-list", "ignore.yaml", "--project", "repo"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("project_exceptions"), "{}", run.stderr);
+    assert_no_window_of(&run.all_output(), &[AWS_SECRET], "project file");
+    // Given on the command line, a list kept elsewhere is the user's; its parse error quotes
+    // none of it.
+    let run = scan(&repo, &["--flag-list", &shown]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("flag list"), "{}", run.stderr);
+    assert_no_window_of(
+        &run.all_output(),
+        &[AWS_SECRET, "AKIAZ7QW3RT5YU2IOP4L"],
+        "--flag-list",
+    );
+}
