@@ -62,9 +62,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     } = scanned;
     let (mut findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
     // The last gate before any output: a rule that does not redact can match across a secret.
+    // Binaries' and VirusTotal's evidence (a checksum, an indicator that passed the allowlist of
+    // what may leave) is anteater's own text, and a checksum is what users allowlist.
     for finding in &mut findings {
-        finding.evidence = redact::mask_secrets(&finding.evidence);
-        finding.detail = finding.detail.as_deref().map(redact::mask_secrets);
+        if matches!(
+            config.rules.rule(finding.rule).kind,
+            RuleKind::Content | RuleKind::FileName | RuleKind::ConfigChange
+        ) {
+            finding.evidence = redact::mask_secrets(&finding.evidence);
+        }
     }
     stats.elapsed = started.elapsed();
     let outcome = decide(&config, &findings, &stats);

@@ -17,6 +17,8 @@ const MAX_EVIDENCE_CHARS: usize = 80;
 /// cases) is taken for a key: API keys, signatures, base64 key bodies are shaped so.
 const TOKEN_RUN: usize = 16;
 const MIXED_CASE_RUN: usize = 24;
+/// A run with `/` or `+` (base64) this long mixing cases and digits is a key too.
+const BASE64_RUN: usize = 32;
 /// A run at least this long, mixing letters and digits or cases, that a truncation cut (`…` right
 /// after it) may be a secret's head.
 const CUT_RUN: usize = 8;
@@ -61,7 +63,7 @@ pub fn mask_secrets(text: &str) -> String {
             (false, Some(from)) => {
                 let run = &text[from..i];
                 let cut = text[i..].starts_with('…') && run.len() >= CUT_RUN && mixed(run);
-                if cut || token_shaped(run) {
+                if cut || key_shaped(run) {
                     masked.push(from..i);
                 }
                 start = None;
@@ -89,6 +91,19 @@ pub fn mask_secrets(text: &str) -> String {
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// A run of token characters that holds a key: one of its parts (between `-`, `_`, `.`, `/`) is
+/// token-shaped (`ghp_…`, a Slack token's last part, a hex digest), or the whole run is long and
+/// mixes both cases and digits (base64 with `/` and `+`). Paths such as `gui/ip-address/90` are
+/// not: each part is a word or a number.
+fn key_shaped(run: &str) -> bool {
+    let has = |test: fn(&char) -> bool| run.chars().any(|c| test(&c));
+    run.split(['-', '_', '.', '/']).any(token_shaped)
+        || (run.len() >= BASE64_RUN
+            && has(char::is_ascii_uppercase)
+            && has(char::is_ascii_lowercase)
+            && has(char::is_ascii_digit))
 }
 
 fn mixed(run: &str) -> bool {
