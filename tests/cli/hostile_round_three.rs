@@ -393,3 +393,71 @@ fn configuration_paths_named_by_the_repository_stay_inside_it() {
         "--flag-list",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 16: what may be sent to VirusTotal is decided by an allowlist.
+
+#[test]
+fn only_urls_made_of_scheme_host_and_path_are_sent_to_virustotal() {
+    use crate::support::vt_mock::{url_id, MockConfig, Stats, VtMock};
+    const CLEAN_URL: &str = "https://docs.example.org/guide";
+    const PAGED_URL: &str = "https://docs.example.org/list?page=2";
+    let mut config = MockConfig::default();
+    config.urls.insert(CLEAN_URL.into(), Stats::clean());
+    config.urls.insert(PAGED_URL.into(), Stats::clean());
+    let mock = VtMock::start(config);
+    // Built at run time: the secrets exist in no source file.
+    let secrets = [
+        format!("Tr0ub4dor{}", "Horse"),
+        format!("correct-horse-{}", "battery"),
+        format!("hunter{}", "2x"),
+        format!("zx81{}", "spectrum"),
+        format!("abc1de{}", "2k"),
+        format!("AKIAZ7QW3RT5{}", "YU2IOP4L"),
+        format!("sekr{}", "et-pass"),
+    ];
+    let urls = [
+        format!("https://app.example.com/login?user=me&pass={}", secrets[0]),
+        format!("https://app.example.com/login?passphrase={}", secrets[1]),
+        format!("https://app.example.com/login?pw={}", secrets[2]),
+        format!("https://app.example.com/cb#access_token={}", secrets[3]),
+        format!("https://hooks.zapier.com/hooks/catch/1234567/{}/", secrets[4]),
+        format!("https://{}.example.net/", secrets[5]),
+        format!("https://app.example.com/x?q={}", secrets[6]),
+    ];
+    let mut source = String::new();
+    for url in &urls {
+        source.push_str(&format!("fetch('{url}')\n"));
+    }
+    source.push_str(&format!("docs = '{CLEAN_URL}'\npaged = '{PAGED_URL}'\n"));
+    let dir = crate::common::tree(&[("src/client.js", source.as_bytes())]);
+    let run = anteater(dir.path())
+        .against_vt_mock(&mock.base_url())
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", "summary.md")
+        .args(&[
+            "--path",
+            "src",
+            "--urls",
+            "--vt-fail-closed",
+            "--junit",
+            "junit.xml",
+        ])
+        .run();
+    let mut asked: Vec<String> = mock.requests().into_iter().map(|r| r.path).collect();
+    asked.sort();
+    let mut expected = vec![
+        format!("/api/v3/urls/{}", url_id(CLEAN_URL)),
+        format!("/api/v3/urls/{}", url_id(PAGED_URL)),
+    ];
+    expected.sort();
+    assert_eq!(asked, expected, "{}", run.all_output());
+    let mut all = run.all_output();
+    for name in ["junit.xml", "summary.md"] {
+        all.push_str(&std::fs::read_to_string(dir.path().join(name)).unwrap_or_default());
+    }
+    for secret in &secrets {
+        assert!(!all.contains(secret.as_str()), "{secret} printed:\n{all}");
+    }
+}
