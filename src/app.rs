@@ -110,9 +110,14 @@ fn scan(config: &Config) -> anyhow::Result<Scanned> {
         // What was already there before the change is not the change's doing.
         let on_changed_line = |path: &str, line: u32| lines.get(path).is_some_and(|l| l.contains(line));
         let rules = &config.rules;
-        results.findings.retain(|finding| {
-            rules.rule(finding.rule).kind != RuleKind::Content || on_changed_line(&finding.path, finding.line)
-        });
+        // A waiver is the change's own when the marker's line is.
+        let line_bound = |rule: usize| {
+            let rule = rules.rule(rule);
+            rule.kind == RuleKind::Content || rule.id == crate::rules::WAIVER_ADDED
+        };
+        results
+            .findings
+            .retain(|finding| !line_bound(finding.rule) || on_changed_line(&finding.path, finding.line));
         results.indicators.retain(|(path, hit)| {
             hit.indicator.kind == IndicatorKind::File || on_changed_line(path, hit.line)
         });

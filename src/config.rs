@@ -648,6 +648,9 @@ fn build_rules(
     if watches_changes {
         rules.push(crate::rules::config_changed_rule());
     }
+    if watches_changes || cli.staged {
+        rules.push(crate::rules::waiver_added_rule(cli.strict_waivers));
+    }
     let checks_anything = rules
         .iter()
         .any(|rule| matches!(rule.kind, RuleKind::Content | RuleKind::FileName));

@@ -444,6 +444,20 @@ impl<'a> Worker<'a> {
                 content_match_hash(&buffer, hit.matched.clone(), hit.line_range.end, rule.redact),
             );
         }
+        // Every line history scans is one a commit added: each inline waiver it hits is the
+        // change's own.
+        if let Some(waiver) = config.rules.index_of(crate::rules::WAIVER_ADDED) {
+            for hit in scan.waived {
+                push(
+                    &mut self.found,
+                    waiver,
+                    numbers[(hit.line - 1) as usize],
+                    None,
+                    format!("anteater:ignore waives `{}`", config.rules.rule(hit.rule).id),
+                    content_match_hash(&buffer, hit.matched.clone(), hit.line_range.end, true),
+                );
+            }
+        }
         Ok(())
     }
 }

@@ -382,6 +382,23 @@ impl<'a> Inspector<'a> {
                 introduced: None,
             });
         }
+        // Modes that judge a change show the inline waivers it hits (`waiver-added`); which of
+        // them the change wrote is decided with its changed lines.
+        if let Some(waiver) = config.rules.index_of(crate::rules::WAIVER_ADDED) {
+            for hit in scan.waived {
+                report.findings.push(Finding {
+                    rule: waiver,
+                    level: self.level(waiver, context.in_tests),
+                    path: report.path.clone(),
+                    line: hit.line.saturating_add(offset),
+                    columns: None,
+                    evidence: format!("anteater:ignore waives `{}`", config.rules.rule(hit.rule).id),
+                    match_hash: content_match_hash(text, hit.matched.clone(), hit.line_range.end, true),
+                    detail: None,
+                    introduced: None,
+                });
+            }
+        }
         if let Some(plan) = &config.virustotal {
             report.indicators.extend(
                 network::indicators(text, plan, &config.exceptions, &config.rules)

@@ -461,3 +461,77 @@ fn only_urls_made_of_scheme_host_and_path_are_sent_to_virustotal() {
         assert!(!all.contains(secret.as_str()), "{secret} printed:\n{all}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 13: a waiver the change itself writes is shown, and fails the gate when asked.
+
+#[test]
+fn a_waiver_written_by_the_change_itself_is_shown_and_fails_when_strict() {
+    let repo = Repo::new();
+    repo.write("app.sh", b"echo hi\n# an old waiver: anteater:ignore\n");
+    let base = repo.commit("base");
+    let waived = format!("{} # anteater:ignore\n", SECRET_LINE.trim_end());
+    let waived_by_id = format!(
+        "export {} # anteater:ignore github-token\n",
+        SECRET_LINE.trim_end()
+    );
+    repo.write(
+        "app.sh",
+        format!("echo hi\n# an old waiver: anteater:ignore\n{waived}{waived_by_id}").as_bytes(),
+    );
+    repo.commit("change");
+    let expected = vec!["app.sh:3:waiver-added", "app.sh:4:waiver-added"];
+    // (`--history` audits a whole past, not a change under review: no waiver there is shown.)
+    for args in [vec!["--diff", base.as_str()], vec!["--diff", "HEAD~1..HEAD"]] {
+        let run = scan(&repo, &args);
+        // Honoured, and shown: a warning at each line, in the annotations and the summary.
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all_output());
+        assert_eq!(run.found(), expected, "{args:?}");
+        assert!(
+            run.stdout.contains("anteater:ignore waives `github-token`"),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.all_output().contains(TOKEN), "{}", run.all_output());
+        let sarif_level = &run.results()[0]["level"];
+        assert_eq!(sarif_level, "warning");
+        // Strict: the flag or its variable fail the gate on it.
+        let strict = scan(&repo, &[&args[..], &["--strict-waivers"]].concat());
+        assert_eq!(strict.code, 1, "{args:?}: {}", strict.all_output());
+        assert_eq!(strict.found(), expected);
+        assert_eq!(strict.results()[0]["level"], "error");
+        let mut all = vec!["--path", "."];
+        all.extend_from_slice(&args);
+        let by_env = anteater(repo.path())
+            .args(&all)
+            .env("ANTEATER_STRICT_WAIVERS", "true")
+            .run();
+        assert_eq!(by_env.code, 1, "{args:?}: {}", by_env.all_output());
+    }
+    // Staged: the same change, in the index.
+    repo.git(&["reset", "-q", "--soft", &base]);
+    let run = scan(&repo, &["--staged"]);
+    assert_eq!(run.code, 0, "--staged: {}", run.all_output());
+    assert_eq!(run.found(), expected, "--staged");
+    let strict = scan(&repo, &["--staged", "--strict-waivers"]);
+    assert_eq!(strict.code, 1, "--staged: {}", strict.all_output());
+    // The job summary names it.
+    let summary_dir = tempfile::tempdir().unwrap();
+    let summary = summary_dir.path().join("summary.md");
+    let run = anteater(repo.path())
+        .args(&["--path", ".", "--staged"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .run();
+    assert!(
+        run.stderr.contains("waiver-added") || run.stdout.contains("::warning"),
+        "{}",
+        run.all_output()
+    );
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.contains("waiver-added"), "{text}");
+    // A full scan is not about a change: the old and new waivers are counted, as before.
+    let full = scan(&repo, &[]);
+    assert_eq!(full.code, 0, "{}", full.all_output());
+    assert!(full.found().is_empty(), "{:?}", full.found());
+}
