@@ -185,6 +185,7 @@ impl Config {
         // Paths the repository's own files name stay inside it (`flag_list = /home/runner/...`).
         let boundary = paths::git_work_tree(&root).unwrap_or_else(|| root.clone());
         if let Some(conf) = &conf {
+            confined(&conf.path, "itself (a link)", &conf.path, &boundary, &cwd)?;
             for (key, named, used) in [
                 ("flag_list", &conf.flag_list, cli.flag_list.is_none()),
                 ("ignore_list", &conf.ignore_list, cli.ignore_list.is_none()),
@@ -944,7 +945,8 @@ fn slug(pattern: &str) -> String {
 /// credential file as a list, nor echo it in an error. Lists outside the repository are given on
 /// the command line, which is the user's.
 fn confined(by: &Path, key: &str, named: &Path, boundary: &Path, cwd: &Path) -> anyhow::Result<()> {
-    if !paths::resolve(by, cwd).starts_with(boundary) || paths::resolve(named, cwd).starts_with(boundary) {
+    // `by` is the repository's when its path is inside it, even as a link (then `named` is `by`).
+    if !paths::absolute(by, cwd).starts_with(boundary) || paths::resolve(named, cwd).starts_with(boundary) {
         return Ok(());
     }
     bail!(

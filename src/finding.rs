@@ -124,13 +124,17 @@ const PEM_BODY_LIMIT: usize = 64 * 1024;
 /// what identifies the secret itself, so that a baseline entry accepts that secret and no other.
 /// A match is often less than the secret: a PEM header (`-----BEGIN RSA PRIVATE KEY-----`) is
 /// the same for every key, and a flag-list rule such as `password\s*=` stops before the value.
-/// So a secret rule's match is hashed with the rest of its line, and any match holding a PEM
+/// So a secret rule's match that holds no token is hashed with the rest of its line (a comment
+/// added after a token changes nothing), and any match holding a PEM
 /// header with the key's body (its base64 characters up to the footer, so the same key
 /// re-wrapped or written as a string with `\n` escapes hashes the same).
 pub fn content_match_hash(buffer: &[u8], matched: Range<usize>, line_end: usize, redact: bool) -> String {
     let mut hasher = Sha256::new();
     hasher.update(&buffer[matched.clone()]);
-    if redact && line_end > matched.end {
+    // A match that holds its token already is the secret; one that stops at a name
+    // (`password =`) is completed by the rest of its line.
+    let complete = crate::redact::holds_key(&String::from_utf8_lossy(&buffer[matched.clone()]));
+    if redact && !complete && line_end > matched.end {
         hasher.update([0]);
         hasher.update(buffer[matched.end..line_end].trim_ascii_end());
     }

@@ -454,7 +454,7 @@ impl<'a> Worker<'a> {
                     numbers[(hit.line - 1) as usize],
                     None,
                     format!("anteater:ignore waives `{}`", config.rules.rule(hit.rule).id),
-                    content_match_hash(&buffer, hit.matched.clone(), hit.line_range.end, true),
+                    content_match_hash(&buffer, hit.line_range.clone(), hit.line_range.end, true),
                 );
             }
         }

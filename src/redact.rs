@@ -106,6 +106,12 @@ fn key_shaped(run: &str) -> bool {
             && has(char::is_ascii_digit))
 }
 
+/// `text` holds a key-shaped run (see `key_shaped`): a token, not a name or a short word.
+pub fn holds_key(text: &str) -> bool {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '/' | '=');
+    text.split(|c: char| !token_char(c)).any(key_shaped)
+}
+
 fn mixed(run: &str) -> bool {
     let has = |test: fn(&char) -> bool| run.chars().any(|c| test(&c));
     (has(char::is_ascii_digit) && has(char::is_ascii_alphabetic))

@@ -393,7 +393,8 @@ impl<'a> Inspector<'a> {
                     line: hit.line.saturating_add(offset),
                     columns: None,
                     evidence: format!("anteater:ignore waives `{}`", config.rules.rule(hit.rule).id),
-                    match_hash: content_match_hash(text, hit.matched.clone(), hit.line_range.end, true),
+                    // The whole line: two markers waiving one secret are two waivers.
+                    match_hash: content_match_hash(text, hit.line_range.clone(), hit.line_range.end, true),
                     detail: None,
                     introduced: None,
                 });

@@ -131,6 +131,21 @@ fn a_baseline_entry_for_one_secret_does_not_accept_another_in_its_place() {
             );
         }
     }
+    // A token is the secret whatever follows it: a comment added after it changes nothing.
+    let dir = crate::common::tree(&[(".env", SECRET_LINE.as_bytes())]);
+    let run = anteater(dir.path())
+        .args(&["--path", ".", "--write-baseline", "baseline.json"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("{} # rotated next week\n", SECRET_LINE.trim_end()),
+    )
+    .unwrap();
+    let commented = anteater(dir.path())
+        .args(&["--path", ".", "--baseline", "baseline.json"])
+        .run();
+    assert_eq!(commented.code, 0, "{}", commented.all_output());
 }
 
 // ---------------------------------------------------------------------------------------------
