@@ -407,6 +407,25 @@ fn configuration_paths_named_by_the_repository_stay_inside_it() {
         &[AWS_SECRET, "AKIAZ7QW3RT5YU2IOP4L"],
         "--flag-list",
     );
+    // Nor does an error about the repository's own files (anteater.conf, YAML lists).
+    for (name, text) in [
+        ("anteater.conf", format!("[config]\nflag_list = %({TOKEN})s\n")),
+        (
+            "flags.yaml",
+            format!("file_audits:\n  file_contents:\n    x: [{TOKEN}\n"),
+        ),
+        ("flags.yaml", format!("{TOKEN}: 1\n")),
+    ] {
+        let dir = crate::common::tree(&[(name, text.as_bytes())]);
+        let args: &[&str] = if name == "flags.yaml" {
+            &["--path", ".", "--flag-list", "flags.yaml"]
+        } else {
+            &["--path", "."]
+        };
+        let run = anteater(dir.path()).args(args).run();
+        assert_eq!(run.code, 2, "{name}: {}", run.all_output());
+        assert_no_window_of(&run.all_output(), &[TOKEN], name);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
