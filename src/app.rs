@@ -22,6 +22,7 @@ use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::sarif::SarifReporter;
 use crate::report::{stdout_target, BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
+use crate::rules::RuleKind;
 use crate::source::history;
 use crate::stats::ScanStats;
 use crate::virustotal::lookup::{self, Progress, UploadSource};
@@ -84,6 +85,17 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     } = scanned;
     stats.gitleaks_ignored = apply_gitleaks_ignore(&config, &mut findings);
     let (mut findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
+    // The last gate before any output: a rule that does not redact can match across a secret.
+    // Binaries' and VirusTotal's evidence (a checksum, an indicator that passed the allowlist of
+    // what may leave) is anteater's own text, and a checksum is what users allowlist.
+    for finding in &mut findings {
+        if matches!(
+            config.rules.rule(finding.rule).kind,
+            RuleKind::Content | RuleKind::FileName | RuleKind::ConfigChange
+        ) {
+            finding.evidence = redact::mask_secrets(&finding.evidence);
+        }
+    }
     // After the baseline: only what is reported is worth a request.
     if let Some(plan) = &config.validate {
         use crate::enrich::Enricher;

@@ -2,7 +2,8 @@
 //! baselines go to a temporary file next to the regular file they replace, then are renamed into
 //! place; a symbolic link is written through (the link stays), a FIFO or `/dev/stdout` is written
 //! as a stream, and anything else (a device, a socket, a directory, a link to nothing) is refused
-//! before anything is written. The only file ever renamed or deleted is the temporary file this
+//! before anything is written. A link the scanned repository commits (the file's or a folder's
+//! above it) is refused too: the change under review would choose where reports go. The only file ever renamed or deleted is the temporary file this
 //! run created.
 
 use std::io::Write;
@@ -71,6 +72,14 @@ fn destination(path: &Path, what: &str) -> anyhow::Result<Destination> {
     if STDOUT_PATHS.iter().any(|stdout| path == Path::new(stdout)) {
         return Ok(Destination::Stdout);
     }
+    if let Some(link) = committed_link(path) {
+        bail!(
+            "{what} {shown}: {} is a symbolic link committed to the repository; refusing to \
+             write through it (a change could point it anywhere). Give a path that is not a \
+             committed link",
+            link.display()
+        );
+    }
     let link = match std::fs::symlink_metadata(path) {
         Ok(metadata) => metadata.file_type().is_symlink(),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -103,6 +112,30 @@ fn destination(path: &Path, what: &str) -> anyhow::Result<Destination> {
         "{what} {shown} is {}, not a regular file or a FIFO; refusing to write to it",
         describe(&kind)
     )
+}
+
+/// The first symbolic link on `path` (the file itself or a folder above it) that git tracks:
+/// the scanned repository provides it, so a change under review decides where it points
+/// (`anteater.sarif -> ../../.ssh/config`, `reports -> /`). A link the user made (untracked, or
+/// outside any repository) is theirs to give, and is followed.
+fn committed_link(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    absolute
+        .ancestors()
+        .filter(|candidate| std::fs::symlink_metadata(candidate).is_ok_and(|m| m.file_type().is_symlink()))
+        .find(|link| {
+            let (Some(dir), Some(name)) = (link.parent(), link.file_name()) else {
+                return false;
+            };
+            let name = name.to_string_lossy();
+            // `:(literal)`: the name is a name, never a pattern.
+            crate::diff::git(
+                dir,
+                &["ls-files", "--error-unmatch", "--", &format!(":(literal){name}")],
+            )
+            .is_ok()
+        })
+        .map(Path::to_path_buf)
 }
 
 #[cfg(unix)]

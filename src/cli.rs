@@ -103,6 +103,12 @@ pub struct Cli {
     #[arg(long, env = "ANTEATER_EXIT_ZERO", value_parser = StrictBool)]
     pub exit_zero: bool,
 
+    /// In --diff, --staged and --history, an `anteater:ignore` marker that the change itself
+    /// writes on a finding's line fails the gate (a `waiver-added` error). Without it the waiver
+    /// is honoured and reported as a `waiver-added` warning, shown to the reviewer
+    #[arg(long, env = "ANTEATER_STRICT_WAIVERS", value_parser = StrictBool)]
+    pub strict_waivers: bool,
+
     /// Project name: selects its exception file from the ignore list's `project_exceptions`
     /// [default: the scanned folder's name].
     #[arg(long, env = "ANTEATER_PROJECT", value_name = "NAME")]

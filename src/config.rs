@@ -217,6 +217,20 @@ impl Config {
         let revisions = Revisions::from_cli(&cli, env, &root)?;
         let reader = ConfigReader::new(&cli, &revisions, &root, &cwd)?;
         let conf = reader.conf(&cli, &root)?;
+        // Paths the repository's own files name stay inside it (`flag_list = /home/runner/...`).
+        let boundary = paths::git_work_tree(&root).unwrap_or_else(|| root.clone());
+        if let Some(conf) = &conf {
+            confined(&conf.path, "itself (a link)", &conf.path, &boundary, &cwd)?;
+            for (key, named, used) in [
+                ("flag_list", &conf.flag_list, cli.flag_list.is_none()),
+                ("ignore_list", &conf.ignore_list, cli.ignore_list.is_none()),
+                ("anteater_files", &conf.anteater_files, true),
+            ] {
+                if let Some(named) = named.as_deref().filter(|_| used) {
+                    confined(&conf.path, key, named, &boundary, &cwd)?;
+                }
+            }
+        }
         let flag_list_path = cli
             .flag_list
             .clone()
@@ -256,7 +270,7 @@ impl Config {
             &project,
             &reader,
             &mut own,
-            &cwd,
+            (&cwd, &boundary),
         )?;
         let test_paths = if cli.no_test_demotion {
             None
@@ -742,6 +756,9 @@ fn build_rules(
     if watches_changes {
         rules.push(crate::rules::config_changed_rule());
     }
+    if watches_changes || cli.staged {
+        rules.push(crate::rules::waiver_added_rule(cli.strict_waivers));
+    }
     let checks_anything = rules
         .iter()
         .any(|rule| matches!(rule.kind, RuleKind::Content | RuleKind::FileName));
@@ -763,10 +780,11 @@ fn load_exceptions(
     project: &str,
     reader: &ConfigReader<'_>,
     own: &mut OwnFiles,
-    cwd: &Path,
+    (cwd, boundary): (&Path, &Path),
 ) -> anyhow::Result<Exceptions> {
     let mut files = Vec::new();
     if let Some(path) = ignore_list {
+        let path_of_list = path;
         let global = reader.exceptions(path, "ignore list")?;
         own.watch(ConfigKind::Exceptions, path);
         own.configuration.push(paths::resolve(path, cwd));
@@ -778,6 +796,7 @@ fn load_exceptions(
                     .unwrap_or_else(|| cwd.to_path_buf());
                 let list_dir = path.parent().unwrap_or(Path::new("."));
                 let path = find_project_file(file, &[&base, list_dir], project)?;
+                confined(path_of_list, "project_exceptions", &path, boundary, cwd)?;
                 let loaded = reader.exceptions(&path, "project exception file")?;
                 own.watch(ConfigKind::Exceptions, &path);
                 own.configuration.push(paths::resolve(&path, cwd));
@@ -1025,6 +1044,26 @@ fn slug(pattern: &str) -> String {
     } else {
         trimmed.to_string()
     }
+}
+
+/// A path that a file inside the scanned repository (`by`, its `key`) names must resolve
+/// (symbolic links followed) inside the repository's work tree (`boundary`; the scan root outside
+/// git): the repository is the change under review, and must not make anteater read a runner's
+/// credential file as a list, nor echo it in an error. Lists outside the repository are given on
+/// the command line, which is the user's.
+fn confined(by: &Path, key: &str, named: &Path, boundary: &Path, cwd: &Path) -> anyhow::Result<()> {
+    // `by` is the repository's when its path is inside it, even as a link (then `named` is `by`).
+    if !paths::absolute(by, cwd).starts_with(boundary) || paths::resolve(named, cwd).starts_with(boundary) {
+        return Ok(());
+    }
+    bail!(
+        "{}: `{key}` names {}, which resolves outside the repository {}; paths named by the \
+         repository's own configuration must stay inside it (give a list kept elsewhere on the \
+         command line: --flag-list, --ignore-list, --config)",
+        by.display(),
+        named.display(),
+        boundary.display()
+    )
 }
 
 fn find_project_file(file: &str, bases: &[&Path], project: &str) -> anyhow::Result<PathBuf> {

@@ -42,7 +42,7 @@ impl Exceptions {
         let mut file_names = Vec::new();
         let mut contents = Vec::new();
         let mut file_ignore_suffixes = Vec::new();
-        let mut ignore_directories = vec![".git/".to_string()];
+        let mut ignore_directories = Vec::new();
         let mut binaries: HashMap<String, HashSet<String>> = HashMap::new();
         let mut url_ignore = Vec::new();
         let mut ip_ignore = Vec::new();
@@ -126,11 +126,17 @@ impl Exceptions {
     }
 
     /// The path is under an ignored directory. As in the original this is a substring test on
-    /// the relative path; directories are tested with a trailing '/'.
+    /// the relative path; directories are tested with a trailing '/'. Git's own folder is the
+    /// exception: only a path component exactly `.git` is git's, so `deploy/prod.git/` (a bare
+    /// repository's name, or any folder so named) is scanned. An `ignore_directories` entry that
+    /// is exactly `.git/` means git's folder too, and is tested the same way.
     pub fn ignores_path(&self, relative_path: &str) -> bool {
-        self.ignore_directories
-            .iter()
-            .any(|dir| relative_path.contains(dir.as_str()))
+        in_git_dir(relative_path)
+            || self
+                .ignore_directories
+                .iter()
+                .filter(|dir| dir.as_str() != ".git/")
+                .any(|dir| relative_path.contains(dir.as_str()))
     }
 
     /// `sha256` is allowlisted for this relative path.
@@ -139,6 +145,16 @@ impl Exceptions {
             .get(relative_path)
             .is_some_and(|allowed| allowed.contains(sha256))
     }
+}
+
+/// A folder on the path (every component but the last: a file named `.git` is a submodule's
+/// pointer, scanned like any file) is exactly `.git`.
+fn in_git_dir(relative_path: &str) -> bool {
+    relative_path
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|component| component == ".git")
 }
 
 /// Rejects empty entries: the original turned an empty waiver into a regex matching everything,
@@ -218,6 +234,11 @@ mod tests {
         assert!(exceptions.skips_contents("docs/a.rst"));
         assert!(exceptions.ignores_path(".git/config"));
         assert!(!exceptions.ignores_path("src/git/x"));
+        assert!(exceptions.ignores_path("vendored/.git/"));
+        assert!(exceptions.ignores_path("a/.git/objects/x"));
+        assert!(!exceptions.ignores_path("deploy/prod.git/"));
+        assert!(!exceptions.ignores_path("deploy/prod.git/config"));
+        assert!(!exceptions.ignores_path("x.git/a"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! output formats.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
@@ -40,7 +41,8 @@ pub struct Finding {
     pub columns: Option<(u32, u32)>,
     /// What matched, safe to print: redacted for secrets, control characters escaped.
     pub evidence: String,
-    /// sha256 of the matched bytes: identifies the finding without revealing it.
+    /// sha256 of the matched bytes (for content matches, of the secret itself: see
+    /// `content_match_hash`): identifies the finding without revealing it.
     pub match_hash: String,
     /// More to say than the rule's description (a VirusTotal verdict), safe to print.
     pub detail: Option<String>,
@@ -195,6 +197,44 @@ pub fn numbered<'f>(
             .or_insert(0);
         (finding, *occurrence)
     })
+}
+
+/// How far after a PEM header its body is read for the match hash: far more than any key.
+const PEM_BODY_LIMIT: usize = 64 * 1024;
+
+/// The `match_hash` of a content match at `matched` in `buffer` (whose line ends at `line_end`):
+/// what identifies the secret itself, so that a baseline entry accepts that secret and no other.
+/// A match is often less than the secret: a PEM header (`-----BEGIN RSA PRIVATE KEY-----`) is
+/// the same for every key, and a flag-list rule such as `password\s*=` stops before the value.
+/// So a secret rule's match that holds no token is hashed with the rest of its line (a comment
+/// added after a token changes nothing), and any match holding a PEM
+/// header with the key's body (its base64 characters up to the footer, so the same key
+/// re-wrapped or written as a string with `\n` escapes hashes the same).
+pub fn content_match_hash(buffer: &[u8], matched: Range<usize>, line_end: usize, redact: bool) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(&buffer[matched.clone()]);
+    // A match that holds its token already is the secret; one that stops at a name
+    // (`password =`) is completed by the rest of its line.
+    let complete = crate::redact::holds_key(&String::from_utf8_lossy(&buffer[matched.clone()]));
+    if redact && !complete && line_end > matched.end {
+        hasher.update([0]);
+        hasher.update(buffer[matched.end..line_end].trim_ascii_end());
+    }
+    if memchr::memmem::find(&buffer[matched.clone()], b"-----BEGIN").is_some() {
+        hasher.update([0]);
+        let body = &buffer[matched.end..buffer.len().min(matched.end + PEM_BODY_LIMIT)];
+        let mut i = 0;
+        while i < body.len() {
+            match body[i] {
+                b'-' if body[i..].starts_with(b"-----") => break, // the footer
+                b'\\' => i += 1, // an escape (`\n`) in a string literal: skip its letter too
+                b if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') => hasher.update([b]),
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    hex(&hasher.finalize())
 }
 
 /// sha256 of `bytes` as lowercase hex.

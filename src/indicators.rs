@@ -1,8 +1,8 @@
 //! Network indicators in text: every IPv4/IPv6 literal and every http(s) URL of a line (the
 //! original only took the first of each), filtered to what may be sent to VirusTotal: globally
-//! routable addresses only, and no URL that carries credentials or tokens: user information,
-//! credential-like query parameters, the webhook and bot URLs whose path is the secret, or any
-//! token-shaped path or query segment.
+//! routable addresses only, and only URLs made of a scheme, a public host, a path and at most a
+//! query of small numbers: no user information, fragment or other query, no webhook or bot URL whose path is the secret, no
+//! token-shaped path segment or host label.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
@@ -16,12 +16,6 @@ static IPV6: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u)[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}").expect("valid"));
 static URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)\bhttps?://[^\s"'<>`\\^{}|]+"#).expect("valid"));
-/// Query parameters that usually carry a credential: such URLs are never sent to VirusTotal.
-static SECRET_QUERY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)[?&;](?:[a-z0-9_.-]*(?:token|secret|passw|pwd|key|sig|signature|auth|credential|session)[a-z0-9_.-]*)=")
-        .expect("valid")
-});
-
 /// Hosts and path prefixes whose URLs carry their credential in the path: whoever holds the URL
 /// can post to the channel or drive the bot.
 const SECRET_PATH_PREFIXES: &[(&str, &str)] = &[
@@ -91,8 +85,8 @@ pub fn public_ips(line: &[u8]) -> Vec<Found<IpAddr>> {
 }
 
 /// Every http(s) URL in `line`, with trailing punctuation and unbalanced closing brackets
-/// trimmed. URLs with user information or credential-like query parameters are left out: what is
-/// sent to VirusTotal becomes visible to its community.
+/// trimmed. URLs that hold more than a scheme, a public host and a path are left out (see
+/// `shareable`): what is sent to VirusTotal becomes visible to its community.
 pub fn urls(line: &[u8]) -> Vec<Found<String>> {
     let mut found = Vec::new();
     for candidate in URL.find_iter(line) {
@@ -123,11 +117,31 @@ fn host(url: &str) -> &str {
     host_port.split(':').next().unwrap_or("")
 }
 
-/// May this URL be shown to VirusTotal?
+/// May this URL be shown to VirusTotal? Decided by what it is allowed to hold, not by guessing
+/// which parameter names carry secrets (`pass`, `pw`, `sig`, a token in the fragment: a denylist
+/// always misses one): a scheme, a public host, a path and at most a query of small numbers
+/// (`?page=2&v=1`). User information, a fragment, `;` parameters or any other query keep it home,
+/// and so do a token-shaped host label (a key used as a host name) and a token-shaped path
+/// segment.
 fn shareable(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') || SECRET_QUERY.is_match(url.as_bytes()) || holds_token(url) {
+    // `@` anywhere: user information, or a path that embeds one (Teams' webhooks). Any URL that
+    // names a hook (host or path) is a webhook, whose path is the credential whatever its shape.
+    let webhook = rest.to_ascii_lowercase().contains("hook");
+    if authority.contains('@') || rest.contains(['#', ';', '@']) || webhook || holds_token(url) {
+        return false;
+    }
+    if rest
+        .split_once('?')
+        .is_some_and(|(_, query)| !harmless_query(query))
+    {
+        return false;
+    }
+    if host(url)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(token_shaped)
+    {
         return false;
     }
     let host = host(url).to_ascii_lowercase();
@@ -139,6 +153,27 @@ fn shareable(url: &str) -> bool {
         Ok(IpAddr::V6(ip)) => is_global_v6(ip),
         Err(_) => true,
     }
+}
+
+/// Longest query value shared: a page, a version, a small id; a PIN-length number is not shared.
+const QUERY_NUMBER_DIGITS: usize = 3;
+
+/// A query that may leave: every parameter a short plain name that is not credential-like, with
+/// an empty value or a number of at most `QUERY_NUMBER_DIGITS` digits.
+fn harmless_query(query: &str) -> bool {
+    const CREDENTIAL_LIKE: &[&str] = &[
+        "pass", "pw", "pin", "otp", "key", "token", "secret", "sig", "auth", "session", "code", "cred",
+    ];
+    query.split('&').all(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let lowered = name.to_ascii_lowercase();
+        !name.is_empty()
+            && name.len() <= 16
+            && name.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
+            && !CREDENTIAL_LIKE.iter().any(|word| lowered.contains(word))
+            && value.len() <= QUERY_NUMBER_DIGITS
+            && value.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// Does the URL's path or query hold a credential: a known webhook or bot URL, or a token-shaped
@@ -314,6 +349,23 @@ mod tests {
         assert!(url_values("https://user:pass@host.example/x").is_empty());
         assert!(url_values("https://host.example/x?access_token=abc").is_empty());
         assert!(url_values("https://host.example/x?sig=abc&a=1").is_empty());
+        for url in [
+            "https://host.example/login?pw=hunter2",
+            "https://host.example/login?user=1&pin=1234",
+            "https://host.example/login?p=1234",
+            "https://host.example/login?word=hunter",
+            "https://host.example/login?pass=hunter2",
+            "https://host.example/login?passphrase=a+b+c",
+            "https://host.example/app#access=hunter2",
+            "https://host.example/app;jsessionid=hunter2",
+            "https://hooks.zapier.com/hooks/catch/1234567/abc1de2/",
+            "https://example.webhook.office.com/webhookb2/a-b@c-d/IncomingWebhook/e/f",
+            "https://chat.example.org/hooks/abcdefghijklm",
+            "https://AKIAZ7QW3RT5YU2IOP4L.example.com/",
+            "https://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.ngrok.example/x",
+        ] {
+            assert!(url_values(url).is_empty(), "{url}");
+        }
         assert!(url_values("http://localhost:8080/x http://10.1.2.3/x http://intranet/x").is_empty());
         assert_eq!(
             url_values("http://92.168.20.22/katalog"),

@@ -1,8 +1,131 @@
 //! Making matched text safe to print: secrets are cut to a short prefix, and control characters
 //! (which an attacker can put in file names and content to forge output) are escaped.
 
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::bytes::Regex as BytesRegex;
+use regex::Regex;
+
+use crate::cli::RulesetName;
+use crate::rules::{builtin, compile, RuleKind};
+
 /// Longest evidence shown for rules that do not detect secrets.
 const MAX_EVIDENCE_CHARS: usize = 80;
+
+/// A run of token characters this long mixing letters and digits (or this long again mixing
+/// cases) is taken for a key: API keys, signatures, base64 key bodies are shaped so.
+const TOKEN_RUN: usize = 16;
+const MIXED_CASE_RUN: usize = 24;
+/// A run with `/` or `+` (base64) this long mixing cases and digits is a key too.
+const BASE64_RUN: usize = 32;
+/// A run at least this long, mixing letters and digits or cases, that a truncation cut (`…` right
+/// after it) may be a secret's head.
+const CUT_RUN: usize = 8;
+
+/// The secret rules of the built-in default ruleset, whichever ruleset the run uses: a classic or
+/// flag-list rule's match can span a token that only these recognise.
+static SECRET_RULES: LazyLock<Vec<BytesRegex>> = LazyLock::new(|| {
+    builtin::rules(RulesetName::Default)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|rule| rule.redact && rule.kind == RuleKind::Content)
+        .filter_map(|rule| compile::content_regex(rule.pattern.as_deref()?).ok())
+        .collect()
+});
+/// A value given to a credential-like name (`pass=`, `"pw": "…"`, `Authorization: Bearer …`), and
+/// the password of a URL's user information: the value is masked.
+static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?:pass\w*|pwd|pw|secret\w*|token\w*|\w*api_?key|key|auth\w*|credential\w*|bearer|sig|signature)["']?\s*(?:[:=]|\s)\s*["']?(?:bearer\s+|basic\s+|token\s+)?([^\s"'`,;&)]{4,})|://[^/\s:@]*:([^@/\s]+)@"#,
+    )
+    .expect("valid")
+});
+
+/// `text` (already escaped evidence of a rule that does not redact, a configuration entry, a
+/// detail) with every secret in it masked as secrets' evidence is: a short prefix and
+/// `… (redacted)`. What counts: a match of any built-in secret rule, a token-shaped run, a value
+/// given to a credential-like name, a URL's password, and a long run a truncation cut. Matches
+/// of rules that do not detect secrets can span a token; this is the last gate before output.
+pub fn mask_secrets(text: &str) -> String {
+    let mut masked: Vec<Range<usize>> = Vec::new();
+    for regex in SECRET_RULES.iter() {
+        masked.extend(regex.find_iter(text.as_bytes()).map(|m| m.range()));
+    }
+    for captures in ASSIGNED.captures_iter(text) {
+        masked.extend(captures.iter().skip(1).flatten().map(|m| m.range()));
+    }
+    let token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '/' | '=');
+    let mut start = None;
+    for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+        match (token_char(c) && i < text.len(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(from)) => {
+                let run = &text[from..i];
+                let cut = text[i..].starts_with('…') && run.len() >= CUT_RUN && mixed(run);
+                if cut || key_shaped(run) {
+                    masked.push(from..i);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if masked.is_empty() {
+        return text.to_string();
+    }
+    masked.sort_by_key(|r| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for range in masked {
+        if range.end <= at {
+            continue;
+        }
+        let from = range.start.max(at);
+        out.push_str(&text[at..from]);
+        let secret = &text[from..range.end];
+        let shown = (secret.chars().count() / 4).min(4);
+        out.extend(secret.chars().take(shown));
+        out.push_str("… (redacted)");
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// A run of token characters that holds a key: one of its parts (between `-`, `_`, `.`, `/`) is
+/// token-shaped (`ghp_…`, a Slack token's last part, a hex digest), or the whole run is long and
+/// mixes both cases and digits (base64 with `/` and `+`). Paths such as `gui/ip-address/90` are
+/// not: each part is a word or a number.
+fn key_shaped(run: &str) -> bool {
+    let has = |test: fn(&char) -> bool| run.chars().any(|c| test(&c));
+    run.split(['-', '_', '.', '/']).any(token_shaped)
+        || (run.len() >= BASE64_RUN
+            && has(char::is_ascii_uppercase)
+            && has(char::is_ascii_lowercase)
+            && has(char::is_ascii_digit))
+}
+
+/// `text` holds a key-shaped run (see `key_shaped`): a token, not a name or a short word.
+pub fn holds_key(text: &str) -> bool {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '/' | '=');
+    text.split(|c: char| !token_char(c)).any(key_shaped)
+}
+
+fn mixed(run: &str) -> bool {
+    let has = |test: fn(&char) -> bool| run.chars().any(|c| test(&c));
+    (has(char::is_ascii_digit) && has(char::is_ascii_alphabetic))
+        || (has(char::is_ascii_uppercase) && has(char::is_ascii_lowercase))
+}
+
+fn token_shaped(run: &str) -> bool {
+    let has = |test: fn(&char) -> bool| run.chars().any(|c| test(&c));
+    let digits = has(char::is_ascii_digit);
+    let letters = has(char::is_ascii_alphabetic);
+    let upper = has(char::is_ascii_uppercase);
+    let lower = has(char::is_ascii_lowercase);
+    (run.len() >= TOKEN_RUN && digits && letters) || (run.len() >= MIXED_CASE_RUN && upper && lower)
+}
 
 /// How matched bytes are shown. For secrets, at most a quarter of the value and never more than
 /// four characters, and never the exact length (it narrows a guess).
@@ -63,6 +186,36 @@ mod tests {
             MAX_EVIDENCE_CHARS + 1
         );
         assert_eq!(evidence(b"\xff\xfeok", false), "\u{fffd}\u{fffd}ok");
+    }
+
+    #[test]
+    fn secrets_inside_printed_text_are_masked() {
+        for (text, secret) in [
+            (
+                "shell=os.getenv('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') or True",
+                "0123456789abcdef",
+            ), // fake-secret-for-tests
+            ("exec(\"aws --key AKIAZZZZ7EXAMPLEQQQ4\")", "ZZZZ7EXAMPLE"), // fake-secret-for-tests
+            (
+                "run(url='https://u:correcthorse@db.example.org/x')",
+                "correcthorse",
+            ), // fake-secret-for-tests
+            ("curl -H 'Authorization: Bearer abc.def.ghi-longer' x", "def.ghi"), // fake-secret-for-tests
+            ("login(pass=Tr0ub4dor, user=x)", "Tr0ub4dor"),               // fake-secret-for-tests
+            ("x = 'ghp_0123456789abcde…", "0123456789"),                  // fake-secret-for-tests
+        ] {
+            let masked = mask_secrets(text);
+            assert!(!masked.contains(secret), "{text} -> {masked}");
+            assert!(masked.contains("(redacted)"), "{masked}");
+        }
+        for plain in [
+            "md5(data)",
+            "shell=True",
+            "yaml.load(stream)",
+            "see https://example.org/a/b",
+        ] {
+            assert_eq!(mask_secrets(plain), plain);
+        }
     }
 
     #[test]

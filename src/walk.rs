@@ -153,6 +153,9 @@ impl ParallelVisitor for Visitor<'_> {
         if self.config.excluded.contains(path) || in_excluded_dir(path, self.config) {
             return WalkState::Continue;
         }
+        if leaves_the_tree(path, self.config) {
+            return WalkState::Continue;
+        }
         let report_path = paths::relative_to(path, &self.config.report_root);
         // A --diff change names the lines it added; anything else is new in every line.
         let added = match &self.config.changed_lines {
@@ -207,6 +210,20 @@ fn in_excluded_dir(path: &Path, config: &Config) -> bool {
                 .skip(1)
                 .take_while(|dir| dir.starts_with(&config.root))
                 .any(|dir| dir.file_name().is_some_and(|n| n == ".git")))
+}
+
+/// A listed file (`--diff`, `--staged`, patchsets) reached through a symbolic link, when links
+/// are not followed: the repository provides its links, and a link may point anywhere (a
+/// runner's credentials). Listed files are opened by name, so the walker's own rule (links are
+/// not followed unless `--follow-symlinks` asks) is checked here, for the file and each folder
+/// between it and the root.
+fn leaves_the_tree(path: &Path, config: &Config) -> bool {
+    if config.follow_symlinks || !matches!(config.targets, Targets::Listed { .. }) {
+        return false;
+    }
+    path.ancestors()
+        .take_while(|dir| dir.starts_with(&config.root) && *dir != config.root)
+        .any(|dir| std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()))
 }
 
 /// A walk error worth reporting. Symlink loops and dangling links (only seen when following

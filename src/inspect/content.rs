@@ -31,6 +31,8 @@ pub struct ContentScan {
     pub hits: Vec<ContentHit>,
     /// Matches waived by an inline `anteater:ignore`.
     pub suppressed: usize,
+    /// Those matches, for the modes that show a waiver the change itself writes.
+    pub waived: Vec<ContentHit>,
 }
 
 /// Finds every (rule, line) match in `buffer` that the rules' checks accept and the exceptions
@@ -204,6 +206,14 @@ impl Scan<'_> {
             .is_some_and(|s| s.waives(&self.rules.rule(rule).id))
         {
             self.result.suppressed += 1;
+            let number = self.lines.line_of(buffer, line_range.start);
+            self.result.waived.push(ContentHit {
+                rule,
+                line: u32::try_from(number).unwrap_or(u32::MAX),
+                line_range: line_range.clone(),
+                matched: line_range.start + found.start..line_range.start + found.end,
+                extent_end: line_range.end,
+            });
             return true;
         }
         let number = self.lines.line_of(buffer, line_range.start);

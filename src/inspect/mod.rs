@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cli::Oversize;
 use crate::config::Config;
-use crate::finding::{hex, sha256_hex, Finding};
+use crate::finding::{content_match_hash, hex, sha256_hex, Finding};
 use crate::redact;
 use crate::source::{Content, Fragment};
 use crate::virustotal::lookup::{Indicator, UploadSource};
@@ -550,13 +550,39 @@ impl<'a> Inspector<'a> {
                 line,
                 columns,
                 evidence: redact::evidence(matched, rule.redact),
-                match_hash: sha256_hex(matched),
+                match_hash: content_match_hash(text, hit.matched.clone(), hit.line_range.end, rule.redact),
                 detail: (region.view == View::Binary)
                     .then(|| "Found in the bytes of a binary file".to_string()),
                 introduced: None,
                 secret: rule.redact.then(|| crate::finding::Secret::new(matched)),
                 validation: None,
             });
+        }
+        // Modes that judge a change show the inline waivers its new lines hold (`waiver-added`).
+        if let (false, Some(waiver)) = (unescaped, config.rules.index_of(crate::rules::WAIVER_ADDED)) {
+            for hit in scan.waived {
+                let line = region.line(hit.line);
+                if region.view == View::Binary
+                    || !region.owns(hit.line_range.start)
+                    || !fragment.added.contains(line)
+                {
+                    continue;
+                }
+                report.findings.push(Finding {
+                    rule: waiver,
+                    level: self.level(waiver, context.in_tests),
+                    path: report.path.clone(),
+                    line,
+                    columns: None,
+                    evidence: format!("anteater:ignore waives `{}`", config.rules.rule(hit.rule).id),
+                    // The whole line: two markers waiving one secret are two waivers.
+                    match_hash: content_match_hash(text, hit.line_range.clone(), hit.line_range.end, true),
+                    detail: None,
+                    introduced: None,
+                    secret: None,
+                    validation: None,
+                });
+            }
         }
     }
 

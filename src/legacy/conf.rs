@@ -55,7 +55,9 @@ impl LegacyConf {
             match values.get(key) {
                 None => Ok(None),
                 Some(raw) => {
+                    // The message quotes the value: masked, as every quote of a file's content.
                     let value = interpolate(raw, &values, 0)
+                        .map_err(|err| anyhow!(crate::redact::mask_secrets(&err.to_string())))
                         .with_context(|| format!("config {shown}: key `{key}`"))?;
                     let value = value.trim();
                     Ok((!value.is_empty()).then(|| crate::paths::normalize(&base.join(value))))

@@ -160,10 +160,23 @@ fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> anyhow::Result<Option<T>> 
         _ => {}
     }
     serde_saphyr::from_str::<Option<T>>(text).map_err(|err| {
-        let message = err.to_string();
+        let message = without_quoted_lines(&err.to_string());
         let hint = unknown_key_hint(&message).unwrap_or_default();
         anyhow::anyhow!("{message}{hint}")
     })
+}
+
+/// The parser's message without the lines of the file it quotes (` 3 | aws_secret = …`), and with
+/// any secret left in it masked: the file may not be a list at all (a credential file named by
+/// mistake or by a hostile change), and errors are printed in CI logs.
+fn without_quoted_lines(message: &str) -> String {
+    let quoted = |line: &str| {
+        let line = line.trim_start();
+        let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        digits > 0 && line[digits..].starts_with(" |")
+    };
+    let kept: Vec<&str> = message.lines().filter(|line| !quoted(line)).collect();
+    crate::redact::mask_secrets(&kept.join("\n"))
 }
 
 /// serde's unknown-field message is "unknown field `x`, expected `a`" or "... expected one of a,

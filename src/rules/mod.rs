@@ -205,6 +205,34 @@ pub fn virustotal_rules(fail_closed: bool) -> Vec<RuleMeta> {
     ]
 }
 
+/// The id of `waiver_added_rule`.
+pub const WAIVER_ADDED: &str = "waiver-added";
+
+/// The rule for an inline `anteater:ignore` that the change under review writes on a line whose
+/// finding it waives (--diff, --staged, history): the waiver is honoured, and shown to the
+/// reviewer; `--strict-waivers` makes it an error. Its evidence names the waived rule, never the
+/// matched text.
+pub fn waiver_added_rule(strict: bool) -> RuleMeta {
+    RuleMeta {
+        id: WAIVER_ADDED.into(),
+        name: "Change waives its own finding inline".into(),
+        description: "This change adds an `anteater:ignore` marker on a line whose finding it waives.".into(),
+        remediation: Some(
+            "Review the waived finding: a marker written by the change that needs it is the \
+             change judging itself. Remove the secret, or have the waiver reviewed on its own."
+                .into(),
+        ),
+        severity: if strict { Severity::High } else { Severity::Medium },
+        redact: true,
+        kind: RuleKind::ConfigChange,
+        pattern: None,
+        origin: "built-in".into(),
+        precision: Precision::VeryHigh,
+        filter: None,
+        demote_in_tests: false,
+    }
+}
+
 /// The rule for changes that loosen anteater's own configuration (--diff mode).
 pub fn config_changed_rule() -> RuleMeta {
     RuleMeta {
