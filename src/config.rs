@@ -277,8 +277,14 @@ impl Config {
         } else {
             Some(crate::test_paths::TestPaths::new(&cli.test_paths)?)
         };
+        // A tree scan skips the whole folder the conf names as anteater's own, as the original
+        // did. A run that judges a change exempts only the files it reads as configuration (at
+        // the revision it reads them): a file a change adds under that folder is the change's.
+        // `--exceptions-from head` is the user's word that the change's configuration applies.
         if let Some(dir) = conf.as_ref().and_then(|c| c.anteater_files.as_ref()) {
-            own.configuration.push(paths::resolve(dir, &cwd));
+            if !revisions.in_git() || cli.exceptions_from == ExceptionsFrom::Head {
+                own.configuration.push(paths::resolve(dir, &cwd));
+            }
         }
         let baseline = cli
             .baseline

@@ -387,3 +387,33 @@ fn secrets_inside_escaped_strings_are_found() {
         "aws-secret-access-key",
     );
 }
+
+// Item 14: anteater's own folder at the base does not hide what a change adds there.
+#[test]
+fn a_file_a_change_adds_under_anteaters_own_folder_is_scanned() {
+    let repo = Repo::new();
+    repo.write(
+        "anteater.conf",
+        b"[config]\nanteater_files = .anteater/\nignore_list = .anteater/ignore.yaml\n",
+    );
+    repo.write(".anteater/ignore.yaml", b"file_ignore: []\n");
+    repo.write("app.py", b"print('hi')\n");
+    let base = repo.commit("base");
+    repo.write(".anteater/deploy.env", secret_text().as_bytes());
+    repo.commit("a secret under anteater's folder");
+    for args in [vec!["--diff", base.as_str()], vec!["--history"]] {
+        let run = scan(&repo, &args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all_output());
+        assert!(
+            run.stdout.contains(".anteater/deploy.env:2"),
+            "{args:?}: {}",
+            run.stdout
+        );
+        // The file anteater reads as configuration is still its own.
+        assert!(
+            !run.stdout.contains(".anteater/ignore.yaml:"),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+}
