@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod binary;
 pub mod content;
+mod names;
 pub mod network;
 pub mod suppress;
 pub mod text;
@@ -135,108 +136,6 @@ impl<'a> Inspector<'a> {
 
     fn level(&self, rule: usize, in_tests: bool) -> crate::finding::Level {
         self.config.finding_level(rule, in_tests)
-    }
-
-    /// The file-name rules, and the content rules over the name itself (a file named by a key
-    /// is a key in the repository). Returns the matches of the name rules that must look inside
-    /// the file first (see `look_inside`).
-    fn check_name(&self, context: &Context<'_>, report: &mut FileReport) -> Vec<(usize, String)> {
-        let config = self.config;
-        let rules = &config.rules;
-        let scan_path = context.fragment.scan_path;
-        let mut look_inside = Vec::new();
-        if !config.exceptions.waives_file_name(scan_path) {
-            for (rule, found) in rules.file_name_matches(scan_path) {
-                if rules
-                    .rule(rule)
-                    .filter
-                    .as_ref()
-                    .is_some_and(|f| f.inside.is_some())
-                {
-                    look_inside.push((rule, found.to_string()));
-                    continue;
-                }
-                let finding = self.name_finding(rule, &report.path, found, 1, context.in_tests);
-                report.findings.push(finding);
-            }
-        }
-        // Each folder and the file name on a line of its own, as a rule sees a word of text.
-        let name: Vec<u8> = scan_path
-            .bytes()
-            .map(|b| if b == b'/' { b'\n' } else { b })
-            .collect();
-        for hit in content::scan(rules, &config.exceptions, scan_path, &name).hits {
-            let meta = rules.rule(hit.rule);
-            let matched = &name[hit.matched.clone()];
-            report.findings.push(Finding {
-                rule: hit.rule,
-                level: self.level(hit.rule, context.in_tests),
-                path: report.path.clone(),
-                line: 1,
-                columns: None,
-                evidence: redact::evidence(matched, meta.redact),
-                match_hash: sha256_hex(matched),
-                detail: Some("Found in the file's name".to_string()),
-                introduced: None,
-                secret: meta.redact.then(|| crate::finding::Secret::new(matched)),
-                validation: None,
-            });
-        }
-        look_inside
-    }
-
-    fn name_finding(
-        &self,
-        rule: usize,
-        report_path: &str,
-        found: &str,
-        line: u32,
-        in_tests: bool,
-    ) -> Finding {
-        Finding {
-            rule,
-            level: self.level(rule, in_tests),
-            path: report_path.to_string(),
-            line,
-            columns: None,
-            evidence: redact::escape(found),
-            match_hash: sha256_hex(found.as_bytes()),
-            detail: None,
-            introduced: None,
-            secret: None,
-            validation: None,
-        }
-    }
-
-    /// File-name rules that look inside (`inside:`): a credential file's name is reported only
-    /// when its content holds a secret, at the line that holds it, and never next to a content
-    /// finding on that line (one secret, one finding). When the content could not be read as
-    /// text (binary, too large), the name is all there is, and it is reported.
-    fn look_inside(
-        &self,
-        matches: Vec<(usize, String)>,
-        buffer: &[u8],
-        report: &mut FileReport,
-        context: &Context<'_>,
-    ) {
-        let rules = &self.config.rules;
-        let content_lines: Vec<u32> = report
-            .findings
-            .iter()
-            .filter(|f| rules.rule(f.rule).kind == crate::rules::RuleKind::Content)
-            .map(|f| f.line)
-            .collect();
-        // Binary, unreadable, skipped, or too large to be held whole: the name is all there is.
-        let whole_text = (report.outcome == FileOutcome::Text && !report.scanned_in_pieces).then_some(buffer);
-        for (rule, found) in matches {
-            let Some(filter) = rules.rule(rule).filter.as_ref() else {
-                continue;
-            };
-            if let Some(line) = crate::rules::filter::name_finding_line(filter, whole_text, &content_lines) {
-                let finding = self.name_finding(rule, &report.path, &found, line, context.in_tests);
-                report.findings.push(finding);
-            }
-        }
     }
 
     fn inspect_contents(
