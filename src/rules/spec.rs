@@ -69,6 +69,12 @@ pub struct RuleSpec {
     /// A broad rule: silent on lines where a specific rule reports (one secret, one finding).
     #[serde(default)]
     pub generic: bool,
+    /// Findings in test, example and documentation paths are reported one level lower; the
+    /// ruleset's `demote_in_tests` when not given. Only rules whose matches carry no evidence of
+    /// being real (a password assignment, a file's name) should: a provider token with its
+    /// distinctive format is as live in `docs/` as in `src/`.
+    #[serde(default)]
+    pub demote_in_tests: Option<bool>,
     /// File-name rules: what the content must hold for the name to be reported.
     #[serde(default)]
     pub inside: Option<Inside>,
@@ -113,7 +119,8 @@ pub struct RulesetFile {
     /// Placeholder words shared by every content rule: a secret holding one is not reported.
     #[serde(default)]
     pub placeholders: Vec<String>,
-    /// Findings in test, fixture, example and documentation paths are reported one level lower.
+    /// Findings in test, fixture, example and documentation paths are reported one level lower,
+    /// for rules that do not say otherwise.
     #[serde(default)]
     pub demote_in_tests: bool,
     #[serde(default)]
@@ -166,7 +173,7 @@ impl RuleSpec {
             origin: origin.to_string(),
             precision: self.precision.unwrap_or(precision),
             filter: Some(Arc::new(filter)),
-            demote_in_tests,
+            demote_in_tests: self.demote_in_tests.unwrap_or(demote_in_tests),
         })
     }
 }

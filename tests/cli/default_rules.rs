@@ -160,7 +160,9 @@ fn levels(run: &crate::common::Run) -> Vec<(String, String)> {
         .collect()
 }
 
-const TOKEN_LINE: &[u8] = b"GITHUB_TOKEN=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\n"; // fake-secret-for-tests
+/// A password assignment: a generic rule, demoted in test paths (a provider token is not, see
+/// `provider_tokens_and_private_keys_stay_errors_in_docs_examples_and_tests`).
+const TOKEN_LINE: &[u8] = b"DB_PASSWORD=\"Zq8!vLx2Wm\"\n"; // fake-secret-for-tests
 
 #[test]
 fn findings_in_test_paths_are_one_level_lower_unless_turned_off() {
@@ -279,4 +281,60 @@ fn sarif_shows_each_rules_precision() {
     assert_eq!(precision("github-token"), "very-high");
     assert_eq!(precision("hardcoded-password"), "medium");
     assert_eq!(precision("slack-token"), "high");
+}
+
+const AWS_PAIR: &[u8] = b"aws_access_key_id = AKIAQ3TZ7VK2MXWJ4RNA\naws_secret_access_key = wJ8rXUtnFEMI/K7MDENG/bPxRfiCYzq3Lk9Vt2Qa\n"; // fake-secret-for-tests
+
+/// Demotion by evidence, not by folder (issue 19): a key pair in the top-level README or in
+/// docs/, a live Stripe key under examples/, an AWS pair in tests/settings.py and a private key
+/// in a test fixture fail the build wherever they sit; AWS's documented example keys and
+/// placeholders there are still not reported; a password assignment in the same places is
+/// still only a warning.
+#[test]
+fn provider_tokens_and_private_keys_stay_errors_in_docs_examples_and_tests() {
+    let dir = tree(&[
+        ("README.md", AWS_PAIR),
+        ("docs/setup.md", AWS_PAIR),
+        ("examples/pay.py", b"STRIPE=\"sk_live_51Hq8ZtLk2Vw9Rm3Xp7Yc4Nb6Tf\"\n"), // fake-secret-for-tests
+        ("tests/settings.py", AWS_PAIR),
+        (
+            "tests/fixtures/server.key",
+            b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n-----END PRIVATE KEY-----\n", // fake-secret-for-tests
+        ),
+        (
+            "docs/aws.md",
+            b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nSTRIPE=sk_live_...\nSTRIPE=sk_live_<your-key>\n",
+        ),
+        ("docs/db.md", b"DB_PASSWORD=\"Zq8!vLx2Wm\"\n"), // fake-secret-for-tests
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.found(),
+        vec![
+            "README.md:1:aws-access-key-id",
+            "README.md:2:aws-secret-access-key",
+            "docs/db.md:1:hardcoded-password",
+            "docs/setup.md:1:aws-access-key-id",
+            "docs/setup.md:2:aws-secret-access-key",
+            "examples/pay.py:1:stripe-live-key",
+            "tests/fixtures/server.key:1:private-key-pkcs8",
+            "tests/settings.py:1:aws-access-key-id",
+            "tests/settings.py:2:aws-secret-access-key",
+        ]
+    );
+    let mut levels = levels(&run);
+    levels.sort();
+    levels.dedup();
+    assert_eq!(
+        levels,
+        vec![
+            ("README.md".to_string(), "error".to_string()),
+            ("docs/db.md".to_string(), "warning".to_string()),
+            ("docs/setup.md".to_string(), "error".to_string()),
+            ("examples/pay.py".to_string(), "error".to_string()),
+            ("tests/fixtures/server.key".to_string(), "error".to_string()),
+            ("tests/settings.py".to_string(), "error".to_string()),
+        ]
+    );
 }
