@@ -67,6 +67,8 @@ pub struct RuleFilter {
     decode: Option<Decode>,
     context: Vec<BytesRegex>,
     context_lines: usize,
+    context_stop: Vec<BytesRegex>,
+    document_context: Option<BytesRegex>,
     pub file_context: Option<BytesRegex>,
     paths: Option<Regex>,
     /// A broad rule (hard-coded passwords): on a line a specific rule reports, it is silent.
@@ -123,6 +125,8 @@ impl RuleFilter {
             decode: spec.decode,
             context: byte_regexes(&spec.context, "context")?,
             context_lines: spec.context_lines,
+            context_stop: byte_regexes(&spec.context_stop, "context_stop")?,
+            document_context: optional(&spec.document_context, "document_context")?,
             file_context: optional(&spec.file_context, "file_context")?,
             paths: spec
                 .paths
@@ -212,6 +216,11 @@ impl RuleFilter {
         if self.file_context.is_some() && !file_matches() {
             return false;
         }
+        if let Some(regex) = &self.document_context {
+            if !document_lines(candidate.buffer, candidate.line.clone()).any(|l| regex.is_match(l)) {
+                return false;
+            }
+        }
         true
     }
 
@@ -232,6 +241,9 @@ impl RuleFilter {
             if self.context.iter().any(|regex| regex.is_match(line)) {
                 return true;
             }
+            if start != candidate.line.start && self.context_stop.iter().any(|r| r.is_match(line)) {
+                return false;
+            }
             if start == 0 {
                 break;
             }
@@ -240,6 +252,29 @@ impl RuleFilter {
         }
         false
     }
+}
+
+/// A YAML document separator (`---`, optionally followed by a comment or a tag).
+fn is_document_separator(line: &[u8]) -> bool {
+    line.starts_with(b"---") && line[3..].iter().all(|b| b.is_ascii_whitespace()) || line.starts_with(b"--- ")
+}
+
+/// The lines of the YAML document holding `line`: from the `---` above it (or the file's start)
+/// to the `---` below it (or the file's end), separators excluded.
+fn document_lines(buffer: &[u8], line: Range<usize>) -> impl Iterator<Item = &[u8]> {
+    let mut start = line.start;
+    while start > 0 {
+        let above_end = start - 1;
+        let above_start = memchr::memrchr(b'\n', &buffer[..above_end]).map_or(0, |at| at + 1);
+        if is_document_separator(&buffer[above_start..above_end]) {
+            break;
+        }
+        start = above_start;
+    }
+    buffer[start..]
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .take_while(|l| !is_document_separator(l))
 }
 
 /// Shannon entropy in bits per byte.

@@ -60,6 +60,14 @@ pub struct RuleSpec {
     pub context: Vec<String>,
     #[serde(default)]
     pub context_lines: usize,
+    /// Regexes ending the search for `context` above the line: a line matching one (a YAML
+    /// document's `---`, another top-level key) before the context means the match is outside it.
+    #[serde(default)]
+    pub context_stop: Vec<String>,
+    /// A regex that must match a line of the same YAML document (between `---` separators), such
+    /// as `kind: Secret`: a multi-document file holds Secrets next to ConfigMaps.
+    #[serde(default)]
+    pub document_context: Option<String>,
     /// A regex that must match somewhere in the file.
     #[serde(default)]
     pub file_context: Option<String>,

@@ -338,3 +338,57 @@ fn provider_tokens_and_private_keys_stay_errors_in_docs_examples_and_tests() {
         ]
     );
 }
+
+/// Context rules respect YAML documents (issue 19): the Secret's context ends at `---`, only
+/// its `data`/`stringData` values count, and public certificates, empty values and placeholders
+/// are not secrets. One real value, one error, on its line.
+#[test]
+fn kubernetes_secret_rules_report_only_secret_values_of_their_own_document() {
+    let manifest = b"apiVersion: v1
+kind: Secret
+metadata:
+  name: app
+type: Opaque
+data:
+  password: VnE3LXJUMnpMazl3
+  user: YXBw
+  empty: \"\"
+  placeholder: Y2hhbmdlbWU=
+stringData:
+  DB_PASSWORD: ${DB_PASSWORD}
+  API_TOKEN: \"{{ .Values.apiToken }}\"
+  SMTP_PASSWORD: <your-password>
+  REDIS_PASSWORD: \"\"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  checksum: VnE3LXJUMnpMazl3cQ==
+  settings: eyJsb2dMZXZlbCI6ImRlYnVnIn0=
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/tls
+metadata:
+  name: tls
+data:
+  tls.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lVWHEzVno4
+  ca.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lVWHEzVno4
+---
+apiVersion: traefik.io/v1alpha1
+kind: TLSOption
+spec:
+  minVersion: VersionTLS12
+  cipherSuites: VExTX0VDREhFX1JTQV9XSVRI
+"; // fake-secret-for-tests
+    let dir = tree(&[("deploy/k8s/app.yaml", manifest)]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(run.found(), vec!["deploy/k8s/app.yaml:7:k8s-secret-data"]);
+    assert_eq!(
+        levels(&run),
+        vec![("deploy/k8s/app.yaml".to_string(), "error".to_string())]
+    );
+}
