@@ -13,6 +13,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use super::compile::{case_insensitive_regex, content_regex};
+use super::placeholder;
 use super::spec::RuleSpec;
 
 /// A checksum a token format carries.
@@ -73,6 +74,8 @@ pub struct RuleFilter {
     paths: Option<Regex>,
     /// A broad rule (hard-coded passwords): on a line a specific rule reports, it is silent.
     pub generic: bool,
+    /// The match is a secret: templates and patterned stand-ins are not reported.
+    secret: bool,
     pub inside: Option<Inside>,
     pub inside_pattern: Option<BytesRegex>,
 }
@@ -134,6 +137,7 @@ impl RuleFilter {
                 .map(|p| case_insensitive_regex(p).with_context(|| format!("invalid paths regex `{p}`")))
                 .transpose()?,
             generic: spec.generic,
+            secret: spec.secret,
             inside: spec.inside,
             inside_pattern: optional(&spec.inside_pattern, "inside_pattern")?,
         })
@@ -183,6 +187,17 @@ impl RuleFilter {
             None => raw,
         };
         let text = String::from_utf8_lossy(secret);
+        // One shared check for every secret rule: templates, and patterned stand-ins unless a
+        // valid checksum proves the token was issued (checked above).
+        if self.secret {
+            let raw_text = String::from_utf8_lossy(raw);
+            if placeholder::is_template(&raw_text)
+                || (self.checksum.is_none()
+                    && (placeholder::is_patterned(&raw_text) || placeholder::is_patterned(&text)))
+            {
+                return false;
+            }
+        }
         if self.is_stopword(&text)
             || (self.decode.is_some() && self.is_stopword(&String::from_utf8_lossy(raw)))
         {

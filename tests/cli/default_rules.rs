@@ -392,3 +392,21 @@ spec:
         vec![("deploy/k8s/app.yaml".to_string(), "error".to_string())]
     );
 }
+
+/// One shared placeholder and template check (issue 19): templates and patterned stand-ins are
+/// reported by no rule, in `.env` files as in code, next to a real value that still is.
+#[test]
+fn templates_and_patterned_placeholders_are_reported_by_no_rule() {
+    let dir = tree(&[
+        (
+            "api/.env",
+            b"DB_PASSWORD=${DB_PASSWORD}\nAPI_KEY=pre_${DEPLOY_ENV}_Vq7rT2zLk9w\nSECRET_KEY=a1b2c3d4e5f6g7h8i9j0\nREDIS_PASSWORD=Vq7-rT2zLk9wQ\n", // fake-secret-for-tests
+        ),
+        (
+            "src/settings.py",
+            b"GOOGLE_KEY = \"AIzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\napi_key = \"RANDOMSTRINGHERE\"\nSLACK = \"xoxe.xoxp-1-SlackAppConfigurationAccessTokenHere\"\napi_key = \"abc123xyz456def789\"\ntoken = \"<your-token>\"\nstripe = \"sk_live_abcdefghijklmnopqrstuvwxyz\"\n",
+        ),
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.found(), vec!["api/.env:4:config-password"], "{}", run.stdout);
+}
