@@ -410,3 +410,45 @@ fn templates_and_patterned_placeholders_are_reported_by_no_rule() {
     let run = anteater(dir.path()).args(&["--path", "."]).run();
     assert_eq!(run.found(), vec!["api/.env:4:config-password"], "{}", run.stdout);
 }
+
+/// Generic detection (issue 19): curl credentials in headers (also on a continued line) and in
+/// `-u`, a literal Authorization header in configuration, and a long random value assigned to a
+/// secret-named variable, which stays a warning; templates next to them are not reported.
+#[test]
+fn curl_credentials_authorization_headers_and_generic_secrets_are_found() {
+    let dir = tree(&[
+        (
+            "scripts/deploy.sh",
+            b"#!/bin/sh\ncurl -s https://api.internal/v1/jobs \\\n  -H \"Content-Type: application/json\" \\\n  -H \"Authorization: Bearer cfcabd11c7ed9a41b1a3e063c32d5114\"\ncurl -u deploy:Vq7-rT2zLk9w https://artifacts.internal/\ncurl -H \"Authorization: Bearer $TOKEN\" https://api.internal/\n", // fake-secret-for-tests
+        ),
+        (
+            "config/http.yaml",
+            b"headers:\n  Authorization: Bearer _FXNljbSRYMWx3TWrd7lgKhLtVZX6iskC8Wcbb4b\n  Other: Bearer ${API_TOKEN}\n", // fake-secret-for-tests
+        ),
+        (
+            "src/client.js",
+            b"const webhook_key = \"Zq8vLx2Wkk9JqT3bRmN4aPyU7e\";\nconst cache_key = \"user_profile_settings_dashboard_v2\";\n", // fake-secret-for-tests
+        ),
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.found(),
+        vec![
+            "config/http.yaml:2:authorization-header",
+            "scripts/deploy.sh:4:curl-auth-header",
+            "scripts/deploy.sh:5:curl-basic-auth",
+            "src/client.js:1:generic-secret-assignment",
+        ]
+    );
+    let level = |uri: &str| {
+        levels(&run)
+            .into_iter()
+            .find(|(u, _)| u == uri)
+            .map(|(_, level)| level)
+            .unwrap()
+    };
+    assert_eq!(level("src/client.js"), "warning");
+    assert_eq!(level("scripts/deploy.sh"), "error");
+    assert_eq!(level("config/http.yaml"), "error");
+}
