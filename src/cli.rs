@@ -141,14 +141,15 @@ pub struct Cli {
     pub ruleset: Option<RulesetName>,
 
     /// Also treat paths matching REGEX (case-insensitive, on the path relative to --path) as test
-    /// paths, where the default ruleset reports findings one level lower. Built in: test, testdata,
+    /// paths, where the default ruleset's broad rules (passwords, generic values, file names) report
+    /// findings one level lower; provider tokens and private keys stay at their level. Built in: test, testdata,
     /// spec, fixture(s), example(s), sample(s), doc(s) directories, *_test.go-style test files and
     /// Markdown/reStructuredText/AsciiDoc documents. Repeatable.
     #[arg(long = "test-paths", env = "ANTEATER_TEST_PATHS", value_name = "REGEX")]
     pub test_paths: Vec<String>,
 
-    /// Report findings in test paths at their full level (by default the default ruleset reports
-    /// them one level lower: an error becomes a warning).
+    /// Report findings in test paths at their full level (by default the default ruleset's broad
+    /// rules report them one level lower: an error becomes a warning).
     #[arg(long, env = "ANTEATER_NO_TEST_DEMOTION", value_parser = StrictBool)]
     pub no_test_demotion: bool,
 

@@ -91,7 +91,6 @@ mod tests {
     #[test]
     fn default_rules_have_a_prefilter_and_only_default_rules_are_demoted_in_tests() {
         for rule in rules(RulesetName::Default).unwrap() {
-            assert!(rule.demote_in_tests, "{}", rule.id);
             if rule.kind == RuleKind::Content {
                 let filter = rule.filter.as_ref().expect("rules from YAML have checks");
                 assert!(
@@ -105,6 +104,49 @@ mod tests {
             .unwrap()
             .iter()
             .all(|r| !r.demote_in_tests));
+    }
+
+    /// Demotion by evidence, not by folder (issue 19): broad rules (password assignments,
+    /// generic values, file names) are demoted in test paths; private keys and provider tokens
+    /// with a distinctive format are not.
+    #[test]
+    fn only_rules_without_evidence_of_a_live_secret_are_demoted_in_tests() {
+        let rules = rules(RulesetName::Default).unwrap();
+        let demoted = |id: &str| {
+            rules
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap_or_else(|| panic!("{id}"))
+                .demote_in_tests
+        };
+        for id in [
+            "hardcoded-password",
+            "config-password",
+            "credentials-in-url",
+            "k8s-secret-data",
+            "file-name-java-keystore",
+        ] {
+            assert!(demoted(id), "{id}");
+        }
+        for id in [
+            "private-key-rsa",
+            "aws-access-key-id",
+            "aws-secret-access-key",
+            "github-token",
+            "stripe-live-key",
+            "slack-token",
+        ] {
+            assert!(!demoted(id), "{id}");
+        }
+        for rule in &rules {
+            let filter = rule.filter.as_ref().unwrap();
+            if filter.generic || rule.kind == RuleKind::FileName {
+                assert!(rule.demote_in_tests, "{}: broad rules are demoted", rule.id);
+            }
+            if rule.id.starts_with("private-key-") {
+                assert!(!rule.demote_in_tests, "{}", rule.id);
+            }
+        }
     }
 
     #[test]

@@ -82,7 +82,8 @@ pub fn help_uri(id: &str, shipped: bool) -> String {
 
 /// The README's rule table, in Markdown: one row per shipped rule, each with its anchor.
 pub fn readme_table() -> anyhow::Result<String> {
-    let mut out = String::from("| Rule | Ruleset | Severity | Finds |\n|---|---|---|---|\n");
+    let mut out =
+        String::from("| Rule | Ruleset | Severity | In test paths | Finds |\n|---|---|---|---|---|\n");
     for (id, (rule, sets)) in shipped_rules()? {
         let description = rule
             .description
@@ -92,10 +93,16 @@ pub fn readme_table() -> anyhow::Result<String> {
             .replace('|', "\\|");
         let description = description.replace('\n', " ");
         out.push_str(&format!(
-            "| <a id=\"{}\"></a>`{id}` | {} | {} | {description} |\n",
+            "| <a id=\"{}\"></a>`{id}` | {} | {} | {} | {description} |\n",
             anchor(&id),
             sets.join(", "),
             rule.severity.as_str(),
+            // Demotion by evidence (issue 19): which rules drop a level in test paths.
+            if rule.demote_in_tests {
+                "one level lower"
+            } else {
+                "same level"
+            },
         ));
     }
     Ok(out)

@@ -13,6 +13,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use super::compile::{case_insensitive_regex, content_regex};
+use super::placeholder;
 use super::spec::RuleSpec;
 
 /// A checksum a token format carries.
@@ -67,10 +68,14 @@ pub struct RuleFilter {
     decode: Option<Decode>,
     context: Vec<BytesRegex>,
     context_lines: usize,
+    context_stop: Vec<BytesRegex>,
+    document_context: Option<BytesRegex>,
     pub file_context: Option<BytesRegex>,
     paths: Option<Regex>,
     /// A broad rule (hard-coded passwords): on a line a specific rule reports, it is silent.
     pub generic: bool,
+    /// The match is a secret: templates and patterned stand-ins are not reported.
+    secret: bool,
     pub inside: Option<Inside>,
     pub inside_pattern: Option<BytesRegex>,
 }
@@ -123,6 +128,8 @@ impl RuleFilter {
             decode: spec.decode,
             context: byte_regexes(&spec.context, "context")?,
             context_lines: spec.context_lines,
+            context_stop: byte_regexes(&spec.context_stop, "context_stop")?,
+            document_context: optional(&spec.document_context, "document_context")?,
             file_context: optional(&spec.file_context, "file_context")?,
             paths: spec
                 .paths
@@ -130,6 +137,7 @@ impl RuleFilter {
                 .map(|p| case_insensitive_regex(p).with_context(|| format!("invalid paths regex `{p}`")))
                 .transpose()?,
             generic: spec.generic,
+            secret: spec.secret,
             inside: spec.inside,
             inside_pattern: optional(&spec.inside_pattern, "inside_pattern")?,
         })
@@ -179,6 +187,17 @@ impl RuleFilter {
             None => raw,
         };
         let text = String::from_utf8_lossy(secret);
+        // One shared check for every secret rule: templates, and patterned stand-ins unless a
+        // valid checksum proves the token was issued (checked above).
+        if self.secret {
+            let raw_text = String::from_utf8_lossy(raw);
+            if placeholder::is_template(&raw_text)
+                || (self.checksum.is_none()
+                    && (placeholder::is_patterned(&raw_text) || placeholder::is_patterned(&text)))
+            {
+                return false;
+            }
+        }
         if self.is_stopword(&text)
             || (self.decode.is_some() && self.is_stopword(&String::from_utf8_lossy(raw)))
         {
@@ -211,6 +230,11 @@ impl RuleFilter {
         }
         if self.file_context.is_some() && !file_matches() {
             return false;
+        }
+        if let Some(regex) = &self.document_context {
+            if !document_lines(candidate.buffer, candidate.line.clone()).any(|l| regex.is_match(l)) {
+                return false;
+            }
         }
         true
     }
@@ -250,6 +274,9 @@ impl RuleFilter {
             if self.context.iter().any(|regex| regex.is_match(line)) {
                 return true;
             }
+            if start != candidate.line.start && self.context_stop.iter().any(|r| r.is_match(line)) {
+                return false;
+            }
             if start == 0 {
                 break;
             }
@@ -258,6 +285,29 @@ impl RuleFilter {
         }
         false
     }
+}
+
+/// A YAML document separator (`---`, optionally followed by a comment or a tag).
+fn is_document_separator(line: &[u8]) -> bool {
+    line.starts_with(b"---") && line[3..].iter().all(|b| b.is_ascii_whitespace()) || line.starts_with(b"--- ")
+}
+
+/// The lines of the YAML document holding `line`: from the `---` above it (or the file's start)
+/// to the `---` below it (or the file's end), separators excluded.
+fn document_lines(buffer: &[u8], line: Range<usize>) -> impl Iterator<Item = &[u8]> {
+    let mut start = line.start;
+    while start > 0 {
+        let above_end = start - 1;
+        let above_start = memchr::memrchr(b'\n', &buffer[..above_end]).map_or(0, |at| at + 1);
+        if is_document_separator(&buffer[above_start..above_end]) {
+            break;
+        }
+        start = above_start;
+    }
+    buffer[start..]
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .take_while(|l| !is_document_separator(l))
 }
 
 /// Shannon entropy in bits per byte.

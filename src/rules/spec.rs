@@ -60,6 +60,14 @@ pub struct RuleSpec {
     pub context: Vec<String>,
     #[serde(default)]
     pub context_lines: usize,
+    /// Regexes ending the search for `context` above the line: a line matching one (a YAML
+    /// document's `---`, another top-level key) before the context means the match is outside it.
+    #[serde(default)]
+    pub context_stop: Vec<String>,
+    /// A regex that must match a line of the same YAML document (between `---` separators), such
+    /// as `kind: Secret`: a multi-document file holds Secrets next to ConfigMaps.
+    #[serde(default)]
+    pub document_context: Option<String>,
     /// A regex that must match somewhere in the file.
     #[serde(default)]
     pub file_context: Option<String>,
@@ -69,6 +77,12 @@ pub struct RuleSpec {
     /// A broad rule: silent on lines where a specific rule reports (one secret, one finding).
     #[serde(default)]
     pub generic: bool,
+    /// Findings in test, example and documentation paths are reported one level lower; the
+    /// ruleset's `demote_in_tests` when not given. Only rules whose matches carry no evidence of
+    /// being real (a password assignment, a file's name) should: a provider token with its
+    /// distinctive format is as live in `docs/` as in `src/`.
+    #[serde(default)]
+    pub demote_in_tests: Option<bool>,
     /// File-name rules: what the content must hold for the name to be reported.
     #[serde(default)]
     pub inside: Option<Inside>,
@@ -113,7 +127,8 @@ pub struct RulesetFile {
     /// Placeholder words shared by every content rule: a secret holding one is not reported.
     #[serde(default)]
     pub placeholders: Vec<String>,
-    /// Findings in test, fixture, example and documentation paths are reported one level lower.
+    /// Findings in test, fixture, example and documentation paths are reported one level lower,
+    /// for rules that do not say otherwise.
     #[serde(default)]
     pub demote_in_tests: bool,
     #[serde(default)]
@@ -166,7 +181,7 @@ impl RuleSpec {
             origin: origin.to_string(),
             precision: self.precision.unwrap_or(precision),
             filter: Some(Arc::new(filter)),
-            demote_in_tests,
+            demote_in_tests: self.demote_in_tests.unwrap_or(demote_in_tests),
         })
     }
 }

@@ -160,7 +160,9 @@ fn levels(run: &crate::common::Run) -> Vec<(String, String)> {
         .collect()
 }
 
-const TOKEN_LINE: &[u8] = b"GITHUB_TOKEN=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\n"; // fake-secret-for-tests
+/// A password assignment: a generic rule, demoted in test paths (a provider token is not, see
+/// `provider_tokens_and_private_keys_stay_errors_in_docs_examples_and_tests`).
+const TOKEN_LINE: &[u8] = b"DB_PASSWORD=\"Zq8!vLx2Wm\"\n"; // fake-secret-for-tests
 
 #[test]
 fn findings_in_test_paths_are_one_level_lower_unless_turned_off() {
@@ -279,4 +281,174 @@ fn sarif_shows_each_rules_precision() {
     assert_eq!(precision("github-token"), "very-high");
     assert_eq!(precision("hardcoded-password"), "medium");
     assert_eq!(precision("slack-token"), "high");
+}
+
+const AWS_PAIR: &[u8] = b"aws_access_key_id = AKIAQ3TZ7VK2MXWJ4RNA\naws_secret_access_key = wJ8rXUtnFEMI/K7MDENG/bPxRfiCYzq3Lk9Vt2Qa\n"; // fake-secret-for-tests
+
+/// Demotion by evidence, not by folder (issue 19): a key pair in the top-level README or in
+/// docs/, a live Stripe key under examples/, an AWS pair in tests/settings.py and a private key
+/// in a test fixture fail the build wherever they sit; AWS's documented example keys and
+/// placeholders there are still not reported; a password assignment in the same places is
+/// still only a warning.
+#[test]
+fn provider_tokens_and_private_keys_stay_errors_in_docs_examples_and_tests() {
+    let dir = tree(&[
+        ("README.md", AWS_PAIR),
+        ("docs/setup.md", AWS_PAIR),
+        ("examples/pay.py", b"STRIPE=\"sk_live_51Hq8ZtLk2Vw9Rm3Xp7Yc4Nb6Tf\"\n"), // fake-secret-for-tests
+        ("tests/settings.py", AWS_PAIR),
+        (
+            "tests/fixtures/server.key",
+            b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n-----END PRIVATE KEY-----\n", // fake-secret-for-tests
+        ),
+        (
+            "docs/aws.md",
+            b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nSTRIPE=sk_live_...\nSTRIPE=sk_live_<your-key>\n",
+        ),
+        ("docs/db.md", b"DB_PASSWORD=\"Zq8!vLx2Wm\"\n"), // fake-secret-for-tests
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.found(),
+        vec![
+            "README.md:1:aws-access-key-id",
+            "README.md:2:aws-secret-access-key",
+            "docs/db.md:1:hardcoded-password",
+            "docs/setup.md:1:aws-access-key-id",
+            "docs/setup.md:2:aws-secret-access-key",
+            "examples/pay.py:1:stripe-live-key",
+            "tests/fixtures/server.key:1:private-key-pkcs8",
+            "tests/settings.py:1:aws-access-key-id",
+            "tests/settings.py:2:aws-secret-access-key",
+        ]
+    );
+    let mut levels = levels(&run);
+    levels.sort();
+    levels.dedup();
+    assert_eq!(
+        levels,
+        vec![
+            ("README.md".to_string(), "error".to_string()),
+            ("docs/db.md".to_string(), "warning".to_string()),
+            ("docs/setup.md".to_string(), "error".to_string()),
+            ("examples/pay.py".to_string(), "error".to_string()),
+            ("tests/fixtures/server.key".to_string(), "error".to_string()),
+            ("tests/settings.py".to_string(), "error".to_string()),
+        ]
+    );
+}
+
+/// Context rules respect YAML documents (issue 19): the Secret's context ends at `---`, only
+/// its `data`/`stringData` values count, and public certificates, empty values and placeholders
+/// are not secrets. One real value, one error, on its line.
+#[test]
+fn kubernetes_secret_rules_report_only_secret_values_of_their_own_document() {
+    let manifest = b"apiVersion: v1
+kind: Secret
+metadata:
+  name: app
+type: Opaque
+data:
+  password: VnE3LXJUMnpMazl3
+  user: YXBw
+  empty: \"\"
+  placeholder: Y2hhbmdlbWU=
+stringData:
+  DB_PASSWORD: ${DB_PASSWORD}
+  API_TOKEN: \"{{ .Values.apiToken }}\"
+  SMTP_PASSWORD: <your-password>
+  REDIS_PASSWORD: \"\"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  checksum: VnE3LXJUMnpMazl3cQ==
+  settings: eyJsb2dMZXZlbCI6ImRlYnVnIn0=
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/tls
+metadata:
+  name: tls
+data:
+  tls.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lVWHEzVno4
+  ca.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lVWHEzVno4
+---
+apiVersion: traefik.io/v1alpha1
+kind: TLSOption
+spec:
+  minVersion: VersionTLS12
+  cipherSuites: VExTX0VDREhFX1JTQV9XSVRI
+"; // fake-secret-for-tests
+    let dir = tree(&[("deploy/k8s/app.yaml", manifest)]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(run.found(), vec!["deploy/k8s/app.yaml:7:k8s-secret-data"]);
+    assert_eq!(
+        levels(&run),
+        vec![("deploy/k8s/app.yaml".to_string(), "error".to_string())]
+    );
+}
+
+/// One shared placeholder and template check (issue 19): templates and patterned stand-ins are
+/// reported by no rule, in `.env` files as in code, next to a real value that still is.
+#[test]
+fn templates_and_patterned_placeholders_are_reported_by_no_rule() {
+    let dir = tree(&[
+        (
+            "api/.env",
+            b"DB_PASSWORD=${DB_PASSWORD}\nAPI_KEY=pre_${DEPLOY_ENV}_Vq7rT2zLk9w\nSECRET_KEY=a1b2c3d4e5f6g7h8i9j0\nREDIS_PASSWORD=Vq7-rT2zLk9wQ\n", // fake-secret-for-tests
+        ),
+        (
+            "src/settings.py",
+            b"GOOGLE_KEY = \"AIzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\napi_key = \"RANDOMSTRINGHERE\"\nSLACK = \"xoxe.xoxp-1-SlackAppConfigurationAccessTokenHere\"\napi_key = \"abc123xyz456def789\"\ntoken = \"<your-token>\"\nstripe = \"sk_live_abcdefghijklmnopqrstuvwxyz\"\n",
+        ),
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.found(), vec!["api/.env:4:config-password"], "{}", run.stdout);
+}
+
+/// Generic detection (issue 19): curl credentials in headers (also on a continued line) and in
+/// `-u`, a literal Authorization header in configuration, and a long random value assigned to a
+/// secret-named variable, which stays a warning; templates next to them are not reported.
+#[test]
+fn curl_credentials_authorization_headers_and_generic_secrets_are_found() {
+    let dir = tree(&[
+        (
+            "scripts/deploy.sh",
+            b"#!/bin/sh\ncurl -s https://api.internal/v1/jobs \\\n  -H \"Content-Type: application/json\" \\\n  -H \"Authorization: Bearer cfcabd11c7ed9a41b1a3e063c32d5114\"\ncurl -u deploy:Vq7-rT2zLk9w https://artifacts.internal/\ncurl -H \"Authorization: Bearer $TOKEN\" https://api.internal/\n", // fake-secret-for-tests
+        ),
+        (
+            "config/http.yaml",
+            b"headers:\n  Authorization: Bearer _FXNljbSRYMWx3TWrd7lgKhLtVZX6iskC8Wcbb4b\n  Other: Bearer ${API_TOKEN}\n", // fake-secret-for-tests
+        ),
+        (
+            "src/client.js",
+            b"const webhook_key = \"Zq8vLx2Wkk9JqT3bRmN4aPyU7e\";\nconst cache_key = \"user_profile_settings_dashboard_v2\";\n", // fake-secret-for-tests
+        ),
+    ]);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.found(),
+        vec![
+            "config/http.yaml:2:authorization-header",
+            "scripts/deploy.sh:4:curl-auth-header",
+            "scripts/deploy.sh:5:curl-basic-auth",
+            "src/client.js:1:generic-secret-assignment",
+        ]
+    );
+    let level = |uri: &str| {
+        levels(&run)
+            .into_iter()
+            .find(|(u, _)| u == uri)
+            .map(|(_, level)| level)
+            .unwrap()
+    };
+    assert_eq!(level("src/client.js"), "warning");
+    assert_eq!(level("scripts/deploy.sh"), "error");
+    assert_eq!(level("config/http.yaml"), "error");
 }
