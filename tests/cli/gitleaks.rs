@@ -51,6 +51,8 @@ fn a_gitleaks_toml_in_the_scanned_folder_adds_its_rules_and_allowlists() {
         .as_array()
         .unwrap()
         .iter()
+        // Errors: the default ruleset's generic assignment rule may warn about a fixture too.
+        .filter(|f| f["level"] == "error")
         .map(|f| {
             let path = f["path"].as_str().unwrap();
             let name = path.rsplit('/').next().unwrap();

@@ -93,11 +93,15 @@ fn token(provider: &str, seed: u64) -> (String, String) {
         "datadog" => r.text(32, HEX),
         "newrelic" => format!("NRAK-{}", r.text(27, UPPER_DIGITS)),
         "rubygems" => format!("rubygems_{}", r.text(48, HEX)),
+        "cloudflare" => r.text(40, ALNUM),
+        "notion" => format!("ntn_{}{}", r.text(11, DIGITS), r.text(35, ALNUM)),
+        "sentry" => format!("sntryu_{}", r.text(64, HEX)),
         other => panic!("no token shape for {other}"),
     };
     let line = match provider {
         "heroku" => format!("export HEROKU_API_KEY={token}"),
         "datadog" => format!("DD_API_KEY: {token}"),
+        "cloudflare" => format!("CLOUDFLARE_API_TOKEN={token}"),
         "aws" => format!("aws_access_key_id = {token}"),
         other => format!("{}_TOKEN={token}", other.to_ascii_uppercase()),
     };

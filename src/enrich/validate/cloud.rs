@@ -18,7 +18,7 @@ pub static DIGITALOCEAN: Provider = Provider {
 pub static HEROKU: Provider = Provider {
     id: "heroku",
     name: "Heroku",
-    rules: &["heroku-api-key"],
+    rules: &["heroku-api-key", "heroku-api-key-v2"],
     pair_with: None,
     base: "https://api.heroku.com",
     calls: "`GET /account` (`Authorization: Bearer`, `Accept: application/vnd.heroku+json; version=3`)",

@@ -117,7 +117,7 @@ pub static RUBYGEMS: Provider = Provider {
 pub static SENTRY: Provider = Provider {
     id: "sentry",
     name: "Sentry",
-    rules: &["sentry-auth-token", "sentry-user-token", "sentry-org-token"],
+    rules: &["sentry-token"],
     pair_with: None,
     base: "https://sentry.io",
     calls: "`GET /api/0/organizations/` (`Authorization: Bearer`)",
@@ -129,7 +129,7 @@ pub static SENTRY: Provider = Provider {
 pub static NOTION: Provider = Provider {
     id: "notion",
     name: "Notion",
-    rules: &["notion-api-key", "notion-token"],
+    rules: &["notion-token"],
     pair_with: None,
     base: "https://api.notion.com",
     calls: "`GET /v1/users/me` (`Authorization: Bearer`, `Notion-Version`)",

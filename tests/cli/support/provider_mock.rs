@@ -172,6 +172,48 @@ pub fn specs() -> Vec<Spec> {
             requires: &[],
         },
         Spec {
+            id: "cloudflare",
+            method: M::GET,
+            path: "/client/v4/user/tokens/verify",
+            extract: bearer,
+            live: (
+                200,
+                r#"{"result":{"id":"f267e341f3dd4697bd3b9f71dd96247f","status":"active"},"success":true,"errors":[],"messages":[{"code":10000,"message":"This API Token is valid and active","type":null}]}"#,
+            ),
+            revoked: (
+                401,
+                r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}],"messages":[],"result":null}"#,
+            ),
+            requires: &[],
+        },
+        Spec {
+            id: "notion",
+            method: M::GET,
+            path: "/v1/users/me",
+            extract: bearer,
+            live: (
+                200,
+                r#"{"object":"user","id":"16d84278-ab0e-484c-9bdd-b35da3bd8905","name":"Deploy bot","avatar_url":null,"type":"bot","bot":{"owner":{"type":"workspace","workspace":true},"workspace_name":"Acme"}}"#,
+            ),
+            revoked: (
+                401,
+                r#"{"object":"error","status":401,"code":"unauthorized","message":"API token is invalid."}"#,
+            ),
+            requires: &[("notion-version", "2022-06-28")],
+        },
+        Spec {
+            id: "sentry",
+            method: M::GET,
+            path: "/api/0/organizations/",
+            extract: bearer,
+            live: (
+                200,
+                r#"[{"id":"2","slug":"acme","name":"Acme","status":{"id":"active","name":"active"}}]"#,
+            ),
+            revoked: (401, r#"{"detail":"Invalid token"}"#),
+            requires: &[],
+        },
+        Spec {
             id: "gitlab",
             method: M::GET,
             path: "/api/v4/personal_access_tokens/self",
