@@ -362,7 +362,7 @@ mod tests {
             "https://example.webhook.office.com/webhookb2/a-b@c-d/IncomingWebhook/e/f",
             "https://chat.example.org/hooks/abcdefghijklm",
             "https://AKIAZ7QW3RT5YU2IOP4L.example.com/",
-            "https://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.ngrok.example/x",
+            "https://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.ngrok.example/x", // fake-secret-for-tests
         ] {
             assert!(url_values(url).is_empty(), "{url}");
         }

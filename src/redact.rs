@@ -192,12 +192,12 @@ mod tests {
     fn secrets_inside_printed_text_are_masked() {
         for (text, secret) in [
             (
-                "shell=os.getenv('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') or True",
+                "shell=os.getenv('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') or True", // fake-secret-for-tests
                 "0123456789abcdef",
             ), // fake-secret-for-tests
             ("exec(\"aws --key AKIAZZZZ7EXAMPLEQQQ4\")", "ZZZZ7EXAMPLE"), // fake-secret-for-tests
             (
-                "run(url='https://u:correcthorse@db.example.org/x')",
+                "run(url='https://u:correcthorse@db.example.org/x')", // fake-secret-for-tests
                 "correcthorse",
             ), // fake-secret-for-tests
             ("curl -H 'Authorization: Bearer abc.def.ghi-longer' x", "def.ghi"), // fake-secret-for-tests

@@ -347,7 +347,7 @@ fn configuration_paths_named_by_the_repository_stay_inside_it() {
     std::fs::write(
         &credentials,
         format!(
-            "[default]\naws_access_key_id = AKIAZ7QW3RT5YU2IOP4L\naws_secret_access_key = {AWS_SECRET}\n"
+            "[default]\naws_access_key_id = AKIAZ7QW3RT5YU2IOP4L\naws_secret_access_key = {AWS_SECRET}\n" // fake-secret-for-tests
         ),
     )
     .unwrap();
@@ -382,7 +382,7 @@ fn configuration_paths_named_by_the_repository_stay_inside_it() {
                 "{conf} {args:?}: {}",
                 run.stderr
             );
-            assert_no_window_of(&run.all_output(), &[AWS_SECRET, "AKIAZ7QW3RT5YU2IOP4L"], &conf);
+            assert_no_window_of(&run.all_output(), &[AWS_SECRET, "AKIAZ7QW3RT5YU2IOP4L"], &conf); // fake-secret-for-tests
         }
     }
     // A project file named by an ignore list inside the repository stays inside too.
@@ -404,7 +404,7 @@ fn configuration_paths_named_by_the_repository_stay_inside_it() {
     assert!(run.stderr.contains("flag list"), "{}", run.stderr);
     assert_no_window_of(
         &run.all_output(),
-        &[AWS_SECRET, "AKIAZ7QW3RT5YU2IOP4L"],
+        &[AWS_SECRET, "AKIAZ7QW3RT5YU2IOP4L"], // fake-secret-for-tests
         "--flag-list",
     );
     // Nor does an error about the repository's own files (anteater.conf, YAML lists).
