@@ -179,7 +179,7 @@ impl<'a> Inspector<'a> {
                 hasher.update(&buffer[..]);
             }
             if !skip_contents && !too_large {
-                let mut window = Window::new(self.window_size(), View::Binary);
+                let mut window = Window::new(self.window_size(), View::Binary, length);
                 window.run(&mut reader, buffer, hasher.as_mut(), |text, region| {
                     self.scan_text(text, region, report, context)
                 })?;
@@ -228,7 +228,7 @@ impl<'a> Inspector<'a> {
                 Ok(FileOutcome::Text)
             }
             None => {
-                let mut window = Window::new(self.window_size(), View::Text);
+                let mut window = Window::new(self.window_size(), View::Text, length);
                 let pieces = window.run(&mut reader, buffer, None, |text, region| {
                     self.scan_text(text, region, report, context)
                 })?;
@@ -386,10 +386,11 @@ impl<'a> Inspector<'a> {
         self.content_findings(text, &region, report, context, false);
         // A string holding escaped JSON (`"{\"password\": \"...\"}"`) is searched unescaped
         // too: rules expect the quotes an assignment is written with.
-        if region.view == View::Text && memchr::memmem::find(text, b"\\\"").is_some() {
-            let unescaped = unescape_quotes(text);
-            self.content_findings(&unescaped, &region, report, context, true);
-            dedup_findings(&mut report.findings);
+        if region.view == View::Text {
+            if let Some(unescaped) = unescape_quotes(text) {
+                self.content_findings(&unescaped, &region, report, context, true);
+                dedup_findings(&mut report.findings);
+            }
         }
         self.indicators(text, &region, report, context);
     }
@@ -511,26 +512,44 @@ impl<'a> Inspector<'a> {
 
 /// The lines of `text` that hold an escaped quote, with `\"` and `\\` unescaped; every other line
 /// left empty, so that line numbers stay those of `text` and the second search costs only what
-/// those lines cost.
-fn unescape_quotes(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() / 4);
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        if memchr::memmem::find(line, b"\\\"").is_none() {
-            if line.ends_with(b"\n") {
-                out.push(b'\n');
-            }
-            continue;
+/// those lines cost. `None` when no line holds one.
+fn unescape_quotes(text: &[u8]) -> Option<Vec<u8>> {
+    static ESCAPED_QUOTE: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    let finder = ESCAPED_QUOTE.get_or_init(|| memchr::memmem::Finder::new(b"\\\""));
+    let mut hits = finder.find_iter(text).peekable();
+    hits.peek()?;
+    let mut out = Vec::new();
+    let mut done = 0;
+    for hit in hits {
+        if hit < done {
+            continue; // On a line already unescaped.
         }
-        let mut bytes = line.iter().copied().peekable();
-        while let Some(byte) = bytes.next() {
-            if byte == b'\\' && matches!(bytes.peek(), Some(b'"' | b'\\')) {
-                out.extend(bytes.next());
-            } else {
-                out.push(byte);
+        let start = memchr::memrchr(b'\n', &text[done..hit]).map_or(done, |at| done + at + 1);
+        let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |at| hit + at + 1);
+        out.resize(
+            out.len() + memchr::memchr_iter(b'\n', &text[done..start]).count(),
+            b'\n',
+        );
+        let line = &text[start..end];
+        let mut from = 0;
+        // Copied in runs between backslashes: a backslash before `"` or `\\` is dropped.
+        while let Some(at) = memchr::memchr(b'\\', &line[from..]).map(|at| from + at) {
+            out.extend_from_slice(&line[from..at]);
+            match line.get(at + 1) {
+                Some(next @ (b'"' | b'\\')) => {
+                    out.push(*next);
+                    from = at + 2;
+                }
+                _ => {
+                    out.push(b'\\');
+                    from = at + 1;
+                }
             }
         }
+        out.extend_from_slice(&line[from..]);
+        done = end;
     }
-    out
+    Some(out)
 }
 
 /// One finding per rule, line and match: a file searched in two views (as it is and decoded)

@@ -41,6 +41,11 @@ pub fn classify(first_block: &[u8]) -> Kind {
 /// UTF-32 or UTF-16 text, with a byte-order mark or without, whose code units all decode to
 /// characters text holds.
 fn wide_encoding(block: &[u8]) -> Option<Encoding> {
+    // Wide text always has NUL bytes (UTF-32 in every character, UTF-16 in enough of them to
+    // be told without a byte-order mark); most files have none, and are answered here.
+    if !matches!(block, [0xff, 0xfe, ..] | [0xfe, 0xff, ..]) && memchr::memchr(0, block).is_none() {
+        return None;
+    }
     let utf32 = match block {
         [0xff, 0xfe, 0, 0, rest @ ..] => Some((true, rest, true)),
         [0, 0, 0xfe, 0xff, rest @ ..] => Some((false, rest, true)),

@@ -72,15 +72,18 @@ pub enum Pieces {
 /// A reader of windows of at most `size` bytes.
 pub struct Window {
     size: usize,
+    /// The fragment's length, when known: the buffer is sized for it, not for a whole window.
+    length: u64,
     view: View,
     lookahead: usize,
     lookbehind: usize,
 }
 
 impl Window {
-    pub fn new(size: usize, view: View) -> Self {
+    pub fn new(size: usize, view: View, length: u64) -> Self {
         Window {
             size,
+            length,
             view,
             lookahead: (size / 4).min(16 << 10),
             lookbehind: (size / 8).min(4 << 10),
@@ -98,7 +101,10 @@ impl Window {
     ) -> std::io::Result<Pieces> {
         // Room for the file (or one window of it): a 50 MiB reservation per file, given back
         // after each, cost more than the scan itself on small files.
-        buffer.reserve(self.size.min(1 << 20).saturating_sub(buffer.len()));
+        let needed = usize::try_from(self.length)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        buffer.reserve(needed.min(self.size).saturating_sub(buffer.len()));
         let mut own_start = 0;
         let mut lines_before: u32 = 0;
         let mut strings = Vec::new();
@@ -131,11 +137,17 @@ impl Window {
                 }
             };
             let line_of = |offset: usize| 1 + memchr::memchr_iter(b'\n', &text[..offset]).count() as u32;
+            // Most fragments are one window, which owns all of its lines: nothing to count.
+            let own_lines = if own_start == 0 && at_end {
+                1..u32::MAX
+            } else {
+                // At the end the last line is owned even without a line break after it.
+                line_of(own_start)..line_of(own_end) + u32::from(at_end)
+            };
             let region = Region {
                 view: self.view,
                 own: own_start..own_end,
-                // At the end the last line is owned even without a line break after it.
-                own_lines: line_of(own_start)..line_of(own_end) + u32::from(at_end),
+                own_lines,
                 lines_before,
             };
             scan(text, region);
@@ -174,7 +186,7 @@ mod tests {
         let mut owned = Vec::new();
         let mut buffer = Vec::new();
         let mut reader = input;
-        let pieces = Window::new(size, view)
+        let pieces = Window::new(size, view, input.len() as u64)
             .run(&mut reader, &mut buffer, None, |text, region| {
                 let mut line = 1;
                 let mut start = 0;
@@ -221,7 +233,7 @@ mod tests {
         let mut reader: &[u8] = &text;
         let mut buffer = Vec::new();
         let mut seen_with_body = false;
-        Window::new(8 * 1024, View::Text)
+        Window::new(8 * 1024, View::Text, text.len() as u64)
             .run(&mut reader, &mut buffer, None, |window, region| {
                 if let Some(at) = memchr::memmem::find(window, b"-----BEGIN") {
                     if region.owns(at) {
@@ -241,7 +253,7 @@ mod tests {
         let mut reader: &[u8] = &input;
         let mut buffer = Vec::new();
         let mut found = 0;
-        Window::new(8 * 1024, View::Binary)
+        Window::new(8 * 1024, View::Binary, input.len() as u64)
             .run(&mut reader, &mut buffer, Some(&mut hasher), |text, region| {
                 if let Some(at) = memchr::memmem::find(text, b"AKIA") {
                     if region.owns(at) {

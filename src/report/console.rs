@@ -105,9 +105,9 @@ impl<Out: Write, Err: Write> Reporter for ConsoleReporter<Out, Err> {
         if let Some(baseline) = report.baseline {
             writeln!(
                 out,
-                "anteater: baseline: {} findings accepted, {} stale entries",
-                baseline.accepted,
-                baseline.stale.len()
+                "anteater: baseline: {} accepted, {}",
+                plural(baseline.accepted, "finding", "findings"),
+                plural(baseline.stale.len(), "stale entry", "stale entries")
             )?;
             for entry in &baseline.stale {
                 writeln!(

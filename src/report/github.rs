@@ -348,9 +348,17 @@ fn summary_tail(report: &ScanReport<'_>) -> String {
     }
     if let Some(baseline) = report.baseline {
         md.push_str(&format!(
-            "**Baseline:** {} findings accepted, {} stale entries (no longer found; they can be removed).\n\n",
-            baseline.accepted,
-            baseline.stale.len()
+            "**Baseline:** {} accepted, {} {} (no longer found; they can be removed).\n\n",
+            match baseline.accepted {
+                1 => "1 finding".to_string(),
+                n => format!("{n} findings"),
+            },
+            baseline.stale.len(),
+            if baseline.stale.len() == 1 {
+                "stale entry"
+            } else {
+                "stale entries"
+            }
         ));
     }
     let mut problems: Vec<String> = Vec::new();

@@ -51,7 +51,7 @@ fn a_baseline_accepts_known_findings_and_survives_inserted_lines() {
     assert!(run.results().is_empty());
     assert!(
         run.stdout
-            .contains("baseline: 1 findings accepted, 0 stale entries"),
+            .contains("baseline: 1 finding accepted, 0 stale entries"),
         "{}",
         run.stdout
     );
@@ -78,7 +78,7 @@ fn stale_baseline_entries_are_listed() {
         .run();
     assert_eq!(run.code, 0);
     assert!(
-        run.stdout.contains("0 findings accepted, 1 stale entries"),
+        run.stdout.contains("0 findings accepted, 1 stale entry"),
         "{}",
         run.stdout
     );
