@@ -85,6 +85,10 @@ struct Context<'f> {
     archive: Option<(usize, &'f std::cell::RefCell<archive::Budget>)>,
 }
 
+/// A binary's bytes are searched in windows of this size: it has no lines to keep whole, and a
+/// large binary must not cost a window of --max-file-size in memory.
+const BINARY_WINDOW: usize = 1 << 20;
+
 static ALL_LINES: crate::source::AddedLines = crate::source::AddedLines::All;
 static NO_LINES: crate::source::AddedLines = crate::source::AddedLines::Ranges(Vec::new());
 
@@ -179,7 +183,7 @@ impl<'a> Inspector<'a> {
                 hasher.update(&buffer[..]);
             }
             if !skip_contents && !too_large {
-                let mut window = Window::new(self.window_size(), View::Binary, length);
+                let mut window = Window::new(BINARY_WINDOW.min(self.window_size()), View::Binary, length);
                 window.run(&mut reader, buffer, hasher.as_mut(), |text, region| {
                     self.scan_text(text, region, report, context)
                 })?;
@@ -531,6 +535,15 @@ fn unescape_quotes(text: &[u8]) -> Option<Vec<u8>> {
             b'\n',
         );
         let line = &text[start..end];
+        if !escaped_assignment(line) {
+            // Escaped quotes in code (`"\"{}\""`), not a value inside an escaped document.
+            out.resize(
+                out.len() + memchr::memchr_iter(b'\n', &text[done..end]).count(),
+                b'\n',
+            );
+            done = end;
+            continue;
+        }
         let mut from = 0;
         // Copied in runs between backslashes: a backslash before `"` or `\\` is dropped.
         while let Some(at) = memchr::memchr(b'\\', &line[from..]).map(|at| from + at) {
@@ -550,6 +563,14 @@ fn unescape_quotes(text: &[u8]) -> Option<Vec<u8>> {
         done = end;
     }
     Some(out)
+}
+
+/// Whether a line holds a value assigned inside an escaped document: `\"key\": \"`,
+/// `key=\"value\"`.
+fn escaped_assignment(line: &[u8]) -> bool {
+    [&b"\\\":"[..], b"\\\" :", b"=\\\"", b"\\\"=", b": \\\"", b":\\\""]
+        .iter()
+        .any(|needle| memchr::memmem::find(line, needle).is_some())
 }
 
 /// One finding per rule, line and match: a file searched in two views (as it is and decoded)
