@@ -91,7 +91,7 @@ pub fn added_lines(old: &[u8], new: &[u8]) -> AddedLines {
     );
     let mut ranges: Vec<Range<u32>> = Vec::new();
     imara_diff::diff(
-        imara_diff::Algorithm::Histogram,
+        imara_diff::Algorithm::Myers,
         &input,
         |_before: Range<u32>, after: Range<u32>| {
             if !after.is_empty() {
