@@ -35,7 +35,9 @@ BASE_RECIPE=2
 # debian:bookworm-slim; growing past this limit means something came back that should not.
 MAX_IMAGE_MIB=${MAX_IMAGE_MIB:-60}
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# shellcheck source=/dev/null # scripts/lib/checks.sh: ok, not_ok, check, now_ms, seconds, rustless_path
+. scripts/lib/checks.sh # the working folder is the repository
+failures=0
 started_ms=$(now_ms)
 lap() { # lap LABEL START_MS
   local ms=$(($(now_ms) - $2))
@@ -66,14 +68,6 @@ slim_rootfs() {
   rm -rf "${r:?}"/usr/share/{groff,info,linda,lintian,locale,man}/*
   rm -rf "${r:?}"/var/cache/apt/archives/*.deb "${r:?}"/var/cache/apt/*.bin \
     "${r:?}"/var/lib/apt/lists/* "${r:?}"/var/log/*.log
-}
-
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "NOT OK - $*" >&2; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 
 # ---- 1. tools ----------------------------------------------------------------------------------

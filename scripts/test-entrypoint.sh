@@ -23,13 +23,9 @@ if [ -z "${ANTEATER_BIN:-}" ]; then
   ANTEATER_BIN=$repo/target/release/anteater
 fi
 
+# shellcheck source=/dev/null # scripts/lib/checks.sh: ok, not_ok, check, now_ms, seconds, rustless_path
+. scripts/lib/checks.sh # the working folder is the repository
 failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "NOT OK - $*" >&2; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 
 work=$(mktemp -d /tmp/anteater-entrypoint-test.XXXXXX)
 chmod 755 "$work" # the non-root run must reach it

@@ -20,14 +20,9 @@ for tool in python3 git; do
   command -v "$tool" >/dev/null || { echo "test-pre-commit: $tool is missing" >&2; exit 1; }
 done
 
+# shellcheck source=/dev/null # scripts/lib/checks.sh: ok, not_ok, check, now_ms, seconds, rustless_path
+. scripts/lib/checks.sh # the working folder is the repository
 failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "NOT OK - $*" >&2; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 work=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
@@ -70,10 +65,7 @@ repos:
 EOF
 
 # PATH: the pre-commit virtualenv and the system folders that hold no cargo or rustc.
-path=$work/tools/bin
-for dir in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
-  if [ -d "$dir" ] && [ ! -e "$dir/cargo" ] && [ ! -e "$dir/rustc" ]; then path=$path:$dir; fi
-done
+path=$work/tools/bin:$(rustless_path)
 export PATH=$path PRE_COMMIT_HOME=$work/cache PIP_FIND_LINKS=$wheels PIP_DISABLE_PIP_VERSION_CHECK=1
 unset CARGO_HOME RUSTUP_HOME VIRTUAL_ENV
 check "no cargo on PATH" bash -c '! command -v cargo'

@@ -21,18 +21,9 @@ for tool in python3 cargo; do
   command -v "$tool" >/dev/null || { echo "test-wheel: $tool is missing" >&2; exit 1; }
 done
 
+# shellcheck source=/dev/null # scripts/lib/checks.sh: ok, not_ok, check, now_ms, seconds, rustless_path
+. scripts/lib/checks.sh # the working folder is the repository
 failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "NOT OK - $*" >&2; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-seconds() { # seconds START_MS: elapsed time as S.s
-  local ms=$(($(now_ms) - $1))
-  printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100))
-}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -68,10 +59,7 @@ EOF
 
 echo "== installing it where there is no Rust toolchain"
 # PATH keeps only the system folders that hold no cargo or rustc (~/.cargo/bin is left out).
-path=
-for dir in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
-  if [ -d "$dir" ] && [ ! -e "$dir/cargo" ] && [ ! -e "$dir/rustc" ]; then path=${path:+$path:}$dir; fi
-done
+path=$(rustless_path)
 python=$(command -v python3)
 venv=$work/user-venv
 "$python" -m venv "$venv"

@@ -12,6 +12,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 
+use crate::blobs::{Blob, BlobReader, OverLimit};
 use crate::platform_env::PlatformEnv;
 
 pub use crate::source::AddedLines;
@@ -267,30 +268,24 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str], new_side: NewSide) ->
     // the version that is scanned, by the same line diff history mode uses, so that every mode
     // agrees on what a change adds (a re-encoded file adds only its changed lines; a file git
     // would call binary is compared all the same).
-    let mut blobs = crate::blobs::BlobReader::start(root)?;
+    let mut blobs = BlobReader::start(root)?;
     for (old, new) in modified {
         let relative = |path: &Path| format!("./{}", crate::paths::slash_path(path));
-        let old_version = blobs.read(
-            &format!("{base}:{}", relative(&old)),
-            DIFF_LIMIT,
-            &mut std::io::sink(),
-        );
+        let old_version = blobs.read(&format!("{base}:{}", relative(&old)), DIFF_LIMIT, OverLimit::Skip);
         let new_version = match new_side {
             NewSide::WorkTree => match std::fs::metadata(root.join(&new)) {
                 Ok(meta) if meta.len() <= DIFF_LIMIT => std::fs::read(root.join(&new)).ok(),
                 _ => None,
             },
             NewSide::Index => {
-                match blobs.read(&format!(":{}", relative(&new)), DIFF_LIMIT, &mut std::io::sink()) {
-                    Ok(crate::blobs::Blob::Content(content)) => Some(content),
+                match blobs.read(&format!(":{}", relative(&new)), DIFF_LIMIT, OverLimit::Skip) {
+                    Ok(Blob::Content(content)) => Some(content),
                     _ => None,
                 }
             }
         };
         let lines = match (old_version, new_version) {
-            (Ok(crate::blobs::Blob::Content(old)), Some(new)) => {
-                crate::source::lines::added_lines_between(&old, &new)
-            }
+            (Ok(Blob::Content(old)), Some(new)) => crate::source::lines::added_lines_between(&old, &new),
             // Not readable or too large to compare: every line counts as new.
             _ => AddedLines::All,
         };
@@ -303,7 +298,6 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str], new_side: NewSide) ->
 /// it did not exist there. Resolved from the file's own directory, so any file of the repository
 /// works. One git process: `cat-file --batch` says "missing" itself.
 pub fn file_at(path: &Path, revision: &str) -> anyhow::Result<Option<Vec<u8>>> {
-    use std::io::Write as _;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -316,48 +310,25 @@ pub fn file_at(path: &Path, revision: &str) -> anyhow::Result<Option<Vec<u8>>> {
             path.display()
         );
     }
-    let mut child = git_command(dir)
-        .args(["cat-file", "--batch"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .context("running git (is it installed?)")?;
-    // Written, then closed (dropped), so that git answers and ends.
-    child
-        .stdin
-        .take()
-        .context("git's standard input")?
-        .write_all(format!("{spec}\n").as_bytes())
-        .context("asking git cat-file")?;
-    let output = child.wait_with_output().context("running git cat-file")?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!("git cat-file --batch {spec}: {}", stderr.trim());
-    }
-    batch_answer(&output.stdout).with_context(|| format!("git cat-file --batch {spec}"))
+    let version = BlobReader::start(dir)?.read(&spec, u64::MAX, OverLimit::Skip)?;
+    file_version(version).with_context(|| format!("git cat-file --batch {spec}"))
 }
 
-/// The object in one answer of `git cat-file --batch`: `<oid> blob <size>`, a line break and the
-/// content, or `<name> missing`.
+/// A configuration file's version: its content, `None` when the revision lacks it, an error
+/// when the revision has something else there (a folder).
+fn file_version(version: Blob) -> anyhow::Result<Option<Vec<u8>>> {
+    match version {
+        Blob::Content(content) => Ok(Some(content)),
+        Blob::Missing => Ok(None),
+        Blob::Other(kind) => bail!("not a file there but a {kind}"),
+        Blob::Spooled(_) | Blob::Large(_) => bail!("too large to read"),
+    }
+}
+
+/// One answer of `git cat-file --batch` as a configuration file's version.
+#[cfg(test)]
 fn batch_answer(answer: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
-    let header_end = memchr::memchr(b'\n', answer).context("no answer")?;
-    let header = String::from_utf8_lossy(&answer[..header_end]);
-    let mut fields = header.rsplitn(3, ' ');
-    let (last, kind) = (fields.next().unwrap_or_default(), fields.next());
-    if last == "missing" {
-        return Ok(None);
-    }
-    let size: usize = last
-        .parse()
-        .with_context(|| format!("unexpected answer `{header}`"))?;
-    if kind != Some("blob") {
-        bail!("not a file there but a {}", kind.unwrap_or("nothing"));
-    }
-    answer
-        .get(header_end + 1..header_end + 1 + size)
-        .map(|content| Some(content.to_vec()))
-        .context("the answer is cut short")
+    file_version(crate::blobs::answer(&mut &answer[..], u64::MAX, OverLimit::Skip)?)
 }
 
 /// Whether git tracks the file at `path` (it is in the index of the work tree holding it).

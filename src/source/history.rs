@@ -18,7 +18,7 @@ use std::sync::mpsc;
 
 use anyhow::{bail, Context};
 
-use crate::blobs::{Blob as GitBlob, BlobReader};
+use crate::blobs::{Blob, BlobReader, OverLimit};
 use crate::config::Config;
 use crate::finding::{Finding, Introduced};
 use crate::inspect::{binary, text, FileOutcome, IndicatorHit, Inspector};
@@ -271,15 +271,6 @@ fn first_of_each(mut found: Vec<Ordered>) -> Vec<Finding> {
         .collect()
 }
 
-/// A new version as the inspector takes it.
-enum Blob {
-    Content(Vec<u8>),
-    /// Over `--max-file-size`: spooled to a temporary file, never held in memory.
-    Spooled(tempfile::NamedTempFile),
-    /// Not in this repository (a partial clone).
-    Missing,
-}
-
 /// One worker: a blob reader, the inspector, and what they found.
 struct Worker<'a> {
     config: &'a Config,
@@ -302,22 +293,6 @@ impl<'a> Worker<'a> {
         })
     }
 
-    /// The new version of a change: in memory, or spooled to disk when too large to hold.
-    fn new_version(&mut self, id: &str) -> anyhow::Result<Blob> {
-        let mut spool = tempfile::NamedTempFile::new().context("a file for a large blob")?;
-        Ok(
-            match self
-                .blobs
-                .read(id, self.config.max_file_size, spool.as_file_mut())?
-            {
-                GitBlob::Content(content) => Blob::Content(content),
-                // Inspected in windows from disk, like a large file of the tree.
-                GitBlob::Large(_) => Blob::Spooled(spool),
-                GitBlob::Missing => Blob::Missing,
-            },
-        )
-    }
-
     fn inspect(&mut self, change: &Change) -> anyhow::Result<()> {
         let config = self.config;
         let relative = change.path.as_str();
@@ -325,11 +300,14 @@ impl<'a> Worker<'a> {
             return Ok(());
         }
         let report_path = format!("{}{relative}", self.prefix);
-        let new = self.new_version(&change.new_blob)?;
+        // A version too large to hold is spooled to disk and inspected in windows, like a large
+        // file of the tree; it is new in every line: no line diff is made of it.
+        let new = self
+            .blobs
+            .read(&change.new_blob, config.max_file_size, OverLimit::Spool)?;
         let added = match &new {
-            // A version too large to hold is new in every line: no line diff is made of it.
-            Blob::Spooled(_) | Blob::Missing => AddedLines::All,
             Blob::Content(new) => self.added_lines(change, new)?,
+            _ => AddedLines::All,
         };
         let fragment = |content| Fragment {
             scan_path: relative,
@@ -349,7 +327,7 @@ impl<'a> Worker<'a> {
                 };
                 self.inspector.inspect(&fragment(content), &mut self.buffer)
             }
-            Blob::Missing => {
+            Blob::Missing | Blob::Large(_) | Blob::Other(_) => {
                 let mut report = self
                     .inspector
                     .inspect(&fragment(Content::Bytes(&[])), &mut self.buffer);
@@ -391,21 +369,23 @@ impl<'a> Worker<'a> {
         if change.old_blobs.iter().all(|old| *old == change.new_blob) {
             return Ok(AddedLines::none()); // A pure rename adds no content.
         }
-        let binary = text::classify(&new[..new.len().min(binary::FIRST_BLOCK)]).binary;
+        // A binary has no lines to compare: a new version of it is new throughout.
+        if text::classify(&new[..new.len().min(binary::FIRST_BLOCK)]).binary {
+            return Ok(AddedLines::All);
+        }
         let new_text = text::comparable(new);
         let mut added = if change.new_against_a_parent {
             None
         } else {
             Some(AddedLines::All)
         };
-        for old_id in change.old_blobs.clone() {
+        for old_id in &change.old_blobs {
             let old = self
                 .blobs
-                .read(&old_id, self.config.max_file_size, &mut std::io::sink())?;
+                .read(old_id, self.config.max_file_size, OverLimit::Skip)?;
             let against_this = match old {
-                _ if binary => AddedLines::All,
-                GitBlob::Content(old) => lines::added_lines(&text::comparable(&old), &new_text),
-                GitBlob::Large(_) | GitBlob::Missing => AddedLines::All,
+                Blob::Content(old) => lines::added_lines(&text::comparable(&old), &new_text),
+                _ => AddedLines::All,
             };
             added = Some(match added {
                 Some(so_far) => so_far.intersect(&against_this),
