@@ -4,6 +4,7 @@
 //! query of small numbers: no user information, fragment or other query, no webhook or bot URL whose path is the secret, no
 //! token-shaped path segment or host label.
 
+use crate::redact::token_shaped;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -29,10 +30,6 @@ const SECRET_PATH_PREFIXES: &[(&str, &str)] = &[
     ("outlook.office.com", "/webhook"),
     ("chat.googleapis.com", "/v1/spaces/"),
 ];
-/// A run of letters and digits this long, holding both, is taken for a token.
-const TOKEN_RUN: usize = 16;
-/// A run of letters of both cases and digits this long is taken for a token even without digits.
-const MIXED_CASE_RUN: usize = 24;
 
 /// An indicator found in a line: its value and where it is (a range of the line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,15 +189,6 @@ pub fn holds_token(url: &str) -> bool {
         return true;
     }
     path.split(|c: char| !c.is_ascii_alphanumeric()).any(token_shaped)
-}
-
-fn token_shaped(run: &str) -> bool {
-    let has = |test: fn(&char) -> bool| run.chars().any(|c| test(&c));
-    let digits = has(char::is_ascii_digit);
-    let letters = has(char::is_ascii_alphabetic);
-    let upper = has(char::is_ascii_uppercase);
-    let lower = has(char::is_ascii_lowercase);
-    (run.len() >= TOKEN_RUN && digits && letters) || (run.len() >= MIXED_CASE_RUN && upper && lower)
 }
 
 fn trim_url(mut text: &str) -> &str {

@@ -118,7 +118,9 @@ fn mixed(run: &str) -> bool {
         || (has(char::is_ascii_uppercase) && has(char::is_ascii_lowercase))
 }
 
-fn token_shaped(run: &str) -> bool {
+/// A run of letters and digits shaped like a token (the one test for what may not be printed
+/// and what may not leave for VirusTotal).
+pub(crate) fn token_shaped(run: &str) -> bool {
     let has = |test: fn(&char) -> bool| run.chars().any(|c| test(&c));
     let digits = has(char::is_ascii_digit);
     let letters = has(char::is_ascii_alphabetic);

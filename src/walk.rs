@@ -12,7 +12,7 @@ use crate::config::{Config, Targets};
 use crate::finding::Finding;
 use crate::inspect::{IndicatorHit, Inspector};
 use crate::paths;
-use crate::source::{AddedLines, Content, Fragment};
+use crate::source::{Content, Fragment, ALL_LINES, NO_LINES};
 use crate::stats::ScanStats;
 use crate::virustotal::lookup::UploadSource;
 
@@ -117,9 +117,6 @@ struct Visitor<'s> {
     /// File contents, reused from file to file.
     buffer: Vec<u8>,
 }
-
-static ALL_LINES: AddedLines = AddedLines::All;
-static NO_LINES: AddedLines = AddedLines::Ranges(Vec::new());
 
 /// A thread keeps its read buffer between files, unless one huge file made it huge.
 const KEEP_BUFFER_UP_TO: usize = 16 << 20;

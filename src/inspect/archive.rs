@@ -161,16 +161,8 @@ fn zip_members(
             continue;
         }
         let name = entry.name().to_string();
-        let size = entry.size();
-        budget.borrow_mut().take(&name, size, entry.compressed_size())?;
-        let bytes = read_bounded(
-            &mut entry,
-            &name,
-            entry_size_hint(size),
-            largest,
-            &budget.borrow(),
-        )?;
-        visit(Member { name, bytes });
+        let (size, stored) = (entry.size(), entry.compressed_size());
+        take_member(name, &mut entry, (size, stored), largest, budget, visit)?;
     }
     Ok(())
 }
@@ -193,16 +185,24 @@ fn tar_members(
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let size = entry.size();
         // Stored as is: a tar member expands to its own size.
-        budget.borrow_mut().take(&name, size, size)?;
-        let bytes = read_bounded(
-            &mut entry,
-            &name,
-            entry_size_hint(size),
-            largest,
-            &budget.borrow(),
-        )?;
-        visit(Member { name, bytes });
+        take_member(name, &mut entry, (size, size), largest, budget, visit)?;
     }
+    Ok(())
+}
+
+/// One member whose declared size (and stored size) is known: taken out of the budget, read
+/// within it, handed on.
+fn take_member(
+    name: String,
+    reader: &mut impl Read,
+    (size, stored): (u64, u64),
+    largest: u64,
+    budget: &RefCell<Budget>,
+    visit: &mut dyn FnMut(Member),
+) -> Result<(), String> {
+    budget.borrow_mut().take(&name, size, stored)?;
+    let bytes = read_bounded(reader, &name, entry_size_hint(size), largest, &budget.borrow())?;
+    visit(Member { name, bytes });
     Ok(())
 }
 

@@ -22,7 +22,7 @@ use crate::cli::Oversize;
 use crate::config::Config;
 use crate::finding::{content_match_hash, hex, sha256_hex, Finding};
 use crate::redact;
-use crate::source::{Content, Fragment};
+use crate::source::{Content, Fragment, ALL_LINES, NO_LINES};
 use crate::virustotal::lookup::{Indicator, UploadSource};
 use crate::virustotal::verdict::IndicatorKind;
 
@@ -88,9 +88,6 @@ struct Context<'f> {
 /// A binary's bytes are searched in windows of this size: it has no lines to keep whole, and a
 /// large binary must not cost a window of --max-file-size in memory.
 const BINARY_WINDOW: usize = 1 << 20;
-
-static ALL_LINES: crate::source::AddedLines = crate::source::AddedLines::All;
-static NO_LINES: crate::source::AddedLines = crate::source::AddedLines::Ranges(Vec::new());
 
 impl<'a> Inspector<'a> {
     pub fn new(config: &'a Config) -> Self {
@@ -223,10 +220,10 @@ impl<'a> Inspector<'a> {
                          raise --max-file-size to scan it"
                     )));
                 }
-                let whole = windows::Region::whole(buffer.len());
+                let whole = windows::Region::whole();
                 self.scan_text(buffer, whole, report, context);
                 let decoded = text::decode(buffer, encoding);
-                self.scan_text(&decoded, windows::Region::whole(decoded.len()), report, context);
+                self.scan_text(&decoded, windows::Region::whole(), report, context);
                 dedup_findings(&mut report.findings);
                 *buffer = decoded;
                 Ok(FileOutcome::Text)
@@ -518,9 +515,7 @@ impl<'a> Inspector<'a> {
 /// left empty, so that line numbers stay those of `text` and the second search costs only what
 /// those lines cost. `None` when no line holds one.
 fn unescape_quotes(text: &[u8]) -> Option<Vec<u8>> {
-    static ESCAPED_QUOTE: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
-    let finder = ESCAPED_QUOTE.get_or_init(|| memchr::memmem::Finder::new(b"\\\""));
-    let mut hits = finder.find_iter(text).peekable();
+    let mut hits = escaped_quotes().find_iter(text).peekable();
     hits.peek()?;
     let mut out = Vec::new();
     let mut done = 0;
@@ -568,9 +563,21 @@ fn unescape_quotes(text: &[u8]) -> Option<Vec<u8>> {
 /// Whether a line holds a value assigned inside an escaped document: `\"key\": \"`,
 /// `key=\"value\"`.
 fn escaped_assignment(line: &[u8]) -> bool {
-    [&b"\\\":"[..], b"\\\" :", b"=\\\"", b"\\\"=", b": \\\"", b":\\\""]
-        .iter()
-        .any(|needle| memchr::memmem::find(line, needle).is_some())
+    escaped_quotes().find_iter(line).any(|at| {
+        let (before, after) = (&line[..at], &line[at + 2..]);
+        after.starts_with(b":")
+            || after.starts_with(b" :")
+            || after.starts_with(b"=")
+            || before.ends_with(b"=")
+            || before.ends_with(b":")
+            || before.ends_with(b": ")
+    })
+}
+
+/// The searcher for `\"`, built once.
+fn escaped_quotes() -> &'static memchr::memmem::Finder<'static> {
+    static ESCAPED_QUOTE: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    ESCAPED_QUOTE.get_or_init(|| memchr::memmem::Finder::new(b"\\\""))
 }
 
 /// One finding per rule, line and match: a file searched in two views (as it is and decoded)

@@ -33,7 +33,7 @@ pub struct Region {
 
 impl Region {
     /// All of a text held whole.
-    pub fn whole(_length: usize) -> Self {
+    pub fn whole() -> Self {
         Region {
             view: View::Text,
             own: 0..usize::MAX,

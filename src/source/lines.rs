@@ -14,6 +14,11 @@ pub enum AddedLines {
     Ranges(Vec<Range<u32>>),
 }
 
+/// Every line new: for borrowing where a fragment's lines are not computed (a tree scan).
+pub static ALL_LINES: AddedLines = AddedLines::All;
+/// No line new: for a file a change lists without lines of its own.
+pub static NO_LINES: AddedLines = AddedLines::Ranges(Vec::new());
+
 impl AddedLines {
     /// No line is new (a pure rename, a mode change): only the name can be news.
     pub fn none() -> Self {

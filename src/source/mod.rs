@@ -9,7 +9,7 @@ pub mod lines;
 
 use std::path::Path;
 
-pub use lines::AddedLines;
+pub use lines::{AddedLines, ALL_LINES, NO_LINES};
 
 /// One version of one file, to be inspected.
 pub struct Fragment<'a> {
