@@ -161,36 +161,23 @@ impl SharedCache {
 
     /// Stores `json` under `key` for the cache's TTL.
     pub async fn put(&self, key: &str, json: &str) -> Result<(), CacheError> {
-        let ttl = self.ttl_secs;
-        self.retrying(|| {
-            self.link.run(|mut conn| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(json)
-                    .arg("EX")
-                    .arg(ttl)
-                    .query_async::<()>(&mut conn)
-                    .await
-            })
-        })
-        .await
-        .map_err(|failure| match failure {
-            Failure::WrongType(attempts) => self.unavailable("unexpected WRONGTYPE on SET".into(), attempts),
-            Failure::Gave(message, attempts) => self.unavailable(message, attempts),
-        })
+        let mut set = redis::cmd("SET");
+        set.arg(key).arg(json).arg("EX").arg(self.ttl_secs);
+        self.set(&set).await
     }
 
     /// Stores `value` under `key` without expiry, unless something is there already.
     pub async fn put_new(&self, key: &str, value: &[u8]) -> Result<(), CacheError> {
+        let mut set = redis::cmd("SET");
+        set.arg(key).arg(value).arg("NX");
+        self.set(&set).await
+    }
+
+    /// Runs a `SET`, retried as every command is.
+    async fn set(&self, set: &redis::Cmd) -> Result<(), CacheError> {
         self.retrying(|| {
-            self.link.run(|mut conn| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(value)
-                    .arg("NX")
-                    .query_async::<()>(&mut conn)
-                    .await
-            })
+            self.link
+                .run(|mut conn| async move { set.query_async::<()>(&mut conn).await })
         })
         .await
         .map_err(|failure| match failure {
