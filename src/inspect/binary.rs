@@ -52,6 +52,11 @@ pub(crate) fn unit(pair: &[u8], little_endian: bool) -> u16 {
 pub fn sha256_hex(first_block: &[u8], reader: &mut impl Read) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     hasher.update(first_block);
+    finish_sha256(hasher, reader)
+}
+
+/// A hash begun elsewhere, finished with the rest of `reader`, streamed in blocks.
+pub fn finish_sha256(mut hasher: Sha256, reader: &mut impl Read) -> std::io::Result<String> {
     let mut block = vec![0; 64 * 1024];
     loop {
         match reader.read(&mut block) {

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cli::Oversize;
 use crate::config::Config;
-use crate::finding::{content_match_hash, hex, sha256_hex, Finding};
+use crate::finding::{content_match_hash, sha256_hex, Finding};
 use crate::redact;
 use crate::source::{Content, Fragment, ALL_LINES, NO_LINES};
 use crate::virustotal::lookup::{Indicator, UploadSource};
@@ -185,17 +185,9 @@ impl<'a> Inspector<'a> {
                     self.scan_text(text, region, report, context)
                 })?;
             }
-            if let Some(mut hasher) = hasher {
-                let mut rest = vec![0; 64 * 1024];
-                loop {
-                    match reader.read(&mut rest) {
-                        Ok(0) => break,
-                        Ok(n) => hasher.update(&rest[..n]),
-                        Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(err) => return Err(err),
-                    }
-                }
-                self.check_binary(hex(&hasher.finalize()), length, context, report);
+            if let Some(hasher) = hasher {
+                let sha256 = binary::finish_sha256(hasher, &mut reader)?;
+                self.check_binary(sha256, length, context, report);
             }
             return Ok(FileOutcome::Binary);
         }
