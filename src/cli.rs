@@ -184,11 +184,11 @@ pub struct Cli {
 
     /// Text files larger than this are scanned in windows of this size, line by line (or skipped,
     /// see --oversize); it bounds the memory each thread holds. Binaries are hashed whatever their
-    /// size. Bytes, or with a KiB/MiB/GiB suffix.
+    /// size, and their bytes searched as --oversize says. Bytes, or with a KiB/MiB/GiB suffix.
     #[arg(long, env = "ANTEATER_MAX_FILE_SIZE", value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
     pub max_file_size: u64,
 
-    /// What to do with text files over --max-file-size: `scan` them in windows (a file with a
+    /// What to do with text files (and binaries' bytes) over --max-file-size: `scan` them in windows (a file with a
     /// line longer than the window cannot be, and makes the scan incomplete, exit 2), `fail`
     /// (skip them; the scan is incomplete, exit 2) or `warn` (skip them with a warning naming each;
     /// the exit code does not change).

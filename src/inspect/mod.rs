@@ -163,15 +163,17 @@ impl<'a> Inspector<'a> {
         let too_large = length > config.max_file_size && config.oversize != Oversize::Scan;
 
         if kind.binary {
-            if let Some(format) = archive::format(buffer) {
-                if !skip_contents
-                    && context
-                        .archive
-                        .is_none_or(|(depth, _)| depth < archive::LIMITS.depth)
-                {
-                    drop(reader);
-                    return self.inspect_archive(format, length, context, report);
+            if let Some(format) = archive::format(buffer).filter(|_| !skip_contents) {
+                let depth = context.archive.map_or(0, |(depth, _)| depth);
+                if depth >= archive::LIMITS.depth {
+                    // Not opened, and not passed either: what it holds is unknown.
+                    return Ok(FileOutcome::Unreadable(format!(
+                        "an archive nested more than {} deep; not inspected",
+                        archive::LIMITS.depth
+                    )));
                 }
+                drop(reader);
+                return self.inspect_archive(format, length, context, report);
             }
             // Binaries are hashed whatever their size, and their bytes searched too (a secret in
             // a "binary" is still a secret), in the same pass.
@@ -189,7 +191,12 @@ impl<'a> Inspector<'a> {
                 let sha256 = binary::finish_sha256(hasher, &mut reader)?;
                 self.check_binary(sha256, length, context, report);
             }
-            return Ok(FileOutcome::Binary);
+            // Bytes left unsearched for their size are skipped as --oversize says, like text.
+            return Ok(if too_large && !skip_contents {
+                FileOutcome::TooLarge(length)
+            } else {
+                FileOutcome::Binary
+            });
         }
         if skip_contents {
             return Ok(FileOutcome::ContentsIgnored);

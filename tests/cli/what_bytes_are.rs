@@ -417,3 +417,40 @@ fn a_file_a_change_adds_under_anteaters_own_folder_is_scanned() {
         );
     }
 }
+
+// Item 6, attacked again: nesting past the depth bound is not a way around the archive check.
+#[test]
+fn an_archive_nested_past_the_depth_bound_is_not_inspected_and_says_so() {
+    let mut nested = zip_of(&[(".env", format!("GITHUB_TOKEN={TOKEN}\n").as_bytes())]);
+    for level in 0..6 {
+        nested = zip_of(&[(&format!("level{level}.zip"), &nested)]);
+    }
+    let repo = Repo::new();
+    repo.write("dist/deep.zip", &nested);
+    let run = scan(&repo, &[]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("dist/deep.zip") && run.stderr.contains("nested"),
+        "{}",
+        run.all_output()
+    );
+}
+
+// Item 3, attacked again: a binary whose bytes are skipped for its size is named, like text.
+#[test]
+fn a_binary_over_the_size_cap_is_skipped_only_as_oversize_says() {
+    let mut binary = vec![0u8; 64 * 1024];
+    binary[..4].copy_from_slice(b"\x7fELF");
+    let line = format!("GITHUB_TOKEN={TOKEN}");
+    binary[40_000..40_000 + line.len()].copy_from_slice(line.as_bytes());
+    let repo = Repo::new();
+    repo.write("bin/tool", &binary);
+    let run = scan(&repo, &["--max-file-size", "1KiB"]);
+    assert_eq!(run.code, 1, "scanned in windows: {}", run.all_output());
+    let run = scan(&repo, &["--max-file-size", "1KiB", "--oversize", "fail"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("bin/tool: skipped"), "{}", run.all_output());
+    let run = scan(&repo, &["--max-file-size", "1KiB", "--oversize", "warn"]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(run.stderr.contains("bin/tool: skipped"), "{}", run.all_output());
+}
