@@ -157,8 +157,22 @@ fn scan(config: &Config) -> anyhow::Result<Scanned> {
         stats.versions = found.stats.files_looked_at();
         stats.unreadable.extend(found.stats.unreadable);
         stats.too_large.extend(found.stats.too_large);
-        stats.suppressed += found.stats.suppressed;
-        results.indicators.extend(found.indicators);
+        // With the net change, history walks the same added lines again: what the working tree
+        // holds is counted, and looked up, once, where the tree has it.
+        if !plan.with_net_change {
+            stats.suppressed += found.stats.suppressed;
+        }
+        let in_tree: std::collections::HashSet<(String, String)> = results
+            .indicators
+            .iter()
+            .map(|(path, hit)| (path.clone(), hit.indicator.value.clone()))
+            .collect();
+        results.indicators.extend(
+            found
+                .indicators
+                .into_iter()
+                .filter(|(path, hit)| !in_tree.contains(&(path.clone(), hit.indicator.value.clone()))),
+        );
         merge_history(&mut findings, found.findings);
     }
     findings.extend(config_change_findings(config));

@@ -513,3 +513,64 @@ fn concurrent_jobs_sharing_a_key_never_exceed_the_rate_together() {
     });
     assert!(per_ip.values().all(|&n| n == 1), "{per_ip:?}");
 }
+
+/// History hands its indicators to VirusTotal like any source: an address only history holds is
+/// looked up, and one the working tree still holds is looked up and reported once.
+#[test]
+fn history_indicators_are_looked_up_once_each() {
+    use crate::support::git_repo::GitRepo;
+    let redis = RedisServer::start();
+    let mock = VtMock::start(mock_config());
+    let repo = GitRepo::new();
+    repo.write("README.md", b"a project\n");
+    let base = repo.commit("base");
+    repo.write("src/gone.py", format!("server = '{MALICIOUS_IP}'\n").as_bytes());
+    repo.commit("add a server");
+    repo.remove("src/gone.py");
+    repo.write("src/kept.py", format!("fetch('{MALICIOUS_URL}')\n").as_bytes());
+    repo.commit("move on");
+    let run = anteater(repo.path())
+        .against_vt_mock(&mock.base_url())
+        .env("REDIS_URL", &redis.url())
+        .args(&["--path", ".", "--diff", &base, "--ips", "--urls"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        vt_rules(&run),
+        vec![
+            (
+                "src/gone.py".to_string(),
+                1,
+                "virustotal-malicious-ip".to_string()
+            ),
+            (
+                "src/kept.py".to_string(),
+                1,
+                "virustotal-malicious-url".to_string()
+            ),
+        ]
+    );
+    let paths = looked_up_paths(&mock);
+    let ip_lookups = paths.iter().filter(|p| p.ends_with(MALICIOUS_IP)).count();
+    assert_eq!(ip_lookups, 1, "{paths:?}");
+}
+
+/// A waiver a change writes is one waiver, though the net change and history both read its line.
+#[test]
+fn a_waiver_in_a_change_is_counted_once() {
+    use crate::support::git_repo::GitRepo;
+    let repo = GitRepo::new();
+    repo.write("a.txt", b"x\n");
+    let base = repo.commit("base");
+    let waived = "GITHUB_TOKEN=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 # anteater:ignore\n"; // fake-secret-for-tests
+    repo.write("a.txt", waived.as_bytes());
+    repo.commit("change");
+    let run = anteater(repo.path())
+        .args(&["--path", ".", "--diff", &base])
+        .run();
+    assert!(
+        run.stdout.contains("anteater: 1 finding suppressed inline"),
+        "{}",
+        run.all_output()
+    );
+}
