@@ -167,8 +167,9 @@ impl ParallelVisitor for Visitor<'_> {
             name_is_new: true,
         };
         let mut report = self.inspector.inspect(&fragment, &mut self.buffer);
+        // The size the inspector opened: no second look at the file for the progress line.
         if crate::progress::enabled() {
-            crate::progress::file_done(entry.metadata().map_or(0, |m| m.len()));
+            crate::progress::file_done(report.length);
         }
         self.local.findings.append(&mut report.findings);
         let file = &report.path;

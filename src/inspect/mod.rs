@@ -60,6 +60,8 @@ pub struct FileReport {
     pub suppressed: usize,
     /// The text was scanned in more than one window: the buffer holds only its last part.
     pub scanned_in_pieces: bool,
+    /// Its size in bytes, as it was opened (0 when it could not be).
+    pub length: u64,
 }
 
 /// An indicator found in a file, and where.
@@ -120,6 +122,7 @@ impl<'a> Inspector<'a> {
             upload: None,
             suppressed: 0,
             scanned_in_pieces: false,
+            length: 0,
         };
         let look_inside = if fragment.name_is_new {
             self.check_name(&context, &mut report)
@@ -154,6 +157,7 @@ impl<'a> Inspector<'a> {
             }
             Content::Bytes(bytes) => (Box::new(*bytes), bytes.len() as u64),
         };
+        report.length = length;
         (&mut reader)
             .take(binary::FIRST_BLOCK as u64)
             .read_to_end(buffer)?;
