@@ -563,17 +563,15 @@ fn unescape_quotes(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Whether a line holds a value assigned inside an escaped document: `\"key\": \"`,
-/// `key=\"value\"`.
+/// Whether a line holds a value assigned inside an escaped document: an escaped quote next to
+/// `:` or `=`, a space allowed between (`\"key\": \"`, `key = \"value\"`).
 fn escaped_assignment(line: &[u8]) -> bool {
+    let assigns = |byte: &u8| matches!(byte, b':' | b'=');
     escaped_quotes().find_iter(line).any(|at| {
         let (before, after) = (&line[..at], &line[at + 2..]);
-        after.starts_with(b":")
-            || after.starts_with(b" :")
-            || after.starts_with(b"=")
-            || before.ends_with(b"=")
-            || before.ends_with(b":")
-            || before.ends_with(b": ")
+        let after = after.strip_prefix(b" ").unwrap_or(after);
+        let before = before.strip_suffix(b" ").unwrap_or(before);
+        after.first().is_some_and(assigns) || before.last().is_some_and(assigns)
     })
 }
 

@@ -454,3 +454,14 @@ fn a_binary_over_the_size_cap_is_skipped_only_as_oversize_says() {
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert!(run.stderr.contains("bin/tool: skipped"), "{}", run.all_output());
 }
+
+// Item 4, attacked again: an assignment with spaces inside an escaped string.
+#[test]
+fn a_password_assigned_inside_an_escaped_string_is_found() {
+    let escaped = "run(\"export DB_PASSWORD = \\\"Zq8!vLx2Wm7#kP\\\"\")\n"; // fake-secret-for-tests
+    fails_everywhere(
+        &[("deploy/run.py", escaped.as_bytes().to_vec())],
+        &[],
+        "hardcoded-password",
+    );
+}
