@@ -5,11 +5,23 @@ use crate::cli::RulesetName;
 use super::spec::RulesetFile;
 use super::Precision;
 
-const DEFAULT: &str = include_str!("../../rules/default.yaml");
-const CLASSIC: &str = include_str!("../../rules/classic.yaml");
+/// The default ruleset: its shared settings and hand-written rules first, then the provider
+/// files (`rules/providers/`), which hold the long tail of providers. Adding a file is one line.
+const DEFAULT: &[(&str, &str)] = &[
+    ("rules/default.yaml", include_str!("../../rules/default.yaml")),
+    (
+        "rules/providers/a-l.yaml",
+        include_str!("../../rules/providers/a-l.yaml"),
+    ),
+    (
+        "rules/providers/m-z.yaml",
+        include_str!("../../rules/providers/m-z.yaml"),
+    ),
+];
+const CLASSIC: &[(&str, &str)] = &[("rules/classic.yaml", include_str!("../../rules/classic.yaml"))];
 
-/// The YAML text of a built-in ruleset.
-pub fn source(name: RulesetName) -> &'static str {
+/// The files of a built-in ruleset, each as (path in the repository, YAML text).
+pub fn sources(name: RulesetName) -> &'static [(&'static str, &'static str)] {
     match name {
         RulesetName::Default => DEFAULT,
         RulesetName::Classic => CLASSIC,
@@ -27,7 +39,14 @@ pub fn origin(name: RulesetName) -> String {
 
 /// Parses a built-in ruleset. They are tested, so a failure here is a bug in anteater itself.
 pub fn load(name: RulesetName) -> anyhow::Result<RulesetFile> {
-    RulesetFile::parse(source(name), &origin(name))
+    let mut files = sources(name)
+        .iter()
+        .map(|(path, yaml)| RulesetFile::parse(yaml, &format!("{} ({path})", origin(name))));
+    let mut ruleset = files.next().expect("a built-in ruleset has a file")?;
+    for file in files {
+        ruleset.extend(file?);
+    }
+    Ok(ruleset)
 }
 
 /// The rules of a built-in ruleset, ready to compile.

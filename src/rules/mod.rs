@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod check;
 pub mod compile;
 pub mod filter;
+pub mod keyed;
 pub mod placeholder;
 pub mod prefilter;
 pub mod spec;

@@ -7,6 +7,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use super::filter::{Checksum, Decode, Inside, RuleFilter, Verify};
+use super::keyed::KeyedSpec;
 use super::{Precision, RuleKind, RuleMeta, Severity};
 
 /// One rule as written in a ruleset file.
@@ -135,11 +136,28 @@ pub struct RulesetFile {
     pub content: Vec<RuleSpec>,
     #[serde(default)]
     pub file_names: Vec<RuleSpec>,
+    /// Provider keys found next to the provider's name (see `keyed`); turned into `content`
+    /// rules when the file is parsed, so this is empty afterwards.
+    #[serde(default)]
+    pub keyed: Vec<KeyedSpec>,
 }
 
 impl RulesetFile {
     pub fn parse(yaml: &str, origin: &str) -> anyhow::Result<Self> {
-        serde_saphyr::from_str(yaml).with_context(|| format!("{origin}: not a valid ruleset"))
+        let mut file: Self =
+            serde_saphyr::from_str(yaml).with_context(|| format!("{origin}: not a valid ruleset"))?;
+        let keyed = std::mem::take(&mut file.keyed);
+        file.content
+            .extend(keyed.into_iter().map(KeyedSpec::into_rule_spec));
+        Ok(file)
+    }
+
+    /// Adds the rules of another file of the same ruleset (a ruleset split over several files:
+    /// the shared settings, `placeholders` and `demote_in_tests`, come from the first).
+    pub fn extend(&mut self, other: RulesetFile) {
+        self.placeholders.extend(other.placeholders);
+        self.content.extend(other.content);
+        self.file_names.extend(other.file_names);
     }
 
     /// Every rule of the file, checks compiled; an invalid check regex names its rule.
