@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::cli::{Cli, Oversize};
+use crate::cli::Cli;
 use crate::config::{Config, Targets};
+use crate::inspect::Oversize;
 use crate::outcome::Outcome;
 use crate::platform_env::PlatformEnv;
 use std::io::Write;
@@ -152,7 +153,16 @@ fn scan(config: &Config) -> anyhow::Result<Scanned> {
     let mut findings = results.findings;
     let mut stats = results.stats;
     if let Some(plan) = &config.history {
-        let found = history::scan(config, &plan.revisions)?;
+        let skip = |relative: &str| {
+            config.exceptions.ignores_path(relative) || config.is_excluded(&config.root.join(relative))
+        };
+        let scope = history::Scope {
+            root: &config.root,
+            threads: config.threads,
+            inspect: config.inspect_settings(),
+            skip: &skip,
+        };
+        let found = history::scan(&scope, &plan.revisions)?;
         stats.commits = Some(found.commits);
         stats.versions = found.stats.files_looked_at();
         stats.unreadable.extend(found.stats.unreadable);

@@ -129,7 +129,7 @@ fn committed_link(path: &Path) -> Option<PathBuf> {
             };
             let name = name.to_string_lossy();
             // `:(literal)`: the name is a name, never a pattern.
-            crate::diff::git(
+            crate::git::git(
                 dir,
                 &["ls-files", "--error-unmatch", "--", &format!(":(literal){name}")],
             )

@@ -44,7 +44,7 @@ impl BlobReader {
     /// Starts git in `dir` (names with `./` are relative to it).
     pub fn start(dir: &Path) -> anyhow::Result<Self> {
         let errors = tempfile::NamedTempFile::new().context("a file for git's messages")?;
-        let mut child = crate::diff::git_command(dir)
+        let mut child = crate::git::git_command(dir)
             .args(["cat-file", "--batch"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::inspect::Oversize;
+use crate::outcome::FailOn;
+use crate::rules::RulesetName;
 use crate::virustotal::limiter::Rate;
 
 const AFTER_HELP: &str = "\
@@ -384,10 +387,10 @@ pub struct Cli {
         env = "ANTEATER_FORMAT",
         value_enum,
         value_name = "FORMAT",
-        default_value_t = crate::report::Format::Console,
+        default_value_t = Format::Console,
         help_heading = "Output"
     )]
-    pub format: crate::report::Format,
+    pub format: Format,
 
     /// Also write a GitLab Code Quality report (for `artifacts:reports:codequality`) to FILE
     /// (`-`: standard output).
@@ -411,27 +414,6 @@ pub struct Cli {
     pub html: Option<PathBuf>,
 }
 
-/// The built-in rulesets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RulesetName {
-    /// High-precision rules: private keys, service tokens, credentials in URLs, hard-coded
-    /// passwords, credential file names.
-    Default,
-    /// The original anteater's whole default flag list.
-    Classic,
-}
-
-/// What happens to text files over --max-file-size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Oversize {
-    /// Scan them in windows of --max-file-size, line by line.
-    Scan,
-    /// Skip them with a warning; the exit code does not change.
-    Warn,
-    /// Skip them; the scan is incomplete (exit 2).
-    Fail,
-}
-
 /// Where --diff reads exception files from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExceptionsFrom {
@@ -439,14 +421,14 @@ pub enum ExceptionsFrom {
     Head,
 }
 
-/// The lowest level that fails the build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Error,
-    Warning,
-    Note,
-    /// Report, but always exit 0 unless the scan itself failed.
-    Never,
+/// What goes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// One line per finding, then a summary.
+    #[default]
+    Console,
+    /// One JSON document (warnings about the scan still go to stderr).
+    Json,
 }
 
 /// Parses the process's arguments and `ANTEATER_*` environment; exits with a usage error (code 2)

@@ -9,14 +9,17 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::cli::{Cli, ExceptionsFrom, FailOn, RulesetName};
+use crate::cli::{Cli, ExceptionsFrom};
 use crate::config_change::{self, ConfigKind, Loosening};
 use crate::diff::{self, AddedLines, ChangeSet};
+pub use crate::enrich::VtPlan;
 use crate::exceptions::{self, Exceptions};
 use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::{ExceptionFile, FlagList};
+use crate::outcome::FailOn;
 use crate::paths;
 use crate::platform_env::PlatformEnv;
+use crate::rules::RulesetName;
 use crate::rules::{builtin, Precision, RuleKind, RuleMeta, RuleSet, Severity};
 use crate::source::history::{self, HistoryPlan};
 use crate::virustotal::lookup;
@@ -65,7 +68,7 @@ pub struct Config {
     pub fail_on: FailOn,
     pub max_file_size: u64,
     /// --oversize: text files over `max_file_size` are scanned in windows or skipped.
-    pub oversize: crate::cli::Oversize,
+    pub oversize: crate::inspect::Oversize,
     pub follow_symlinks: bool,
     pub threads: usize,
     /// What the rules and exceptions came from, for the console summary.
@@ -91,18 +94,16 @@ pub struct Config {
     pub gitleaks_ignore: Option<crate::gitleaks::IgnoreList>,
 }
 
-/// Which indicators to look up on VirusTotal, and how.
-#[derive(Debug)]
-pub struct VtPlan {
-    pub ips: bool,
-    pub urls: bool,
-    pub files: bool,
-    /// Unverified indicators fail the gate.
-    pub fail_closed: bool,
-    pub settings: lookup::Settings,
-}
-
 impl VtPlan {
+    /// The indicators this plan looks up.
+    pub fn wanted(&self) -> crate::indicators::Wanted {
+        crate::indicators::Wanted {
+            ips: self.ips,
+            urls: self.urls,
+            files: self.files,
+        }
+    }
+
     fn from_cli(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<Option<Self>> {
         if !(cli.ips || cli.urls || cli.bincheck) {
             return Ok(None);
@@ -373,22 +374,16 @@ impl Config {
             .any(|dir| self.excluded.contains(dir))
     }
 
-    /// Whether findings at this path (relative to the scan root) are in a test path.
-    pub fn in_test_path(&self, scan_relative: &str) -> bool {
-        self.test_paths
-            .as_ref()
-            .is_some_and(|test_paths| test_paths.contains(scan_relative))
-    }
-
-    /// The level a finding of `rule` is reported at: its severity's, one lower in test paths
-    /// when the rule opts in.
-    pub fn finding_level(&self, rule: usize, in_tests: bool) -> crate::finding::Level {
-        let rule = self.rules.rule(rule);
-        let level = rule.severity.level();
-        if in_tests && rule.demote_in_tests {
-            crate::test_paths::demote(level)
-        } else {
-            level
+    /// What the inspector needs of this configuration.
+    pub fn inspect_settings(&self) -> crate::inspect::Settings<'_> {
+        crate::inspect::Settings {
+            rules: &self.rules,
+            exceptions: &self.exceptions,
+            test_paths: self.test_paths.as_ref(),
+            max_file_size: self.max_file_size,
+            oversize: self.oversize,
+            check_binaries: self.check_binaries,
+            indicators: self.virustotal.as_ref().map(VtPlan::wanted).unwrap_or_default(),
         }
     }
 }
@@ -454,7 +449,7 @@ impl Revisions {
             }
         }
         if cli.history {
-            if diff::git(root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_err() {
+            if crate::git::git(root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_err() {
                 bail!(
                     "--history needs a git repository with commits, and {} is not in one",
                     root.display()
@@ -495,7 +490,7 @@ impl<'a> ConfigReader<'a> {
         let repository = match &revisions.staged {
             // Found already, when the snapshot was made.
             Some(snapshot) => Some(snapshot.repository.clone()),
-            None if revisions.in_git() => Some(diff::top_level(root)?),
+            None if revisions.in_git() => Some(crate::git::top_level(root)?),
             None => None,
         };
         let revision = revisions
@@ -944,7 +939,7 @@ fn targets(
 /// committed as `anteater.sarif` must not pass because the report happens to be written there.
 pub fn exclude_own_output(excluded: &mut BTreeSet<PathBuf>, path: &Path, cwd: &Path) {
     let resolved = paths::resolve(path, cwd);
-    if !diff::is_tracked(&resolved) {
+    if !crate::git::is_tracked(&resolved) {
         excluded.insert(resolved);
     }
 }

@@ -1,21 +1,16 @@
 //! What a change adds: the files changed between a base revision and `HEAD`, and for each text
 //! file the lines it added or changed, read from git.
-//!
-//! This runs the `git` binary rather than linking a git library: CI checkouts are made by git
-//! itself (shallow clones, alternates, sparse checkouts, safe.directory rules, new index
-//! formats), and the user's own git reads them exactly as the checkout made them; a library
-//! would add a C dependency or a large crate to parse two plumbing outputs.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{bail, Context};
 
 use crate::blobs::{Blob, BlobReader, OverLimit};
+use crate::git::{commit_id, git};
 use crate::platform_env::PlatformEnv;
 
-pub use crate::source::AddedLines;
+pub use crate::fragment::AddedLines;
 
 /// The change under review.
 #[derive(Debug, Clone, Default)]
@@ -93,49 +88,6 @@ pub fn auto_base(env: &PlatformEnv) -> anyhow::Result<String> {
             "--diff auto: cannot tell the base of a `{other}` event; give the revision (--diff origin/main)"
         ),
     }
-}
-
-/// A git command in `dir` whose output does not depend on the user's git configuration: names
-/// unquoted, no colour, no signature lines in `git log` (the patch that anteater reads names
-/// its own prefixes). Every git process anteater starts is made here.
-pub fn git_command(dir: &Path) -> Command {
-    let mut command = Command::new("git");
-    command.arg("-C").arg(dir);
-    for setting in [
-        "core.quotePath=off",
-        "color.ui=never",
-        "log.showSignature=false",
-        // In a container the checkout belongs to another user (the runner's), and git refuses
-        // such repositories unless told otherwise; anteater only reads them, with external
-        // diff drivers off.
-        "safe.directory=*",
-    ] {
-        command.args(["-c", setting]);
-    }
-    command
-}
-
-/// Runs git in `dir` and returns its standard output; failures carry git's own message.
-pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
-    let output = git_command(dir)
-        .args(args)
-        .output()
-        .with_context(|| "running git (is it installed?)".to_string())?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!("git {}: {}", args.join(" "), stderr.trim());
-    }
-    Ok(output.stdout)
-}
-
-/// The full id of the commit `revision` names (an error when it names none).
-pub fn commit_id(root: &Path, revision: &str) -> anyhow::Result<String> {
-    let spec = format!("{revision}^{{commit}}");
-    let out = git(
-        root,
-        &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec],
-    )?;
-    Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
 /// Resolves `base` to the commit a change should be compared with: the merge base of `base` and
@@ -285,7 +237,7 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str], new_side: NewSide) ->
             }
         };
         let lines = match (old_version, new_version) {
-            (Ok(Blob::Content(old)), Some(new)) => crate::source::lines::added_lines_between(&old, &new),
+            (Ok(Blob::Content(old)), Some(new)) => added_lines_between(&old, &new),
             // Not readable or too large to compare: every line counts as new.
             _ => AddedLines::All,
         };
@@ -331,23 +283,11 @@ fn batch_answer(answer: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
     file_version(crate::blobs::answer(&mut &answer[..], u64::MAX, OverLimit::Skip)?)
 }
 
-/// Whether git tracks the file at `path` (it is in the index of the work tree holding it).
-/// `false` outside a repository, or when git is not installed.
-pub fn is_tracked(path: &Path) -> bool {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return false;
-    };
-    if !dir.is_dir() {
-        return false;
-    }
-    let name = name.to_string_lossy();
-    git(dir, &["ls-files", "--error-unmatch", "--", &name]).is_ok()
-}
-
-/// The top of the work tree holding `dir`.
-pub fn top_level(dir: &Path) -> anyhow::Result<PathBuf> {
-    let out = git(dir, &["rev-parse", "--show-toplevel"])?;
-    Ok(PathBuf::from(String::from_utf8_lossy(&out).trim()))
+/// The lines `new` adds to `old`, both as stored (either may be in a wide encoding): compared
+/// as the rules read them.
+fn added_lines_between(old: &[u8], new: &[u8]) -> AddedLines {
+    use crate::inspect::text::comparable;
+    crate::fragment::lines::added_lines(&comparable(old), &comparable(new))
 }
 
 #[cfg(test)]

@@ -6,25 +6,9 @@ use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
+/// A finding's level is its rule's severity, or one level lower in test paths.
+pub use crate::rules::Level;
 use crate::rules::{RuleMeta, RuleSet};
-
-/// SARIF's result levels, ordered so that `>=` means "at least as severe".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    Note,
-    Warning,
-    Error,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Note => "note",
-            Level::Warning => "warning",
-            Level::Error => "error",
-        }
-    }
-}
 
 /// One finding: a rule that fired at a place.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Targets};
-use crate::{diff, paths};
+use crate::paths;
 
 /// Whether the run walks a folder the user named (the tree, or positional paths): --patchset,
 /// --diff and --staged name their files through git or a list already, and --history walks
@@ -50,7 +50,7 @@ pub fn skip(config: &mut Config) -> anyhow::Result<Vec<String>> {
 
 /// The untracked paths git ignores under `root` (absolute; a wholly ignored folder once).
 fn ignored_under(root: &Path) -> anyhow::Result<BTreeSet<PathBuf>> {
-    let out = diff::git(
+    let out = crate::git::git(
         root,
         &[
             "ls-files",

@@ -5,11 +5,41 @@
 //! token-shaped path segment or host label.
 
 use crate::redact::token_shaped;
+use crate::rules::IndicatorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use regex::bytes::Regex;
+
+/// Which indicators a run collects: --ips, --urls, --bincheck.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub ips: bool,
+    pub urls: bool,
+    pub files: bool,
+}
+
+impl Wanted {
+    pub fn any(self) -> bool {
+        self.ips || self.urls || self.files
+    }
+}
+
+/// One thing to ask VirusTotal about. For files the value is the sha256.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Indicator {
+    pub kind: IndicatorKind,
+    pub value: String,
+}
+
+/// A binary that may have to be uploaded.
+#[derive(Debug, Clone)]
+pub struct UploadSource {
+    pub path: PathBuf,
+    pub size: u64,
+}
 
 static IPV4: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}").expect("valid"));

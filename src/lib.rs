@@ -1,11 +1,12 @@
 //! anteater: a CI security gate.
 //!
-//! Data flow, one stage per module:
-//! `cli` (flags + `ANTEATER_*`) and `platform_env` (`GITHUB_*`, `VT_*`, `REDIS_URL`)
-//! → `config` (validated, plain data; loads `legacy` anteater.conf / YAML lists and `rules`)
-//! → `walk` (the files to look at) → `inspect` (file names, contents, binaries → `finding`s)
-//! → `enrich` (VirusTotal verdicts; `--validate` asks each secret's provider)
-//! → `report` (console, SARIF) → `outcome` (exit code).
+//! Data flow, one stage per module, each importing only the ones before it (checked by
+//! `tests/layering.rs`): `cli` (flags + `ANTEATER_*`) and `platform_env` (`GITHUB_*`, `VT_*`,
+//! `REDIS_URL`) → `config` (validated, plain data; loads `legacy` anteater.conf / YAML lists and
+//! `rules`; `diff`, `staged`, `patchset` say what a change is) → sources (`walk`,
+//! `source::history`) make `fragment`s → `inspect` (file names, contents, binaries, archives →
+//! `finding`s) → `enrich` (`--validate` asks each secret's provider; `virustotal` verdicts) →
+//! `baseline` and `outcome` (exit code) → `report` (console, SARIF, …). `app` runs them.
 
 pub mod app;
 pub mod atomic_file;
@@ -18,6 +19,8 @@ pub mod diff;
 pub mod enrich;
 pub mod exceptions;
 pub mod finding;
+pub mod fragment;
+pub mod git;
 pub mod git_ignored;
 pub mod gitleaks;
 pub mod indicators;

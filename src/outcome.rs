@@ -2,8 +2,17 @@
 
 use std::process::ExitCode;
 
-use crate::cli::FailOn;
 use crate::finding::Level;
+
+/// The lowest level that fails the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    /// Report, but always exit 0 unless the scan itself failed.
+    Never,
+}
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

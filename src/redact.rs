@@ -7,8 +7,7 @@ use std::sync::LazyLock;
 use regex::bytes::Regex as BytesRegex;
 use regex::Regex;
 
-use crate::cli::RulesetName;
-use crate::rules::{builtin, compile, RuleKind};
+use crate::rules::{builtin, compile, RuleKind, RulesetName};
 
 /// Longest evidence shown for rules that do not detect secrets.
 const MAX_EVIDENCE_CHARS: usize = 80;

@@ -50,7 +50,7 @@ impl std::fmt::Debug for Snapshot {
 /// fresh temporary folder; returns it with the staged change (paths relative to `root`,
 /// compared with HEAD).
 pub fn snapshot(root: &Path) -> anyhow::Result<(Snapshot, ChangeSet)> {
-    let top = diff::top_level(root).with_context(|| {
+    let top = crate::git::top_level(root).with_context(|| {
         format!(
             "--staged needs a git repository, and {} is not in one",
             root.display()
@@ -90,7 +90,7 @@ pub fn snapshot(root: &Path) -> anyhow::Result<(Snapshot, ChangeSet)> {
 fn check_out_from_index(top: &Path, into: &Path, names: &[u8]) -> anyhow::Result<()> {
     let mut prefix = into.as_os_str().to_owned();
     prefix.push("/");
-    let mut child = crate::diff::git_command(top)
+    let mut child = crate::git::git_command(top)
         .args(["-c", "core.symlinks=true"])
         .arg("checkout-index")
         .arg({

@@ -10,9 +10,9 @@ use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, Wal
 
 use crate::config::{Config, Targets};
 use crate::finding::Finding;
+use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
 use crate::inspect::{IndicatorHit, Inspector};
 use crate::paths;
-use crate::source::{Content, Fragment, ALL_LINES, NO_LINES};
 use crate::stats::ScanStats;
 use crate::virustotal::lookup::UploadSource;
 
@@ -29,7 +29,7 @@ pub struct WalkResults {
 }
 
 pub fn walk(config: &Config) -> WalkResults {
-    let inspector = Inspector::new(config);
+    let inspector = Inspector::new(config.inspect_settings());
     let mut builder = match &config.targets {
         Targets::Tree => WalkBuilder::new(&config.root),
         Targets::Listed { files, .. } => {

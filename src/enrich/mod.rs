@@ -10,12 +10,22 @@ use std::collections::{BTreeSet, HashMap};
 
 use anyhow::Context;
 
-use crate::config::VtPlan;
 use crate::finding::{sha256_hex, Finding};
 use crate::inspect::IndicatorHit;
 use crate::redact;
 use crate::rules::{vt_ids, RuleSet};
 use crate::virustotal::lookup::{self, Indicator, Progress, Resolution, Summary, UploadSource};
+
+/// Which indicators to look up on VirusTotal, and how.
+#[derive(Debug)]
+pub struct VtPlan {
+    pub ips: bool,
+    pub urls: bool,
+    pub files: bool,
+    /// Unverified indicators fail the gate.
+    pub fail_closed: bool,
+    pub settings: crate::virustotal::lookup::Settings,
+}
 
 /// The seam between the pipeline and an enricher that works on the findings themselves.
 pub trait Enricher {

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::io::{Cursor, Read, Seek};
 
-use crate::source::Content;
+use crate::fragment::Content;
 
 /// How far archives are opened.
 #[derive(Debug, Clone, Copy)]

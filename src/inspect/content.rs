@@ -252,25 +252,7 @@ fn line_end_with_terminator(buffer: &[u8], offset: usize) -> usize {
     memchr::memchr(b'\n', &buffer[offset.min(buffer.len())..]).map_or(buffer.len(), |at| offset + at + 1)
 }
 
-/// Counts lines incrementally; offsets passed in must not decrease.
-#[derive(Default)]
-pub struct LineCounter {
-    offset: usize,
-    /// 1-based number of the line holding `offset`.
-    number: usize,
-}
-
-impl LineCounter {
-    /// 1-based line number of `offset`.
-    pub fn line_of(&mut self, buffer: &[u8], offset: usize) -> usize {
-        if self.number == 0 {
-            self.number = 1;
-        }
-        self.number += memchr::memchr_iter(b'\n', &buffer[self.offset..offset]).count();
-        self.offset = offset;
-        self.number
-    }
-}
+pub use crate::rules::filter::LineCounter;
 
 /// The 1-based UTF-16 start and end columns of a match, given the text of its line before it.
 /// A secret's region is its first character only: an exact end column would print the secret's

@@ -18,15 +18,28 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use crate::cli::Oversize;
-use crate::config::Config;
+use crate::exceptions::Exceptions;
 use crate::finding::{content_match_hash, sha256_hex, Finding};
+use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
+use crate::indicators::Wanted;
+use crate::indicators::{Indicator, UploadSource};
 use crate::redact;
-use crate::source::{Content, Fragment, ALL_LINES, NO_LINES};
-use crate::virustotal::lookup::{Indicator, UploadSource};
-use crate::virustotal::verdict::IndicatorKind;
+use crate::rules::IndicatorKind;
+use crate::rules::RuleSet;
+use crate::test_paths::TestPaths;
 
 use windows::{View, Window};
+
+/// What happens to text files over --max-file-size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Oversize {
+    /// Scan them in windows of --max-file-size, line by line.
+    Scan,
+    /// Skip them with a warning; the exit code does not change.
+    Warn,
+    /// Skip them; the scan is incomplete (exit 2).
+    Fail,
+}
 
 /// What happened to a file's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +88,43 @@ pub struct IndicatorHit {
 
 /// Inspects fragments with one run's rules and exceptions; shared by all worker threads.
 pub struct Inspector<'a> {
-    config: &'a Config,
+    settings: Settings<'a>,
+}
+
+/// What the inspector needs of the run's configuration, and nothing more.
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    pub rules: &'a RuleSet,
+    pub exceptions: &'a Exceptions,
+    /// Paths whose findings rules that opt in report one level lower; `None` with
+    /// --no-test-demotion.
+    pub test_paths: Option<&'a TestPaths>,
+    pub max_file_size: u64,
+    pub oversize: Oversize,
+    /// --binaries: binaries are reported unless allowlisted.
+    pub check_binaries: bool,
+    /// The indicators collected for VirusTotal.
+    pub indicators: Wanted,
+}
+
+impl Settings<'_> {
+    /// Whether findings at this path (relative to the scan root) are in a test path.
+    fn in_test_path(&self, scan_relative: &str) -> bool {
+        self.test_paths
+            .is_some_and(|test_paths| test_paths.contains(scan_relative))
+    }
+
+    /// The level a finding of `rule` is reported at: its severity's, one lower in test paths
+    /// when the rule opts in.
+    fn finding_level(&self, rule: usize, in_tests: bool) -> crate::finding::Level {
+        let rule = self.rules.rule(rule);
+        let level = rule.severity.level();
+        if in_tests && rule.demote_in_tests {
+            crate::test_paths::demote(level)
+        } else {
+            level
+        }
+    }
 }
 
 /// What the checks need to know about the fragment they inspect.
@@ -92,8 +141,8 @@ struct Context<'f> {
 const BINARY_WINDOW: usize = 1 << 20;
 
 impl<'a> Inspector<'a> {
-    pub fn new(config: &'a Config) -> Self {
-        Self { config }
+    pub fn new(settings: Settings<'a>) -> Self {
+        Self { settings }
     }
 
     /// Inspects one fragment. `buffer` is scratch space reused across fragments by the caller:
@@ -111,7 +160,7 @@ impl<'a> Inspector<'a> {
     ) -> FileReport {
         let context = Context {
             fragment,
-            in_tests: self.config.in_test_path(fragment.scan_path),
+            in_tests: self.settings.in_test_path(fragment.scan_path),
             archive,
         };
         let mut report = FileReport {
@@ -139,7 +188,7 @@ impl<'a> Inspector<'a> {
     }
 
     fn level(&self, rule: usize, in_tests: bool) -> crate::finding::Level {
-        self.config.finding_level(rule, in_tests)
+        self.settings.finding_level(rule, in_tests)
     }
 
     fn inspect_contents(
@@ -148,7 +197,7 @@ impl<'a> Inspector<'a> {
         buffer: &mut Vec<u8>,
         report: &mut FileReport,
     ) -> std::io::Result<FileOutcome> {
-        let config = self.config;
+        let settings = &self.settings;
         let (mut reader, length): (Box<dyn Read + '_>, u64) = match &context.fragment.content {
             Content::File { path, .. } => {
                 let file = File::open(path)?;
@@ -163,8 +212,8 @@ impl<'a> Inspector<'a> {
             .read_to_end(buffer)?;
         let kind = text::classify(buffer);
         let scan_path = context.fragment.scan_path;
-        let skip_contents = config.exceptions.skips_contents(scan_path);
-        let too_large = length > config.max_file_size && config.oversize != Oversize::Scan;
+        let skip_contents = settings.exceptions.skips_contents(scan_path);
+        let too_large = length > settings.max_file_size && settings.oversize != Oversize::Scan;
 
         if kind.binary {
             if let Some(format) = archive::format(buffer).filter(|_| !skip_contents) {
@@ -181,7 +230,7 @@ impl<'a> Inspector<'a> {
             }
             // Binaries are hashed whatever their size, and their bytes searched too (a secret in
             // a "binary" is still a secret), in the same pass.
-            let mut hasher = config.check_binaries.then(Sha256::new);
+            let mut hasher = settings.check_binaries.then(Sha256::new);
             if let Some(hasher) = &mut hasher {
                 hasher.update(&buffer[..]);
             }
@@ -261,9 +310,9 @@ impl<'a> Inspector<'a> {
         context: &Context<'_>,
         report: &mut FileReport,
     ) -> std::io::Result<FileOutcome> {
-        let config = self.config;
+        let settings = &self.settings;
         let fragment = context.fragment;
-        if config.check_binaries {
+        if settings.check_binaries {
             let sha256 = match &fragment.content {
                 Content::File { path, .. } => binary::sha256_hex(&[], &mut File::open(path)?)?,
                 Content::Bytes(bytes) => sha256_hex(bytes),
@@ -312,7 +361,7 @@ impl<'a> Inspector<'a> {
             format,
             &fragment.content,
             fragment.scan_path,
-            config.max_file_size,
+            settings.max_file_size,
             budget,
             &mut visit,
         );
@@ -328,7 +377,7 @@ impl<'a> Inspector<'a> {
     /// How much text is held in memory at once: --max-file-size, but never less than the block
     /// read to classify a file.
     fn window_size(&self) -> usize {
-        usize::try_from(self.config.max_file_size)
+        usize::try_from(self.settings.max_file_size)
             .unwrap_or(usize::MAX)
             .max(binary::FIRST_BLOCK)
     }
@@ -336,15 +385,15 @@ impl<'a> Inspector<'a> {
     /// Reports a binary unless the allowlist has it for this path; queues it for VirusTotal when
     /// --bincheck asks. A binary whose content and name are both old is not the change's.
     fn check_binary(&self, sha256: String, length: u64, context: &Context<'_>, report: &mut FileReport) {
-        let config = self.config;
+        let settings = &self.settings;
         let fragment = context.fragment;
         if !fragment.name_is_new && fragment.added.is_empty() {
             return;
         }
-        if config.exceptions.allows_binary(fragment.scan_path, &sha256) {
+        if settings.exceptions.allows_binary(fragment.scan_path, &sha256) {
             return;
         }
-        if config.virustotal.as_ref().is_some_and(|plan| plan.files) {
+        if settings.indicators.files {
             report.indicators.push(IndicatorHit {
                 indicator: Indicator {
                     kind: IndicatorKind::File,
@@ -362,7 +411,7 @@ impl<'a> Inspector<'a> {
                 report.upload = Some((sha256.clone(), source));
             }
         }
-        let rule = config.rules.binary_rule();
+        let rule = settings.rules.binary_rule();
         report.findings.push(Finding {
             rule,
             level: self.level(rule, context.in_tests),
@@ -409,9 +458,9 @@ impl<'a> Inspector<'a> {
         context: &Context<'_>,
         unescaped: bool,
     ) {
-        let config = self.config;
+        let settings = &self.settings;
         let fragment = context.fragment;
-        let scan = content::scan(&config.rules, &config.exceptions, fragment.scan_path, text);
+        let scan = content::scan(settings.rules, settings.exceptions, fragment.scan_path, text);
         if !unescaped {
             report.suppressed += scan.suppressed;
         }
@@ -424,7 +473,7 @@ impl<'a> Inspector<'a> {
             if !owned {
                 continue;
             }
-            let rule = config.rules.rule(hit.rule);
+            let rule = settings.rules.rule(hit.rule);
             let matched = &text[hit.matched.clone()];
             let (line, columns) = match region.view {
                 // A binary's "lines" are runs of text between control bytes, not lines anyone
@@ -463,7 +512,7 @@ impl<'a> Inspector<'a> {
             });
         }
         // Modes that judge a change show the inline waivers its new lines hold (`waiver-added`).
-        if let (false, Some(waiver)) = (unescaped, config.rules.index_of(crate::rules::WAIVER_ADDED)) {
+        if let (false, Some(waiver)) = (unescaped, settings.rules.index_of(crate::rules::WAIVER_ADDED)) {
             for hit in scan.waived {
                 let line = region.line(hit.line);
                 if region.view == View::Binary
@@ -478,7 +527,7 @@ impl<'a> Inspector<'a> {
                     path: report.path.clone(),
                     line,
                     columns: None,
-                    evidence: format!("anteater:ignore waives `{}`", config.rules.rule(hit.rule).id),
+                    evidence: format!("anteater:ignore waives `{}`", settings.rules.rule(hit.rule).id),
                     // The whole line: two markers waiving one secret are two waivers.
                     match_hash: content_match_hash(text, hit.line_range.clone(), hit.line_range.end, true),
                     detail: None,
@@ -498,13 +547,13 @@ impl<'a> Inspector<'a> {
         report: &mut FileReport,
         context: &Context<'_>,
     ) {
-        let config = self.config;
+        let settings = &self.settings;
         let fragment = context.fragment;
         if region.view == View::Binary {
             return;
         }
-        if let Some(plan) = &config.virustotal {
-            let found = network::indicators(text, plan, &config.exceptions, &config.rules);
+        if settings.indicators.ips || settings.indicators.urls {
+            let found = network::indicators(text, settings.indicators, settings.exceptions, settings.rules);
             report.indicators.extend(found.into_iter().filter_map(|hit| {
                 let line = region.line(hit.line);
                 (region.owns_line(hit.line) && fragment.added.contains(line))

@@ -11,11 +11,11 @@ impl Inspector<'_> {
     /// is a key in the repository). Returns the matches of the name rules that must look inside
     /// the file first (see `look_inside`).
     pub(super) fn check_name(&self, context: &Context<'_>, report: &mut FileReport) -> Vec<(usize, String)> {
-        let config = self.config;
-        let rules = &config.rules;
+        let settings = &self.settings;
+        let rules = &settings.rules;
         let scan_path = context.fragment.scan_path;
         let mut look_inside = Vec::new();
-        if !config.exceptions.waives_file_name(scan_path) {
+        if !settings.exceptions.waives_file_name(scan_path) {
             for (rule, found) in rules.file_name_matches(scan_path) {
                 if rules
                     .rule(rule)
@@ -35,7 +35,7 @@ impl Inspector<'_> {
             .bytes()
             .map(|b| if b == b'/' { b'\n' } else { b })
             .collect();
-        for hit in content::scan(rules, &config.exceptions, scan_path, &name).hits {
+        for hit in content::scan(rules, settings.exceptions, scan_path, &name).hits {
             let meta = rules.rule(hit.rule);
             // Secrets only: `exec.rs` is no call to exec.
             if !meta.redact {
@@ -93,7 +93,7 @@ impl Inspector<'_> {
         report: &mut FileReport,
         context: &Context<'_>,
     ) {
-        let rules = &self.config.rules;
+        let rules = self.settings.rules;
         let content_lines: Vec<u32> = report
             .findings
             .iter()

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::config::VtPlan;
 use crate::exceptions::Exceptions;
 use crate::indicators;
-use crate::virustotal::lookup::Indicator;
-use crate::virustotal::verdict::IndicatorKind;
+use crate::indicators::Indicator;
+use crate::indicators::Wanted;
+use crate::rules::IndicatorKind;
 
 use super::content::{line_around, utf16_len, LineCounter};
 use super::suppress::Suppression;
@@ -19,7 +19,7 @@ use crate::rules::{vt_ids, RuleSet};
 /// Every indicator the plan asks for in `buffer`, in file order.
 pub fn indicators(
     buffer: &[u8],
-    plan: &VtPlan,
+    plan: Wanted,
     exceptions: &Exceptions,
     rules: &RuleSet,
 ) -> Vec<IndicatorHit> {

@@ -15,8 +15,9 @@ pub mod stdout_target;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, FailOn};
+use crate::cli::Cli;
 use crate::finding::{Finding, Level};
+use crate::outcome::FailOn;
 use crate::outcome::Outcome;
 use crate::rules::{RuleMeta, RuleSet};
 pub use crate::stats::ScanStats;
@@ -66,15 +67,7 @@ pub trait Reporter {
     fn report(&mut self, report: &ScanReport<'_>) -> anyhow::Result<()>;
 }
 
-/// What goes to stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    /// One line per finding, then a summary.
-    #[default]
-    Console,
-    /// One JSON document (warnings about the scan still go to stderr).
-    Json,
-}
+pub use crate::cli::Format;
 
 /// The output options of the command line, taken before `Config::build` consumes it.
 #[derive(Debug, Clone, Default)]

@@ -1,9 +1,17 @@
 //! The rulesets embedded in the binary, so that anteater is useful with no configuration.
 
-use crate::cli::RulesetName;
-
 use super::spec::RulesetFile;
 use super::Precision;
+
+/// The built-in rulesets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesetName {
+    /// High-precision rules: private keys, service tokens, credentials in URLs, hard-coded
+    /// passwords, credential file names.
+    Default,
+    /// The original anteater's whole default flag list.
+    Classic,
+}
 
 /// The default ruleset: its shared settings and hand-written rules first, then the provider
 /// files (`rules/providers/`), which hold the long tail of providers. Adding a file is one line.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::RulesetName;
+use super::RulesetName;
 
 use super::{builtin, RuleMeta};
 

@@ -454,7 +454,7 @@ pub fn name_finding_line(filter: &RuleFilter, text: Option<&[u8]>, content_lines
         Some(Inside::Secret) | None => None,
         Some(Inside::TfstateSensitive) => tfstate_has_sensitive_value(text).then_some(1),
         Some(Inside::Pattern) => filter.inside_pattern.as_ref().and_then(|pattern| {
-            let mut counter = crate::inspect::content::LineCounter::default();
+            let mut counter = LineCounter::default();
             pattern
                 .find_iter(text)
                 .map(|m| counter.line_of(text, m.start()))
@@ -523,6 +523,26 @@ pub fn tfstate_has_sensitive_value(buffer: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Counts lines incrementally; offsets passed in must not decrease.
+#[derive(Default)]
+pub struct LineCounter {
+    offset: usize,
+    /// 1-based number of the line holding `offset`.
+    number: usize,
+}
+
+impl LineCounter {
+    /// 1-based line number of `offset`.
+    pub fn line_of(&mut self, buffer: &[u8], offset: usize) -> usize {
+        if self.number == 0 {
+            self.number = 1;
+        }
+        self.number += memchr::memchr_iter(b'\n', &buffer[self.offset..offset]).count();
+        self.offset = offset;
+        self.number
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod builtin;
 pub mod catalog;
+#[cfg(test)]
 pub mod check;
 pub mod compile;
 pub mod filter;
@@ -11,10 +12,49 @@ pub mod placeholder;
 pub mod prefilter;
 pub mod spec;
 
-use crate::finding::Level;
-
+pub use builtin::RulesetName;
 pub use compile::RuleSet;
 pub use spec::RuleSpec;
+
+/// SARIF's result levels, ordered so that `>=` means "at least as severe".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// The kinds of indicators anteater asks VirusTotal about; each has its own rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndicatorKind {
+    /// A public IP address found in a text file.
+    Ip,
+    /// An http(s) URL found in a text file.
+    Url,
+    /// A binary file, by sha256.
+    File,
+}
+
+impl IndicatorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndicatorKind::Ip => "ip",
+            IndicatorKind::Url => "url",
+            IndicatorKind::File => "file",
+        }
+    }
+}
 
 /// How bad a finding of a rule is; maps to a SARIF level and GitHub's `security-severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
@@ -144,8 +184,8 @@ pub mod vt_ids {
     pub const UNVERIFIED: &str = "virustotal-unverified";
 
     /// The rule a malicious verdict on this kind of indicator is reported under.
-    pub fn malicious(kind: crate::virustotal::verdict::IndicatorKind) -> &'static str {
-        use crate::virustotal::verdict::IndicatorKind;
+    pub fn malicious(kind: super::IndicatorKind) -> &'static str {
+        use super::IndicatorKind;
         match kind {
             IndicatorKind::Ip => MALICIOUS_IP,
             IndicatorKind::Url => MALICIOUS_URL,

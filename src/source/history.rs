@@ -19,10 +19,9 @@ use std::sync::mpsc;
 use anyhow::{bail, Context};
 
 use crate::blobs::{Blob, BlobReader, OverLimit};
-use crate::config::Config;
 use crate::finding::{Finding, Introduced};
+use crate::fragment::{lines, AddedLines, Content, Fragment};
 use crate::inspect::{binary, text, FileOutcome, IndicatorHit, Inspector};
-use crate::source::{lines, AddedLines, Content, Fragment};
 use crate::stats::ScanStats;
 
 /// What history mode found.
@@ -66,24 +65,35 @@ struct WorkerOutput {
 /// A finding with the position of its commit, for keeping the first of equal ones.
 type Ordered = (usize, Finding);
 
+/// What a history scan covers and how it inspects.
+pub struct Scope<'a> {
+    /// The scan root: only what commits added under it is scanned.
+    pub root: &'a Path,
+    pub threads: usize,
+    pub inspect: crate::inspect::Settings<'a>,
+    /// Paths (relative to the root) that are never scanned: ignored by the exceptions, or
+    /// anteater's own files.
+    pub skip: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
 /// Scans what each commit of `revisions` (git log arguments: `BASE..HEAD`, `A..B`, `HEAD`) added
-/// under `config.root`, with `config.threads` workers.
-pub fn scan(config: &Config, revisions: &[String]) -> anyhow::Result<HistoryResults> {
-    match scan_with(config, revisions, "-M") {
+/// under `setup.root`, with `setup.threads` workers.
+pub fn scan(setup: &Scope<'_>, revisions: &[String]) -> anyhow::Result<HistoryResults> {
+    match scan_with(setup, revisions, "-M") {
         // Finding renamed-and-edited files makes git read blobs, and a partial clone lacks some:
         // then only exact renames are followed (an edited, renamed file counts as added).
-        Err(err) if format!("{err:#}").contains("unable to read") => scan_with(config, revisions, "-M100%"),
+        Err(err) if format!("{err:#}").contains("unable to read") => scan_with(setup, revisions, "-M100%"),
         other => other,
     }
 }
 
-fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Result<HistoryResults> {
-    let root = &config.root;
-    let prefix = String::from_utf8_lossy(&crate::diff::git(root, &["rev-parse", "--show-prefix"])?)
+fn scan_with(setup: &Scope<'_>, revisions: &[String], renames: &str) -> anyhow::Result<HistoryResults> {
+    let root = setup.root;
+    let prefix = String::from_utf8_lossy(&crate::git::git(root, &["rev-parse", "--show-prefix"])?)
         .trim()
         .to_string();
     let mut errors = tempfile::NamedTempFile::new().context("creating a file for git's messages")?;
-    let mut log = crate::diff::git_command(root);
+    let mut log = crate::git::git_command(root);
     log.args([
         "log",
         "--reverse",
@@ -109,7 +119,7 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
     let mut child = log.spawn().context("running git log (is git installed?)")?;
     let stdout = child.stdout.take().context("git log has no output")?;
 
-    let workers = config.threads.max(1);
+    let workers = setup.threads.max(1);
     let (sender, receiver) = mpsc::sync_channel::<Change>(workers * 64);
     let receiver = std::sync::Mutex::new(receiver);
     let mut results = HistoryResults::default();
@@ -119,7 +129,7 @@ fn scan_with(config: &Config, revisions: &[String], renames: &str) -> anyhow::Re
                 let receiver = &receiver;
                 let prefix = &prefix;
                 scope.spawn(move || -> anyhow::Result<WorkerOutput> {
-                    let mut worker = Worker::start(config, root, prefix)?;
+                    let mut worker = Worker::start(setup, root, prefix)?;
                     loop {
                         let change = {
                             let guard = receiver.lock().unwrap_or_else(|p| p.into_inner());
@@ -273,7 +283,7 @@ fn first_of_each(mut found: Vec<Ordered>) -> Vec<Finding> {
 
 /// One worker: a blob reader, the inspector, and what they found.
 struct Worker<'a> {
-    config: &'a Config,
+    setup: &'a Scope<'a>,
     inspector: Inspector<'a>,
     prefix: &'a str,
     blobs: BlobReader,
@@ -282,10 +292,10 @@ struct Worker<'a> {
 }
 
 impl<'a> Worker<'a> {
-    fn start(config: &'a Config, root: &Path, prefix: &'a str) -> anyhow::Result<Self> {
+    fn start(setup: &'a Scope<'a>, root: &Path, prefix: &'a str) -> anyhow::Result<Self> {
         Ok(Self {
-            config,
-            inspector: Inspector::new(config),
+            setup,
+            inspector: Inspector::new(setup.inspect),
             prefix,
             blobs: BlobReader::start(root)?,
             buffer: Vec::new(),
@@ -294,9 +304,9 @@ impl<'a> Worker<'a> {
     }
 
     fn inspect(&mut self, change: &Change) -> anyhow::Result<()> {
-        let config = self.config;
+        let setup = self.setup;
         let relative = change.path.as_str();
-        if config.exceptions.ignores_path(relative) || config.is_excluded(&config.root.join(relative)) {
+        if (setup.skip)(relative) {
             return Ok(());
         }
         let report_path = format!("{}{relative}", self.prefix);
@@ -304,7 +314,7 @@ impl<'a> Worker<'a> {
         // file of the tree; it is new in every line: no line diff is made of it.
         let new = self
             .blobs
-            .read(&change.new_blob, config.max_file_size, OverLimit::Spool)?;
+            .read(&change.new_blob, setup.inspect.max_file_size, OverLimit::Spool)?;
         let added = match &new {
             Blob::Content(new) => self.added_lines(change, new)?,
             _ => AddedLines::All,
@@ -382,7 +392,7 @@ impl<'a> Worker<'a> {
         for old_id in &change.old_blobs {
             let old = self
                 .blobs
-                .read(old_id, self.config.max_file_size, OverLimit::Skip)?;
+                .read(old_id, self.setup.inspect.max_file_size, OverLimit::Skip)?;
             let against_this = match old {
                 Blob::Content(old) => lines::added_lines(&text::comparable(&old), &new_text),
                 _ => AddedLines::All,
@@ -419,7 +429,7 @@ pub fn explicit_range(root: &Path, spec: &str) -> anyhow::Result<Option<(String,
         bail!("--diff {spec}: give a range as BASE..TIP (two revisions), or one base revision");
     }
     let resolve = |rev: &str| {
-        crate::diff::commit_id(root, rev)
+        crate::git::commit_id(root, rev)
             .with_context(|| format!("--diff {spec}: `{rev}` is not a commit in {}", root.display()))
     };
     Ok(Some((resolve(from)?, resolve(to)?)))

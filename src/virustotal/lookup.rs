@@ -77,19 +77,7 @@ pub struct Settings {
     pub progress_every: Duration,
 }
 
-/// One thing to ask VirusTotal about. For files the value is the sha256.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Indicator {
-    pub kind: IndicatorKind,
-    pub value: String,
-}
-
-/// A binary that may have to be uploaded.
-#[derive(Debug, Clone)]
-pub struct UploadSource {
-    pub path: PathBuf,
-    pub size: u64,
-}
+pub use crate::indicators::{Indicator, UploadSource};
 
 /// Where a verdict came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

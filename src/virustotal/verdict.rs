@@ -2,27 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The kinds of indicators anteater asks about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IndicatorKind {
-    /// A public IP address found in a text file.
-    Ip,
-    /// An http(s) URL found in a text file.
-    Url,
-    /// A binary file, by sha256.
-    File,
-}
-
-impl IndicatorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IndicatorKind::Ip => "ip",
-            IndicatorKind::Url => "url",
-            IndicatorKind::File => "file",
-        }
-    }
-}
+pub use crate::rules::IndicatorKind;
 
 /// Engine counts from `last_analysis_stats` (reports) or `stats` (analyses), with the GUI link.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -87,8 +87,8 @@ impl AddedLines {
 
 /// The lines of `new` that `old` does not have, 1-based: the one line diff every mode uses
 /// (a change's files, each commit's, the index's), so that they agree on what is new. Both sides
-/// are compared as the rules read them (`inspect::text::comparable`: wide text decoded), so a
-/// re-encoded file adds only the lines whose text changed.
+/// are compared as the rules read them (callers decode wide text first, with
+/// `inspect::text::comparable`), so a re-encoded file adds only the lines whose text changed.
 pub fn added_lines(old: &[u8], new: &[u8]) -> AddedLines {
     let input = imara_diff::intern::InternedInput::new(
         imara_diff::sources::byte_lines(old),
@@ -107,12 +107,6 @@ pub fn added_lines(old: &[u8], new: &[u8]) -> AddedLines {
     AddedLines::from_ranges(ranges)
 }
 
-/// `added_lines` of two versions as stored (either may be in a wide encoding).
-pub fn added_lines_between(old: &[u8], new: &[u8]) -> AddedLines {
-    use crate::inspect::text::comparable;
-    added_lines(&comparable(old), &comparable(new))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,9 +122,13 @@ mod tests {
                 .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
                 .collect()
         };
-        assert!(added_lines_between(b"a = 1\nb = 2\n", &utf16("a = 1\nb = 2\n")).is_empty());
+        let between = |old: &[u8], new: &[u8]| {
+            use crate::inspect::text::comparable;
+            added_lines(&comparable(old), &comparable(new))
+        };
+        assert!(between(b"a = 1\nb = 2\n", &utf16("a = 1\nb = 2\n")).is_empty());
         assert_eq!(
-            added_lines_between(b"a = 1\nb = 2\n", &utf16("a = 1\nb = 3\n")),
+            between(b"a = 1\nb = 2\n", &utf16("a = 1\nb = 3\n")),
             AddedLines::from_ranges(std::iter::once(2..3))
         );
     }
