@@ -12,7 +12,8 @@ use crate::platform_env::PlatformEnv;
 use std::io::Write;
 
 use crate::baseline;
-use crate::enrich;
+use crate::enrich::virustotal::lookup::UploadSource;
+use crate::enrich::{Collected, Enricher, Note};
 use crate::finding::{sha256_hex, Finding};
 use crate::inspect::IndicatorHit;
 use crate::report::console::{self, ConsoleReporter};
@@ -26,7 +27,6 @@ use crate::report::{stdout_target, BaselineSummary, Format, OutputOptions, Repor
 use crate::rules::RuleKind;
 use crate::source::history;
 use crate::stats::ScanStats;
-use crate::virustotal::lookup::{self, Progress, UploadSource};
 use crate::walk;
 use crate::{paths, redact};
 
@@ -77,13 +77,21 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     let meter = progress.map(|timing| crate::progress::Meter::start(&config, timing));
     let scanned = scan(&config);
     drop(meter);
-    let mut scanned = scanned?;
-    let virustotal = look_up_indicators(&config, &mut scanned)?;
+    let scanned = scanned?;
     let Scanned {
         mut findings,
         mut stats,
-        ..
+        indicators,
+        uploads,
     } = scanned;
+    let collected = Collected {
+        indicators: &indicators,
+        uploads: &uploads,
+    };
+    let virustotal = match &config.virustotal {
+        Some(plan) => Some(plan.enrich(&collected, &config.rules, &mut findings, &mut print_note)?),
+        None => None,
+    };
     stats.gitleaks_ignored = apply_gitleaks_ignore(&config, &mut findings);
     let (mut findings, baselined) = apply_baseline(&config, sort_findings(&config, findings))?;
     // The last gate before any output: a rule that does not redact can match across a secret.
@@ -99,11 +107,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     }
     // After the baseline: only what is reported is worth a request.
     if let Some(plan) = &config.validate {
-        use crate::enrich::Enricher;
-        let mut warn = |message: String| {
-            let _ = writeln!(std::io::stderr(), "anteater: warning: {message}");
-        };
-        let line = plan.enrich(&config.rules, &mut findings, &mut warn)?;
+        let line = plan.enrich(&collected, &config.rules, &mut findings, &mut print_note)?;
         let _ = writeln!(std::io::stderr(), "anteater: {line}");
     }
     stats.elapsed = started.elapsed();
@@ -209,23 +213,13 @@ fn scan(config: &Config) -> anyhow::Result<Scanned> {
     })
 }
 
-/// --ips, --urls, --bincheck: VirusTotal's verdicts become findings too.
-fn look_up_indicators(config: &Config, scanned: &mut Scanned) -> anyhow::Result<Option<lookup::Summary>> {
-    let Some(plan) = &config.virustotal else {
-        return Ok(None);
+/// What enrichers say while they work goes to stderr.
+fn print_note(note: Note) {
+    let line = match note {
+        Note::Warning(message) => format!("anteater: warning: {message}"),
+        Note::VirusTotal(event) => console::progress_line(&event),
     };
-    let mut progress = |event: Progress| {
-        let _ = writeln!(std::io::stderr(), "{}", console::progress_line(&event));
-    };
-    let (found, summary) = enrich::enrich(
-        plan,
-        &config.rules,
-        &scanned.indicators,
-        &scanned.uploads,
-        &mut progress,
-    )?;
-    scanned.findings.extend(found);
-    Ok(Some(summary))
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Findings in report order: by path, line, columns, rule.

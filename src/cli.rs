@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::enrich::virustotal::limiter::Rate;
 use crate::inspect::Oversize;
 use crate::outcome::FailOn;
 use crate::rules::RulesetName;
-use crate::virustotal::limiter::Rate;
 
 const AFTER_HELP: &str = "\
 Every option can also be set through the environment as ANTEATER_<OPTION> in upper snake case

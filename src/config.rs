@@ -12,6 +12,8 @@ use anyhow::{bail, Context};
 use crate::cli::{Cli, ExceptionsFrom};
 use crate::config_change::{self, ConfigKind, Loosening};
 use crate::diff::{self, AddedLines, ChangeSet};
+use crate::enrich::virustotal::lookup;
+use crate::enrich::virustotal::redis_conn::TlsFiles;
 pub use crate::enrich::VtPlan;
 use crate::exceptions::{self, Exceptions};
 use crate::legacy::conf::LegacyConf;
@@ -22,8 +24,6 @@ use crate::platform_env::PlatformEnv;
 use crate::rules::RulesetName;
 use crate::rules::{builtin, Precision, RuleKind, RuleMeta, RuleSet, Severity};
 use crate::source::history::{self, HistoryPlan};
-use crate::virustotal::lookup;
-use crate::virustotal::redis_conn::TlsFiles;
 
 /// What the run scans.
 #[derive(Debug)]

@@ -40,5 +40,4 @@ pub mod source;
 pub mod staged;
 pub mod stats;
 pub mod test_paths;
-pub mod virustotal;
 pub mod walk;

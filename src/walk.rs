@@ -9,12 +9,12 @@ use std::sync::Mutex;
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
 use crate::config::{Config, Targets};
+use crate::enrich::virustotal::lookup::UploadSource;
 use crate::finding::Finding;
 use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
 use crate::inspect::{IndicatorHit, Inspector};
 use crate::paths;
 use crate::stats::ScanStats;
-use crate::virustotal::lookup::UploadSource;
 
 /// Everything the walk produced.
 #[derive(Debug, Default)]

@@ -4,10 +4,10 @@
 use std::io::Write;
 
 use super::{fail_on_name, Reporter, ScanReport, ScanStats};
+use crate::enrich::virustotal::lookup::Progress;
 use crate::finding::Level;
 use crate::outcome::Outcome;
 use crate::redact::escape;
-use crate::virustotal::lookup::Progress;
 
 pub struct ConsoleReporter<Out: Write, Err: Write> {
     out: Out,
@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn progress_says_what_is_waited_on() {
-        use crate::virustotal::lookup::Status;
+        use crate::enrich::virustotal::lookup::Status;
         let status = Status {
             done: 12,
             total: 40,

@@ -16,12 +16,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::Cli;
+use crate::enrich::virustotal::lookup::Summary;
 use crate::finding::{Finding, Level};
 use crate::outcome::FailOn;
 use crate::outcome::Outcome;
 use crate::rules::{RuleMeta, RuleSet};
 pub use crate::stats::ScanStats;
-use crate::virustotal::lookup::Summary;
 
 /// Everything a reporter may show about a finished run.
 pub struct ScanReport<'a> {

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use anteater::virustotal::cache::VerdictCache;
-use anteater::virustotal::limiter::{LimiterConfig, LimiterError, Permit, RateLimiter};
-use anteater::virustotal::redis_conn::{ConnProblem, TlsFiles};
-use anteater::virustotal::verdict::{IndicatorKind, Verdict};
+use anteater::enrich::virustotal::cache::VerdictCache;
+use anteater::enrich::virustotal::limiter::{LimiterConfig, LimiterError, Permit, RateLimiter};
+use anteater::enrich::virustotal::redis_conn::{ConnProblem, TlsFiles};
+use anteater::enrich::virustotal::verdict::{IndicatorKind, Verdict};
 
 use crate::common::tree;
 use crate::support::pki::TestPki;

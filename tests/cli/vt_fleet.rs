@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use anteater::enrich::virustotal::claims::Claims;
+use anteater::enrich::virustotal::redis_conn::TlsFiles;
+use anteater::enrich::virustotal::verdict::IndicatorKind;
 use anteater::platform_env::ApiKey;
-use anteater::virustotal::claims::Claims;
-use anteater::virustotal::redis_conn::TlsFiles;
-use anteater::virustotal::verdict::IndicatorKind;
 
 use crate::common::{anteater, tree, Invocation, Run};
 use crate::support::redis_server::{RedisCluster, RedisServer};
@@ -440,7 +440,7 @@ fn signal(pid: u32, which: &str) {
 }
 
 fn claim_key(kind: &str, value: &str) -> String {
-    let budget = anteater::virustotal::lookup::budget_id(&ApiKey::new(DEFAULT_API_KEY));
+    let budget = anteater::enrich::virustotal::lookup::budget_id(&ApiKey::new(DEFAULT_API_KEY));
     format!(
         "anteater:vt:{{{budget}}}:claim:{kind}:{}",
         sha256_hex(value.as_bytes())

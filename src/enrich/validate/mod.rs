@@ -31,13 +31,13 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::sync::{Mutex, Semaphore};
 
+use crate::enrich::virustotal::cache::SharedCache;
+use crate::enrich::virustotal::cache_file::CacheFile;
+use crate::enrich::virustotal::redis_conn::TlsFiles;
 use crate::finding::{hex, Finding, Level, Secret, Validation, ValidationState};
 use crate::platform_env::ApiKey;
 use crate::redact;
 use crate::rules::RuleSet;
-use crate::virustotal::cache::SharedCache;
-use crate::virustotal::cache_file::CacheFile;
-use crate::virustotal::redis_conn::TlsFiles;
 pub use providers::{Answer, Call, Credential, Provider, Reply, PROVIDERS};
 
 /// Requests in flight per provider: enough for 200 findings in a few seconds, few enough not to

@@ -1,0 +1,117 @@
+//! VirusTotal (API v3) as an enricher: the indicators every source collected are looked up after
+//! the scan, as one batch (each unique one once), through a rate limiter, a verdict cache and
+//! single-flight claims shared by every job through Redis; every occurrence of a malicious or
+//! unverified one becomes a finding.
+
+pub mod breaker;
+pub mod cache;
+pub mod cache_file;
+pub mod claims;
+pub mod client;
+pub mod gate;
+pub mod limiter;
+pub mod lookup;
+pub mod redis_conn;
+pub mod verdict;
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+
+use super::{Collected, Enricher, Note};
+use crate::finding::{sha256_hex, Finding};
+use crate::redact;
+use crate::rules::{vt_ids, RuleSet};
+use lookup::{Indicator, Progress, Resolution, Summary};
+
+/// Which indicators to look up on VirusTotal, and how.
+#[derive(Debug)]
+pub struct VtPlan {
+    pub ips: bool,
+    pub urls: bool,
+    pub files: bool,
+    /// Unverified indicators fail the gate.
+    pub fail_closed: bool,
+    pub settings: lookup::Settings,
+}
+
+/// --ips, --urls, --bincheck: every unique indicator is looked up once; each occurrence of a
+/// malicious or unverified one becomes a finding.
+impl Enricher for VtPlan {
+    type Summary = Summary;
+
+    fn enrich(
+        &self,
+        collected: &Collected<'_>,
+        rules: &RuleSet,
+        findings: &mut Vec<Finding>,
+        note: &mut (dyn FnMut(Note) + Send),
+    ) -> anyhow::Result<Summary> {
+        let mut progress = |event: Progress| note(Note::VirusTotal(event));
+        let (found, summary) = look_up(self, rules, collected, &mut progress)?;
+        findings.extend(found);
+        Ok(summary)
+    }
+}
+
+/// Looks up every unique indicator and returns the findings, with the lookup summary.
+fn look_up(
+    plan: &VtPlan,
+    rules: &RuleSet,
+    collected: &Collected<'_>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> anyhow::Result<(Vec<Finding>, Summary)> {
+    let (occurrences, uploads) = (collected.indicators, collected.uploads);
+    let unique: BTreeSet<&Indicator> = occurrences.iter().map(|(_, hit)| &hit.indicator).collect();
+    let indicators: Vec<Indicator> = unique.into_iter().cloned().collect();
+    if indicators.is_empty() {
+        return Ok((Vec::new(), Summary::default()));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the VirusTotal client")?;
+    let (resolutions, summary) =
+        runtime.block_on(lookup::run(&plan.settings, indicators, uploads, progress))?;
+
+    let rule_index = |id: &str| {
+        rules
+            .index_of(id)
+            .expect("VirusTotal rules are registered with the plan")
+    };
+    let mut findings = Vec::new();
+    for (path, hit) in occurrences {
+        let Some(resolution) = resolutions.get(&hit.indicator) else {
+            continue;
+        };
+        let (rule, detail) = match resolution {
+            Resolution::Checked { verdict, .. } if verdict.is_malicious(plan.settings.min_detections) => {
+                let rule = vt_ids::malicious(hit.indicator.kind);
+                let engines = verdict.malicious + verdict.suspicious + verdict.harmless + verdict.undetected;
+                let mut detail = format!("{} of {engines} engines flag it as malicious", verdict.malicious);
+                if verdict.suspicious > 0 {
+                    detail.push_str(&format!(", {} as suspicious", verdict.suspicious));
+                }
+                detail.push_str(&format!("; {}", verdict.permalink));
+                (rule, detail)
+            }
+            Resolution::Checked { .. } => continue,
+            Resolution::Unverified { reason } => (vt_ids::UNVERIFIED, format!("not verified: {reason}")),
+        };
+        let rule = rule_index(rule);
+        findings.push(Finding {
+            rule,
+            level: rules.rule(rule).severity.level(),
+            path: path.clone(),
+            line: hit.line,
+            columns: hit.columns,
+            evidence: redact::evidence(hit.indicator.value.as_bytes(), false),
+            match_hash: sha256_hex(hit.indicator.value.as_bytes()),
+            detail: Some(redact::escape(&detail)),
+            introduced: None,
+            secret: None,
+            validation: None,
+        });
+    }
+    Ok((findings, summary))
+}
