@@ -50,7 +50,7 @@ pub struct KeyedSpec {
 
 /// The name the key is assigned to: the keyword inside an identifier (`my_calendarific_api_key`,
 /// `Calendarific.Token`), then what separates a name from its value in code, configuration and
-/// shells (`:`, `=`, `:=`, `=>`, a header's `: `, the `,` of a `("name", "value")` pair), then
+/// shells (`:`, `=`, `:=`, `=>`, Go's `name string =`, a header's `: `, the `,` of a `("name", "value")` pair), then
 /// an optional quote and authorization scheme. A call is not an assignment: `mixpanel.init("…")`
 /// takes a public project token. The key must end where its shape ends (not be the start of a longer
 /// token).
@@ -61,7 +61,7 @@ fn pattern(keywords: &[String], value: &str) -> String {
         .collect::<Vec<_>>()
         .join("|");
     format!(
-        r#"(?i-u)(?:{names})[\w.\-]{{0,30}}["'`\]]?\s{{0,3}}(?:[:=]{{1,2}}>?|,)\s{{0,3}}["'`]?(?:(?:bearer|basic|token)\s+)?(?-i:(?P<secret>{value}))(?:[^A-Za-z0-9_\-]|$)"#
+        r#"(?i-u)(?:{names})[\w.\-]{{0,30}}["'`\]]?(?:\s+string)?\s{{0,3}}(?:[:=]{{1,2}}>?|,)\s{{0,3}}["'`]?(?:(?:bearer|basic|token)\s+)?(?-i:(?P<secret>{value}))(?:[^A-Za-z0-9_\-]|$)"#
     )
 }
 
@@ -72,9 +72,13 @@ impl KeyedSpec {
         RuleSpec {
             pattern: pattern(&self.keywords, &self.value),
             description: self.description.unwrap_or_else(|| {
+                let article = match self.name.chars().next() {
+                    Some(c) if "AEIOUaeiou".contains(c) => "An",
+                    _ => "A",
+                };
                 format!(
-                    "A {} assigned to a name that says `{first}`: the value has the key's \
-                     documented shape.",
+                    "{article} {} assigned to a name that says `{first}`: the value has the \
+                     key's documented shape.",
                     self.name
                 )
             }),
@@ -146,6 +150,7 @@ mod tests {
             format!("X-Calendarific-Token: Bearer {KEY}"),
             format!("'calendarific' => '{KEY}',"),
             format!("settings.calendarific.key = '{KEY}'"),
+            format!("const calendarificKey string = \"{KEY}\""),
         ] {
             assert_eq!(secret(&line).as_deref(), Some(KEY), "{line}");
         }
