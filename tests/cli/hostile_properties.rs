@@ -14,7 +14,7 @@ use std::path::Path;
 
 use crate::common::{anteater, Run};
 use crate::support::git_repo::GitRepo as Repo;
-use crate::support::seeded::{for_each_seed, github_token, Rng};
+use crate::support::seeded::{for_each_seed, github_token, pem_body, Rng};
 
 const SEEDS: &str = "ANTEATER_HOSTILE";
 /// Cases per test by default: each case runs the binary 3 to 5 times, and a debug build on a
@@ -27,7 +27,12 @@ fn findings(dir: &Path, args: &[&str], rule: &str) -> (Run, BTreeSet<String>) {
     let mut all = vec!["--path", ".", "--no-sarif"];
     all.extend_from_slice(args);
     let run = anteater(dir).args(&all).run();
-    let marker = format!("  {rule}  ");
+    // A rule id ending in `-` names a family (`private-key-`).
+    let marker = if rule.ends_with('-') {
+        format!("  {rule}")
+    } else {
+        format!("  {rule}  ")
+    };
     let found = run
         .stdout
         .lines()
@@ -633,4 +638,196 @@ fn lines_that_read_like_patch_syntax_do_not_move_or_hide_later_secrets() {
     });
     let replay = std::env::var(format!("{SEEDS}_SEED")).is_ok();
     assert!(replay || total > 0, "no secret was added");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Private keys straddling changed lines and window edges.
+
+/// What a change does to one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyChange {
+    /// The whole key is added.
+    Added,
+    /// The base has the header and footer; the change adds the body between them.
+    BodyAdded,
+    /// The base has the key; the change rewrites one line of its body.
+    BodyLineChanged,
+    /// The base has the key; the change touches only other lines of the file.
+    Untouched,
+}
+
+#[derive(Debug)]
+struct Key {
+    kind: &'static str,
+    body: Vec<String>,
+    change: KeyChange,
+    /// For `BodyLineChanged`: the body line that differs, and what the base had there.
+    old_line: (usize, String),
+}
+
+impl Key {
+    fn header(&self) -> String {
+        format!("-----BEGIN {}PRIVATE {}-----", self.kind, "KEY")
+    }
+
+    fn footer(&self) -> String {
+        format!("-----END {}PRIVATE {}-----", self.kind, "KEY")
+    }
+
+    fn head_lines(&self) -> Vec<String> {
+        let mut lines = vec![self.header()];
+        lines.extend(self.body.iter().cloned());
+        lines.push(self.footer());
+        lines
+    }
+
+    fn base_lines(&self) -> Vec<String> {
+        match self.change {
+            KeyChange::Added => Vec::new(),
+            KeyChange::BodyAdded => vec![self.header(), self.footer()],
+            KeyChange::BodyLineChanged => {
+                let mut lines = self.head_lines();
+                lines[1 + self.old_line.0] = self.old_line.1.clone();
+                lines
+            }
+            KeyChange::Untouched => self.head_lines(),
+        }
+    }
+}
+
+/// A part of the modelled file: a filler line (in the base, the head or both) or a key.
+#[derive(Debug)]
+enum Part {
+    Filler { n: u64, in_base: bool, in_head: bool },
+    Key(Key),
+}
+
+/// The PEM kinds planted: RSA, EC, OpenSSH and PKCS#8.
+const KEY_KINDS: [&str; 4] = ["RSA ", "EC ", "OPENSSH ", ""];
+
+/// Windows of `--max-file-size 1KiB` (8 KiB, the least), and where their own parts end,
+/// roughly: the first at 6 KiB (2 KiB looked ahead), then every 5 KiB (1 KiB carried back).
+const WINDOW_EDGES: [usize; 4] = [6 << 10, 11 << 10, 16 << 10, 21 << 10];
+
+#[test]
+fn private_keys_are_reported_when_a_change_adds_a_line_of_them_across_window_edges() {
+    let mut totals = [0usize; 2];
+    for_each_seed(SEEDS, DEFAULT_CASES, |seed| {
+        let mut rng = Rng(seed ^ 0x9e11);
+        let mut next = seed * 10_000;
+        let mut parts = Vec::new();
+        let mut length = 0;
+        // Keys start near window edges (before them, across them, just after them).
+        let mut targets = Vec::new();
+        for edge in WINDOW_EDGES {
+            if rng.below(3) != 0 {
+                targets.push(edge - 3000 + rng.below(3400));
+            }
+        }
+        let changes = [
+            KeyChange::Added,
+            KeyChange::BodyAdded,
+            KeyChange::BodyLineChanged,
+            KeyChange::Untouched,
+        ];
+        while length < 24 << 10 {
+            if targets.first().is_some_and(|&t| length >= t) {
+                targets.remove(0);
+                next += 1;
+                let body = pem_body(next, 3 + rng.below(50));
+                let index = rng.below(body.len());
+                let old = pem_body(next + 7_777_777, body.len())[index].clone();
+                let key = Key {
+                    kind: KEY_KINDS[rng.below(KEY_KINDS.len())],
+                    body,
+                    change: *rng.pick(&changes),
+                    old_line: (index, old),
+                };
+                length += key.head_lines().iter().map(|l| l.len() + 1).sum::<usize>();
+                parts.push(Part::Key(key));
+                continue;
+            }
+            next += 1;
+            // Filler: mostly in both versions; some the change adds, some it removes.
+            let (in_base, in_head) = match rng.below(12) {
+                0 => (false, true),
+                1 => (true, false),
+                _ => (true, true),
+            };
+            parts.push(Part::Filler {
+                n: next,
+                in_base,
+                in_head,
+            });
+            length += filler_line(next).len() + 1;
+        }
+        let (mut base, mut head) = (String::new(), String::new());
+        let mut everywhere = BTreeSet::new();
+        let mut changed = BTreeSet::new();
+        let path = "certs/bundle.txt";
+        for part in &parts {
+            match part {
+                Part::Filler { n, in_base, in_head } => {
+                    let line = format!("{}\n", filler_line(*n));
+                    if *in_base {
+                        base.push_str(&line);
+                    }
+                    if *in_head {
+                        head.push_str(&line);
+                    }
+                }
+                Part::Key(key) => {
+                    let at = format!("{path}:{}", head.lines().count() + 1);
+                    everywhere.insert(at.clone());
+                    if key.change != KeyChange::Untouched {
+                        changed.insert(at);
+                    }
+                    for line in key.base_lines() {
+                        base.push_str(&line);
+                        base.push('\n');
+                    }
+                    for line in key.head_lines() {
+                        head.push_str(&line);
+                        head.push('\n');
+                    }
+                }
+            }
+        }
+        totals[0] += everywhere.len();
+        totals[1] += changed.len();
+        let case: Vec<&Part> = parts.iter().filter(|p| matches!(p, Part::Key(_))).collect();
+        let exit = |expected: &BTreeSet<String>| i32::from(!expected.is_empty());
+        let small = ["--max-file-size", "1KiB"];
+
+        let repo = Repo::new();
+        repo.write(path, base.as_bytes());
+        let base_commit = repo.commit("base");
+        repo.write(path, head.as_bytes());
+        let tree = findings(repo.path(), &small, "private-key-");
+        assert_found("tree", &tree, &everywhere, exit(&everywhere), &case);
+        repo.git(&["add", "-A"]);
+        let staged = findings(repo.path(), &[&small[..], &["--staged"]].concat(), "private-key-");
+        assert_found("--staged", &staged, &changed, exit(&changed), &case);
+        repo.commit("the change");
+        let range = format!("{base_commit}..HEAD");
+        // History reads a version over --max-file-size spooled to disk, in windows, without a
+        // line diff: all of it counts as new, so every key it holds is reported (more than the
+        // change added, never less).
+        for args in [
+            vec!["--diff", base_commit.as_str()],
+            vec!["--diff", range.as_str()],
+        ] {
+            let windowed = findings(repo.path(), &[&small[..], &args[..]].concat(), "private-key-");
+            let what = format!("{args:?} in windows");
+            assert_found(&what, &windowed, &everywhere, exit(&everywhere), &case);
+            // Held whole (the default size cap), only the keys the change wrote a line of.
+            let whole = findings(repo.path(), &args, "private-key-");
+            assert_found(&format!("{args:?}"), &whole, &changed, exit(&changed), &case);
+        }
+    });
+    let replay = std::env::var(format!("{SEEDS}_SEED")).is_ok();
+    assert!(
+        replay || totals.iter().all(|&n| n > 0),
+        "keys present / changed: {totals:?}"
+    );
 }

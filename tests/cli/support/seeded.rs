@@ -68,3 +68,19 @@ pub fn github_token(n: u64) -> String {
     let checksum = anteater::rules::filter::base62_crc32(random.as_bytes());
     format!("ghp_{random}{checksum}") // fake-secret-for-tests
 }
+/// `lines` lines of a PEM body: base64 made from a counter, 64 characters a line (the last may
+/// be shorter), different for every `n`.
+pub fn pem_body(n: u64, lines: usize) -> Vec<String> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut rng = Rng(n ^ 0xbe57);
+    (0..lines)
+        .map(|index| {
+            let width = if index + 1 == lines && lines > 1 {
+                20 + rng.below(44)
+            } else {
+                64
+            };
+            (0..width).map(|_| alphabet[rng.below(64)] as char).collect()
+        })
+        .collect()
+}
