@@ -8,7 +8,7 @@
 //! `ANTEATER_HOSTILE_CASES=N` runs N cases of each test (CI runs the small default; run a few
 //! hundred before changing the inspector or the sources).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -830,4 +830,269 @@ fn private_keys_are_reported_when_a_change_adds_a_line_of_them_across_window_edg
         replay || totals.iter().all(|&n| n > 0),
         "keys present / changed: {totals:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Histories with branches and merges, evil ones included.
+
+/// One version of the repository: each file's lines as (order key, line id), sorted by key. A
+/// line's id is unique for ever, and every version orders lines by their key, so a line diff
+/// between any two versions adds exactly the lines the older lacks.
+type Snapshot = BTreeMap<String, Vec<(u64, u64)>>;
+
+struct History {
+    repo: Repo,
+    rng: Rng,
+    next: u64,
+    /// Which line ids are secrets.
+    secrets: BTreeSet<u64>,
+    versions: BTreeMap<String, Snapshot>,
+    /// Per commit, `(line id, path:line)` of each secret it created.
+    created: BTreeMap<String, Vec<(u64, String)>>,
+    branches: BTreeMap<String, String>,
+    /// A line an evil merge added, for the next commit on its branch to delete.
+    evil: Option<(String, String, u64)>,
+    log: Vec<String>,
+}
+
+impl History {
+    fn fresh(&mut self, secret_one_in: usize) -> u64 {
+        self.next += 1;
+        if self.rng.one_in(secret_one_in) {
+            self.secrets.insert(self.next);
+        }
+        self.next
+    }
+
+    fn write(&self, snapshot: &Snapshot) {
+        for path in self.repo.git(&["ls-files"]).lines() {
+            self.repo.remove(path);
+        }
+        for (path, lines) in snapshot {
+            let text: String = lines
+                .iter()
+                .map(|(_, id)| match self.secrets.contains(id) {
+                    true => format!("{}\n", secret_line(*id)),
+                    false => format!("{}\n", filler_line(*id)),
+                })
+                .collect();
+            self.repo.write(path, text.as_bytes());
+        }
+    }
+
+    /// Commits `snapshot` (on the branch checked out, or as the merge in progress): records
+    /// which secrets the commit created, those no parent had.
+    fn commit(&mut self, branch: &str, snapshot: Snapshot, parents: &[&Snapshot], what: String) {
+        self.write(&snapshot);
+        let commit = self.repo.commit(&what);
+        let mut created = Vec::new();
+        for (path, lines) in &snapshot {
+            for (index, (_, id)) in lines.iter().enumerate() {
+                let in_a_parent = parents
+                    .iter()
+                    .any(|p| p.get(path).is_some_and(|l| l.iter().any(|(_, i)| i == id)));
+                if self.secrets.contains(id) && !in_a_parent {
+                    created.push((*id, format!("{path}:{}", index + 1)));
+                }
+            }
+        }
+        self.log
+            .push(format!("{what} on {branch}: {commit} creates {created:?}"));
+        self.created.insert(commit.clone(), created);
+        self.versions.insert(commit.clone(), snapshot);
+        self.branches.insert(branch.to_string(), commit);
+    }
+
+    fn insert_line(&mut self, lines: &mut Vec<(u64, u64)>, id: u64) {
+        let at = self.rng.below(lines.len() + 1);
+        let before = if at == 0 { 0 } else { lines[at - 1].0 };
+        let key = match lines.get(at) {
+            Some((after, _)) => before + (after - before) / 2,
+            None => before + (1 << 32),
+        };
+        lines.insert(at, (key, id));
+    }
+
+    /// A commit on `branch` that adds a file, adds a line or deletes one.
+    fn change(&mut self, branch: &str) {
+        self.repo.git(&["checkout", "-q", branch]);
+        let parent = self.versions[&self.branches[branch]].clone();
+        let mut snapshot = parent.clone();
+        let what;
+        if let Some((evil_branch, path, id)) = self.evil.take_if(|(b, _, _)| b == branch) {
+            let _ = evil_branch;
+            snapshot.get_mut(&path).unwrap().retain(|(_, i)| *i != id);
+            what = format!("delete the merge's line {id} from {path}");
+        } else if snapshot.is_empty() || self.rng.one_in(5) {
+            let path = format!("dir{}/file{}.txt", self.rng.below(2), self.next);
+            let mut lines = Vec::new();
+            for _ in 0..2 + self.rng.below(4) {
+                let id = self.fresh(3);
+                self.insert_line(&mut lines, id);
+            }
+            what = format!("add {path}");
+            snapshot.insert(path, lines);
+        } else {
+            let paths: Vec<String> = snapshot.keys().cloned().collect();
+            let path = self.rng.pick(&paths).clone();
+            let mut lines = snapshot.remove(&path).unwrap();
+            if lines.len() > 1 && self.rng.one_in(3) {
+                let at = self.rng.below(lines.len());
+                lines.remove(at);
+                what = format!("delete a line of {path}");
+            } else {
+                let id = self.fresh(3);
+                self.insert_line(&mut lines, id);
+                what = format!("add line {id} to {path}");
+            }
+            snapshot.insert(path, lines);
+        }
+        self.commit(branch, snapshot, &[&parent], what);
+    }
+
+    /// Merges `from` into `into`: every line either side has, and sometimes (an evil merge) a
+    /// line of the merge's own.
+    fn merge(&mut self, from: &str, into: &str) {
+        let (theirs, ours) = (self.branches[from].clone(), self.branches[into].clone());
+        let ancestor = std::process::Command::new("git")
+            .arg("-C")
+            .arg(self.repo.path())
+            .args(["merge-base", "--is-ancestor", &theirs, &ours])
+            .status()
+            .unwrap()
+            .success();
+        if ancestor {
+            return;
+        }
+        self.repo.git(&["checkout", "-q", into]);
+        self.repo
+            .git(&["merge", "-q", "--no-ff", "--no-commit", "-s", "ours", from]);
+        let (a, b) = (self.versions[&ours].clone(), self.versions[&theirs].clone());
+        let mut merged = a.clone();
+        for (path, lines) in &b {
+            let entry = merged.entry(path.clone()).or_default();
+            for line in lines {
+                if !entry.contains(line) {
+                    entry.push(*line);
+                }
+            }
+            entry.sort_unstable();
+        }
+        let mut what = format!("merge {from} into {into}");
+        if self.rng.one_in(2) {
+            let paths: Vec<String> = merged.keys().cloned().collect();
+            let path = self.rng.pick(&paths).clone();
+            let id = self.fresh(2);
+            let mut lines = merged.remove(&path).unwrap();
+            self.insert_line(&mut lines, id);
+            merged.insert(path.clone(), lines);
+            what.push_str(&format!(" (evil: line {id} in {path})"));
+            if self.rng.one_in(2) {
+                self.evil = Some((into.to_string(), path, id));
+            }
+        }
+        self.commit(into, merged, &[&a, &b], what);
+    }
+
+    fn rev_list(&self, args: &[&str]) -> Vec<String> {
+        let mut all = vec!["rev-list"];
+        all.extend_from_slice(args);
+        self.repo.git(&all).lines().map(str::to_string).collect()
+    }
+}
+
+#[test]
+fn merges_report_a_secret_exactly_when_a_commit_of_the_range_adds_its_line() {
+    let mut total = 0;
+    for_each_seed(SEEDS, DEFAULT_CASES, |seed| {
+        let mut history = History {
+            repo: Repo::new(),
+            rng: Rng(seed ^ 0x3e7e),
+            next: seed * 10_000,
+            secrets: BTreeSet::new(),
+            versions: BTreeMap::new(),
+            created: BTreeMap::new(),
+            branches: BTreeMap::new(),
+            evil: None,
+            log: Vec::new(),
+        };
+        history.repo.write("README.md", b"a project\n");
+        let root = history.repo.commit("root");
+        history.versions.insert(root.clone(), Snapshot::new());
+        history.created.insert(root.clone(), Vec::new());
+        history.branches.insert("main".into(), root);
+        history.change("main");
+        let names = ["main", "topic", "fix"];
+        for name in &names[1..] {
+            history.repo.git(&["branch", name, "main"]);
+            let at = history.branches["main"].clone();
+            history.branches.insert(name.to_string(), at);
+        }
+        let base_at = history.rng.below(3);
+        let mut base = history.branches["main"].clone();
+        for step in 0..6 + history.rng.below(5) {
+            if step == base_at {
+                base = history.branches["main"].clone();
+            }
+            let branch = *history.rng.pick(&names);
+            if history.rng.one_in(3) {
+                let from = *history.rng.pick(&names);
+                if from != branch {
+                    history.merge(from, branch);
+                    continue;
+                }
+            }
+            history.change(branch);
+        }
+        // Most topic work reaches main; some stays on its branch, out of every range.
+        for name in &names[1..] {
+            if !history.rng.one_in(3) {
+                history.merge(name, "main");
+            }
+        }
+        if history.evil.as_ref().is_some_and(|(b, _, _)| b == "main") {
+            history.change("main");
+        }
+        history.repo.git(&["checkout", "-q", "main"]);
+        let head = history.versions[&history.branches["main"]].clone();
+        let at_head: BTreeMap<u64, String> = head
+            .iter()
+            .flat_map(|(path, lines)| {
+                lines
+                    .iter()
+                    .enumerate()
+                    .map(move |(index, (_, id))| (*id, format!("{path}:{}", index + 1)))
+            })
+            .collect();
+        let created_in = |commits: &[String]| -> Vec<(u64, String)> {
+            commits
+                .iter()
+                .flat_map(|c| history.created[c].iter().cloned())
+                .collect()
+        };
+        let everything: BTreeSet<String> = created_in(&history.rev_list(&["HEAD"]))
+            .into_iter()
+            .map(|(_, at)| at)
+            .collect();
+        let in_range = created_in(&history.rev_list(&[&format!("{base}..HEAD")]));
+        let range: BTreeSet<String> = in_range.iter().map(|(_, at)| at.clone()).collect();
+        // With the net change, a secret still at HEAD is reported where HEAD has it.
+        let net: BTreeSet<String> = in_range
+            .iter()
+            .map(|(id, at)| at_head.get(id).unwrap_or(at).clone())
+            .collect();
+        total += range.len();
+        let case = &history.log;
+        let exit = |expected: &BTreeSet<String>| i32::from(!expected.is_empty());
+        let dir = history.repo.path();
+        let run = findings(dir, &["--history"], "github-token");
+        assert_found("--history", &run, &everything, exit(&everything), case);
+        let spec = format!("{base}..HEAD");
+        let run = findings(dir, &["--diff", &spec], "github-token");
+        assert_found("--diff BASE..HEAD", &run, &range, exit(&range), case);
+        let run = findings(dir, &["--diff", &base], "github-token");
+        assert_found("--diff BASE", &run, &net, exit(&net), case);
+    });
+    let replay = std::env::var(format!("{SEEDS}_SEED")).is_ok();
+    assert!(replay || total > 0, "no secret was added in a range");
 }
