@@ -437,21 +437,13 @@ impl PatchFile {
         text.into_bytes()
     }
 
-    /// Each line's bytes as a line diff compares them (the last without a line break when the
-    /// file ends without one).
-    fn line_bytes(&self, index: usize) -> (PatchLine, bool) {
-        let terminated = index + 1 < self.lines.len() || self.final_newline;
-        (self.lines[index].clone(), terminated)
-    }
-
-    /// `path:line` of each secret whose line (bytes and line break) `old` lacks.
+    /// `path:line` of each secret whose line `old` lacks. A line is its text: a line break added
+    /// after an old last line (or taken away) adds no text, and an old secret there is not
+    /// the change's.
     fn new_secrets(&self, old: Option<&PatchFile>) -> BTreeSet<String> {
-        let old_lines: Vec<(PatchLine, bool)> = old
-            .map(|old| (0..old.lines.len()).map(|i| old.line_bytes(i)).collect())
-            .unwrap_or_default();
         (0..self.lines.len())
             .filter(|&i| matches!(self.lines[i], PatchLine::Secret { .. }))
-            .filter(|&i| old.is_none_or(|_| !old_lines.contains(&self.line_bytes(i))))
+            .filter(|&i| old.is_none_or(|old| !old.lines.contains(&self.lines[i])))
             .map(|i| format!("{}:{}", self.path, i + 1))
             .collect()
     }
