@@ -576,8 +576,9 @@ fn lines_that_read_like_patch_syntax_do_not_move_or_hide_later_secrets() {
             .map(|i| generator.file(paths[i].clone(), &paths))
             .collect();
         let mut head = base.clone();
-        for file in &mut head {
-            if generator.rng.below(4) != 0 {
+        // The first file always changes (a case with no change has nothing to commit).
+        for (index, file) in head.iter_mut().enumerate() {
+            if index == 0 || generator.rng.below(4) != 0 {
                 generator.change(file, &paths);
             }
         }
