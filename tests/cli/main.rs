@@ -14,6 +14,7 @@ mod environment;
 mod false_pass;
 mod gitleaks;
 mod history;
+mod hostile_properties;
 mod hostile_round_three;
 mod html_report;
 mod leaks_and_bounds;

@@ -6,4 +6,5 @@ pub mod pki;
 pub mod provider_mock;
 pub mod redis_server;
 pub mod scripted_http;
+pub mod seeded;
 pub mod vt_mock;
