@@ -95,15 +95,6 @@ pub struct Config {
 }
 
 impl VtPlan {
-    /// The indicators this plan looks up.
-    pub fn wanted(&self) -> crate::indicators::Wanted {
-        crate::indicators::Wanted {
-            ips: self.ips,
-            urls: self.urls,
-            files: self.files,
-        }
-    }
-
     fn from_cli(cli: &Cli, env: &PlatformEnv) -> anyhow::Result<Option<Self>> {
         if !(cli.ips || cli.urls || cli.bincheck) {
             return Ok(None);
@@ -139,9 +130,11 @@ impl VtPlan {
             .or_else(|| env.redis_url.clone())
             .unwrap_or_else(|| DEFAULT_REDIS_URL.to_string());
         Ok(Some(Self {
-            ips: cli.ips,
-            urls: cli.urls,
-            files: cli.bincheck,
+            wanted: crate::indicators::Wanted {
+                ips: cli.ips,
+                urls: cli.urls,
+                files: cli.bincheck,
+            },
             fail_closed: cli.vt_fail_closed,
             settings: lookup::Settings {
                 api_key,
@@ -383,7 +376,11 @@ impl Config {
             max_file_size: self.max_file_size,
             oversize: self.oversize,
             check_binaries: self.check_binaries,
-            indicators: self.virustotal.as_ref().map(VtPlan::wanted).unwrap_or_default(),
+            indicators: self
+                .virustotal
+                .as_ref()
+                .map(|plan| plan.wanted)
+                .unwrap_or_default(),
         }
     }
 }

@@ -162,39 +162,25 @@ fn to_meta(rule: Rule, global: &Allowed, origin: &str) -> anyhow::Result<RuleMet
         .filter(|d| !d.trim().is_empty())
         .unwrap_or_else(|| format!("gitleaks rule {}", rule.id));
     let spec = RuleSpec {
-        id: rule.id.clone(),
-        name: description.clone(),
-        description,
         remediation: Some(
             "Remove the secret from the repository and its history, rotate it, and read it from a \
              secret store at run time."
                 .to_string(),
         ),
-        pattern,
-        severity: Severity::High,
-        precision: None,
         secret: kind == RuleKind::Content,
         keywords: rule.keywords.iter().map(|k| k.to_lowercase()).collect(),
         entropy: rule.entropy,
-        min_distinct: None,
         stopwords: allowed.stopwords,
         allow: allowed.secrets,
         allow_lines: allowed.lines,
-        checksum: None,
-        verify: None,
-        decode: None,
-        context: Vec::new(),
-        context_lines: 0,
-        context_stop: Vec::new(),
-        document_context: None,
-        file_context: None,
-        demote_in_tests: None,
         paths,
-        generic: false,
-        inside: None,
-        inside_pattern: None,
-        examples: Vec::new(),
-        negative_examples: Vec::new(),
+        ..RuleSpec::new(
+            rule.id.clone(),
+            description.clone(),
+            description,
+            pattern,
+            Severity::High,
+        )
     };
     spec.into_meta(kind, origin, Precision::Medium, &[], false)
 }

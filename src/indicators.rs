@@ -21,12 +21,6 @@ pub struct Wanted {
     pub files: bool,
 }
 
-impl Wanted {
-    pub fn any(self) -> bool {
-        self.ips || self.urls || self.files
-    }
-}
-
 /// One thing to ask VirusTotal about. For files the value is the sha256.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Indicator {

@@ -21,11 +21,9 @@ use sha2::{Digest, Sha256};
 use crate::exceptions::Exceptions;
 use crate::finding::{content_match_hash, sha256_hex, Finding};
 use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
-use crate::indicators::Wanted;
-use crate::indicators::{Indicator, UploadSource};
+use crate::indicators::{Indicator, UploadSource, Wanted};
 use crate::redact;
-use crate::rules::IndicatorKind;
-use crate::rules::RuleSet;
+use crate::rules::{IndicatorKind, RuleSet};
 use crate::test_paths::TestPaths;
 
 use windows::{View, Window};

@@ -57,7 +57,7 @@ pub struct KeyedSpec {
 fn pattern(keywords: &[String], value: &str) -> String {
     let names = keywords
         .iter()
-        .map(|keyword| regex::escape(keyword))
+        .map(|keyword| word_start(keyword))
         .collect::<Vec<_>>()
         .join("|");
     format!(
@@ -65,60 +65,62 @@ fn pattern(keywords: &[String], value: &str) -> String {
     )
 }
 
+/// A keyword where a word of an identifier starts: at the start of the line, after a character
+/// that is not a letter or digit (`my_meraki_key`, `settings.meraki`), or capitalised after a
+/// lowercase letter or digit (`cameraMerakiKey`), but never inside a word (`CameraKit` holds
+/// `meraki`, `toggle` holds `toggl`).
+fn word_start(keyword: &str) -> String {
+    let escaped = regex::escape(keyword);
+    let mut chars = keyword.chars();
+    match chars.next() {
+        Some(first) if first.is_ascii_alphabetic() => format!(
+            "(?:^|[^A-Za-z0-9]){escaped}|(?-i:[a-z0-9]{}){}",
+            first.to_ascii_uppercase(),
+            regex::escape(chars.as_str())
+        ),
+        _ => format!("(?:^|[^A-Za-z0-9]){escaped}"),
+    }
+}
+
 impl KeyedSpec {
     /// The ordinary content rule this entry stands for.
     pub fn into_rule_spec(self) -> RuleSpec {
         let first = self.keywords.first().cloned().unwrap_or_default();
+        let article = match self.name.chars().next() {
+            Some(c) if "AEIOUaeiou".contains(c) => "An",
+            _ => "A",
+        };
+        let description = self.description.unwrap_or_else(|| {
+            format!(
+                "{article} {} assigned to a name that says `{first}`: the value has the key's \
+                 documented shape.",
+                self.name
+            )
+        });
+        let remediation = self.remediation.unwrap_or_else(|| {
+            format!(
+                "Revoke the {} in the provider's console, remove it from the repository (and its \
+                 history), and load it from a secret store or environment variable at run time.",
+                self.name
+            )
+        });
+        let pattern = pattern(&self.keywords, &self.value);
+        let severity = self.severity.unwrap_or(Severity::High);
         RuleSpec {
-            pattern: pattern(&self.keywords, &self.value),
-            description: self.description.unwrap_or_else(|| {
-                let article = match self.name.chars().next() {
-                    Some(c) if "AEIOUaeiou".contains(c) => "An",
-                    _ => "A",
-                };
-                format!(
-                    "{article} {} assigned to a name that says `{first}`: the value has the \
-                     key's documented shape.",
-                    self.name
-                )
-            }),
-            remediation: Some(self.remediation.unwrap_or_else(|| {
-                format!(
-                    "Revoke the {} in the provider's console, remove it from the repository \
-                     (and its history), and load it from a secret store or environment variable \
-                     at run time.",
-                    self.name
-                )
-            })),
-            id: self.id,
-            name: self.name,
-            severity: self.severity.unwrap_or(Severity::High),
+            remediation: Some(remediation),
             precision: Some(self.precision.unwrap_or(Precision::Medium)),
             secret: true,
             keywords: self.keywords,
             entropy: Some(self.entropy.unwrap_or(3.0)),
-            min_distinct: None,
             stopwords: self.stopwords,
             allow: self.allow,
-            allow_lines: Vec::new(),
-            checksum: None,
-            verify: None,
-            decode: None,
-            context: Vec::new(),
-            context_lines: 0,
-            context_stop: Vec::new(),
-            document_context: None,
-            file_context: None,
-            paths: None,
-            generic: false,
             // The value's shape is no evidence of a live key (test fixtures are full of
             // `stripe_key: "abc…"`): reported one level lower in test and documentation paths,
             // like the other rules whose match carries no distinctive format.
             demote_in_tests: Some(true),
-            inside: None,
-            inside_pattern: None,
             examples: self.examples,
             negative_examples: self.negative_examples,
+            ..RuleSpec::new(self.id, self.name, description, pattern, severity)
         }
     }
 }
@@ -151,6 +153,7 @@ mod tests {
             format!("'calendarific' => '{KEY}',"),
             format!("settings.calendarific.key = '{KEY}'"),
             format!("const calendarificKey string = \"{KEY}\""),
+            format!("appCalendarificKey = \"{KEY}\""),
         ] {
             assert_eq!(secret(&line).as_deref(), Some(KEY), "{line}");
         }
@@ -164,6 +167,7 @@ mod tests {
             format!("calendarific_url = \"https://example.com/{KEY}\""),
             format!("mixpanel_key = \"{KEY}\""),
             format!("calendarific.init(\"{KEY}\")"),
+            format!("mycalendarific_key = \"{KEY}\""),
         ] {
             assert_eq!(secret(&line), None, "{line}");
         }

@@ -177,6 +177,42 @@ impl RulesetFile {
 }
 
 impl RuleSpec {
+    /// A content rule with only what every rule must say; the checks are off and there are no
+    /// examples. For rules made in code (keyed entries, imported configurations).
+    pub fn new(id: String, name: String, description: String, pattern: String, severity: Severity) -> Self {
+        Self {
+            id,
+            name,
+            description,
+            remediation: None,
+            pattern,
+            severity,
+            precision: None,
+            secret: false,
+            keywords: Vec::new(),
+            entropy: None,
+            min_distinct: None,
+            stopwords: Vec::new(),
+            allow: Vec::new(),
+            allow_lines: Vec::new(),
+            checksum: None,
+            verify: None,
+            decode: None,
+            context: Vec::new(),
+            context_lines: 0,
+            context_stop: Vec::new(),
+            document_context: None,
+            file_context: None,
+            paths: None,
+            generic: false,
+            demote_in_tests: None,
+            inside: None,
+            inside_pattern: None,
+            examples: Vec::new(),
+            negative_examples: Vec::new(),
+        }
+    }
+
     pub fn into_meta(
         self,
         kind: RuleKind,

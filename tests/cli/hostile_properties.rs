@@ -14,7 +14,7 @@ use std::path::Path;
 
 use crate::common::{anteater, Run};
 use crate::support::git_repo::GitRepo as Repo;
-use crate::support::seeded::{for_each_seed, github_token, pem_body, Rng};
+use crate::support::seeded::{for_each_seed, github_token, locations, pem_body, Rng};
 
 const SEEDS: &str = "ANTEATER_HOSTILE";
 /// Cases per test by default: each case runs the binary 3 to 6 times, and a debug build on a
@@ -34,18 +34,7 @@ fn findings(dir: &Path, args: &[&str], rule: &str) -> (Run, BTreeSet<String>) {
     } else {
         format!("  {rule}  ")
     };
-    let found = run
-        .stdout
-        .lines()
-        .filter(|line| line.contains(&marker))
-        .map(|line| {
-            let location = line.split("  ").next().unwrap();
-            let mut parts = location.rsplitn(3, ':');
-            let _column = parts.next();
-            let line = parts.next().unwrap();
-            format!("{}:{line}", parts.next().unwrap())
-        })
-        .collect();
+    let found = locations(&run.stdout, &marker);
     (run, found)
 }
 

@@ -14,25 +14,9 @@ use std::collections::BTreeSet;
 
 use crate::common::anteater;
 use crate::support::git_repo::GitRepo as Repo;
+use crate::support::seeded::{github_token, locations, seeds, Rng};
 
 const DEFAULT_CASES: u64 = 60;
-
-/// A small deterministic generator (SplitMix64): the same seed builds the same repository.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Encoding {
@@ -90,7 +74,7 @@ impl File {
         for line in &self.lines {
             match line {
                 Line::Filler(n) => text.push_str(&format!("setting_{n} = plain value number {n}\n")),
-                Line::Secret(n) => text.push_str(&format!("TOKEN_{n} = \"{}\"\n", token(*n))),
+                Line::Secret(n) => text.push_str(&format!("TOKEN_{n} = \"{}\"\n", github_token(*n))),
             }
         }
         text
@@ -106,17 +90,6 @@ impl File {
                 Line::Filler(_) => None,
             })
     }
-}
-
-/// A GitHub token with a valid checksum, different for every `n`.
-fn token(n: u64) -> String {
-    let mut rng = Rng(n.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5eed);
-    let alphabet = b"ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz23456789";
-    let random: String = (0..30)
-        .map(|_| alphabet[rng.below(alphabet.len())] as char)
-        .collect();
-    let checksum = anteater::rules::filter::base62_crc32(random.as_bytes());
-    format!("ghp_{random}{checksum}")
 }
 
 /// The repository as the model sees it, and the counters that keep lines unique.
@@ -230,18 +203,7 @@ fn found(repo: &Repo, args: &[&str]) -> (BTreeSet<String>, String) {
     all.extend_from_slice(args);
     let run = anteater(repo.path()).args(&all).run();
     assert_eq!(run.code, 0, "{}", run.all_output());
-    let found = run
-        .stdout
-        .lines()
-        .filter(|line| line.contains("  github-token  "))
-        .map(|line| {
-            let location = line.split("  ").next().unwrap();
-            let mut parts = location.rsplitn(3, ':');
-            let _column = parts.next();
-            let line = parts.next().unwrap();
-            format!("{}:{line}", parts.next().unwrap())
-        })
-        .collect();
+    let found = locations(&run.stdout, "  github-token  ");
     (found, run.all_output())
 }
 
@@ -355,16 +317,7 @@ fn check_case(seed: u64) -> [usize; 4] {
 
 #[test]
 fn every_mode_reports_a_secret_exactly_when_it_adds_a_line_of_it() {
-    let seeds: Vec<u64> = match std::env::var("ANTEATER_EQUIVALENCE_SEED") {
-        Ok(seed) => vec![seed.parse().expect("a seed is a number")],
-        Err(_) => {
-            let cases = std::env::var("ANTEATER_EQUIVALENCE_CASES")
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(DEFAULT_CASES);
-            (1..=cases).collect()
-        }
-    };
+    let seeds = seeds("ANTEATER_EQUIVALENCE", DEFAULT_CASES);
     let mut totals = [0; 4];
     let replay = seeds.len() == 1;
     for seed in seeds {

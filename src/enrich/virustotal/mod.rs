@@ -27,9 +27,8 @@ use lookup::{Indicator, Progress, Resolution, Summary};
 /// Which indicators to look up on VirusTotal, and how.
 #[derive(Debug)]
 pub struct VtPlan {
-    pub ips: bool,
-    pub urls: bool,
-    pub files: bool,
+    /// --ips, --urls, --bincheck.
+    pub wanted: crate::indicators::Wanted,
     /// Unverified indicators fail the gate.
     pub fail_closed: bool,
     pub settings: lookup::Settings,
@@ -48,24 +47,24 @@ impl Enricher for VtPlan {
         note: &mut (dyn FnMut(Note) + Send),
     ) -> anyhow::Result<Summary> {
         let mut progress = |event: Progress| note(Note::VirusTotal(event));
-        let (found, summary) = look_up(self, rules, collected, &mut progress)?;
-        findings.extend(found);
-        Ok(summary)
+        look_up(self, rules, collected, findings, &mut progress)
     }
 }
 
-/// Looks up every unique indicator and returns the findings, with the lookup summary.
+/// Looks up every unique indicator, adds a finding for each occurrence of a malicious or
+/// unverified one, and returns the lookup summary.
 fn look_up(
     plan: &VtPlan,
     rules: &RuleSet,
     collected: &Collected<'_>,
+    findings: &mut Vec<Finding>,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> anyhow::Result<(Vec<Finding>, Summary)> {
+) -> anyhow::Result<Summary> {
     let (occurrences, uploads) = (collected.indicators, collected.uploads);
     let unique: BTreeSet<&Indicator> = occurrences.iter().map(|(_, hit)| &hit.indicator).collect();
     let indicators: Vec<Indicator> = unique.into_iter().cloned().collect();
     if indicators.is_empty() {
-        return Ok((Vec::new(), Summary::default()));
+        return Ok(Summary::default());
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -79,7 +78,6 @@ fn look_up(
             .index_of(id)
             .expect("VirusTotal rules are registered with the plan")
     };
-    let mut findings = Vec::new();
     for (path, hit) in occurrences {
         let Some(resolution) = resolutions.get(&hit.indicator) else {
             continue;
@@ -113,5 +111,5 @@ fn look_up(
             validation: None,
         });
     }
-    Ok((findings, summary))
+    Ok(summary)
 }

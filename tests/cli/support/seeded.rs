@@ -57,6 +57,22 @@ pub fn for_each_seed(prefix: &str, default: u64, mut check: impl FnMut(u64)) {
     }
 }
 
+/// `path:line` of each console finding line holding `marker` (the rule id between its
+/// separators), as the console prints `path:line:column  rule  …`.
+pub fn locations(stdout: &str, marker: &str) -> std::collections::BTreeSet<String> {
+    stdout
+        .lines()
+        .filter(|line| line.contains(marker))
+        .map(|line| {
+            let location = line.split("  ").next().unwrap();
+            let mut parts = location.rsplitn(3, ':');
+            let _column = parts.next();
+            let line = parts.next().unwrap();
+            format!("{}:{line}", parts.next().unwrap())
+        })
+        .collect()
+}
+
 /// A GitHub token with a valid checksum, different for every `n`; fake by construction (made
 /// from a counter at run time).
 pub fn github_token(n: u64) -> String {
