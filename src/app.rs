@@ -25,7 +25,7 @@ use crate::report::junit::JunitReporter;
 use crate::report::sarif::SarifReporter;
 use crate::report::{stdout_target, BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
 use crate::rules::RuleKind;
-use crate::source::history;
+use crate::source::{changes, history, index};
 use crate::stats::ScanStats;
 use crate::walk;
 use crate::{paths, redact};
@@ -149,23 +149,32 @@ struct Scanned {
     uploads: HashMap<String, UploadSource>,
 }
 
-/// The walk over the targets, cut down to the changed lines in --diff and --staged modes, plus
-/// what history mode finds and what the change loosened in anteater's own configuration.
+/// The sources this run asks for, each through the one inspector: the walk over the targets
+/// (cut down to the changed lines in --diff), the index (--staged), what history mode finds; and
+/// what the change loosened in anteater's own configuration.
 fn scan(config: &Config) -> anyhow::Result<Scanned> {
-    // Every source's fragments went through the one inspector, which kept what is new.
     let mut results = walk::walk(config);
     let mut findings = results.findings;
     let mut stats = results.stats;
+    let skip = |relative: &str| {
+        config.exceptions.ignores_path(relative) || config.is_excluded(&config.root.join(relative))
+    };
+    let scope = changes::Scope {
+        root: &config.root,
+        threads: config.threads,
+        inspect: config.inspect_settings(),
+        skip: &skip,
+    };
+    if let Some(base) = &config.staged {
+        // The working tree is not walked: the index is all there is, and it is a tree's worth
+        // of files, counted as such.
+        let found = index::scan(&scope, base)?;
+        findings.extend(found.findings);
+        results.indicators.extend(found.indicators);
+        results.uploads.extend(found.uploads);
+        stats.merge(found.stats);
+    }
     if let Some(plan) = &config.history {
-        let skip = |relative: &str| {
-            config.exceptions.ignores_path(relative) || config.is_excluded(&config.root.join(relative))
-        };
-        let scope = history::Scope {
-            root: &config.root,
-            threads: config.threads,
-            inspect: config.inspect_settings(),
-            skip: &skip,
-        };
         let found = history::scan(&scope, &plan.revisions)?;
         stats.commits = Some(found.commits);
         stats.versions = found.stats.files_looked_at();

@@ -85,8 +85,9 @@ pub struct Config {
     pub loosened: Vec<Loosening>,
     /// --diff, --history: the commits whose additions are scanned.
     pub history: Option<HistoryPlan>,
-    /// --staged: the staged files written out of the index; the scan runs over them.
-    pub staged: Option<crate::staged::Snapshot>,
+    /// --staged: the index is scanned against this revision (HEAD, or the empty tree before
+    /// the first commit); the working tree is not.
+    pub staged: Option<String>,
     /// --diff: the changed lines of each changed file, by report path. Content findings
     /// elsewhere are not reported.
     pub changed_lines: Option<HashMap<String, AddedLines>>,
@@ -293,8 +294,6 @@ impl Config {
             sarif_path.as_ref(),
         ];
         let (excluded, skipped_as_own) = own.excluded(outputs.into_iter().flatten(), &root, &cwd);
-        let (excluded, skipped_as_own) =
-            with_snapshot_counterparts(excluded, skipped_as_own, revisions.staged.as_ref());
         let watched = own.watched(&cwd, |path| reader.in_repository(path));
         let loosened = match (&revisions.change, &revisions.history_range) {
             (Some(change), _) => {
@@ -310,9 +309,8 @@ impl Config {
             }
             (None, None) => Vec::new(),
         };
-        let loosened = reader.as_reported(loosened, revisions.staged.as_ref());
 
-        let layout = Layout::new(root, revisions.staged.as_ref(), &cwd);
+        let layout = Layout::new(root, &cwd);
         let (targets, changed_lines) = match scan_paths.listed {
             // Files or several paths given as arguments: walked as they are.
             Some(files) => (
@@ -400,7 +398,8 @@ fn project_name(cli: &Cli, root: &Path) -> String {
 /// whose additions are scanned (--diff, --history), and the revision the configuration and
 /// exceptions are read at.
 struct Revisions {
-    staged: Option<crate::staged::Snapshot>,
+    /// --staged: the revision the index is compared with.
+    staged: Option<String>,
     change: Option<ChangeSet>,
     history: Option<HistoryPlan>,
     /// --diff A..B: history alone, exceptions as of A, configuration changes from A to B.
@@ -417,9 +416,18 @@ impl Revisions {
         };
         if cli.staged {
             // The index against HEAD, exceptions and configuration read at HEAD.
-            let (snapshot, change) = crate::staged::snapshot(root)?;
-            revisions.change = Some(change);
-            revisions.staged = Some(snapshot);
+            crate::git::top_level(root).with_context(|| {
+                format!(
+                    "--staged needs a git repository, and {} is not in one",
+                    root.display()
+                )
+            })?;
+            let base = crate::source::index::base(root);
+            revisions.change = Some(ChangeSet {
+                base: base.to_string(),
+                ..ChangeSet::default()
+            });
+            revisions.staged = Some(base.to_string());
         }
         if let Some(spec) = &cli.diff {
             let spec = if spec == "auto" {
@@ -484,11 +492,10 @@ struct ConfigReader<'a> {
 
 impl<'a> ConfigReader<'a> {
     fn new(cli: &Cli, revisions: &Revisions, root: &Path, cwd: &'a Path) -> anyhow::Result<Self> {
-        let repository = match &revisions.staged {
-            // Found already, when the snapshot was made.
-            Some(snapshot) => Some(snapshot.repository.clone()),
-            None if revisions.in_git() => Some(crate::git::top_level(root)?),
-            None => None,
+        let repository = if revisions.in_git() {
+            Some(crate::git::top_level(root)?)
+        } else {
+            None
         };
         let revision = revisions
             .change
@@ -501,23 +508,6 @@ impl<'a> ConfigReader<'a> {
             repository,
             revision,
         })
-    }
-
-    /// Loosened files named where reports are relative to: in `--staged` the snapshot stands
-    /// for the repository, so a file of the repository is named by its snapshot counterpart.
-    fn as_reported(
-        &self,
-        mut loosened: Vec<Loosening>,
-        staged: Option<&crate::staged::Snapshot>,
-    ) -> Vec<Loosening> {
-        if let Some(snapshot) = staged {
-            for loosening in &mut loosened {
-                if let Some(counterpart) = snapshot.counterpart(&paths::resolve(&loosening.path, self.cwd)) {
-                    loosening.path = counterpart;
-                }
-            }
-        }
-        loosened
     }
 
     fn in_repository(&self, path: &Path) -> bool {
@@ -817,28 +807,6 @@ fn load_exceptions(
     Exceptions::compile(&sources)
 }
 
-/// In `--staged` the walk runs over the snapshot, and reports name its files: anteater's own
-/// files are skipped at their snapshot counterparts too, and named by them.
-fn with_snapshot_counterparts(
-    mut excluded: BTreeSet<PathBuf>,
-    skipped_as_own: Vec<PathBuf>,
-    staged: Option<&crate::staged::Snapshot>,
-) -> (BTreeSet<PathBuf>, Vec<PathBuf>) {
-    let Some(snapshot) = staged else {
-        return (excluded, skipped_as_own);
-    };
-    let counterparts: Vec<PathBuf> = excluded
-        .iter()
-        .filter_map(|path| snapshot.counterpart(path))
-        .collect();
-    excluded.extend(counterparts);
-    let skipped_as_own = skipped_as_own
-        .into_iter()
-        .map(|path| snapshot.counterpart(&path).unwrap_or(path))
-        .collect();
-    (excluded, skipped_as_own)
-}
-
 /// How many workers scan: `--threads`, or one per CPU. More than help are clamped with a
 /// warning: the walk is bounded by the disks and CPUs, and 5,000 threads over two files took
 /// half a minute to start.
@@ -864,7 +832,7 @@ fn worker_threads(requested: Option<usize>) -> anyhow::Result<usize> {
 
 /// Where the walk runs and what reports are relative to.
 struct Layout {
-    /// The folder walked: `--path`, or its counterpart in the --staged snapshot.
+    /// The folder scanned: `--path`.
     root: PathBuf,
     /// Report paths are relative to this: the git work tree holding the root, else the
     /// working directory.
@@ -875,15 +843,8 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(root: PathBuf, staged: Option<&crate::staged::Snapshot>, cwd: &Path) -> Self {
-        // --staged scans the snapshot of the index, laid out like the repository.
-        let (root, git_root) = match staged {
-            Some(snapshot) => (snapshot.root.clone(), Some(snapshot.top.clone())),
-            None => {
-                let git_root = paths::git_work_tree(&root);
-                (root, git_root)
-            }
-        };
+    fn new(root: PathBuf, cwd: &Path) -> Self {
+        let git_root = paths::git_work_tree(&root);
         Layout {
             sarif_root: git_root.clone().unwrap_or_else(|| root.clone()),
             report_root: git_root.unwrap_or_else(|| paths::resolve(cwd, cwd)),
@@ -893,7 +854,7 @@ impl Layout {
 }
 
 /// The files to walk: a patchset's, the change's (with the lines it changed, for content
-/// findings), none for history alone, or the whole tree.
+/// findings), none for history alone or the index, or the whole tree.
 fn targets(
     cli: &Cli,
     revisions: &Revisions,
@@ -902,9 +863,10 @@ fn targets(
     if let Some(path) = &cli.patchset {
         return Ok((read_patchset(path, &layout.root, cli.patchset0)?, None));
     }
-    let Some(change) = &revisions.change else {
-        let targets = if revisions.history.is_some() {
-            // History alone: no file of the working tree is scanned.
+    let change = revisions.change.as_ref().filter(|_| revisions.staged.is_none());
+    let Some(change) = change else {
+        let targets = if revisions.history.is_some() || revisions.staged.is_some() {
+            // History alone, or the index: no file of the working tree is scanned.
             Targets::Listed {
                 files: Vec::new(),
                 missing: Vec::new(),

@@ -10,6 +10,7 @@ use crate::blobs::{Blob, BlobReader, OverLimit};
 use crate::git::{commit_id, git};
 use crate::platform_env::PlatformEnv;
 
+use crate::fragment::lines::DIFF_LIMIT;
 pub use crate::fragment::AddedLines;
 
 /// The change under review.
@@ -136,35 +137,12 @@ pub fn resolve_base(root: &Path, base: &str) -> anyhow::Result<String> {
 /// The files and lines changed between `base` (a commit) and HEAD, limited to `root` (paths are
 /// relative to it).
 pub fn changes(root: &Path, base: &str) -> anyhow::Result<ChangeSet> {
-    changes_of(root, base, &[&format!("{base}..HEAD")], NewSide::WorkTree)
+    changes_of(root, base, &[&format!("{base}..HEAD")])
 }
-
-/// The files and lines the index changes against HEAD (what `git commit` would record), for
-/// `--staged`. A repository without commits yet compares with the empty tree.
-pub fn staged_changes(root: &Path) -> anyhow::Result<ChangeSet> {
-    let has_head = git(root, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_ok();
-    let base = if has_head { "HEAD" } else { EMPTY_TREE };
-    changes_of(root, base, &["--cached", base], NewSide::Index)
-}
-
-/// Where the new version of a changed file is: the one that is scanned.
-#[derive(Clone, Copy)]
-enum NewSide {
-    /// The working tree (`--diff`: the checkout CI made).
-    WorkTree,
-    /// The index (`--staged`: what the next commit records).
-    Index,
-}
-
-/// Versions larger than this are not diffed: every line of them counts as new.
-const DIFF_LIMIT: u64 = 256 << 20;
-
-/// git's well-known id of the empty tree, the base of a repository's first commit.
-const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 /// The files and lines `git diff <revisions>` shows, with `base` as the revision the change
 /// is compared with (exceptions and configuration are read there).
-fn changes_of(root: &Path, base: &str, revisions: &[&str], new_side: NewSide) -> anyhow::Result<ChangeSet> {
+fn changes_of(root: &Path, base: &str, revisions: &[&str]) -> anyhow::Result<ChangeSet> {
     let mut set = ChangeSet {
         base: base.to_string(),
         ..ChangeSet::default()
@@ -224,17 +202,10 @@ fn changes_of(root: &Path, base: &str, revisions: &[&str], new_side: NewSide) ->
     for (old, new) in modified {
         let relative = |path: &Path| format!("./{}", crate::paths::slash_path(path));
         let old_version = blobs.read(&format!("{base}:{}", relative(&old)), DIFF_LIMIT, OverLimit::Skip);
-        let new_version = match new_side {
-            NewSide::WorkTree => match std::fs::metadata(root.join(&new)) {
-                Ok(meta) if meta.len() <= DIFF_LIMIT => std::fs::read(root.join(&new)).ok(),
-                _ => None,
-            },
-            NewSide::Index => {
-                match blobs.read(&format!(":{}", relative(&new)), DIFF_LIMIT, OverLimit::Skip) {
-                    Ok(Blob::Content(content)) => Some(content),
-                    _ => None,
-                }
-            }
+        // The working tree's version: the checkout CI made of the change.
+        let new_version = match std::fs::metadata(root.join(&new)) {
+            Ok(meta) if meta.len() <= DIFF_LIMIT => std::fs::read(root.join(&new)).ok(),
+            _ => None,
         };
         let lines = match (old_version, new_version) {
             (Ok(Blob::Content(old)), Some(new)) => added_lines_between(&old, &new),

@@ -37,7 +37,6 @@ pub mod report;
 pub mod rules;
 pub mod scan_paths;
 pub mod source;
-pub mod staged;
 pub mod stats;
 pub mod test_paths;
 pub mod walk;

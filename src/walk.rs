@@ -210,7 +210,7 @@ fn in_excluded_dir(path: &Path, config: &Config) -> bool {
                 .any(|dir| dir.file_name().is_some_and(|n| n == ".git")))
 }
 
-/// A listed file (`--diff`, `--staged`, patchsets) reached through a symbolic link, when links
+/// A listed file (`--diff`, patchsets) reached through a symbolic link, when links
 /// are not followed: the repository provides its links, and a link may point anywhere (a
 /// runner's credentials). Listed files are opened by name, so the walker's own rule (links are
 /// not followed unless `--follow-symlinks` asks) is checked here, for the file and each folder

@@ -85,6 +85,12 @@ impl AddedLines {
     }
 }
 
+/// Versions larger than this are not diffed: every line of them counts as new. Far above
+/// `--max-file-size` (a version over that is inspected in windows, but still diffed whole, so
+/// that a change is judged on what it wrote whatever the size cap), and low enough that two
+/// versions held for the diff stay within a CI runner's memory.
+pub const DIFF_LIMIT: u64 = 256 << 20;
+
 /// The lines of `new` that `old` does not have, 1-based: the one line diff every mode uses
 /// (a change's files, each commit's, the index's), so that they agree on what is new. Both sides
 /// are compared as the rules read them (callers decode wide text first, with

@@ -1,99 +1,28 @@
 //! History mode: what every commit of a range added, not only the net change. A secret added by
 //! one commit of a pull request and removed by the next is in history for good once merged, so
-//! it is reported, at the commit that added it.
-//!
-//! Streamed with bounded memory through the git binary: `git log --raw` names each commit's
-//! changed files and their blob ids (no blob is read for that), and `git cat-file --batch`
-//! processes, one per worker thread, hand out the blobs. Added lines come from a line diff of the
-//! two blobs done here (for a merge, the lines new against every parent: what the merge itself
-//! adds). Each new version is then a fragment for the one inspector, with its added lines: the
-//! same checks as a tree scan, on the lines the commit wrote. Reading blobs this way, rather than through `git log -p`, keeps going
-//! when a partial clone lacks a blob (reported as unreadable, so the run cannot pass) where
-//! `git log -p` stops with "unable to read".
+//! it is reported, at the commit that added it. `git log --raw` lists what each commit changed
+//! (merges as combined diffs); the versions go through the shared pipeline of
+//! [`super::changes`].
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{ChildStdout, Stdio};
-use std::sync::mpsc;
 
 use anyhow::{bail, Context};
 
-use crate::blobs::{Blob, BlobReader, OverLimit};
-use crate::finding::{Finding, Introduced};
-use crate::fragment::{lines, AddedLines, Content, Fragment};
-use crate::inspect::{binary, text, FileOutcome, IndicatorHit, Inspector};
-use crate::stats::ScanStats;
-
-/// What history mode found.
-#[derive(Debug, Default)]
-pub struct HistoryResults {
-    /// One per secret: (rule, path, matched text) reported once, at the first commit adding it.
-    pub findings: Vec<Finding>,
-    pub commits: usize,
-    /// Indicators for VirusTotal on the lines commits added, with the report path of their file.
-    pub indicators: Vec<(String, IndicatorHit)>,
-    /// Counts of the versions inspected, and those that could not be (path, reason naming the
-    /// commit).
-    pub stats: ScanStats,
-}
-
-/// One changed file of one commit.
-struct Change {
-    /// Position of the commit in the range, oldest first.
-    order: usize,
-    commit: String,
-    /// The name is new: an added, renamed or copied file (for a merge: new against every parent).
-    name_is_new: bool,
-    /// The versions the commit's parents had, one per parent that had the file (a merge has
-    /// several); none for an added file.
-    old_blobs: Vec<String>,
-    /// A parent lacked the file: against that parent every line is new.
-    new_against_a_parent: bool,
-    new_blob: String,
-    /// Relative to the scan root, '/'-separated.
-    path: String,
-}
-
-/// What one worker found.
-#[derive(Default)]
-struct WorkerOutput {
-    found: Vec<Ordered>,
-    indicators: Vec<(String, IndicatorHit)>,
-    stats: ScanStats,
-}
-
-/// A finding with the position of its commit, for keeping the first of equal ones.
-type Ordered = (usize, Finding);
-
-/// What a history scan covers and how it inspects.
-pub struct Scope<'a> {
-    /// The scan root: only what commits added under it is scanned.
-    pub root: &'a Path,
-    pub threads: usize,
-    pub inspect: crate::inspect::Settings<'a>,
-    /// Paths (relative to the root) that are never scanned: ignored by the exceptions, or
-    /// anteater's own files.
-    pub skip: &'a (dyn Fn(&str) -> bool + Sync),
-}
+use super::changes::{self, Found, Scope, Side};
 
 /// Scans what each commit of `revisions` (git log arguments: `BASE..HEAD`, `A..B`, `HEAD`) added
-/// under `setup.root`, with `setup.threads` workers.
-pub fn scan(setup: &Scope<'_>, revisions: &[String]) -> anyhow::Result<HistoryResults> {
-    match scan_with(setup, revisions, "-M") {
+/// under `scope.root`, with `scope.threads` workers.
+pub fn scan(scope: &Scope<'_>, revisions: &[String]) -> anyhow::Result<Found> {
+    match scan_with(scope, revisions, "-M") {
         // Finding renamed-and-edited files makes git read blobs, and a partial clone lacks some:
         // then only exact renames are followed (an edited, renamed file counts as added).
-        Err(err) if format!("{err:#}").contains("unable to read") => scan_with(setup, revisions, "-M100%"),
+        Err(err) if format!("{err:#}").contains("unable to read") => scan_with(scope, revisions, "-M100%"),
         other => other,
     }
 }
 
-fn scan_with(setup: &Scope<'_>, revisions: &[String], renames: &str) -> anyhow::Result<HistoryResults> {
-    let root = setup.root;
-    let prefix = String::from_utf8_lossy(&crate::git::git(root, &["rev-parse", "--show-prefix"])?)
-        .trim()
-        .to_string();
-    let mut errors = tempfile::NamedTempFile::new().context("creating a file for git's messages")?;
-    let mut log = crate::git::git_command(root);
+fn scan_with(scope: &Scope<'_>, revisions: &[String], renames: &str) -> anyhow::Result<Found> {
+    let mut log = crate::git::git_command(scope.root);
     log.args([
         "log",
         "--reverse",
@@ -111,303 +40,13 @@ fn scan_with(setup: &Scope<'_>, revisions: &[String], renames: &str) -> anyhow::
         "--end-of-options",
     ])
     .args(revisions)
-    .args(["--", "."])
-    .stdout(Stdio::piped())
-    // A file, not a pipe: nobody reads git's messages until it ends, and a full pipe would
-    // stall it.
-    .stderr(Stdio::from(errors.reopen()?));
-    let mut child = log.spawn().context("running git log (is git installed?)")?;
-    let stdout = child.stdout.take().context("git log has no output")?;
-
-    let workers = setup.threads.max(1);
-    let (sender, receiver) = mpsc::sync_channel::<Change>(workers * 64);
-    let receiver = std::sync::Mutex::new(receiver);
-    let mut results = HistoryResults::default();
-    let outcome = std::thread::scope(|scope| -> anyhow::Result<()> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let receiver = &receiver;
-                let prefix = &prefix;
-                scope.spawn(move || -> anyhow::Result<WorkerOutput> {
-                    let mut worker = Worker::start(setup, root, prefix)?;
-                    loop {
-                        let change = {
-                            let guard = receiver.lock().unwrap_or_else(|p| p.into_inner());
-                            guard.recv()
-                        };
-                        let Ok(change) = change else { break };
-                        worker.inspect(&change)?;
-                    }
-                    Ok(std::mem::take(&mut worker.found))
-                })
-            })
-            .collect();
-        let parsed = parse_log(stdout, &sender, &mut results.commits);
-        drop(sender);
-        let mut found = Vec::new();
-        for handle in handles {
-            let output = handle
-                .join()
-                .map_err(|_| anyhow::anyhow!("a history worker panicked"))??;
-            found.extend(output.found);
-            results.indicators.extend(output.indicators);
-            results.stats.merge(output.stats);
-        }
-        parsed?;
-        results.findings = first_of_each(found);
-        Ok(())
-    });
-    let status = child.wait().context("waiting for git log")?;
-    if !status.success() {
-        let mut stderr = String::new();
-        let _ = errors.read_to_string(&mut stderr);
-        bail!("git log {}: {}", revisions.join(" "), stderr.trim());
-    }
-    outcome?;
-    results.stats.sort();
-    Ok(results)
-}
-
-/// Reads `git log --raw -z` output: `\x01<commit>\n` then, per changed file,
-/// `:<mode> <mode> <old> <new> <status>\0<path>\0` (two paths for renames and copies).
-fn parse_log(
-    stdout: ChildStdout,
-    sender: &mpsc::SyncSender<Change>,
-    commits: &mut usize,
-) -> anyhow::Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 16, stdout);
-    let mut field = Vec::new();
-    let mut commit = String::new();
-    loop {
-        field.clear();
-        if reader.read_until(0, &mut field)? == 0 {
-            break;
-        }
-        if field.last() == Some(&0) {
-            field.pop();
-        }
-        // A commit header may share its field with the first raw entry: `\x01<id>\n\n:...`.
-        let mut text: &[u8] = &field;
-        while let Some(rest) = text.strip_prefix(b"\x01") {
-            let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-            commit = String::from_utf8_lossy(&rest[..end]).to_string();
-            *commits += 1;
-            text = &rest[end..];
-            while let Some(rest) = text.strip_prefix(b"\n") {
-                text = rest;
-            }
-        }
-        while let Some(rest) = text.strip_prefix(b"\n") {
-            text = rest;
-        }
-        if text.is_empty() {
-            continue;
-        }
-        // `:` for a commit's own change, one more `:` per extra parent of a merge.
-        let colons = text.iter().take_while(|&&b| b == b':').count();
-        if colons == 0 {
-            bail!(
-                "git log --raw: unexpected output `{}`",
-                String::from_utf8_lossy(text)
-            );
-        }
-        let raw = String::from_utf8_lossy(&text[colons..]).into_owned();
-        let parts: Vec<&str> = raw.split(' ').collect();
-        // Modes and ids of each parent, then of the result, then the status letters.
-        let parents = colons;
-        if parts.len() < 2 * (parents + 1) + 1 {
-            bail!("git log --raw: unexpected entry `{raw}`");
-        }
-        let result_mode = parts[parents];
-        let old_ids = &parts[parents + 1..2 * parents + 1];
-        let new_id = parts[2 * parents + 1];
-        let status = parts[2 * parents + 2].as_bytes();
-        let mut next_path = || -> anyhow::Result<String> {
-            let mut path = Vec::new();
-            reader.read_until(0, &mut path)?;
-            if path.last() == Some(&0) {
-                path.pop();
-            }
-            Ok(String::from_utf8_lossy(&path).into_owned())
-        };
-        let mut path = next_path()?;
-        let copied_or_renamed = parents == 1 && matches!(status.first(), Some(b'R' | b'C'));
-        if copied_or_renamed {
-            path = next_path()?;
-        }
-        let null = |id: &str| id.bytes().all(|b| b == b'0');
-        // Submodule entries (mode 160000) name commits, not blobs.
-        if result_mode == "160000" || null(new_id) {
-            continue;
-        }
-        // A copy's source lives on: its content is new at this path.
-        let copied = parents == 1 && status.first() == Some(&b'C');
-        let old_blobs: Vec<String> = old_ids
-            .iter()
-            .filter(|id| !null(id) && !copied)
-            .map(|id| id.to_string())
-            .collect();
-        let name_is_new = if parents == 1 {
-            matches!(status.first(), Some(b'A' | b'R' | b'C'))
-        } else {
-            status.iter().all(|&s| s == b'A')
-        };
-        let change = Change {
-            order: *commits,
-            commit: commit.clone(),
-            name_is_new,
-            new_against_a_parent: old_blobs.len() < parents,
-            old_blobs,
-            new_blob: new_id.to_string(),
-            path,
-        };
-        if sender.send(change).is_err() {
-            break; // A worker failed; its error is reported.
-        }
-    }
-    Ok(())
-}
-
-/// Keeps the first finding (oldest commit, then line) of each (rule, path, matched text).
-fn first_of_each(mut found: Vec<Ordered>) -> Vec<Finding> {
-    found.sort_by(|(a_order, a), (b_order, b)| {
-        (a_order, &a.path, a.line, a.columns, a.rule).cmp(&(b_order, &b.path, b.line, b.columns, b.rule))
-    });
-    let mut seen = std::collections::HashSet::new();
-    found
-        .into_iter()
-        .filter(|(_, f)| seen.insert((f.rule, f.path.clone(), f.match_hash.clone())))
-        .map(|(_, f)| f)
-        .collect()
-}
-
-/// One worker: a blob reader, the inspector, and what they found.
-struct Worker<'a> {
-    setup: &'a Scope<'a>,
-    inspector: Inspector<'a>,
-    prefix: &'a str,
-    blobs: BlobReader,
-    buffer: Vec<u8>,
-    found: WorkerOutput,
-}
-
-impl<'a> Worker<'a> {
-    fn start(setup: &'a Scope<'a>, root: &Path, prefix: &'a str) -> anyhow::Result<Self> {
-        Ok(Self {
-            setup,
-            inspector: Inspector::new(setup.inspect),
-            prefix,
-            blobs: BlobReader::start(root)?,
-            buffer: Vec::new(),
-            found: WorkerOutput::default(),
-        })
-    }
-
-    fn inspect(&mut self, change: &Change) -> anyhow::Result<()> {
-        let setup = self.setup;
-        let relative = change.path.as_str();
-        if (setup.skip)(relative) {
-            return Ok(());
-        }
-        let report_path = format!("{}{relative}", self.prefix);
-        // A version too large to hold is spooled to disk and inspected in windows, like a large
-        // file of the tree; it is new in every line: no line diff is made of it.
-        let new = self
-            .blobs
-            .read(&change.new_blob, setup.inspect.max_file_size, OverLimit::Spool)?;
-        let added = match &new {
-            Blob::Content(new) => self.added_lines(change, new)?,
-            _ => AddedLines::All,
-        };
-        let fragment = |content| Fragment {
-            scan_path: relative,
-            report_path: report_path.clone(),
-            content,
-            added: &added,
-            name_is_new: change.name_is_new,
-        };
-        let mut report = match &new {
-            Blob::Content(bytes) => self
-                .inspector
-                .inspect(&fragment(Content::Bytes(bytes)), &mut self.buffer),
-            Blob::Spooled(file) => {
-                let content = Content::File {
-                    path: file.path(),
-                    upload: false,
-                };
-                self.inspector.inspect(&fragment(content), &mut self.buffer)
-            }
-            Blob::Missing | Blob::Large(_) | Blob::Other(_) => {
-                let mut report = self
-                    .inspector
-                    .inspect(&fragment(Content::Bytes(&[])), &mut self.buffer);
-                report.outcome = FileOutcome::Unreadable(
-                    "its version of this commit is missing from this clone (a partial clone?)".into(),
-                );
-                report
-            }
-        };
-        if self.buffer.capacity() > 16 << 20 {
-            self.buffer = Vec::new();
-        }
-        if let FileOutcome::Unreadable(reason) = &mut report.outcome {
-            *reason = format!("{reason} (commit {})", short(&change.commit));
-        }
-        let introduced = Introduced {
-            commit: change.commit.clone(),
-            located_in_commit: true,
-        };
-        let out = &mut self.found;
-        out.found.extend(report.findings.drain(..).map(|mut finding| {
-            finding.introduced = Some(introduced.clone());
-            (change.order, finding)
-        }));
-        let file = &report.path;
-        out.indicators
-            .extend(report.indicators.drain(..).map(|hit| (file.clone(), hit)));
-        out.stats.record(report);
-        Ok(())
-    }
-
-    /// The lines of `new` that the commit wrote: against each parent's version, the lines that
-    /// version lacks; for a merge, the lines every parent lacks. Without a readable old version
-    /// (missing, too large) every line counts.
-    fn added_lines(&mut self, change: &Change, new: &[u8]) -> anyhow::Result<AddedLines> {
-        if change.old_blobs.is_empty() {
-            return Ok(AddedLines::All);
-        }
-        if change.old_blobs.iter().all(|old| *old == change.new_blob) {
-            return Ok(AddedLines::none()); // A pure rename adds no content.
-        }
-        // A binary has no lines to compare: a new version of it is new throughout.
-        if text::classify(&new[..new.len().min(binary::FIRST_BLOCK)]).binary {
-            return Ok(AddedLines::All);
-        }
-        let new_text = text::comparable(new);
-        let mut added = if change.new_against_a_parent {
-            None
-        } else {
-            Some(AddedLines::All)
-        };
-        for old_id in &change.old_blobs {
-            let old = self
-                .blobs
-                .read(old_id, self.setup.inspect.max_file_size, OverLimit::Skip)?;
-            let against_this = match old {
-                Blob::Content(old) => lines::added_lines(&text::comparable(&old), &new_text),
-                _ => AddedLines::All,
-            };
-            added = Some(match added {
-                Some(so_far) => so_far.intersect(&against_this),
-                None => against_this,
-            });
-        }
-        Ok(added.unwrap_or(AddedLines::All))
-    }
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
+    .args(["--", "."]);
+    changes::inspect(
+        scope,
+        log,
+        Side::Commits,
+        &format!("git log {}", revisions.join(" ")),
+    )
 }
 
 /// The revision range `--diff` or `--history` asks for, as git log arguments, and the revision

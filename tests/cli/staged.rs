@@ -232,7 +232,7 @@ fn configuration_loosening_is_judged_in_the_index() {
 }
 
 #[test]
-fn anteaters_own_files_are_skipped_in_the_snapshot_as_in_the_work_tree() {
+fn anteaters_own_files_are_skipped_in_the_index_as_in_the_work_tree() {
     let dir = GitRepo::new();
     dir.write(
         "anteater.conf",

@@ -574,3 +574,58 @@ fn a_waiver_in_a_change_is_counted_once() {
         run.all_output()
     );
 }
+
+/// `--staged --bincheck` reads the staged binary out of git, and sends VirusTotal the working
+/// tree's copy only while it is byte for byte what the commit records; once edited on disk,
+/// nothing is sent and the verdict is unverified, never clean.
+#[test]
+fn a_staged_binary_is_uploaded_only_while_the_working_copy_is_the_staged_one() {
+    use crate::support::git_repo::GitRepo;
+    let redis = RedisServer::start();
+    let staged: &[u8] = b"\0\x01\x02 staged unknown binary";
+    let mut config = MockConfig::default();
+    config
+        .upload_verdicts
+        .insert(sha256_hex(staged), Stats::malicious(5));
+    let mock = VtMock::start(config);
+    let repo = GitRepo::new();
+    repo.write("ignore.yaml", b"binaries: nullvalue\n");
+    repo.commit("base");
+    repo.write("tool.bin", staged);
+    repo.git(&["add", "tool.bin"]);
+    let run = vt(repo.path(), &mock, &redis.url())
+        .args(&["--staged", "--bincheck"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        vt_rules(&run),
+        vec![("tool.bin".to_string(), 1, "virustotal-malicious-file".to_string())]
+    );
+    let uploads = mock.requests().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(uploads, 1, "{:?}", looked_up_paths(&mock));
+
+    // Edited on disk after staging: the commit still records the staged bytes, which are not
+    // at hand to send.
+    let other = MockConfig::default();
+    let mock = VtMock::start(other);
+    repo.write("tool.bin", b"\0\x01\x02 edited since");
+    let run = vt(repo.path(), &mock, &RedisServer::start().url())
+        .args(&["--staged", "--bincheck"])
+        .run();
+    assert!(
+        mock.requests().iter().all(|r| r.method == "GET"),
+        "{:?}",
+        looked_up_paths(&mock)
+    );
+    assert_eq!(
+        vt_rules(&run),
+        vec![("tool.bin".to_string(), 1, "virustotal-unverified".to_string())],
+        "{}",
+        run.all_output()
+    );
+    assert!(
+        run.stdout.contains("no longer at hand to upload"),
+        "{}",
+        run.stdout
+    );
+}
