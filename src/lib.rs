@@ -2,11 +2,13 @@
 //!
 //! Data flow, one stage per module, each importing only the ones before it (checked by
 //! `tests/layering.rs`): `cli` (flags + `ANTEATER_*`) and `platform_env` (`GITHUB_*`, `VT_*`,
-//! `REDIS_URL`) → `config` (validated, plain data; loads `legacy` anteater.conf / YAML lists and
-//! `rules`; `diff`, `staged`, `patchset` say what a change is) → sources (`walk`,
-//! `source::history`) make `fragment`s → `inspect` (file names, contents, binaries, archives →
-//! `finding`s) → `enrich` (`--validate` asks each secret's provider; `virustotal` verdicts) →
-//! `baseline` and `outcome` (exit code) → `report` (console, SARIF, …). `app` runs them.
+//! `REDIS_URL`) → `plan` (which revisions and files a run looks at, and configuration read at
+//! the revision under review; `diff`, `patchset` say what a change is) → `config` (validated,
+//! plain data; loads `legacy` anteater.conf / YAML lists and `rules`) → sources (`walk`;
+//! `source::history` and `source::index` through `source::changes`) make `fragment`s → `inspect`
+//! (file names, contents, binaries, archives → `finding`s) → `enrich` (`--validate` asks each
+//! secret's provider; `virustotal` verdicts) → `baseline` and `outcome` (exit code) → `report`
+//! (console, SARIF, …). `app` runs them.
 
 pub mod app;
 pub mod atomic_file;
@@ -30,6 +32,7 @@ pub mod line_hash;
 pub mod outcome;
 pub mod patchset;
 pub mod paths;
+pub mod plan;
 pub mod platform_env;
 pub mod progress;
 pub mod redact;
