@@ -23,15 +23,15 @@ use std::time::{Duration, Instant, SystemTime};
 use sha2::{Digest, Sha256};
 
 use super::redis_conn::{unique_token, ConnProblem, Link, TlsFiles};
+use super::retry::{retry, Retry};
 
 /// Bound on connecting to Redis (and loading the script) in [`RateLimiter::shared`].
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Attempts per limiter call before giving up with [`LimiterError::Unavailable`].
-const ATTEMPTS: u32 = 5;
+/// Five attempts per limiter call before giving up with [`LimiterError::Unavailable`]; the
+/// pause between them starts at 100 ms and doubles (100, 200, 400, 800 ms).
+const RETRY: Retry = Retry::new(5, Duration::from_millis(100));
 /// Attempts that time out before giving up early (each costs [`CONNECT_TIMEOUT`]).
 const MAX_TIMEOUTS: u32 = 2;
-/// First pause between attempts; doubles after each failure (100, 200, 400, 800 ms).
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Added to every wait so that the retry lands after the slot has opened, not just before.
 const WAIT_SLACK: Duration = Duration::from_millis(5);
 /// Longest accepted rate window; longer budgets belong in the daily quota.
@@ -403,12 +403,7 @@ impl SharedLimiter {
             Mode::Acquire => "acquire",
             Mode::Penalize => "penalize",
         };
-        let mut backoff = FIRST_BACKOFF;
-        let mut last_error = String::new();
-        let mut timeouts = 0;
-        for attempt in 1..=ATTEMPTS {
-            let token = unique_token();
-            let sent = Instant::now();
+        let attempt = || async move {
             let reply = self
                 .link
                 .run(|mut conn| {
@@ -420,42 +415,44 @@ impl SharedLimiter {
                         .arg(self.config.rate.requests)
                         .arg(window_us)
                         .arg(quota)
-                        .arg(token)
+                        .arg(unique_token())
                         .arg(mode_arg);
                     async move { invocation.invoke_async::<Vec<i64>>(&mut conn).await }
                 })
                 .await;
             match reply {
-                Ok(reply) => match decode(&reply) {
-                    Some(decision) => return Ok(decision),
-                    None => last_error = format!("unexpected reply from the rate-limit script: {reply:?}"),
-                },
-                Err(err) => {
-                    // A frozen server costs a whole timeout per attempt: two are enough to know.
-                    if err.is_timeout() || sent.elapsed() >= CONNECT_TIMEOUT / 2 {
-                        timeouts += 1;
-                    }
-                    last_error = err.message().to_string();
-                    if timeouts >= MAX_TIMEOUTS {
-                        return Err(LimiterError::Unavailable {
-                            url: self.link.redacted_url().to_string(),
-                            attempts: attempt,
-                            message: last_error,
-                        });
-                    }
-                }
+                Ok(reply) => decode(&reply).ok_or_else(|| AttemptError {
+                    message: format!("unexpected reply from the rate-limit script: {reply:?}"),
+                    timed_out: false,
+                }),
+                Err(err) => Err(AttemptError {
+                    message: err.message().to_string(),
+                    timed_out: err.is_timeout(),
+                }),
             }
-            if attempt < ATTEMPTS {
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
+        };
+        let mut timeouts = 0;
+        retry(RETRY, attempt, |err, took| {
+            // A frozen server costs a whole timeout per attempt: two are enough to know.
+            if err.timed_out || took >= CONNECT_TIMEOUT / 2 {
+                timeouts += 1;
             }
-        }
-        Err(LimiterError::Unavailable {
+            timeouts < MAX_TIMEOUTS
+        })
+        .await
+        .map_err(|gave_up| LimiterError::Unavailable {
             url: self.link.redacted_url().to_string(),
-            attempts: ATTEMPTS,
-            message: last_error,
+            attempts: gave_up.attempts,
+            message: gave_up.error.message,
         })
     }
+}
+
+/// Why one run of the limiter script failed.
+struct AttemptError {
+    message: String,
+    /// Redis did not answer in time (as opposed to an error it answered).
+    timed_out: bool,
 }
 
 impl SharedLimiter {

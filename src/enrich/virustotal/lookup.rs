@@ -32,6 +32,7 @@ use super::client::{Client, VtError, UPLOAD_URL_LIMIT};
 use super::gate::Gate;
 use super::limiter::{key_safe, Decision, LimiterConfig, LimiterError, Rate, RateLimiter};
 use super::redis_conn::{ConnProblem, TlsFiles};
+use super::retry::{Backoff, Pause, Retry};
 use super::verdict::{IndicatorKind, Verdict};
 use crate::finding::hex;
 use crate::platform_env::ApiKey;
@@ -957,7 +958,12 @@ impl Engine<'_> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, VtError>>,
     {
-        let mut transient = 0;
+        // Transient failures (5xx, timeouts) follow the shared retry schedule. 429s are counted
+        // on their own and do not sleep here: the limiter's penalty makes every job sharing the
+        // budget wait a whole window, which `permit` then sleeps through.
+        let mut transient = Backoff::new(
+            Retry::new(MAX_TRANSIENT_RETRIES + 1, self.settings.retry_delay).until(self.deadline),
+        );
         let mut rate_limited = 0;
         let mut first = !urgent;
         loop {
@@ -1020,14 +1026,12 @@ impl Engine<'_> {
                             "{BREAKER_THRESHOLD} transport failures in a row (last: {message}): the remaining indicators are reported unverified"
                         ));
                     }
-                    transient += 1;
-                    if transient > MAX_TRANSIENT_RETRIES {
+                    if transient.pause().await == Pause::Exhausted {
                         return Err(CallError::Unverified(format!(
                             "{message} (after {MAX_TRANSIENT_RETRIES} retries)"
                         )));
                     }
-                    let backoff = self.settings.retry_delay * 2u32.pow(transient - 1);
-                    tokio::time::sleep_until((Instant::now() + backoff).min(self.deadline)).await;
+                    // Slept, or reached the deadline: the loop's first check says which.
                 }
                 Err(err @ (VtError::Rejected { .. } | VtError::NotAVerdict(_))) => {
                     self.breaker.success();
