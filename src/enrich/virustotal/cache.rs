@@ -59,6 +59,11 @@ impl VerdictCache {
         Ok(VerdictCache::Shared(Box::new(shared)))
     }
 
+    /// The cache on a connection already open (see [`SharedCache::on_link`]).
+    pub(crate) fn on_link(link: &Link, ttl: Duration) -> VerdictCache {
+        VerdictCache::Shared(Box::new(SharedCache::on_link(link, ttl)))
+    }
+
     /// An in-memory cache for this process, for when Redis is unreachable.
     pub fn local(ttl: Duration) -> VerdictCache {
         VerdictCache::Local(LocalCache {
@@ -126,10 +131,16 @@ impl SharedCache {
                 message: e.message,
                 problem: e.problem,
             })?;
-        Ok(SharedCache {
-            link,
+        Ok(SharedCache::on_link(&link, ttl))
+    }
+
+    /// The cache on a connection already open (shared with the limiter and the claims), its
+    /// commands bounded by 2 s.
+    pub(crate) fn on_link(link: &Link, ttl: Duration) -> SharedCache {
+        SharedCache {
+            link: link.with_timeout(TIMEOUT),
             ttl_secs: ttl_secs(ttl),
-        })
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Verdict>, CacheError> {

@@ -30,8 +30,8 @@ use super::cache_file::CacheFile;
 use super::claims::{Claims, Token};
 use super::client::{Client, VtError, UPLOAD_URL_LIMIT};
 use super::gate::Gate;
-use super::limiter::{key_safe, Decision, LimiterConfig, LimiterError, Rate, RateLimiter};
-use super::redis_conn::{ConnProblem, TlsFiles};
+use super::limiter::{key_safe, Decision, LimiterConfig, LimiterError, Rate, RateLimiter, CONNECT_TIMEOUT};
+use super::redis_conn::{ConnProblem, Link, TlsFiles};
 use super::retry::{Backoff, Pause, Retry};
 use super::verdict::{IndicatorKind, Verdict};
 use crate::finding::hex;
@@ -185,17 +185,15 @@ pub async fn run(
         budget_id: budget_id(&settings.api_key),
     };
     let budget_key = key_safe(&limiter_config.budget_id);
-    // Connected side by side: a frozen Redis costs one connect timeout, not three.
-    let (limiter, cache, claims) = tokio::join!(
-        RateLimiter::shared(&settings.redis_url, &settings.redis_tls, limiter_config.clone()),
-        VerdictCache::shared(&settings.redis_url, &settings.redis_tls, settings.cache_ttl),
-        Claims::shared(
-            &settings.redis_url,
-            &settings.redis_tls,
-            &budget_key,
-            settings.claim_lease
+    // One connection for the limiter, the cache and the claims: a frozen Redis costs one
+    // connect timeout, and a failover one reconnection, not one per component.
+    let (limiter, link) = match Link::open(&settings.redis_url, &settings.redis_tls, CONNECT_TIMEOUT).await {
+        Ok(link) => (
+            RateLimiter::on_link(&link, limiter_config.clone()).await,
+            Some(link),
         ),
-    );
+        Err(err) => (Err(LimiterError::connect(err)), None),
+    };
     let limiter = match limiter {
         Ok(limiter) => Some(limiter),
         // A Redis that answers but refuses us (password, user, CA) is a setting to fix: falling
@@ -214,29 +212,13 @@ pub async fn run(
             None
         }
     };
-    let cache = match cache {
-        Ok(cache) => Some(cache),
-        Err(err) => {
-            if limiter.is_some() {
-                progress(Progress::Warning(format!(
-                    "{err}; verdicts are cached for this run only"
-                )));
-            }
-            None
-        }
-    };
-    let claims = match claims {
-        Ok(claims) => Some(claims),
-        Err(err) => {
-            if limiter.is_some() {
-                progress(Progress::Warning(format!(
-                    "Redis at {}: {}; single flight holds within this job only",
-                    err.url, err.message
-                )));
-            }
-            None
-        }
-    };
+    // Without the connection the limiter's warning has said all (cache and claims included).
+    let cache = link
+        .as_ref()
+        .map(|link| VerdictCache::on_link(link, settings.cache_ttl));
+    let claims = link
+        .as_ref()
+        .map(|link| Claims::on_link(link, &budget_key, settings.claim_lease));
     let client = Client::new(
         &settings.api_url,
         settings.api_key.clone(),

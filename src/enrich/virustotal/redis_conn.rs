@@ -1,7 +1,9 @@
-//! Opening Redis connections for the limiter and the verdict cache, and naming a Redis server in
-//! messages without leaking the credentials its URL may carry.
+//! Opening Redis connections for the limiter, the verdict cache and the claims (one connection
+//! shared by all three), and naming a Redis server in messages without leaking the credentials
+//! its URL may carry.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use std::path::PathBuf;
@@ -241,19 +243,21 @@ pub async fn connect(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Red
         problem,
     };
     let target = target(url, tls).map_err(fail)?;
-    connect_target(&target, url, timeout).await.map_err(fail)
+    connect_target(&target, url, timeout, timeout).await.map_err(fail)
 }
 
-/// Like [`connect`] for an already parsed target. A server that is a Redis Cluster node (it
-/// says `cluster_enabled:1`) is used through a cluster connection seeded with it.
+/// Like [`connect`] for an already parsed target, connected and checked within `timeout`; the
+/// connection's commands time out after `response_timeout`. A server that is a Redis Cluster
+/// node (it says `cluster_enabled:1`) is used through a cluster connection seeded with it.
 async fn connect_target(
     target: &Target,
     url: &str,
     timeout: Duration,
+    response_timeout: Duration,
 ) -> Result<RedisConn, (ConnProblem, String)> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout));
+        .set_response_timeout(Some(response_timeout));
     let opened = tokio::time::timeout(timeout, async {
         let mut conn = target
             .client
@@ -271,7 +275,7 @@ async fn connect_target(
         }
         let mut builder = ClusterClientBuilder::new(vec![url])
             .connection_timeout(timeout)
-            .response_timeout(timeout);
+            .response_timeout(response_timeout);
         if let Some(certificates) = &target.certificates {
             builder = builder.certs(certificates.clone());
         }
@@ -290,15 +294,39 @@ async fn connect_target(
     }
 }
 
-/// One Redis server used by one component: the parsed client, the redacted URL for messages and
-/// a connection that is opened lazily and reopened after any failure (a multiplexed connection
-/// does not recover by itself once the server went away).
-pub(crate) struct Link {
+/// One Redis server, shared by every component that talks to it (the rate limiter, the verdict
+/// cache and the claims of one run): the parsed client, the redacted URL for messages and one
+/// connection. The connection is multiplexed, so one is enough for all of them, and sharing it
+/// means a frozen or failed-over server is found out, and reconnected to, once rather than once
+/// per component.
+struct Server {
     target: Target,
     url: String,
     redacted: String,
+    /// The response timeout of the connections opened to this server: the one given to
+    /// [`Link::open`]. Each [`Link`] bounds its own commands further (see [`Link::run`]).
+    response_timeout: Duration,
+    /// Reconnection attempts begun so far (only ever increased under the `slot` lock).
+    attempts: AtomicU64,
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// The current connection and its generation, if there is one.
+    conn: Option<(u64, RedisConn)>,
+    generation: u64,
+    /// The last reconnection attempt that failed, and why.
+    failed: Option<(u64, String)>,
+}
+
+/// One component's handle on a shared [`Server`]: cheap to clone, with its own bound on
+/// commands. The connection is opened lazily and reopened after any failure (a multiplexed
+/// connection does not recover by itself once the server went away).
+#[derive(Clone)]
+pub(crate) struct Link {
+    server: Arc<Server>,
     timeout: Duration,
-    conn: Mutex<Option<RedisConn>>,
 }
 
 impl Link {
@@ -310,63 +338,108 @@ impl Link {
             problem,
         };
         let target = target(url, tls).map_err(fail)?;
-        let conn = connect_target(&target, url, timeout).await.map_err(fail)?;
-        Ok(Link {
+        let conn = connect_target(&target, url, timeout, timeout)
+            .await
+            .map_err(fail)?;
+        let server = Server {
             target,
             url: url.to_string(),
             redacted: redacted(url),
+            response_timeout: timeout,
+            attempts: AtomicU64::new(0),
+            slot: Mutex::new(Slot {
+                conn: Some((0, conn)),
+                ..Slot::default()
+            }),
+        };
+        Ok(Link {
+            server: Arc::new(server),
             timeout,
-            conn: Mutex::new(Some(conn)),
         })
+    }
+
+    /// Another handle on the same server and connection, whose commands (and reconnections)
+    /// are bounded by `timeout`.
+    pub(crate) fn with_timeout(&self, timeout: Duration) -> Link {
+        Link {
+            server: Arc::clone(&self.server),
+            timeout,
+        }
     }
 
     /// The server's URL without credentials.
     pub(crate) fn redacted_url(&self) -> &str {
-        &self.redacted
+        &self.server.redacted
     }
 
     /// Text for `err` without credentials.
     pub(crate) fn describe(&self, err: &redis::RedisError) -> String {
-        describe(err, &self.url)
+        describe(err, &self.server.url)
     }
 
-    /// A handle on the current connection, opening a new one when there is none.
-    pub(crate) async fn connection(&self) -> Result<RedisConn, String> {
-        let mut slot = self.conn.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Ok(conn.clone());
+    /// A handle on the current connection and its generation, opening a new one when there is
+    /// none. Callers that waited while another one tried to reconnect share its failure instead
+    /// of trying again in turn: a frozen server costs them one timeout, not one each.
+    async fn connection(&self) -> Result<(u64, RedisConn), String> {
+        let server = &self.server;
+        let attempts_before = server.attempts.load(Ordering::Acquire);
+        let mut slot = server.slot.lock().await;
+        if let Some((generation, conn)) = &slot.conn {
+            return Ok((*generation, conn.clone()));
         }
-        let conn = connect_target(&self.target, &self.url, self.timeout)
-            .await
-            .map_err(|(_, message)| message)?;
-        *slot = Some(conn.clone());
-        Ok(conn)
+        if let Some((attempt, message)) = &slot.failed {
+            if *attempt > attempts_before {
+                return Err(message.clone());
+            }
+        }
+        let attempt = server.attempts.fetch_add(1, Ordering::AcqRel) + 1;
+        match connect_target(&server.target, &server.url, self.timeout, server.response_timeout).await {
+            Ok(conn) => {
+                slot.generation += 1;
+                slot.conn = Some((slot.generation, conn.clone()));
+                slot.failed = None;
+                Ok((slot.generation, conn))
+            }
+            Err((_, message)) => {
+                slot.failed = Some((attempt, message.clone()));
+                Err(message)
+            }
+        }
     }
 
-    /// Forgets the current connection after a failure so that the next attempt opens a new one.
-    pub(crate) async fn reset(&self) {
-        *self.conn.lock().await = None;
+    /// Forgets connection `generation` after a failure so that the next attempt opens a new
+    /// one; a newer connection (another component reconnected meanwhile) is kept.
+    async fn reset(&self, generation: u64) {
+        let mut slot = self.server.slot.lock().await;
+        if slot
+            .conn
+            .as_ref()
+            .is_some_and(|(current, _)| *current == generation)
+        {
+            slot.conn = None;
+        }
     }
 
-    /// Runs `op` on a connection within the per-command timeout; on any failure the connection is
-    /// dropped (so the next call reconnects) and the error comes back as text.
+    /// Runs `op` on a connection within this handle's timeout; on any failure the connection is
+    /// dropped (so the next call, from any component, reconnects) and the error comes back as
+    /// text.
     pub(crate) async fn run<T, F, Fut>(&self, op: F) -> Result<T, LinkError>
     where
         F: FnOnce(RedisConn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let conn = self.connection().await.map_err(LinkError::Other)?;
+        let (generation, conn) = self.connection().await.map_err(LinkError::Other)?;
         match tokio::time::timeout(self.timeout, op(conn)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 // Reconnecting is cheap and also cures what a live connection cannot (a server
                 // that became a read-only replica after a failover, a half-closed socket).
-                self.reset().await;
+                self.reset(generation).await;
                 let message = self.describe(&e);
                 Err(LinkError::Redis(e, message))
             }
             Err(_) => {
-                self.reset().await;
+                self.reset(generation).await;
                 Err(LinkError::Other(format!(
                     "no answer within {} ms",
                     self.timeout.as_millis()
