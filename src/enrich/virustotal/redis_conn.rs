@@ -306,8 +306,8 @@ struct Server {
     /// The response timeout of the connections opened to this server: the one given to
     /// [`Link::open`]. Each [`Link`] bounds its own commands further (see [`Link::run`]).
     response_timeout: Duration,
-    /// Reconnection attempts begun so far (only ever increased under the `slot` lock).
-    attempts: AtomicU64,
+    /// Reconnections that failed so far (only ever increased under the `slot` lock).
+    failures: AtomicU64,
     slot: Mutex<Slot>,
 }
 
@@ -316,8 +316,8 @@ struct Slot {
     /// The current connection and its generation, if there is one.
     conn: Option<(u64, RedisConn)>,
     generation: u64,
-    /// The last reconnection attempt that failed, and why.
-    failed: Option<(u64, String)>,
+    /// Why the last reconnection failed.
+    failed: Option<String>,
 }
 
 /// One component's handle on a shared [`Server`]: cheap to clone, with its own bound on
@@ -346,7 +346,7 @@ impl Link {
             url: url.to_string(),
             redacted: redacted(url),
             response_timeout: timeout,
-            attempts: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
             slot: Mutex::new(Slot {
                 conn: Some((0, conn)),
                 ..Slot::default()
@@ -382,17 +382,16 @@ impl Link {
     /// of trying again in turn: a frozen server costs them one timeout, not one each.
     async fn connection(&self) -> Result<(u64, RedisConn), String> {
         let server = &self.server;
-        let attempts_before = server.attempts.load(Ordering::Acquire);
+        let failures_before = server.failures.load(Ordering::Acquire);
         let mut slot = server.slot.lock().await;
         if let Some((generation, conn)) = &slot.conn {
             return Ok((*generation, conn.clone()));
         }
-        if let Some((attempt, message)) = &slot.failed {
-            if *attempt > attempts_before {
+        if server.failures.load(Ordering::Acquire) > failures_before {
+            if let Some(message) = &slot.failed {
                 return Err(message.clone());
             }
         }
-        let attempt = server.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         match connect_target(&server.target, &server.url, self.timeout, server.response_timeout).await {
             Ok(conn) => {
                 slot.generation += 1;
@@ -401,7 +400,8 @@ impl Link {
                 Ok((slot.generation, conn))
             }
             Err((_, message)) => {
-                slot.failed = Some((attempt, message.clone()));
+                slot.failed = Some(message.clone());
+                server.failures.fetch_add(1, Ordering::AcqRel);
                 Err(message)
             }
         }
@@ -526,6 +526,56 @@ mod tests {
         let b = unique_token();
         assert_ne!(a, b);
         assert_eq!(a.len(), 16);
+    }
+
+    /// A handle on a server that accepts connections and never answers, with no connection
+    /// open yet (as after a reset).
+    fn link_to_frozen_server(port: u16, timeout: Duration) -> Link {
+        let url = format!("redis://127.0.0.1:{port}");
+        let Ok(target) = target(&url, &TlsFiles::default()) else {
+            panic!("a valid URL");
+        };
+        let server = Server {
+            target,
+            url: url.clone(),
+            redacted: url,
+            response_timeout: timeout,
+            failures: AtomicU64::new(0),
+            slot: Mutex::new(Slot::default()),
+        };
+        Link {
+            server: Arc::new(server),
+            timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn components_waiting_on_a_reconnection_share_its_failure() {
+        // Listening but never accepting: the handshake completes, PING never gets an answer.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let timeout = Duration::from_millis(300);
+        let cache = link_to_frozen_server(port, timeout);
+        let claims = cache.with_timeout(timeout);
+        let limiter = cache.with_timeout(timeout);
+        let started = std::time::Instant::now();
+        let (a, b, c) = tokio::join!(
+            cache.run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await }),
+            claims.run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await }),
+            limiter.run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await }),
+        );
+        let elapsed = started.elapsed();
+        assert!(a.is_err() && b.is_err() && c.is_err());
+        // One reconnection for the three, so one timeout, not three in turn.
+        assert_eq!(cache.server.failures.load(Ordering::Acquire), 1);
+        assert!(elapsed < timeout * 2, "{elapsed:?}");
+        // A later call tries again rather than repeating an old failure.
+        assert!(claims
+            .run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await })
+            .await
+            .is_err());
+        assert_eq!(cache.server.failures.load(Ordering::Acquire), 2);
+        drop(listener);
     }
 
     #[tokio::test]
