@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::redis_conn::{ConnProblem, Link, LinkError, TlsFiles};
+use super::retry::{retry, Retry};
 use super::verdict::{IndicatorKind, Verdict};
 
 /// Bound on connecting in [`VerdictCache::shared`] and on every later command.
 const TIMEOUT: Duration = Duration::from_secs(2);
-/// Attempts per cache call; the pause between them starts at 50 ms and doubles.
-const ATTEMPTS: u32 = 3;
-const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// Three attempts per cache call; the pause between them starts at 50 ms and doubles.
+const RETRY: Retry = Retry::new(3, Duration::from_millis(50));
 /// The local cache drops expired entries once it holds this many.
 const LOCAL_PRUNE_AT: usize = 4096;
 
@@ -57,6 +57,11 @@ impl VerdictCache {
     pub async fn shared(redis_url: &str, tls: &TlsFiles, ttl: Duration) -> Result<VerdictCache, CacheError> {
         let shared = SharedCache::connect(redis_url, tls, ttl).await?;
         Ok(VerdictCache::Shared(Box::new(shared)))
+    }
+
+    /// The cache on a connection already open (see [`SharedCache::on_link`]).
+    pub(crate) fn on_link(link: &Link, ttl: Duration) -> VerdictCache {
+        VerdictCache::Shared(Box::new(SharedCache::on_link(link, ttl)))
     }
 
     /// An in-memory cache for this process, for when Redis is unreachable.
@@ -126,10 +131,16 @@ impl SharedCache {
                 message: e.message,
                 problem: e.problem,
             })?;
-        Ok(SharedCache {
-            link,
+        Ok(SharedCache::on_link(&link, ttl))
+    }
+
+    /// The cache on a connection already open (shared with the limiter and the claims), its
+    /// commands bounded by 2 s.
+    pub(crate) fn on_link(link: &Link, ttl: Duration) -> SharedCache {
+        SharedCache {
+            link: link.with_timeout(TIMEOUT),
             ttl_secs: ttl_secs(ttl),
-        })
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Verdict>, CacheError> {
@@ -186,36 +197,27 @@ impl SharedCache {
         })
     }
 
-    async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T, Failure>
+    /// Runs `op` with bounded retries. WRONGTYPE stops at once (a foreign value, which retrying
+    /// cannot change), and so does a failure that took half the timeout or more: a frozen server
+    /// would cost the whole timeout again on every attempt.
+    async fn retrying<T, F, Fut>(&self, op: F) -> Result<T, Failure>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, LinkError>>,
     {
-        let mut backoff = FIRST_BACKOFF;
-        let mut last = String::new();
-        let mut made = 0;
-        for attempt in 1..=ATTEMPTS {
-            made = attempt;
-            let sent = Instant::now();
-            match op().await {
-                Ok(value) => return Ok(value),
-                Err(LinkError::Redis(e, _)) if e.code() == Some("WRONGTYPE") => {
-                    return Err(Failure::WrongType(attempt))
-                }
-                Err(err) => {
-                    last = err.message().to_string();
-                    // A frozen server would cost the whole timeout again on every attempt.
-                    if err.is_timeout() || sent.elapsed() >= TIMEOUT / 2 {
-                        break;
-                    }
-                }
+        let mut wrong_type = false;
+        retry(RETRY, op, |err, took| {
+            wrong_type = matches!(err, LinkError::Redis(e, _) if e.code() == Some("WRONGTYPE"));
+            !wrong_type && !err.is_timeout() && took < TIMEOUT / 2
+        })
+        .await
+        .map_err(|gave_up| {
+            if wrong_type {
+                Failure::WrongType(gave_up.attempts)
+            } else {
+                Failure::Gave(gave_up.error.message().to_string(), gave_up.attempts)
             }
-            if attempt < ATTEMPTS {
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-        }
-        Err(Failure::Gave(last, made))
+        })
     }
 
     fn unavailable(&self, message: String, attempts: u32) -> CacheError {
@@ -230,8 +232,8 @@ impl SharedCache {
 enum Failure {
     /// WRONGTYPE at this attempt.
     WrongType(u32),
-    /// Gave up with this message after this many attempts (fewer than ATTEMPTS on a frozen
-    /// server).
+    /// Gave up with this message after this many attempts (fewer than [`RETRY`] allows on a
+    /// frozen server).
     Gave(String, u32),
 }
 

@@ -78,13 +78,19 @@ impl Claims {
         lease: Duration,
     ) -> Result<Claims, ConnError> {
         let link = Link::open(redis_url, tls, TIMEOUT).await?;
-        Ok(Claims::Shared(Box::new(SharedClaims {
-            link,
+        Ok(Claims::on_link(&link, budget_key, lease))
+    }
+
+    /// Claims on a connection already open (shared with the limiter and the cache), their
+    /// commands bounded by 2 s.
+    pub(crate) fn on_link(link: &Link, budget_key: &str, lease: Duration) -> Claims {
+        Claims::Shared(Box::new(SharedClaims {
+            link: link.with_timeout(TIMEOUT),
             prefix: format!("anteater:vt:{{{budget_key}}}"),
             lease,
             renew: redis::Script::new(RENEW),
             release: redis::Script::new(RELEASE),
-        })))
+        }))
     }
 
     pub fn is_shared(&self) -> bool {

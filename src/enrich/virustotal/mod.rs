@@ -12,6 +12,7 @@ pub mod gate;
 pub mod limiter;
 pub mod lookup;
 pub mod redis_conn;
+pub mod retry;
 pub mod verdict;
 
 use std::collections::BTreeSet;

@@ -1,7 +1,9 @@
-//! Opening Redis connections for the limiter and the verdict cache, and naming a Redis server in
-//! messages without leaking the credentials its URL may carry.
+//! Opening Redis connections for the limiter, the verdict cache and the claims (one connection
+//! shared by all three), and naming a Redis server in messages without leaking the credentials
+//! its URL may carry.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use std::path::PathBuf;
@@ -241,19 +243,21 @@ pub async fn connect(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Red
         problem,
     };
     let target = target(url, tls).map_err(fail)?;
-    connect_target(&target, url, timeout).await.map_err(fail)
+    connect_target(&target, url, timeout, timeout).await.map_err(fail)
 }
 
-/// Like [`connect`] for an already parsed target. A server that is a Redis Cluster node (it
-/// says `cluster_enabled:1`) is used through a cluster connection seeded with it.
+/// Like [`connect`] for an already parsed target, connected and checked within `timeout`; the
+/// connection's commands time out after `response_timeout`. A server that is a Redis Cluster
+/// node (it says `cluster_enabled:1`) is used through a cluster connection seeded with it.
 async fn connect_target(
     target: &Target,
     url: &str,
     timeout: Duration,
+    response_timeout: Duration,
 ) -> Result<RedisConn, (ConnProblem, String)> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout));
+        .set_response_timeout(Some(response_timeout));
     let opened = tokio::time::timeout(timeout, async {
         let mut conn = target
             .client
@@ -271,7 +275,7 @@ async fn connect_target(
         }
         let mut builder = ClusterClientBuilder::new(vec![url])
             .connection_timeout(timeout)
-            .response_timeout(timeout);
+            .response_timeout(response_timeout);
         if let Some(certificates) = &target.certificates {
             builder = builder.certs(certificates.clone());
         }
@@ -290,15 +294,39 @@ async fn connect_target(
     }
 }
 
-/// One Redis server used by one component: the parsed client, the redacted URL for messages and
-/// a connection that is opened lazily and reopened after any failure (a multiplexed connection
-/// does not recover by itself once the server went away).
-pub(crate) struct Link {
+/// One Redis server, shared by every component that talks to it (the rate limiter, the verdict
+/// cache and the claims of one run): the parsed client, the redacted URL for messages and one
+/// connection. The connection is multiplexed, so one is enough for all of them, and sharing it
+/// means a frozen or failed-over server is found out, and reconnected to, once rather than once
+/// per component.
+struct Server {
     target: Target,
     url: String,
     redacted: String,
+    /// The response timeout of the connections opened to this server: the one given to
+    /// [`Link::open`]. Each [`Link`] bounds its own commands further (see [`Link::run`]).
+    response_timeout: Duration,
+    /// Reconnections that failed so far (only ever increased under the `slot` lock).
+    failures: AtomicU64,
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// The current connection and its generation, if there is one.
+    conn: Option<(u64, RedisConn)>,
+    generation: u64,
+    /// Why the last reconnection failed.
+    failed: Option<String>,
+}
+
+/// One component's handle on a shared [`Server`]: cheap to clone, with its own bound on
+/// commands. The connection is opened lazily and reopened after any failure (a multiplexed
+/// connection does not recover by itself once the server went away).
+#[derive(Clone)]
+pub(crate) struct Link {
+    server: Arc<Server>,
     timeout: Duration,
-    conn: Mutex<Option<RedisConn>>,
 }
 
 impl Link {
@@ -310,63 +338,108 @@ impl Link {
             problem,
         };
         let target = target(url, tls).map_err(fail)?;
-        let conn = connect_target(&target, url, timeout).await.map_err(fail)?;
-        Ok(Link {
+        let conn = connect_target(&target, url, timeout, timeout)
+            .await
+            .map_err(fail)?;
+        let server = Server {
             target,
             url: url.to_string(),
             redacted: redacted(url),
+            response_timeout: timeout,
+            failures: AtomicU64::new(0),
+            slot: Mutex::new(Slot {
+                conn: Some((0, conn)),
+                ..Slot::default()
+            }),
+        };
+        Ok(Link {
+            server: Arc::new(server),
             timeout,
-            conn: Mutex::new(Some(conn)),
         })
+    }
+
+    /// Another handle on the same server and connection, whose commands (and reconnections)
+    /// are bounded by `timeout`.
+    pub(crate) fn with_timeout(&self, timeout: Duration) -> Link {
+        Link {
+            server: Arc::clone(&self.server),
+            timeout,
+        }
     }
 
     /// The server's URL without credentials.
     pub(crate) fn redacted_url(&self) -> &str {
-        &self.redacted
+        &self.server.redacted
     }
 
     /// Text for `err` without credentials.
     pub(crate) fn describe(&self, err: &redis::RedisError) -> String {
-        describe(err, &self.url)
+        describe(err, &self.server.url)
     }
 
-    /// A handle on the current connection, opening a new one when there is none.
-    pub(crate) async fn connection(&self) -> Result<RedisConn, String> {
-        let mut slot = self.conn.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Ok(conn.clone());
+    /// A handle on the current connection and its generation, opening a new one when there is
+    /// none. Callers that waited while another one tried to reconnect share its failure instead
+    /// of trying again in turn: a frozen server costs them one timeout, not one each.
+    async fn connection(&self) -> Result<(u64, RedisConn), String> {
+        let server = &self.server;
+        let failures_before = server.failures.load(Ordering::Acquire);
+        let mut slot = server.slot.lock().await;
+        if let Some((generation, conn)) = &slot.conn {
+            return Ok((*generation, conn.clone()));
         }
-        let conn = connect_target(&self.target, &self.url, self.timeout)
-            .await
-            .map_err(|(_, message)| message)?;
-        *slot = Some(conn.clone());
-        Ok(conn)
+        if server.failures.load(Ordering::Acquire) > failures_before {
+            if let Some(message) = &slot.failed {
+                return Err(message.clone());
+            }
+        }
+        match connect_target(&server.target, &server.url, self.timeout, server.response_timeout).await {
+            Ok(conn) => {
+                slot.generation += 1;
+                slot.conn = Some((slot.generation, conn.clone()));
+                slot.failed = None;
+                Ok((slot.generation, conn))
+            }
+            Err((_, message)) => {
+                slot.failed = Some(message.clone());
+                server.failures.fetch_add(1, Ordering::AcqRel);
+                Err(message)
+            }
+        }
     }
 
-    /// Forgets the current connection after a failure so that the next attempt opens a new one.
-    pub(crate) async fn reset(&self) {
-        *self.conn.lock().await = None;
+    /// Forgets connection `generation` after a failure so that the next attempt opens a new
+    /// one; a newer connection (another component reconnected meanwhile) is kept.
+    async fn reset(&self, generation: u64) {
+        let mut slot = self.server.slot.lock().await;
+        if slot
+            .conn
+            .as_ref()
+            .is_some_and(|(current, _)| *current == generation)
+        {
+            slot.conn = None;
+        }
     }
 
-    /// Runs `op` on a connection within the per-command timeout; on any failure the connection is
-    /// dropped (so the next call reconnects) and the error comes back as text.
+    /// Runs `op` on a connection within this handle's timeout; on any failure the connection is
+    /// dropped (so the next call, from any component, reconnects) and the error comes back as
+    /// text.
     pub(crate) async fn run<T, F, Fut>(&self, op: F) -> Result<T, LinkError>
     where
         F: FnOnce(RedisConn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let conn = self.connection().await.map_err(LinkError::Other)?;
+        let (generation, conn) = self.connection().await.map_err(LinkError::Other)?;
         match tokio::time::timeout(self.timeout, op(conn)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 // Reconnecting is cheap and also cures what a live connection cannot (a server
                 // that became a read-only replica after a failover, a half-closed socket).
-                self.reset().await;
+                self.reset(generation).await;
                 let message = self.describe(&e);
                 Err(LinkError::Redis(e, message))
             }
             Err(_) => {
-                self.reset().await;
+                self.reset(generation).await;
                 Err(LinkError::Other(format!(
                     "no answer within {} ms",
                     self.timeout.as_millis()
@@ -453,6 +526,56 @@ mod tests {
         let b = unique_token();
         assert_ne!(a, b);
         assert_eq!(a.len(), 16);
+    }
+
+    /// A handle on a server that accepts connections and never answers, with no connection
+    /// open yet (as after a reset).
+    fn link_to_frozen_server(port: u16, timeout: Duration) -> Link {
+        let url = format!("redis://127.0.0.1:{port}");
+        let Ok(target) = target(&url, &TlsFiles::default()) else {
+            panic!("a valid URL");
+        };
+        let server = Server {
+            target,
+            url: url.clone(),
+            redacted: url,
+            response_timeout: timeout,
+            failures: AtomicU64::new(0),
+            slot: Mutex::new(Slot::default()),
+        };
+        Link {
+            server: Arc::new(server),
+            timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn components_waiting_on_a_reconnection_share_its_failure() {
+        // Listening but never accepting: the handshake completes, PING never gets an answer.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let timeout = Duration::from_millis(300);
+        let cache = link_to_frozen_server(port, timeout);
+        let claims = cache.with_timeout(timeout);
+        let limiter = cache.with_timeout(timeout);
+        let started = std::time::Instant::now();
+        let (a, b, c) = tokio::join!(
+            cache.run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await }),
+            claims.run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await }),
+            limiter.run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await }),
+        );
+        let elapsed = started.elapsed();
+        assert!(a.is_err() && b.is_err() && c.is_err());
+        // One reconnection for the three, so one timeout, not three in turn.
+        assert_eq!(cache.server.failures.load(Ordering::Acquire), 1);
+        assert!(elapsed < timeout * 2, "{elapsed:?}");
+        // A later call tries again rather than repeating an old failure.
+        assert!(claims
+            .run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await })
+            .await
+            .is_err());
+        assert_eq!(cache.server.failures.load(Ordering::Acquire), 2);
+        drop(listener);
     }
 
     #[tokio::test]
