@@ -6,15 +6,16 @@ use std::time::Instant;
 
 use crate::cli::Cli;
 use crate::config::{Config, Targets};
+use crate::decide::outcome::Outcome;
 use crate::inspect::Oversize;
-use crate::outcome::Outcome;
 use crate::platform_env::PlatformEnv;
 use std::io::Write;
 
-use crate::baseline;
-use crate::enrich::virustotal::lookup::UploadSource;
+use crate::decide::baseline;
 use crate::enrich::{Collected, Enricher, Note};
 use crate::finding::{sha256_hex, Finding};
+use crate::inspect::indicators::UploadSource;
+use crate::inspect::stats::ScanStats;
 use crate::inspect::IndicatorHit;
 use crate::report::console::{self, ConsoleReporter};
 use crate::report::github::{AnnotationReporter, CommandPause, StepSummaryReporter};
@@ -25,9 +26,8 @@ use crate::report::junit::JunitReporter;
 use crate::report::sarif::SarifReporter;
 use crate::report::{stdout_target, BaselineSummary, Format, OutputOptions, Reporter, ScanReport};
 use crate::rules::RuleKind;
+use crate::source::walk;
 use crate::source::{changes, history, index};
-use crate::stats::ScanStats;
-use crate::walk;
 use crate::{paths, redact};
 
 /// Scans as `cli` says and reports. `Err` means the scan could not be done at all (exit 2).
@@ -38,8 +38,12 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     // The reporters' options, taken before `Config::build` consumes the command line.
     let output = OutputOptions::from_cli(&cli);
     check_output_paths(&cli, &env)?;
-    let git_aware = crate::git_ignored::applies(&cli);
-    let progress = (!cli.no_progress).then_some(crate::progress::Timing {
+    // Only a walk of a folder the user named (the tree, or positional paths) skips what git
+    // ignores: --patchset, --diff and --staged name their files through git or a list already,
+    // and --history walks nothing.
+    let git_aware =
+        !cli.no_ignore && cli.patchset.is_none() && cli.diff.is_none() && !cli.staged && !cli.history;
+    let progress = (!cli.no_progress).then_some(crate::source::progress::Timing {
         after: cli.progress_after,
         every: cli.progress_every.max(std::time::Duration::from_millis(100)),
     });
@@ -62,7 +66,13 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     output.exclude_from_scan(&mut config.excluded);
     let git_ignored = if git_aware {
         // Scanning more is the safe side: a repository git cannot read is scanned whole.
-        crate::git_ignored::skip(&mut config).unwrap_or_else(|err| {
+        crate::source::git_ignored::skip(
+            &config.root,
+            &config.report_root,
+            &config.targets,
+            &mut config.excluded,
+        )
+        .unwrap_or_else(|err| {
             let _ = writeln!(
                 std::io::stderr(),
                 "anteater: warning: git could not say which files it ignores, so all are scanned: {}",
@@ -74,7 +84,15 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
         Vec::new()
     };
 
-    let meter = progress.map(|timing| crate::progress::Meter::start(&config, timing));
+    let meter = progress.map(|timing| {
+        crate::source::progress::Meter::start(
+            &config.targets,
+            &config.root,
+            config.follow_symlinks,
+            config.history.is_some(),
+            timing,
+        )
+    });
     let scanned = scan(&config);
     drop(meter);
     let scanned = scanned?;
@@ -153,11 +171,12 @@ struct Scanned {
 /// (cut down to the changed lines in --diff), the index (--staged), what history mode finds; and
 /// what the change loosened in anteater's own configuration.
 fn scan(config: &Config) -> anyhow::Result<Scanned> {
-    let mut results = walk::walk(config);
+    let walk_plan = config.walk_plan();
+    let mut results = walk::walk(&walk_plan);
     let mut findings = results.findings;
     let mut stats = results.stats;
     let skip = |relative: &str| {
-        config.exceptions.ignores_path(relative) || config.is_excluded(&config.root.join(relative))
+        config.exceptions.ignores_path(relative) || walk_plan.is_excluded(&config.root.join(relative))
     };
     let scope = changes::Scope {
         root: &config.root,

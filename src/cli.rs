@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::decide::outcome::FailOn;
 use crate::enrich::virustotal::limiter::Rate;
 use crate::inspect::Oversize;
-use crate::outcome::FailOn;
 use crate::rules::RulesetName;
 
 const AFTER_HELP: &str = "\

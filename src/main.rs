@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         Err(err) => {
             // `{:#}` prints the whole context chain on one line: "config ...: rule ...: regex ...".
             let _ = writeln!(std::io::stderr(), "anteater: error: {err:#}");
-            anteater::outcome::Outcome::ScanFailed.exit_code()
+            anteater::decide::outcome::Outcome::ScanFailed.exit_code()
         }
     }
 }

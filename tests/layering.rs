@@ -2,7 +2,8 @@
 //! (a folder or a loose file under `src/`). A cycle is how a stage starts to reach back into the
 //! ones before it (inspection asking configuration, rules asking the command line), and each
 //! such reach made a place where one scan mode differed from another. This reads every
-//! `crate::…` path of non-test code and fails with the cycle when there is one.
+//! `crate::…` path of non-test code and fails with the cycle when there is one, or when a core
+//! module imports one of the edges (the command line, the plan, configuration, reports).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -130,6 +131,30 @@ fn top_level_modules_have_no_import_cycle() {
             cycle.join(" -> ")
         );
     }
+}
+
+/// The edges of the program: reading the command line and the environment into a plan and a
+/// configuration, running the stages, and writing reports. They depend on the core.
+const EDGES: [&str; 5] = ["app", "cli", "config", "plan", "report"];
+
+#[test]
+fn the_core_never_reaches_back_to_the_edges() {
+    let graph = module_graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let mut reaching_back = Vec::new();
+    for (module, targets) in &graph {
+        if EDGES.contains(&module.as_str()) {
+            continue;
+        }
+        for edge in targets.iter().filter(|t| EDGES.contains(&t.as_str())) {
+            reaching_back.push(format!("{module} -> {edge}"));
+        }
+    }
+    assert!(
+        reaching_back.is_empty(),
+        "core modules import the command line, the plan, configuration or reports: {}\n(pass \
+         the stage the narrow value it needs instead, as `source::walk::WalkPlan` does)",
+        reaching_back.join(", ")
+    );
 }
 
 #[test]

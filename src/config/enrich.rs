@@ -47,7 +47,7 @@ impl VtPlan {
             .or_else(|| env.redis_url.clone())
             .unwrap_or_else(|| DEFAULT_REDIS_URL.to_string());
         Ok(Some(Self {
-            wanted: crate::indicators::Wanted {
+            wanted: crate::inspect::indicators::Wanted {
                 ips: cli.ips,
                 urls: cli.urls,
                 files: cli.bincheck,

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 
 use crate::cli::{Cli, ExceptionsFrom};
-use crate::config_change::{ConfigKind, Loosening};
-use crate::diff::AddedLines;
+use crate::decide::outcome::FailOn;
 pub use crate::enrich::VtPlan;
-use crate::exceptions::Exceptions;
-use crate::outcome::FailOn;
+use crate::git::diff::AddedLines;
+use crate::inspect::exceptions::Exceptions;
 use crate::paths;
+use crate::plan::config_change::{ConfigKind, Loosening};
 use crate::plan::reader::ConfigReader;
 use crate::plan::{targets, Layout, Revisions};
 use crate::platform_env::PlatformEnv;
@@ -48,7 +48,7 @@ pub struct Config {
     pub rules: RuleSet,
     /// Paths whose findings rules that opt in report one level lower; `None` with
     /// --no-test-demotion.
-    pub test_paths: Option<crate::test_paths::TestPaths>,
+    pub test_paths: Option<crate::inspect::test_paths::TestPaths>,
     pub exceptions: Exceptions,
     /// Never scanned: the lists directory, the list files and anteater's own output files.
     pub excluded: BTreeSet<PathBuf>,
@@ -73,7 +73,7 @@ pub struct Config {
     /// --validate: secrets checked with their providers.
     pub validate: Option<crate::enrich::validate::Plan>,
     /// --baseline: accepted findings.
-    pub baseline: Option<crate::baseline::Baseline>,
+    pub baseline: Option<crate::decide::baseline::Baseline>,
     /// --write-baseline: where to record this run's findings.
     pub write_baseline: Option<PathBuf>,
     /// --diff: what the change loosened in anteater's own configuration.
@@ -87,7 +87,7 @@ pub struct Config {
     /// elsewhere are not reported.
     pub changed_lines: Option<HashMap<String, AddedLines>>,
     /// The scanned folder's .gitleaksignore, read at the base under review.
-    pub gitleaks_ignore: Option<crate::gitleaks::IgnoreList>,
+    pub gitleaks_ignore: Option<crate::legacy::gitleaks::IgnoreList>,
 }
 
 impl Config {
@@ -100,7 +100,7 @@ impl Config {
         let virustotal = VtPlan::from_cli(&cli, env)?;
         let validate = validate_plan(&cli, env)?;
         let cwd = std::env::current_dir().context("reading the working directory")?;
-        let scan_paths = crate::scan_paths::resolve(&cli, &cwd)?;
+        let scan_paths = crate::plan::scan_paths::resolve(&cli, &cwd)?;
         let root = scan_paths.root.clone();
         let project = project_name(&cli, &root);
         // The plan: revisions, where configuration is read, what reports are relative to.
@@ -166,7 +166,7 @@ impl Config {
         let test_paths = if cli.no_test_demotion {
             None
         } else {
-            Some(crate::test_paths::TestPaths::new(&cli.test_paths)?)
+            Some(crate::inspect::test_paths::TestPaths::new(&cli.test_paths)?)
         };
         // A tree scan skips the whole folder the conf names as anteater's own, as the original
         // did. A run that judges a change exempts only the files it reads as configuration (at
@@ -238,12 +238,19 @@ impl Config {
 }
 
 impl Config {
-    /// Whether `path` (under the scan root), or a folder above it up to the root, is one of
-    /// anteater's own files or outputs that are never scanned.
-    pub fn is_excluded(&self, path: &Path) -> bool {
-        path.ancestors()
-            .take_while(|dir| dir.starts_with(&self.root))
-            .any(|dir| self.excluded.contains(dir))
+    /// What the walk of the working tree needs of this configuration.
+    pub fn walk_plan(&self) -> crate::source::walk::WalkPlan<'_> {
+        crate::source::walk::WalkPlan {
+            targets: &self.targets,
+            root: &self.root,
+            report_root: &self.report_root,
+            excluded: &self.excluded,
+            exceptions: &self.exceptions,
+            changed_lines: self.changed_lines.as_ref(),
+            follow_symlinks: self.follow_symlinks,
+            threads: self.threads,
+            inspect: self.inspect_settings(),
+        }
     }
 
     /// What the inspector needs of this configuration.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
-use crate::config_change::ConfigKind;
 use crate::paths;
+use crate::plan::config_change::ConfigKind;
 
 /// anteater's own files: configuration never scanned (and named in the summary), the files
 /// watched for loosening in --diff mode, and what the rules and exceptions came from.

@@ -9,12 +9,12 @@ use anyhow::bail;
 
 use super::own::{confined, OwnFiles};
 use crate::cli::Cli;
-use crate::config_change::ConfigKind;
 use crate::enrich::VtPlan;
-use crate::exceptions::{self, Exceptions};
+use crate::inspect::exceptions::{self, Exceptions};
 use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::FlagList;
 use crate::paths;
+use crate::plan::config_change::ConfigKind;
 use crate::plan::reader::ConfigReader;
 use crate::rules::RulesetName;
 use crate::rules::{builtin, Precision, RuleKind, RuleMeta, RuleSet, Severity};

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use crate::enrich::virustotal::lookup::Progress;
 use crate::finding::Finding;
-use crate::indicators::UploadSource;
+use crate::inspect::indicators::UploadSource;
 use crate::inspect::IndicatorHit;
 use crate::rules::RuleSet;
 

@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use crate::exceptions::Exceptions;
+use crate::inspect::exceptions::Exceptions;
 use crate::rules::{filter, RuleSet};
 
 use super::suppress::Suppression;
@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn waived_lines_report_nothing() {
-        use crate::exceptions::Source;
+        use crate::inspect::exceptions::Source;
         use crate::legacy::lists::{ExceptionFile, NullableMap, StringList};
         let file = ExceptionFile {
             file_audits: NullableMap(

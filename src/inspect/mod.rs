@@ -7,9 +7,13 @@
 pub mod archive;
 pub mod binary;
 pub mod content;
+pub mod exceptions;
+pub mod indicators;
 mod names;
 pub mod network;
+pub mod stats;
 pub mod suppress;
+pub mod test_paths;
 pub mod text;
 mod windows;
 
@@ -18,13 +22,13 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use crate::exceptions::Exceptions;
 use crate::finding::{content_match_hash, sha256_hex, Finding};
 use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
-use crate::indicators::{Indicator, UploadSource, Wanted};
+use crate::inspect::exceptions::Exceptions;
+use crate::inspect::indicators::{Indicator, UploadSource, Wanted};
+use crate::inspect::test_paths::TestPaths;
 use crate::redact;
 use crate::rules::{IndicatorKind, RuleSet};
-use crate::test_paths::TestPaths;
 
 use windows::{View, Window};
 
@@ -118,7 +122,7 @@ impl Settings<'_> {
         let rule = self.rules.rule(rule);
         let level = rule.severity.level();
         if in_tests && rule.demote_in_tests {
-            crate::test_paths::demote(level)
+            crate::inspect::test_paths::demote(level)
         } else {
             level
         }

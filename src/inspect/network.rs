@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::exceptions::Exceptions;
-use crate::indicators;
-use crate::indicators::Indicator;
-use crate::indicators::Wanted;
+use crate::inspect::exceptions::Exceptions;
+use crate::inspect::indicators;
+use crate::inspect::indicators::Indicator;
+use crate::inspect::indicators::Wanted;
 use crate::rules::IndicatorKind;
 
 use super::content::{line_around, utf16_len, LineCounter};

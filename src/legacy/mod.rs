@@ -2,4 +2,5 @@
 //! ConfigParser interpolation) and the YAML flag list, ignore list and project exception files.
 
 pub mod conf;
+pub mod gitleaks;
 pub mod lists;

@@ -4,7 +4,10 @@
 //! which files of the working tree are walked. Configuration is read at the planned revision by
 //! [`reader::ConfigReader`]; `crate::config` turns both into the plain data later stages get.
 
+pub mod config_change;
+pub mod patchset;
 pub mod reader;
+pub mod scan_paths;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -12,25 +15,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 
 use crate::cli::Cli;
-use crate::config_change::{self, ConfigKind, Loosening};
-use crate::diff::{self, AddedLines, ChangeSet};
+use crate::git::diff::{self, AddedLines, ChangeSet};
 use crate::paths;
 use crate::platform_env::PlatformEnv;
 use crate::rules::RuleSet;
 use crate::source::history::{self, HistoryPlan};
-
-/// What the run scans.
-#[derive(Debug)]
-pub enum Targets {
-    /// Every file under the root.
-    Tree,
-    /// Only these files (absolute, inside the root), from a patchset.
-    Listed {
-        files: Vec<PathBuf>,
-        /// Listed paths that do not exist (deleted by the change, usually), as written.
-        missing: Vec<String>,
-    },
-}
+pub use crate::source::Targets;
+use config_change::{ConfigKind, Loosening};
 
 /// Which revisions a run looks at: the change under review (--diff, --staged), the commits
 /// whose additions are scanned (--diff, --history), and the revision the configuration and
@@ -216,15 +207,15 @@ pub fn targets(
 /// anteater read other files. An entry that cannot be parsed is an error, not a missing file.
 pub fn read_patchset(path: &Path, root: &Path, nul_separated: bool) -> anyhow::Result<Targets> {
     let bytes = std::fs::read(path).with_context(|| format!("reading --patchset {}", path.display()))?;
-    let separator = crate::patchset::Separator::detect(&bytes, nul_separated);
-    let entries = crate::patchset::parse(&bytes, separator).map_err(|err| {
+    let separator = crate::plan::patchset::Separator::detect(&bytes, nul_separated);
+    let entries = crate::plan::patchset::parse(&bytes, separator).map_err(|err| {
         anyhow::anyhow!(
             "--patchset {} {} {}: {} (git diff --name-only quotes unusual names; \
              `git diff -z --name-only` with --patchset0 avoids quoting altogether)",
             path.display(),
             match separator {
-                crate::patchset::Separator::Lines => "line",
-                crate::patchset::Separator::Nul => "entry",
+                crate::plan::patchset::Separator::Lines => "line",
+                crate::plan::patchset::Separator::Nul => "entry",
             },
             err.number,
             err.reason

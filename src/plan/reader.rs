@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::Revisions;
 use crate::cli::{Cli, ExceptionsFrom};
-use crate::diff;
+use crate::git::diff;
 use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::{ExceptionFile, FlagList};
 use crate::paths;
@@ -97,7 +97,7 @@ impl<'a> ConfigReader<'a> {
     /// can neither drop the conf that judges it nor put a new one in its place), else in the
     /// file system. The last candidate when none does.
     pub fn discover_conf(&self, root: &Path) -> anyhow::Result<PathBuf> {
-        let candidates = crate::scan_paths::conf_candidates(root, self.cwd);
+        let candidates = crate::plan::scan_paths::conf_candidates(root, self.cwd);
         for candidate in &candidates {
             let exists = match self.revision_for(candidate) {
                 Some(revision) => diff::file_at(candidate, revision)?.is_some(),
@@ -116,7 +116,7 @@ impl<'a> ConfigReader<'a> {
         let path = match &cli.gitleaks_config {
             Some(path) => path.clone(),
             None => {
-                let discovered = root.join(crate::gitleaks::DISCOVERED_NAME);
+                let discovered = root.join(crate::legacy::gitleaks::DISCOVERED_NAME);
                 if !discovered.is_file() {
                     return Ok(None);
                 }
@@ -135,13 +135,16 @@ impl<'a> ConfigReader<'a> {
         };
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("gitleaks config {}: not valid UTF-8", path.display()))?;
-        Ok(Some((crate::gitleaks::rules(&text, &path)?, path)))
+        Ok(Some((crate::legacy::gitleaks::rules(&text, &path)?, path)))
     }
 
     /// The scanned folder's .gitleaksignore: a waiver like the exception files, so one the base
     /// did not have waives nothing.
-    pub fn gitleaks_ignore(&self, root: &Path) -> anyhow::Result<Option<crate::gitleaks::IgnoreList>> {
-        let path = root.join(crate::gitleaks::IGNORE_NAME);
+    pub fn gitleaks_ignore(
+        &self,
+        root: &Path,
+    ) -> anyhow::Result<Option<crate::legacy::gitleaks::IgnoreList>> {
+        let path = root.join(crate::legacy::gitleaks::IGNORE_NAME);
         let bytes = match self.revision_for(&path) {
             Some(revision) => diff::file_at(&path, revision)?,
             None if path.is_file() => {
@@ -150,19 +153,19 @@ impl<'a> ConfigReader<'a> {
             None => None,
         };
         bytes
-            .map(|bytes| crate::gitleaks::IgnoreList::parse(&String::from_utf8_lossy(&bytes), &path))
+            .map(|bytes| crate::legacy::gitleaks::IgnoreList::parse(&String::from_utf8_lossy(&bytes), &path))
             .transpose()
     }
 
     /// The --baseline file: a waiver like the exception files, so a change cannot accept its own
     /// findings by adding them to it; one the base did not have accepts nothing.
-    pub fn baseline(&self, path: &Path) -> anyhow::Result<crate::baseline::Baseline> {
+    pub fn baseline(&self, path: &Path) -> anyhow::Result<crate::decide::baseline::Baseline> {
         match self.revision_for(path) {
             Some(revision) => match diff::file_at(path, revision)? {
-                Some(bytes) => crate::baseline::parse(&bytes, path),
-                None => Ok(crate::baseline::Baseline::default()),
+                Some(bytes) => crate::decide::baseline::parse(&bytes, path),
+                None => Ok(crate::decide::baseline::Baseline::default()),
             },
-            None => crate::baseline::load(path),
+            None => crate::decide::baseline::load(path),
         }
     }
 

@@ -4,9 +4,9 @@
 use std::io::Write;
 
 use super::{fail_on_name, Reporter, ScanReport, ScanStats};
+use crate::decide::outcome::Outcome;
 use crate::enrich::virustotal::lookup::Progress;
 use crate::finding::Level;
-use crate::outcome::Outcome;
 use crate::redact::escape;
 
 pub struct ConsoleReporter<Out: Write, Err: Write> {

@@ -76,7 +76,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
         "<p class=\"meta\">{} findings ({}) · {} files looked at{} · {:.2}s · anteater {}</p>",
         report.findings.len(),
         match report.fail_on {
-            crate::outcome::FailOn::Never => "no finding fails the gate".to_string(),
+            crate::decide::outcome::FailOn::Never => "no finding fails the gate".to_string(),
             other => format!("{} and above fail the gate", fail_on_name(other)),
         },
         stats.files_looked_at(),

@@ -124,7 +124,7 @@ struct Baseline<'a> {
     /// Findings the baseline accepted, left out of `findings`.
     accepted: usize,
     /// Entries that matched nothing any more: they can be removed from the baseline.
-    stale: &'a [crate::baseline::Entry],
+    stale: &'a [crate::decide::baseline::Entry],
 }
 
 #[derive(Serialize)]

@@ -16,12 +16,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::Cli;
+use crate::decide::outcome::FailOn;
+use crate::decide::outcome::Outcome;
 use crate::enrich::virustotal::lookup::Summary;
 use crate::finding::{Finding, Level};
-use crate::outcome::FailOn;
-use crate::outcome::Outcome;
+pub use crate::inspect::stats::ScanStats;
 use crate::rules::{RuleMeta, RuleSet};
-pub use crate::stats::ScanStats;
 
 /// Everything a reporter may show about a finished run.
 pub struct ScanReport<'a> {
@@ -53,7 +53,7 @@ pub struct BaselineSummary {
     /// Findings the baseline accepted (not reported).
     pub accepted: usize,
     /// Entries that matched no finding: fixed, or moved; they can be removed from the baseline.
-    pub stale: Vec<crate::baseline::Entry>,
+    pub stale: Vec<crate::decide::baseline::Entry>,
 }
 
 impl ScanReport<'_> {

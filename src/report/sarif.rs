@@ -18,8 +18,8 @@ use super::sarif_limits::{
     MAX_RESULTS, MAX_RULES,
 };
 use super::{Reporter, ScanReport};
+use crate::decide::outcome::Outcome;
 use crate::finding::{Finding, Level};
-use crate::outcome::Outcome;
 use crate::paths;
 use crate::rules::{catalog, RuleKind, RuleMeta};
 
@@ -131,7 +131,8 @@ fn line_hashes(report: &ScanReport<'_>) -> Vec<Option<String>> {
                 return hashed;
             };
             let file = std::fs::File::open(report.report_root.join(path));
-            if let Ok(hashes) = file.and_then(|file| crate::line_hash::line_hashes_from(file, lines)) {
+            if let Ok(hashes) = file.and_then(|file| crate::finding::line_hash::line_hashes_from(file, lines))
+            {
                 hashed.push((*path, hashes));
             }
         }

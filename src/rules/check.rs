@@ -6,8 +6,8 @@
 use super::compile::case_insensitive_regex;
 use super::spec::{Example, RuleSpec};
 use super::{RuleKind, RuleMeta, RuleSet};
-use crate::exceptions::Exceptions;
 use crate::inspect::content;
+use crate::inspect::exceptions::Exceptions;
 
 /// Problems with one rule's examples; empty when the rule behaves as documented.
 pub fn check_examples(rule: RuleMeta, spec: &RuleSpec) -> Vec<String> {

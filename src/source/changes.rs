@@ -17,14 +17,14 @@ use std::sync::mpsc;
 
 use anyhow::{bail, Context};
 
-use crate::blobs::{Blob, BlobReader, OverLimit};
 use crate::finding::{Finding, Introduced};
 use crate::fragment::lines::{self, DIFF_LIMIT};
 use crate::fragment::{AddedLines, Content, Fragment};
-use crate::indicators::UploadSource;
+use crate::git::blobs::{Blob, BlobReader, OverLimit};
+use crate::inspect::indicators::UploadSource;
+use crate::inspect::stats::ScanStats;
 use crate::inspect::{binary, text, FileOutcome, IndicatorHit, Inspector};
 use crate::rules::IndicatorKind;
-use crate::stats::ScanStats;
 
 /// What the changed versions held.
 #[derive(Debug, Default)]

@@ -29,7 +29,7 @@ use lookup::{Indicator, Progress, Resolution, Summary};
 #[derive(Debug)]
 pub struct VtPlan {
     /// --ips, --urls, --bincheck.
-    pub wanted: crate::indicators::Wanted,
+    pub wanted: crate::inspect::indicators::Wanted,
     /// Unverified indicators fail the gate.
     pub fail_closed: bool,
     pub settings: lookup::Settings,

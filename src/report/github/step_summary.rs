@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::markdown::{cell, code, markdown_text};
+use crate::decide::outcome::Outcome;
 use crate::finding::{Finding, Level};
-use crate::outcome::Outcome;
 use crate::redact::escape;
 use crate::report::{by_severity, fail_on_name, rule_label, Reporter, ScanReport};
 

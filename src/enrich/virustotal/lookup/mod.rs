@@ -42,7 +42,7 @@ use super::limiter::{key_safe, LimiterConfig, LimiterError, RateLimiter, CONNECT
 use super::redis_conn::{ConnProblem, Link};
 use super::verdict::Verdict;
 use crate::finding::hex;
-pub use crate::indicators::{Indicator, UploadSource};
+pub use crate::inspect::indicators::{Indicator, UploadSource};
 use crate::platform_env::ApiKey;
 pub use outcome::{Fatal, Origin, Progress, Resolution, Status, Summary};
 pub use settings::Settings;

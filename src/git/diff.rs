@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::blobs::{Blob, BlobReader, OverLimit};
+use crate::git::blobs::{Blob, BlobReader, OverLimit};
 use crate::git::{commit_id, git};
 use crate::platform_env::PlatformEnv;
 
@@ -251,7 +251,11 @@ fn file_version(version: Blob) -> anyhow::Result<Option<Vec<u8>>> {
 /// One answer of `git cat-file --batch` as a configuration file's version.
 #[cfg(test)]
 fn batch_answer(answer: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
-    file_version(crate::blobs::answer(&mut &answer[..], u64::MAX, OverLimit::Skip)?)
+    file_version(crate::git::blobs::answer(
+        &mut &answer[..],
+        u64::MAX,
+        OverLimit::Skip,
+    )?)
 }
 
 /// The lines `new` adds to `old`, both as stored (either may be in a wide encoding): compared

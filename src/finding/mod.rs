@@ -1,6 +1,7 @@
 //! Findings: what was found where, in a form every reporter can use. Nothing here knows about
 //! output formats.
 
+pub mod line_hash;
 use std::collections::HashMap;
 use std::ops::Range;
 

@@ -8,13 +8,13 @@
 //! counter: it gets a line saying it is still at work.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Targets};
+use super::Targets;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static FILES: AtomicU64 = AtomicU64::new(0);
@@ -47,17 +47,23 @@ pub struct Meter {
 }
 
 impl Meter {
-    /// Starts the meter for the walk of `config`'s targets (and its history).
-    pub fn start(config: &Config, timing: Timing) -> Meter {
+    /// Starts the meter for the walk of `targets` under `root` (and, with `history`, a history
+    /// that has no per-file count).
+    pub fn start(
+        targets: &Targets,
+        root: &Path,
+        follow_symlinks: bool,
+        history: bool,
+        timing: Timing,
+    ) -> Meter {
         FILES.store(0, Ordering::Relaxed);
         BYTES.store(0, Ordering::Relaxed);
         ENABLED.store(true, Ordering::Relaxed);
-        let targets: Vec<PathBuf> = match &config.targets {
-            Targets::Tree => vec![config.root.clone()],
+        let targets: Vec<PathBuf> = match targets {
+            Targets::Tree => vec![root.to_path_buf()],
             Targets::Listed { files, .. } => files.clone(),
         };
-        let history = config.history.is_some();
-        let follow = config.follow_symlinks;
+        let follow = follow_symlinks;
         let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
         let signal = Arc::clone(&stop);
         let terminal = std::io::stderr().is_terminal();

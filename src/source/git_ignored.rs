@@ -10,39 +10,37 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, Targets};
+use super::Targets;
 use crate::paths;
 
-/// Whether the run walks a folder the user named (the tree, or positional paths): --patchset,
-/// --diff and --staged name their files through git or a list already, and --history walks
-/// nothing.
-pub fn applies(cli: &crate::cli::Cli) -> bool {
-    !cli.no_ignore && cli.patchset.is_none() && cli.diff.is_none() && !cli.staged && !cli.history
-}
-
-/// Adds the git-ignored untracked paths under the scan root to what the walk skips, and returns
-/// them (report paths, folders ending in `/`) for the summary. Outside a git work tree nothing
-/// changes. A path the user named (or a folder holding one) stays scanned.
-pub fn skip(config: &mut Config) -> anyhow::Result<Vec<String>> {
-    if paths::git_work_tree(&config.root).is_none() {
+/// Adds the git-ignored untracked paths under `root` to `excluded`, what the walk skips, and
+/// returns them (relative to `report_root`, folders ending in `/`) for the summary. Outside a
+/// git work tree nothing changes. A path the user named (or a folder holding one) stays scanned.
+pub fn skip(
+    root: &Path,
+    report_root: &Path,
+    targets: &Targets,
+    excluded: &mut BTreeSet<PathBuf>,
+) -> anyhow::Result<Vec<String>> {
+    if paths::git_work_tree(root).is_none() {
         return Ok(Vec::new());
     }
-    let listed: &[PathBuf] = match &config.targets {
+    let listed: &[PathBuf] = match targets {
         Targets::Tree => &[],
         Targets::Listed { files, .. } => files,
     };
-    let ignored = ignored_under(&config.root)?;
+    let ignored = ignored_under(root)?;
     let mut shown = Vec::new();
     for path in ignored {
         if listed.iter().any(|named| named.starts_with(&path)) {
             continue;
         }
-        let mut name = paths::relative_to(&path, &config.report_root);
+        let mut name = paths::relative_to(&path, report_root);
         if path.is_dir() {
             name.push('/');
         }
         shown.push(name);
-        config.excluded.insert(path);
+        excluded.insert(path);
     }
     shown.sort();
     Ok(shown)

@@ -2,19 +2,48 @@
 //! the walker's threads. `.git`, ignored directories, the lists and anteater's own outputs are
 //! never entered; symbolic links are not followed unless asked.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
-use crate::config::{Config, Targets};
-use crate::enrich::virustotal::lookup::UploadSource;
+use super::Targets;
 use crate::finding::Finding;
 use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
-use crate::inspect::{IndicatorHit, Inspector};
+use crate::git::diff::AddedLines;
+use crate::inspect::exceptions::Exceptions;
+use crate::inspect::indicators::UploadSource;
+use crate::inspect::stats::ScanStats;
+use crate::inspect::{IndicatorHit, Inspector, Settings};
 use crate::paths;
-use crate::stats::ScanStats;
+
+/// What a walk needs to know: which files, under which root, what to leave out, and which lines
+/// are new. Built by configuration (`Config::walk_plan`); the walk sees nothing else of it.
+pub struct WalkPlan<'a> {
+    pub targets: &'a Targets,
+    pub root: &'a Path,
+    /// Finding paths are relative to this folder.
+    pub report_root: &'a Path,
+    /// Files and folders never scanned: anteater's own configuration and reports, git-ignored
+    /// build output.
+    pub excluded: &'a BTreeSet<PathBuf>,
+    pub exceptions: &'a Exceptions,
+    /// --diff: the lines the change adds, by report path; `None` means every line is new.
+    pub changed_lines: Option<&'a HashMap<String, AddedLines>>,
+    pub follow_symlinks: bool,
+    pub threads: usize,
+    pub inspect: Settings<'a>,
+}
+
+impl WalkPlan<'_> {
+    /// Whether `path` is, or lies in, an excluded file or folder.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        path.ancestors()
+            .take_while(|dir| dir.starts_with(self.root))
+            .any(|dir| self.excluded.contains(dir))
+    }
+}
 
 /// Everything the walk produced.
 #[derive(Debug, Default)]
@@ -28,10 +57,10 @@ pub struct WalkResults {
     pub stats: ScanStats,
 }
 
-pub fn walk(config: &Config) -> WalkResults {
-    let inspector = Inspector::new(config.inspect_settings());
-    let mut builder = match &config.targets {
-        Targets::Tree => WalkBuilder::new(&config.root),
+pub fn walk(plan: &WalkPlan) -> WalkResults {
+    let inspector = Inspector::new(plan.inspect);
+    let mut builder = match plan.targets {
+        Targets::Tree => WalkBuilder::new(plan.root),
         Targets::Listed { files, .. } => {
             let Some((first, rest)) = files.split_first() else {
                 return WalkResults::default();
@@ -46,15 +75,15 @@ pub fn walk(config: &Config) -> WalkResults {
     // A security scan looks at everything: hidden files (.env, .npmrc) and git-ignored files too.
     builder
         .standard_filters(false)
-        .follow_links(config.follow_symlinks)
-        .threads(config.threads)
+        .follow_links(plan.follow_symlinks)
+        .threads(plan.threads)
         .skip_stdout(true);
-    let filter_config = FilterContext::new(config);
-    builder.filter_entry(move |entry| filter_config.keep(entry));
+    let filter = FilterContext::new(plan);
+    builder.filter_entry(move |entry| filter.keep(entry));
 
     let shared = Mutex::new(WalkResults::default());
     let mut visitors = VisitorBuilder {
-        config,
+        plan,
         inspector: &inspector,
         shared: &shared,
     };
@@ -69,15 +98,15 @@ pub fn walk(config: &Config) -> WalkResults {
 
 /// What `filter_entry` needs, owned so the walker can keep it.
 struct FilterContext {
-    root: std::path::PathBuf,
-    excluded: std::collections::BTreeSet<std::path::PathBuf>,
+    root: PathBuf,
+    excluded: BTreeSet<PathBuf>,
 }
 
 impl FilterContext {
-    fn new(config: &Config) -> Self {
+    fn new(plan: &WalkPlan) -> Self {
         Self {
-            root: config.root.clone(),
-            excluded: config.excluded.clone(),
+            root: plan.root.to_path_buf(),
+            excluded: plan.excluded.clone(),
         }
     }
 
@@ -91,7 +120,7 @@ impl FilterContext {
 }
 
 struct VisitorBuilder<'s> {
-    config: &'s Config,
+    plan: &'s WalkPlan<'s>,
     inspector: &'s Inspector<'s>,
     shared: &'s Mutex<WalkResults>,
 }
@@ -99,7 +128,7 @@ struct VisitorBuilder<'s> {
 impl<'s> ParallelVisitorBuilder<'s> for VisitorBuilder<'s> {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
         Box::new(Visitor {
-            config: self.config,
+            plan: self.plan,
             inspector: self.inspector,
             shared: self.shared,
             local: WalkResults::default(),
@@ -110,7 +139,7 @@ impl<'s> ParallelVisitorBuilder<'s> for VisitorBuilder<'s> {
 
 /// One walker thread: collects locally, hands its results over once, when the walk ends.
 struct Visitor<'s> {
-    config: &'s Config,
+    plan: &'s WalkPlan<'s>,
     inspector: &'s Inspector<'s>,
     shared: &'s Mutex<WalkResults>,
     local: WalkResults,
@@ -126,7 +155,7 @@ impl ParallelVisitor for Visitor<'_> {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                if let Some(problem) = walk_problem(&err, &self.config.report_root) {
+                if let Some(problem) = walk_problem(&err, self.plan.report_root) {
                     self.local.stats.unreadable.push(problem);
                 }
                 return WalkState::Continue;
@@ -136,26 +165,26 @@ impl ParallelVisitor for Visitor<'_> {
             return WalkState::Continue;
         };
         let path = entry.path();
-        let relative = paths::slash_path(path.strip_prefix(&self.config.root).unwrap_or(path));
+        let relative = paths::slash_path(path.strip_prefix(self.plan.root).unwrap_or(path));
         if file_type.is_dir() {
-            if !relative.is_empty() && self.config.exceptions.ignores_path(&format!("{relative}/")) {
+            if !relative.is_empty() && self.plan.exceptions.ignores_path(&format!("{relative}/")) {
                 return WalkState::Skip;
             }
             return WalkState::Continue;
         }
         // Unfollowed symbolic links are not read: they may point outside the tree.
-        if !file_type.is_file() || self.config.exceptions.ignores_path(&relative) {
+        if !file_type.is_file() || self.plan.exceptions.ignores_path(&relative) {
             return WalkState::Continue;
         }
-        if self.config.excluded.contains(path) || in_excluded_dir(path, self.config) {
+        if self.plan.excluded.contains(path) || in_excluded_dir(path, self.plan) {
             return WalkState::Continue;
         }
-        if leaves_the_tree(path, self.config) {
+        if leaves_the_tree(path, self.plan) {
             return WalkState::Continue;
         }
-        let report_path = paths::relative_to(path, &self.config.report_root);
+        let report_path = paths::relative_to(path, self.plan.report_root);
         // A --diff change names the lines it added; anything else is new in every line.
-        let added = match &self.config.changed_lines {
+        let added = match self.plan.changed_lines {
             None => &ALL_LINES,
             Some(lines) => lines.get(&report_path).unwrap_or(&NO_LINES),
         };
@@ -168,8 +197,8 @@ impl ParallelVisitor for Visitor<'_> {
         };
         let mut report = self.inspector.inspect(&fragment, &mut self.buffer);
         // The size the inspector opened: no second look at the file for the progress line.
-        if crate::progress::enabled() {
-            crate::progress::file_done(report.length);
+        if crate::source::progress::enabled() {
+            crate::source::progress::file_done(report.length);
         }
         self.local.findings.append(&mut report.findings);
         let file = &report.path;
@@ -200,13 +229,13 @@ impl Drop for Visitor<'_> {
 }
 
 /// Listed files (patchsets) do not pass through `filter_entry`'s directory pruning.
-fn in_excluded_dir(path: &Path, config: &Config) -> bool {
-    matches!(config.targets, Targets::Listed { .. })
-        && (config.is_excluded(path)
+fn in_excluded_dir(path: &Path, plan: &WalkPlan) -> bool {
+    matches!(plan.targets, Targets::Listed { .. })
+        && (plan.is_excluded(path)
             || path
                 .ancestors()
                 .skip(1)
-                .take_while(|dir| dir.starts_with(&config.root))
+                .take_while(|dir| dir.starts_with(plan.root))
                 .any(|dir| dir.file_name().is_some_and(|n| n == ".git")))
 }
 
@@ -215,12 +244,12 @@ fn in_excluded_dir(path: &Path, config: &Config) -> bool {
 /// runner's credentials). Listed files are opened by name, so the walker's own rule (links are
 /// not followed unless `--follow-symlinks` asks) is checked here, for the file and each folder
 /// between it and the root.
-fn leaves_the_tree(path: &Path, config: &Config) -> bool {
-    if config.follow_symlinks || !matches!(config.targets, Targets::Listed { .. }) {
+fn leaves_the_tree(path: &Path, plan: &WalkPlan) -> bool {
+    if plan.follow_symlinks || !matches!(plan.targets, Targets::Listed { .. }) {
         return false;
     }
     path.ancestors()
-        .take_while(|dir| dir.starts_with(&config.root) && *dir != config.root)
+        .take_while(|dir| dir.starts_with(plan.root) && *dir != plan.root)
         .any(|dir| std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()))
 }
 

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::baseline;
-use crate::diff;
+use crate::decide::baseline;
+use crate::git::diff;
 use crate::legacy::conf::LegacyConf;
 use crate::legacy::lists::{ExceptionFile, FlagList};
 use crate::redact;

@@ -6,6 +6,8 @@
 //! formats), and the user's own git reads them exactly as the checkout made them; a library
 //! would add a C dependency or a large crate to parse two plumbing outputs.
 
+pub mod blobs;
+pub mod diff;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
