@@ -7,7 +7,8 @@
 # Fetches nothing: give it git directories of gitleaks and trufflehog (a clone's .git, or a bare
 # mirror). It reads their HEAD with `git show`, extracts the string literals listed in gitleaks'
 # rule definitions (cmd/generate/config/rules/*.go: `tps` are positives, `fps` negatives; the
-# generated ones, built by Go code, cannot be read and are left out) and trufflehog's detector
+# generated ones, built by Go code, cannot be read and are left out, and so is a literal joined
+# to Go code by `+`: a piece of an example completed at run time) and trufflehog's detector
 # tests (pkg/detectors/*/*_test.go: `valid…` constants are positives, `invalid…` negatives),
 # writes each to its own file under bench/.work/providers/, scans the four sets with anteater
 # (and kingfisher when it is on PATH: pip install kingfisher-bin; always run with -n
@@ -48,6 +49,13 @@ def git(git_dir, *args):
     return subprocess.run(["git", "--git-dir", git_dir, *args], check=True,
                           capture_output=True).stdout.decode("utf-8", "replace")
 
+def concatenated(text, start, end):
+    """Whether the literal text[start:end] is an operand of `+`: a piece of an example that Go
+    code completes at run time (`"TELEGRAM_API_TOKEN = " + token`), with nothing to find alone."""
+    before = text[:start].rstrip()
+    after = text[end:].lstrip()
+    return before.endswith("+") or after.startswith("+")
+
 def go_strings(text):
     """Go string literals at the top level of `text` (not inside a call's parentheses)."""
     out, depth, i = [], 0, 0
@@ -65,7 +73,7 @@ def go_strings(text):
             depth -= c == ")"
         elif c == "`":
             end = text.index("`", i + 1)
-            if depth == 0:
+            if depth == 0 and not concatenated(text, i, end + 1):
                 out.append(text[i + 1:end])
             i = end + 1
             continue
@@ -73,7 +81,7 @@ def go_strings(text):
             j = i + 1
             while text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
-            if depth == 0:
+            if depth == 0 and not concatenated(text, i, j + 1):
                 try:
                     out.append(bytes(text[i + 1:j], "utf-8").decode("unicode_escape")
                                .encode("latin-1").decode("utf-8"))
