@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod binary;
 pub mod content;
+mod escaped;
 pub mod exceptions;
 pub mod indicators;
 mod names;
@@ -442,7 +443,7 @@ impl<'a> Inspector<'a> {
         // A string holding escaped JSON (`"{\"password\": \"...\"}"`) is searched unescaped
         // too: rules expect the quotes an assignment is written with.
         if region.view == View::Text {
-            if let Some(unescaped) = unescape_quotes(text) {
+            if let Some(unescaped) = escaped::unescape_quotes(text) {
                 self.content_findings(&unescaped, &region, report, context, true);
                 dedup_findings(&mut report.findings);
             }
@@ -563,73 +564,6 @@ impl<'a> Inspector<'a> {
             }));
         }
     }
-}
-
-/// The lines of `text` that hold an escaped quote, with `\"` and `\\` unescaped; every other line
-/// left empty, so that line numbers stay those of `text` and the second search costs only what
-/// those lines cost. `None` when no line holds one.
-fn unescape_quotes(text: &[u8]) -> Option<Vec<u8>> {
-    let mut hits = escaped_quotes().find_iter(text).peekable();
-    hits.peek()?;
-    let mut out = Vec::new();
-    let mut done = 0;
-    for hit in hits {
-        if hit < done {
-            continue; // On a line already unescaped.
-        }
-        let start = memchr::memrchr(b'\n', &text[done..hit]).map_or(done, |at| done + at + 1);
-        let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |at| hit + at + 1);
-        out.resize(
-            out.len() + memchr::memchr_iter(b'\n', &text[done..start]).count(),
-            b'\n',
-        );
-        let line = &text[start..end];
-        if !escaped_assignment(line) {
-            // Escaped quotes in code (`"\"{}\""`), not a value inside an escaped document.
-            out.resize(
-                out.len() + memchr::memchr_iter(b'\n', &text[done..end]).count(),
-                b'\n',
-            );
-            done = end;
-            continue;
-        }
-        let mut from = 0;
-        // Copied in runs between backslashes: a backslash before `"` or `\\` is dropped.
-        while let Some(at) = memchr::memchr(b'\\', &line[from..]).map(|at| from + at) {
-            out.extend_from_slice(&line[from..at]);
-            match line.get(at + 1) {
-                Some(next @ (b'"' | b'\\')) => {
-                    out.push(*next);
-                    from = at + 2;
-                }
-                _ => {
-                    out.push(b'\\');
-                    from = at + 1;
-                }
-            }
-        }
-        out.extend_from_slice(&line[from..]);
-        done = end;
-    }
-    Some(out)
-}
-
-/// Whether a line holds a value assigned inside an escaped document: an escaped quote next to
-/// `:` or `=`, a space allowed between (`\"key\": \"`, `key = \"value\"`).
-fn escaped_assignment(line: &[u8]) -> bool {
-    let assigns = |byte: &u8| matches!(byte, b':' | b'=');
-    escaped_quotes().find_iter(line).any(|at| {
-        let (before, after) = (&line[..at], &line[at + 2..]);
-        let after = after.strip_prefix(b" ").unwrap_or(after);
-        let before = before.strip_suffix(b" ").unwrap_or(before);
-        after.first().is_some_and(assigns) || before.last().is_some_and(assigns)
-    })
-}
-
-/// The searcher for `\"`, built once.
-fn escaped_quotes() -> &'static memchr::memmem::Finder<'static> {
-    static ESCAPED_QUOTE: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
-    ESCAPED_QUOTE.get_or_init(|| memchr::memmem::Finder::new(b"\\\""))
 }
 
 /// One finding per rule, line and match: a file searched in two views (as it is and decoded)
