@@ -11,6 +11,10 @@
 # Prints, for each tool, the median wall time of RUNS runs (default 5) and the peak RSS, then
 # the wall-time ratio anteater / ripgrep. Memory is also measured on a tree twice the size, to
 # show it does not grow with the tree.
+#
+# ANTEATER=PATH uses that binary instead of building one. ANTEATER_OLD=PATH adds "did this change
+# cost speed?": the old and the new anteater run in alternation on the same tree (same command
+# as above, the SARIF log included), with the ratio new/old.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,9 +42,12 @@ if [ -z "$rg_bin" ]; then
   rg_bin="$work/tools/bin/rg"
 fi
 
-echo "bench: building anteater (release)" >&2
-(cd "$repo" && cargo build --release --locked --quiet)
-anteater_bin="$repo/target/release/anteater"
+if [ -z "${ANTEATER:-}" ]; then
+  echo "bench: building anteater (release)" >&2
+  (cd "$repo" && cargo build --release --locked --quiet)
+  ANTEATER="$repo/target/release/anteater"
+fi
+anteater_bin=$ANTEATER
 
 # The same content patterns for both tools.
 patterns="$work/classic.patterns"
@@ -118,6 +125,12 @@ findings=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['
 printf 'bench: ripgrep   %8.3f s  peak RSS %7d KB\n' "$rg_time" "$rg_rss"
 printf 'bench: anteater  %8.3f s  peak RSS %7d KB  (%s findings)\n' "$at_time" "$at_rss" "$findings"
 python3 -c "import sys; print(f'bench: wall-time ratio anteater/ripgrep = {float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$at_time" "$rg_time"
+
+if [ -n "${ANTEATER_OLD:-}" ]; then
+  . "$here/lib.sh"
+  read -r o n r < <(paired "$ANTEATER_OLD" "$anteater_bin" --path "$tree" --ruleset classic --fail-on never --sarif "$work/bench-pair.sarif")
+  printf 'bench: old anteater %8.3f s, new %8.3f s: wall-time ratio new/old = %s\n' "$o" "$n" "$r"
+fi
 
 if [ -n "$big_tree" ]; then
   big_mb=$(du -sm "$big_tree" | cut -f1)

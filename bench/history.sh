@@ -10,6 +10,10 @@
 # modified. kingfisher runs with -n (no validation, no network), on the same HEAD and range;
 # install it with `pip install kingfisher-bin` (KINGFISHER=path/to/kingfisher to choose one).
 # Each timing is the median of RUNS=3 runs; both tools use every core.
+#
+# ANTEATER=PATH uses that binary instead of building one. ANTEATER_OLD=PATH adds "did this change
+# cost speed?": the old and the new binary run in alternation on the same range and history,
+# with the ratio new/old of each.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,8 +22,11 @@ source=${1:-/work/.mirror/prometheus+prometheus/repo}
 runs=${RUNS:-3}
 kingfisher=${KINGFISHER:-$(command -v kingfisher || true)}
 
-(cd "$repo_root" && cargo build --release --locked --quiet)
-anteater="$repo_root/target/release/anteater"
+if [ -z "${ANTEATER:-}" ]; then
+  (cd "$repo_root" && cargo build --release --locked --quiet)
+  ANTEATER="$repo_root/target/release/anteater"
+fi
+anteater=$ANTEATER
 
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
@@ -41,6 +48,13 @@ a_pr=$(median "$anteater" --path "$repo" --diff "$base..HEAD" --fail-on never --
 a_full=$(median "$anteater" --path "$repo" --history --fail-on never --sarif "$work/full.sarif")
 echo "bench: anteater  pull request ${a_pr} s ($(count "$work/pr.sarif") findings)"
 echo "bench: anteater  full history ${a_full} s ($(count "$work/full.sarif") findings)"
+
+if [ -n "${ANTEATER_OLD:-}" ]; then
+  read -r o n r < <(paired "$ANTEATER_OLD" "$anteater" --path "$repo" --diff "$base..HEAD" --fail-on never --no-sarif)
+  echo "bench: old/new anteater  pull request ${o} s / ${n} s, new/old ${r}"
+  read -r o n r < <(paired "$ANTEATER_OLD" "$anteater" --path "$repo" --history --fail-on never --no-sarif)
+  echo "bench: old/new anteater  full history ${o} s / ${n} s, new/old ${r}"
+fi
 
 if [ -n "$kingfisher" ]; then
   kf=("$kingfisher" scan "$repo" -n --no-update-check --branch HEAD --format json -o /dev/null)

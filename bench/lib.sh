@@ -12,3 +12,23 @@ for _ in range(runs):
 print(f"{statistics.median(times):.3f}")
 PY
 }
+
+paired() { # old_binary new_binary args...: runs both $runs times in alternation (old, new, old,
+  # new, ...) so that both see the same machine load; prints "old_median new_median new/old".
+  # Output goes to a file: some tools stop at the first match when stdout is /dev/null.
+  python3 - "$runs" "$@" <<'PY'
+import statistics, subprocess, sys, tempfile, time
+runs, old, new, args = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+times = ([], [])
+with tempfile.TemporaryFile() as sink:
+    for _ in range(runs):
+        for which, binary in enumerate((old, new)):
+            sink.seek(0)
+            sink.truncate()
+            start = time.perf_counter()
+            subprocess.run([binary, *args], stdout=sink, stderr=subprocess.DEVNULL)
+            times[which].append(time.perf_counter() - start)
+o, n = statistics.median(times[0]), statistics.median(times[1])
+print(f"{o:.3f} {n:.3f} {n / o:.3f}")
+PY
+}

@@ -9,7 +9,8 @@
 # EXTRA_RULES=N adds a "default+N" run: the default ruleset and N synthetic provider-style rules
 # (case-insensitive word keywords, given as a gitleaks configuration), to see how the scan grows
 # with the ruleset. KINGFISHER=PATH adds a kingfisher run (no validation) to the scan-alone rows.
-# Set ANTEATER to use another binary.
+# Set ANTEATER to use another binary. ANTEATER_OLD=PATH adds "did this change cost speed?": each
+# anteater run is made by the old binary too, in the same alternation, with the ratio new/old.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +26,8 @@ tree=$(cd "$1" && pwd)
 command -v python3 >/dev/null || { echo "bench: python3 is needed" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is needed: apt-get install -y time" >&2; exit 2; }
 [ -z "$kingfisher" ] || [ -x "$kingfisher" ] || { echo "bench: KINGFISHER=$kingfisher is not executable" >&2; exit 2; }
+old=${ANTEATER_OLD:-}
+[ -z "$old" ] || [ -x "$old" ] || { echo "bench: ANTEATER_OLD=$old is not executable" >&2; exit 2; }
 if [ -z "${ANTEATER:-}" ]; then
   echo "bench: building anteater (release)" >&2
   (cd "$repo_root" && cargo build --release --locked --quiet)
@@ -60,13 +63,15 @@ fi
 
 # Warm the page cache, then alternate the runs RUNS times.
 "$ANTEATER" --path "$tree" --ruleset classic --fail-on never --sarif "$work/rulesets.sarif" >/dev/null 2>&1 || true
-python3 - "$runs" "$work" "$ANTEATER" "$tree" "$extra" "$kingfisher" <<'PY'
+python3 - "$runs" "$work" "$ANTEATER" "$tree" "$extra" "$kingfisher" "$old" <<'PY'
 import os, statistics, subprocess, sys, time
-runs, work, anteater, tree, extra, kingfisher = int(sys.argv[1]), *sys.argv[2:5], int(sys.argv[5]), sys.argv[6]
+runs, work, anteater, tree, extra, kingfisher, old = int(sys.argv[1]), *sys.argv[2:5], int(sys.argv[5]), *sys.argv[6:8]
 rulesets = {"classic": ["--ruleset", "classic"], "default": ["--ruleset", "default"]}
 if extra:
     rulesets[f"default+{extra}"] = ["--ruleset", "default", "--gitleaks-config", os.path.join(work, "extra-rules.toml")]
 kinds = [(ruleset, report) for report in ("sarif", "none") for ruleset in rulesets]
+if old:
+    kinds = [(prefix + ruleset, report) for ruleset, report in kinds for prefix in ("old ", "")]
 if kingfisher:
     kinds.append(("kingfisher", "none"))
 times = {kind: [] for kind in kinds}
@@ -78,7 +83,8 @@ for _ in range(runs):
                        "--rule-cache-dir", os.path.join(work, "kingfisher-cache")]
         else:
             output = ["--sarif", os.path.join(work, "rulesets.sarif")] if report == "sarif" else ["--no-sarif"]
-            program = [anteater, "--path", tree, *rulesets[ruleset], "--fail-on", "never", *output]
+            binary, name = (old, ruleset[4:]) if ruleset.startswith("old ") else (anteater, ruleset)
+            program = [binary, "--path", tree, *rulesets[name], "--fail-on", "never", *output]
         cmd = ["/usr/bin/time", "-f", "%M", "-o", os.path.join(work, "rulesets.rss"), *program]
         start = time.perf_counter()
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -92,7 +98,10 @@ for report, label in (("sarif", "with the SARIF log"), ("none", "scan alone (--n
     for name in names:
         print(f"bench: {label:24} {name:12} {median[name]:7.3f} s  peak RSS {rss[(name, report)]:7d} KB")
     for name in names:
-        if name != "classic":
+        if name.startswith("old "):
+            new = name[4:]
+            print(f"bench: {label:24} wall-time ratio new/old {new} = {median[new] / median[name]:.3f}")
+        elif name != "classic":
             print(f"bench: {label:24} wall-time ratio {name}/classic = {median[name] / median['classic']:.2f}")
     if "kingfisher" in median:
         print(f"bench: {label:24} wall-time ratio default/kingfisher = {median['default'] / median['kingfisher']:.2f}")

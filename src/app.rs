@@ -12,7 +12,7 @@ use crate::platform_env::PlatformEnv;
 use std::io::Write;
 
 use crate::decide::baseline;
-use crate::enrich::{Collected, Enricher, Note};
+use crate::enrich::{Collected, Enricher, Note, Shared};
 use crate::finding::{sha256_hex, Finding};
 use crate::inspect::indicators::UploadSource;
 use crate::inspect::stats::ScanStats;
@@ -106,8 +106,12 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
         indicators: &indicators,
         uploads: &uploads,
     };
+    // One runtime and one Redis connection for every enricher of the run, opened on first use.
+    let shared = Shared::new();
     let virustotal = match &config.virustotal {
-        Some(plan) => Some(plan.enrich(&collected, &config.rules, &mut findings, &mut print_note)?),
+        Some(plan) => {
+            Some(plan.enrich(&shared, &collected, &config.rules, &mut findings, &mut print_note)?)
+        }
         None => None,
     };
     stats.gitleaks_ignored = apply_gitleaks_ignore(&config, &mut findings);
@@ -125,7 +129,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<Outcome> {
     }
     // After the baseline: only what is reported is worth a request.
     if let Some(plan) = &config.validate {
-        let line = plan.enrich(&collected, &config.rules, &mut findings, &mut print_note)?;
+        let line = plan.enrich(&shared, &collected, &config.rules, &mut findings, &mut print_note)?;
         let _ = writeln!(std::io::stderr(), "anteater: {line}");
     }
     stats.elapsed = started.elapsed();

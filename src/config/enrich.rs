@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::cli::Cli;
+use crate::enrich::redis::link::TlsFiles;
 use crate::enrich::virustotal::lookup;
-use crate::enrich::virustotal::redis_conn::TlsFiles;
 use crate::enrich::VtPlan;
 use crate::platform_env::PlatformEnv;
 

@@ -33,6 +33,7 @@ mod sarif_upload;
 mod scanning;
 mod staged;
 mod validate;
+mod validate_and_vt_share_redis;
 mod virustotal;
 mod vt_cache_file;
 mod vt_fleet;

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use anteater::enrich::redis::link::{ConnProblem, TlsFiles};
 use anteater::enrich::virustotal::cache::VerdictCache;
 use anteater::enrich::virustotal::limiter::{LimiterConfig, LimiterError, Permit, RateLimiter};
-use anteater::enrich::virustotal::redis_conn::{ConnProblem, TlsFiles};
 use anteater::enrich::virustotal::verdict::{IndicatorKind, Verdict};
 
 use crate::common::tree;

@@ -43,7 +43,7 @@ impl Random {
 
 /// A token of `provider`'s shape (as its rule in the default ruleset matches it) and the line
 /// that holds it.
-fn token(provider: &str, seed: u64) -> (String, String) {
+pub(crate) fn token(provider: &str, seed: u64) -> (String, String) {
     let mut r = Random::new(seed);
     let token = match provider {
         "github" => {
@@ -118,7 +118,7 @@ fn aws_pair(seed: u64, known: bool) -> (String, String) {
     (key_id, format!("{line}\naws_secret_access_key = {secret}\n"))
 }
 
-fn spec(id: &str) -> Spec {
+pub(crate) fn spec(id: &str) -> Spec {
     specs()
         .into_iter()
         .find(|s| s.id == id)
@@ -126,7 +126,7 @@ fn spec(id: &str) -> Spec {
 }
 
 /// Points the run at every mock, with short timings and no proxy.
-fn against(mut invocation: Invocation, mocks: &[&ProviderMock]) -> Invocation {
+pub(crate) fn against(mut invocation: Invocation, mocks: &[&ProviderMock]) -> Invocation {
     for mock in mocks {
         invocation = invocation.env(&mock.variable(), &mock.origin());
     }

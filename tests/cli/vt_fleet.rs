@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use anteater::enrich::redis::link::TlsFiles;
 use anteater::enrich::virustotal::claims::Claims;
-use anteater::enrich::virustotal::redis_conn::TlsFiles;
 use anteater::enrich::virustotal::verdict::IndicatorKind;
 use anteater::platform_env::ApiKey;
 

@@ -5,9 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use anteater::enrich::redis::link::TlsFiles;
 use anteater::enrich::virustotal::cache::{self, VerdictCache};
 use anteater::enrich::virustotal::limiter::{LimiterConfig, Permit, Rate, RateLimiter};
-use anteater::enrich::virustotal::redis_conn::TlsFiles;
 use anteater::enrich::virustotal::verdict::{IndicatorKind, Verdict};
 
 use crate::support::redis_server::RedisServer;

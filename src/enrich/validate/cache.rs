@@ -1,4 +1,5 @@
-//! `--validate`'s cache of settled answers: in the Redis that VirusTotal verdicts use, keyed by an
+//! `--validate`'s cache of settled answers: in the run's Redis (the connection VirusTotal uses
+//! too, through the same string cache as its verdicts), keyed by an
 //! HMAC of the credential under a random key kept in that Redis, and in `--vt-cache-file`.
 //! Separate from the driver because what may be kept, and under which key, is a question of its
 //! own: a credential must never be readable from the cache, and `unknown` is never kept.
@@ -9,7 +10,8 @@ use sha2::Sha256;
 use tokio::sync::Mutex;
 
 use super::{Answer, Credential, Job, Plan, Provider};
-use crate::enrich::virustotal::cache::SharedCache;
+use crate::enrich::redis::cache::SharedCache;
+use crate::enrich::redis::RunRedis;
 use crate::enrich::virustotal::cache_file::CacheFile;
 use crate::finding::{hex, ValidationState};
 
@@ -29,14 +31,21 @@ pub(super) struct Keys {
 }
 
 impl Caches {
-    /// Connects to the Redis (a warning when the user chose it and it is unreachable) and loads
-    /// the cache file.
-    pub(super) async fn open(plan: &Plan, warn: &mut dyn FnMut(String)) -> anyhow::Result<Caches> {
-        let redis = match SharedCache::connect(&plan.redis_url, &plan.redis_tls, plan.cache_ttl).await {
-            Ok(cache) => Some(cache),
+    /// Takes the run's Redis connection (opening it if no enricher did yet; a warning when the
+    /// user chose the server and it is unreachable) and loads the cache file.
+    pub(super) async fn open(
+        plan: &Plan,
+        redis: &RunRedis,
+        warn: &mut dyn FnMut(String),
+    ) -> anyhow::Result<Caches> {
+        let redis = match redis.link(&plan.redis_url, &plan.redis_tls).await {
+            Ok(link) => Some(SharedCache::on_link(&link, plan.cache_ttl)),
             Err(err) => {
                 if plan.redis_explicit {
-                    warn(format!("--validate: no shared cache: {err}"));
+                    warn(format!(
+                        "--validate: no shared cache: Redis at {}: {}",
+                        err.url, err.message
+                    ));
                 }
                 None
             }

@@ -2,8 +2,8 @@
 //!
 //! The driver: which findings have a check (the provider table in [`providers`]), one request
 //! per distinct credential, bounded concurrency per provider, a provider's 429 and `Retry-After`
-//! honoured by all its requests, an overall deadline, and a cache of answers in the Redis that
-//! VirusTotal verdicts use, keyed by an HMAC of the credential. A provider family's checks live in
+//! honoured by all its requests, an overall deadline, and a cache of answers in the run's Redis (the one connection VirusTotal
+//! uses too), keyed by an HMAC of the credential. A provider family's checks live in
 //! their own file; adding a provider is one `Provider` value there and one line in the table.
 //!
 //! Three answers only: `live` when the provider accepted the credential, `revoked` on the
@@ -28,8 +28,7 @@ mod runner;
 
 use std::collections::HashMap;
 
-use anyhow::Context;
-
+use crate::enrich::Shared;
 use crate::finding::{Finding, Level, Secret, Validation, ValidationState};
 use crate::redact;
 use crate::rules::RuleSet;
@@ -60,22 +59,18 @@ struct Job {
 /// cache) go to `warn`.
 pub fn validate(
     plan: &Plan,
+    shared: &Shared,
     rules: &RuleSet,
     findings: &mut [Finding],
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<Summary> {
     let jobs = jobs(rules, findings);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the validation client")?;
+    // No job, no request and no Redis: nothing leaves the machine.
     let (answers, mut summary) = if jobs.is_empty() {
         (Vec::new(), Summary::default())
     } else {
-        runtime.block_on(runner::run(plan, &jobs, warn))?
+        shared.block_on(runner::run(plan, shared.redis(), &jobs, warn))??
     };
-    runtime.shutdown_background();
     for (job, answer) in jobs.iter().zip(answers) {
         let validation = validation(job.provider, &answer);
         for &index in &job.findings {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use super::{Provider, PROVIDERS};
-use crate::enrich::virustotal::redis_conn::TlsFiles;
+use crate::enrich::redis::link::TlsFiles;
 use crate::platform_env::ApiKey;
 use crate::redact;
 

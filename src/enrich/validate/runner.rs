@@ -1,4 +1,4 @@
-//! `--validate`'s driver: one tokio runtime, one request per credential, bounded concurrency per
+//! `--validate`'s driver: on the run's runtime, one request per credential, bounded concurrency per
 //! provider (its gate), a provider's 429 and `Retry-After` honoured by all its requests, and the
 //! overall deadline. Separate from the policy in `mod.rs` (what an answer does to a finding) and
 //! from the cache: this is the only part that talks to the network.
@@ -12,6 +12,7 @@ use tokio::sync::{Mutex, Semaphore};
 
 use super::cache::Caches;
 use super::{Answer, Job, Plan, Reply, Summary};
+use crate::enrich::redis::RunRedis;
 
 /// Requests in flight per provider: enough for 200 findings in a few seconds, few enough not to
 /// trip a provider's abuse detection.
@@ -32,6 +33,7 @@ struct Gate {
 /// Every job's answer, in the jobs' order, from the cache or its provider.
 pub(super) async fn run(
     plan: &Plan,
+    redis: &RunRedis,
     jobs: &[Job],
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<(Vec<Answer>, Summary)> {
@@ -45,7 +47,7 @@ pub(super) async fn run(
         ))
         .build()
         .context("building the validation client")?;
-    let caches = Caches::open(plan, warn).await?;
+    let caches = Caches::open(plan, redis, warn).await?;
     let gates: HashMap<&str, Arc<Gate>> = jobs
         .iter()
         .map(|job| {

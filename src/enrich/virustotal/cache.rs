@@ -12,38 +12,15 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::redis_conn::{ConnProblem, Link, LinkError, TlsFiles};
-use super::retry::{retry, Retry};
 use super::verdict::{IndicatorKind, Verdict};
+use crate::enrich::redis::cache::ttl_secs;
+pub use crate::enrich::redis::cache::{CacheError, SharedCache};
+use crate::enrich::redis::link::{Link, TlsFiles};
 
-/// Bound on connecting in [`VerdictCache::shared`] and on every later command.
+/// Bound on connecting in [`VerdictCache::shared`].
 const TIMEOUT: Duration = Duration::from_secs(2);
-/// Three attempts per cache call; the pause between them starts at 50 ms and doubles.
-const RETRY: Retry = Retry::new(3, Duration::from_millis(50));
 /// The local cache drops expired entries once it holds this many.
 const LOCAL_PRUNE_AT: usize = 4096;
-
-/// The cache failed; the caller treats this as a miss (and warns).
-#[derive(Debug, thiserror::Error)]
-pub enum CacheError {
-    /// Connecting failed (Redis unreachable or the URL invalid).
-    #[error("Redis at {url}: {message}")]
-    Connect {
-        url: String,
-        message: String,
-        problem: ConnProblem,
-    },
-    /// Redis kept failing on a cache read or write.
-    #[error("Redis at {url}: verdict cache gave up after {attempts} attempts: {message}")]
-    Unavailable {
-        url: String,
-        attempts: u32,
-        message: String,
-    },
-    /// The verdict could not be encoded.
-    #[error("verdict cache: cannot encode the verdict: {0}")]
-    Encode(String),
-}
 
 /// Verdicts by indicator, shared through Redis or local to this process.
 pub enum VerdictCache {
@@ -55,8 +32,14 @@ impl VerdictCache {
     /// Connects to Redis (bounded by a 2 s timeout). Entries live `ttl`, rounded up to whole
     /// seconds and at least 1 s.
     pub async fn shared(redis_url: &str, tls: &TlsFiles, ttl: Duration) -> Result<VerdictCache, CacheError> {
-        let shared = SharedCache::connect(redis_url, tls, ttl).await?;
-        Ok(VerdictCache::Shared(Box::new(shared)))
+        let link = Link::open(redis_url, tls, TIMEOUT)
+            .await
+            .map_err(|e| CacheError::Connect {
+                url: e.url,
+                message: e.message,
+                problem: e.problem,
+            })?;
+        Ok(VerdictCache::on_link(&link, ttl))
     }
 
     /// The cache on a connection already open (see [`SharedCache::on_link`]).
@@ -80,7 +63,11 @@ impl VerdictCache {
     pub async fn get(&self, kind: IndicatorKind, value: &str) -> Result<Option<Verdict>, CacheError> {
         let key = key(kind, value);
         match self {
-            VerdictCache::Shared(shared) => shared.get(&key).await,
+            // A value that does not parse (corrupt, another version's) is a miss.
+            VerdictCache::Shared(shared) => Ok(shared
+                .get_bytes(&key)
+                .await?
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())),
             VerdictCache::Local(local) => Ok(local.get(&key)),
         }
     }
@@ -108,133 +95,6 @@ pub fn key(kind: IndicatorKind, value: &str) -> String {
         kind.as_str(),
         Sha256::digest(value.as_bytes())
     )
-}
-
-fn ttl_secs(ttl: Duration) -> u64 {
-    ttl.as_millis().div_ceil(1000).clamp(1, u128::from(u64::MAX)) as u64
-}
-
-/// The cache in Redis.
-pub struct SharedCache {
-    link: Link,
-    ttl_secs: u64,
-}
-
-impl SharedCache {
-    /// Connects to Redis (bounded by a 2 s timeout). Entries live `ttl`, rounded up to whole
-    /// seconds and at least 1 s. Other caches (`--validate`'s) share the server and this code.
-    pub async fn connect(redis_url: &str, tls: &TlsFiles, ttl: Duration) -> Result<SharedCache, CacheError> {
-        let link = Link::open(redis_url, tls, TIMEOUT)
-            .await
-            .map_err(|e| CacheError::Connect {
-                url: e.url,
-                message: e.message,
-                problem: e.problem,
-            })?;
-        Ok(SharedCache::on_link(&link, ttl))
-    }
-
-    /// The cache on a connection already open (shared with the limiter and the claims), its
-    /// commands bounded by 2 s.
-    pub(crate) fn on_link(link: &Link, ttl: Duration) -> SharedCache {
-        SharedCache {
-            link: link.with_timeout(TIMEOUT),
-            ttl_secs: ttl_secs(ttl),
-        }
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Verdict>, CacheError> {
-        Ok(self
-            .get_bytes(key)
-            .await?
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
-    }
-
-    /// The raw value under `key`; something that is not a string there is a miss.
-    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let reply = self
-            .retrying(|| {
-                self.link.run(|mut conn| async move {
-                    redis::cmd("GET")
-                        .arg(key)
-                        .query_async::<Option<Vec<u8>>>(&mut conn)
-                        .await
-                })
-            })
-            .await;
-        match reply {
-            Ok(bytes) => Ok(bytes),
-            // Something else (not a string) under our key: a foreign value, i.e. a miss.
-            Err(Failure::WrongType(_)) => Ok(None),
-            Err(Failure::Gave(message, attempts)) => Err(self.unavailable(message, attempts)),
-        }
-    }
-
-    /// Stores `json` under `key` for the cache's TTL.
-    pub async fn put(&self, key: &str, json: &str) -> Result<(), CacheError> {
-        let mut set = redis::cmd("SET");
-        set.arg(key).arg(json).arg("EX").arg(self.ttl_secs);
-        self.set(&set).await
-    }
-
-    /// Stores `value` under `key` without expiry, unless something is there already.
-    pub async fn put_new(&self, key: &str, value: &[u8]) -> Result<(), CacheError> {
-        let mut set = redis::cmd("SET");
-        set.arg(key).arg(value).arg("NX");
-        self.set(&set).await
-    }
-
-    /// Runs a `SET`, retried as every command is.
-    async fn set(&self, set: &redis::Cmd) -> Result<(), CacheError> {
-        self.retrying(|| {
-            self.link
-                .run(|mut conn| async move { set.query_async::<()>(&mut conn).await })
-        })
-        .await
-        .map_err(|failure| match failure {
-            Failure::WrongType(attempts) => self.unavailable("unexpected WRONGTYPE on SET".into(), attempts),
-            Failure::Gave(message, attempts) => self.unavailable(message, attempts),
-        })
-    }
-
-    /// Runs `op` with bounded retries. WRONGTYPE stops at once (a foreign value, which retrying
-    /// cannot change), and so does a failure that took half the timeout or more: a frozen server
-    /// would cost the whole timeout again on every attempt.
-    async fn retrying<T, F, Fut>(&self, op: F) -> Result<T, Failure>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, LinkError>>,
-    {
-        let mut wrong_type = false;
-        retry(RETRY, op, |err, took| {
-            wrong_type = matches!(err, LinkError::Redis(e, _) if e.code() == Some("WRONGTYPE"));
-            !wrong_type && !err.is_timeout() && took < TIMEOUT / 2
-        })
-        .await
-        .map_err(|gave_up| {
-            if wrong_type {
-                Failure::WrongType(gave_up.attempts)
-            } else {
-                Failure::Gave(gave_up.error.message().to_string(), gave_up.attempts)
-            }
-        })
-    }
-
-    fn unavailable(&self, message: String, attempts: u32) -> CacheError {
-        CacheError::Unavailable {
-            url: self.link.redacted_url().to_string(),
-            attempts,
-            message,
-        }
-    }
-}
-
-enum Failure {
-    /// WRONGTYPE at this attempt.
-    WrongType(u32),
-    /// Gave up with this message after this many attempts (fewer than [`RETRY`] allows on a
-    /// frozen server).
-    Gave(String, u32),
 }
 
 /// The cache in this process's memory.

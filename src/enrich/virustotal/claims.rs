@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::redis_conn::{unique_token, ConnError, Link, LinkError, TlsFiles};
 use super::verdict::IndicatorKind;
+use crate::enrich::redis::link::{unique_token, ConnError, Link, LinkError, TlsFiles};
 
 /// Bound on connecting and on every command.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -242,7 +242,7 @@ impl SharedClaims {
     /// means (a frozen Redis would cost a timeout per retry).
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, ClaimError>
     where
-        F: FnOnce(super::redis_conn::RedisConn) -> Fut,
+        F: FnOnce(crate::enrich::redis::link::RedisConn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         self.link.run(op).await.map_err(|err: LinkError| ClaimError {

@@ -11,15 +11,11 @@ pub mod client;
 pub mod gate;
 pub mod limiter;
 pub mod lookup;
-pub mod redis_conn;
-pub mod retry;
 pub mod verdict;
 
 use std::collections::BTreeSet;
 
-use anyhow::Context;
-
-use super::{Collected, Enricher, Note};
+use super::{Collected, Enricher, Note, Shared};
 use crate::finding::{sha256_hex, Finding};
 use crate::redact;
 use crate::rules::{vt_ids, RuleSet};
@@ -42,13 +38,14 @@ impl Enricher for VtPlan {
 
     fn enrich(
         &self,
+        shared: &Shared,
         collected: &Collected<'_>,
         rules: &RuleSet,
         findings: &mut Vec<Finding>,
         note: &mut (dyn FnMut(Note) + Send),
     ) -> anyhow::Result<Summary> {
         let mut progress = |event: Progress| note(Note::VirusTotal(event));
-        look_up(self, rules, collected, findings, &mut progress)
+        look_up(self, shared, rules, collected, findings, &mut progress)
     }
 }
 
@@ -56,6 +53,7 @@ impl Enricher for VtPlan {
 /// unverified one, and returns the lookup summary.
 fn look_up(
     plan: &VtPlan,
+    shared: &Shared,
     rules: &RuleSet,
     collected: &Collected<'_>,
     findings: &mut Vec<Finding>,
@@ -67,12 +65,13 @@ fn look_up(
     if indicators.is_empty() {
         return Ok(Summary::default());
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the VirusTotal client")?;
-    let (resolutions, summary) =
-        runtime.block_on(lookup::run(&plan.settings, indicators, uploads, progress))?;
+    let (resolutions, summary) = shared.block_on(lookup::run(
+        &plan.settings,
+        shared.redis(),
+        indicators,
+        uploads,
+        progress,
+    ))??;
 
     let rule_index = |id: &str| {
         rules

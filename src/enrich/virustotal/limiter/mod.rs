@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::redis_conn::{ConnError, ConnProblem, Link, TlsFiles};
+use crate::enrich::redis::link::{ConnError, ConnProblem, Link, TlsFiles};
 pub use local::LocalLimiter;
 pub use rate::Rate;
 pub use shared::SharedLimiter;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::super::redis_conn::{unique_token, ConnProblem, Link};
-use super::super::retry::{retry, Retry};
 use super::{key_safe, Decision, LimiterConfig, LimiterError, Mode, CONNECT_TIMEOUT};
+use crate::enrich::redis::link::{unique_token, ConnProblem, Link};
+use crate::enrich::redis::retry::{retry, Retry};
 
 /// Five attempts per limiter call before giving up with [`LimiterError::Unavailable`]; the
 /// pause between them starts at 100 ms and doubles (100, 200, 400, 800 ms).

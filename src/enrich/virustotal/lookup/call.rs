@@ -12,9 +12,9 @@ use tokio::time::Instant;
 use super::super::breaker::BREAKER_THRESHOLD;
 use super::super::client::VtError;
 use super::super::limiter::Decision;
-use super::super::retry::{Backoff, Pause, Retry};
 use super::super::verdict::Verdict;
 use super::{lock, Engine, Fatal, Indicator, Origin, Resolution};
+use crate::enrich::redis::retry::{Backoff, Pause, Retry};
 
 /// How many times one call is retried after a transient error (5xx, timeout, bad answer).
 const MAX_TRANSIENT_RETRIES: u32 = 3;

@@ -38,9 +38,10 @@ use super::cache_file::CacheFile;
 use super::claims::{Claims, Token};
 use super::client::Client;
 use super::gate::Gate;
-use super::limiter::{key_safe, LimiterConfig, LimiterError, RateLimiter, CONNECT_TIMEOUT};
-use super::redis_conn::{ConnProblem, Link};
+use super::limiter::{key_safe, LimiterConfig, LimiterError, RateLimiter};
 use super::verdict::Verdict;
+use crate::enrich::redis::link::ConnProblem;
+use crate::enrich::redis::RunRedis;
 use crate::finding::hex;
 pub use crate::inspect::indicators::{Indicator, UploadSource};
 use crate::platform_env::ApiKey;
@@ -60,6 +61,7 @@ pub fn budget_id(key: &ApiKey) -> String {
 /// Looks up every indicator once and says what became of each.
 pub async fn run(
     settings: &Settings,
+    redis: &RunRedis,
     indicators: Vec<Indicator>,
     uploads: &HashMap<String, UploadSource>,
     progress: &mut (dyn FnMut(Progress) + Send),
@@ -71,9 +73,10 @@ pub async fn run(
         budget_id: budget_id(&settings.api_key),
     };
     let budget_key = key_safe(&limiter_config.budget_id);
-    // One connection for the limiter, the cache and the claims: a frozen Redis costs one
-    // connect timeout, and a failover one reconnection, not one per component.
-    let (limiter, link) = match Link::open(&settings.redis_url, &settings.redis_tls, CONNECT_TIMEOUT).await {
+    // The run's one connection, for the limiter, the cache and the claims (and `--validate`'s
+    // cache): a frozen Redis costs one connect timeout, and a failover one reconnection, not one
+    // per component.
+    let (limiter, link) = match redis.link(&settings.redis_url, &settings.redis_tls).await {
         Ok(link) => (
             RateLimiter::on_link(&link, limiter_config.clone()).await,
             Some(link),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::super::limiter::Rate;
-use super::super::redis_conn::TlsFiles;
+use crate::enrich::redis::link::TlsFiles;
 use crate::platform_env::ApiKey;
 
 /// Everything the lookups need, validated by `config`.

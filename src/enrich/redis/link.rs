@@ -1,6 +1,6 @@
-//! Opening Redis connections for the limiter, the verdict cache and the claims (one connection
-//! shared by all three), and naming a Redis server in messages without leaking the credentials
-//! its URL may carry.
+//! Opening the run's Redis connection (one, shared by VirusTotal's limiter, verdict cache and
+//! claims and by `--validate`'s cache), keeping it open across failures, and naming a Redis
+//! server in messages without leaking the credentials its URL may carry.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -295,7 +295,7 @@ async fn connect_target(
 }
 
 /// One Redis server, shared by every component that talks to it (the rate limiter, the verdict
-/// cache and the claims of one run): the parsed client, the redacted URL for messages and one
+/// cache, the claims and `--validate`'s cache of one run): the parsed client, the redacted URL for messages and one
 /// connection. The connection is multiplexed, so one is enough for all of them, and sharing it
 /// means a frozen or failed-over server is found out, and reconnected to, once rather than once
 /// per component.
