@@ -149,9 +149,11 @@ impl Scan<'_> {
         }
         let found = match self.rules.rule(rule).filter.as_deref() {
             None => regex.find(line).map(|m| m.range()),
-            Some(filter) if filter.waives_line(line) => None,
-            // Captures are slow to compute: only on lines the regex matches at all.
+            // Captures are slow to compute, and a rule's allow_lines are several regexes, some
+            // of them Unicode-aware (the lazy DFA gives up on non-ASCII text): both only on
+            // lines the regex matches at all, which are few.
             Some(_) if !regex.is_match(line) => None,
+            Some(filter) if filter.waives_line(line) => None,
             Some(filter) => {
                 let mut accepted = None;
                 for captures in regex.captures_iter(line) {
