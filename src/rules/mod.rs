@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod check;
 pub mod compile;
 pub mod filter;
+pub mod key_body;
 pub mod keyed;
 pub mod placeholder;
 pub mod prefilter;
