@@ -125,3 +125,18 @@ fn private_keys_stored_with_any_spelling_of_a_line_break_are_found() {
         fails_everywhere(&[file], "private-key-rsa", &body[..24]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A binary's bytes are searched (item 3): Windows programs keep their strings in UTF-16, which
+// no run of single-byte text shows.
+
+#[test]
+fn a_secret_kept_as_a_wide_string_inside_a_binary_is_found() {
+    let wide = |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let mut program = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00".to_vec();
+    program.extend((0..600u32).map(|i| (i * 37 % 251) as u8));
+    program.extend(wide(&format!("GITHUB_TOKEN={TOKEN}")));
+    program.extend(b"\x00\x00\xff\xfe\x01\x02");
+    program.extend((0..600u32).map(|i| (i * 53 % 241) as u8));
+    fails_everywhere(&[("bin/tool.exe", program)], "github-token", TOKEN);
+}
