@@ -440,6 +440,10 @@ impl<'a> Inspector<'a> {
         context: &Context<'_>,
     ) {
         self.content_findings(text, &region, report, context, false);
+        if region.view == View::Binary {
+            // A binary is searched in two views (its bytes, its wide strings).
+            dedup_findings(&mut report.findings);
+        }
         // A string holding escaped JSON (`"{\"password\": \"...\"}"`) is searched unescaped
         // too: rules expect the quotes an assignment is written with.
         if region.view == View::Text {

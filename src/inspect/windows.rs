@@ -150,6 +150,14 @@ impl Window {
                 own_lines,
                 lines_before,
             };
+            // Windows programs keep their strings in UTF-16: searched too, as a second view.
+            let wide = match self.view {
+                View::Binary => wide_strings(buffer),
+                View::Text => None,
+            };
+            if let Some(wide) = wide {
+                scan(&wide, region.clone());
+            }
             scan(text, region);
             if at_end {
                 return Ok(pieces);
@@ -172,6 +180,35 @@ impl Window {
     }
 }
 
+/// Little-endian UTF-16 strings of a binary (how Windows programs and resources keep their
+/// text), each written as the single bytes it spells at the start of its run and the rest of
+/// the run blank: the view has the window's length, and a match's offset stays within its run,
+/// so the window that owns the string reports it. `None` when there is no such string of
+/// `MIN_CHARS` characters (no secret is shorter).
+fn wide_strings(bytes: &[u8]) -> Option<Vec<u8>> {
+    const MIN_CHARS: usize = 8;
+    let printable = |b: u8| (0x20..0x7f).contains(&b) || b == b'\t';
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        let mut end = i;
+        while end + 1 < bytes.len() && bytes[end + 1] == 0 && printable(bytes[end]) {
+            end += 2;
+        }
+        let chars = (end - i) / 2;
+        if chars < MIN_CHARS {
+            i += 1;
+            continue;
+        }
+        let view = out.get_or_insert_with(|| vec![b'\n'; bytes.len()]);
+        for k in 0..chars {
+            view[i + k] = bytes[i + 2 * k];
+        }
+        i = end;
+    }
+    out
+}
+
 /// Bytes that end a run of text in a binary: controls other than tab and the line breaks.
 fn is_separator(byte: u8) -> bool {
     (byte < 0x20 && !matches!(byte, b'\t' | b'\r' | b'\n')) || byte == 0x7f
@@ -180,6 +217,20 @@ fn is_separator(byte: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_strings_of_a_binary_are_read_as_the_text_they_spell() {
+        let mut bytes = b"MZ\x90\0\x01".to_vec();
+        let at = bytes.len();
+        bytes.extend("token=abc123XYZ".encode_utf16().flat_map(u16::to_le_bytes));
+        bytes.extend(b"\0\xff\x01");
+        let wide = wide_strings(&bytes).expect("a wide string");
+        assert_eq!(wide.len(), bytes.len());
+        assert_eq!(&wide[at..at + 15], b"token=abc123XYZ");
+        // Short runs are not strings; a binary without them has no second view.
+        assert_eq!(wide_strings(b"a\0b\0c\0\xff\xfe"), None);
+        assert_eq!(wide_strings(b"plain ascii"), None);
+    }
 
     /// Every (line, owned text) a run hands out, with line numbers of the file.
     fn windows(size: usize, view: View, input: &[u8]) -> (Vec<(u32, Vec<u8>)>, Pieces) {

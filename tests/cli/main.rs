@@ -15,6 +15,7 @@ mod false_pass;
 mod gitleaks;
 mod history;
 mod hostile_properties;
+mod hostile_round_four;
 mod hostile_round_three;
 mod html_report;
 mod leaks_and_bounds;

@@ -1,0 +1,142 @@
+//! Never a false pass, round four (issue 18, attacked again): new variants of the classes the
+//! last round fixed. Each case runs in every mode a user has (a tree scan, `--staged`,
+//! `--diff BASE`, `--history`), and each test failed on the code before its fix.
+
+use crate::common::{anteater, Run};
+use crate::support::git_repo::GitRepo as Repo;
+
+const TOKEN: &str = "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"; // fake-secret-for-tests
+
+/// A PEM private key's lines: header, a body of random-looking base64, footer.
+fn private_key_lines() -> Vec<String> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut lines = vec![format!("-----BEGIN RSA PRIVATE {}-----", "KEY")];
+    for n in 0..12u32 {
+        let line: String = (0..64u32)
+            .map(|i| alphabet[((n * 7919 + i * 104_729 + i * i * 31) % 64) as usize] as char)
+            .collect();
+        lines.push(line);
+    }
+    lines.push(format!("-----END RSA PRIVATE {}-----", "KEY"));
+    lines
+}
+
+fn scan(repo: &Repo, args: &[&str]) -> Run {
+    let mut all = vec!["--path", ".", "--no-sarif"];
+    all.extend_from_slice(args);
+    anteater(repo.path()).args(&all).run()
+}
+
+/// Adds `files` on top of a base commit and scans the result in every mode.
+fn in_every_mode(files: &[(&str, Vec<u8>)]) -> Vec<(&'static str, Run)> {
+    let repo = Repo::new();
+    repo.write("README.md", b"a project\n");
+    let base = repo.commit("base");
+    for (path, content) in files {
+        repo.write(path, content);
+    }
+    let mut runs = vec![("tree", scan(&repo, &[]))];
+    repo.git(&["add", "-A"]);
+    runs.push(("--staged", scan(&repo, &["--staged"])));
+    repo.commit("the change");
+    runs.push(("--diff", scan(&repo, &["--diff", base.as_str()])));
+    runs.push(("--history", scan(&repo, &["--history"])));
+    runs
+}
+
+/// Every mode fails the gate with a finding of `rule`, and prints none of `secret`.
+fn fails_everywhere(files: &[(&str, Vec<u8>)], rule: &str, secret: &str) {
+    for (mode, run) in in_every_mode(files) {
+        let what = files.iter().map(|f| f.0).collect::<Vec<_>>();
+        assert_eq!(run.code, 1, "{what:?} {mode}: {}", run.all_output());
+        assert!(
+            run.stdout.contains(rule),
+            "{what:?} {mode}: no {rule} finding\n{}",
+            run.all_output()
+        );
+        assert!(
+            !run.all_output().contains(secret),
+            "{what:?} {mode}: the secret was printed"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Escaped strings (item 4): a key's line breaks have more spellings than `\n`.
+
+#[test]
+fn private_keys_stored_with_any_spelling_of_a_line_break_are_found() {
+    let lines = private_key_lines();
+    let body = &lines[1];
+    let joined = |separator: &str| lines.join(separator);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "a.json",
+            format!("{{\"key\": \"{}\"}}\n", joined("\\u000a")).into_bytes(),
+        ),
+        (
+            "b.json",
+            format!("{{\"key\": \"{}\"}}\n", joined("\\u000D\\u000A")).into_bytes(),
+        ),
+        ("c.py", format!("KEY = \"{}\"\n", joined("\\x0a")).into_bytes()),
+        (
+            "d.c",
+            format!("const char *key = \"{}\";\n", joined("\\012")).into_bytes(),
+        ),
+        (
+            "e.xml",
+            format!("<key value=\"{}\"/>\n", joined("&#10;")).into_bytes(),
+        ),
+        (
+            "f.xml",
+            format!("<key value=\"{}\"/>\n", joined("&#xA;")).into_bytes(),
+        ),
+        (
+            "g.md",
+            format!("| key |\n|---|\n| {} |\n", joined("<br>")).into_bytes(),
+        ),
+        // Commented out line by line, as a key kept "for later" is.
+        (
+            "h.sh",
+            lines
+                .iter()
+                .map(|l| format!("# {l}\n"))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+        (
+            "i.rs",
+            lines
+                .iter()
+                .map(|l| format!("// {l}\n"))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+        (
+            "j.sql",
+            lines
+                .iter()
+                .map(|l| format!("-- {l}\n"))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+    ];
+    for file in files {
+        fails_everywhere(&[file], "private-key-rsa", &body[..24]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A binary's bytes are searched (item 3): Windows programs keep their strings in UTF-16, which
+// no run of single-byte text shows.
+
+#[test]
+fn a_secret_kept_as_a_wide_string_inside_a_binary_is_found() {
+    let wide = |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let mut program = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00".to_vec();
+    program.extend((0..600u32).map(|i| (i * 37 % 251) as u8));
+    program.extend(wide(&format!("GITHUB_TOKEN={TOKEN}")));
+    program.extend(b"\x00\x00\xff\xfe\x01\x02");
+    program.extend((0..600u32).map(|i| (i * 53 % 241) as u8));
+    fails_everywhere(&[("bin/tool.exe", program)], "github-token", TOKEN);
+}
