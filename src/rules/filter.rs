@@ -29,8 +29,12 @@ pub enum Checksum {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verify {
-    /// A PEM header must be followed by a base64 body (a header alone is code, not a key).
+    /// A PEM header must be followed by a base64 body (a header alone is code, not a key), not
+    /// abridged (`MIIEvg…` then `...`).
     PrivateKeyBody,
+    /// As `private-key-body`, for a DER-encoded key (PKCS#1, SEC1, PKCS#8): unless the block is
+    /// encrypted (`Proc-Type:`), its body starts with a DER SEQUENCE, `M` in base64.
+    PrivateKeyDerBody,
 }
 
 /// How a secret is encoded, to check what it stands for.
@@ -220,8 +224,12 @@ impl RuleFilter {
         if self.min_distinct.is_some_and(|min| distinct(secret) < min) {
             return false;
         }
-        if let Some(Verify::PrivateKeyBody) = self.verify {
-            if !has_key_body(&candidate.buffer[candidate.matched.end..]) {
+        if let Some(verify @ (Verify::PrivateKeyBody | Verify::PrivateKeyDerBody)) = self.verify {
+            let der = verify == Verify::PrivateKeyDerBody;
+            if !has_key_body(
+                &candidate.buffer[body_start(candidate.buffer, &candidate.matched)..],
+                der,
+            ) {
                 return false;
             }
         }
@@ -244,7 +252,7 @@ impl RuleFilter {
     /// check looks), so that a change adding a key's body under an old header owns the key.
     pub fn evidence_end(&self, buffer: &[u8], matched_end: usize, line_end: usize) -> usize {
         match self.verify {
-            Some(Verify::PrivateKeyBody) => {
+            Some(Verify::PrivateKeyBody | Verify::PrivateKeyDerBody) => {
                 let after = &buffer[matched_end..];
                 let window = &after[..after.len().min(KEY_BLOCK_MAX)];
                 let end = match memchr::memmem::find(window, b"-----END") {
@@ -386,12 +394,17 @@ const KEY_BLOCK_MAX: usize = 16 << 10;
 /// Whether a base64 body follows a PEM header: in a file, on the next lines; in a string
 /// literal, after `\n` escapes, quotes and `+` concatenation. `Key: value` header lines
 /// (Proc-Type, DEK-Info, Version) are skipped. The first token must be base64 of 16+ characters,
-/// so `"-----BEGIN PRIVATE KEY-----\n...\n"` or `.replace(HEADER + "\n", "")` is no key.
-fn has_key_body(after: &[u8]) -> bool {
+/// so `"-----BEGIN PRIVATE KEY-----\n...\n"` or `.replace(HEADER + "\n", "")` is no key. An
+/// elision (`...`, `…`) before the body's end marks an abridged key in a test or a document, no
+/// key either. With `der` (PKCS#1, SEC1, PKCS#8 headers), the body of an unencrypted block must
+/// start with `M`, the base64 of a DER SEQUENCE: a body that does not (a test's deliberately
+/// broken key) holds no key.
+fn has_key_body(after: &[u8], der: bool) -> bool {
     let window = &after[..after.len().min(KEY_BODY_WINDOW)];
     let mut base64_chars = 0;
     let mut token: Vec<u8> = Vec::new();
     let mut skipping_header_line = false;
+    let mut encrypted = false;
     let mut i = 0;
     loop {
         let at_end = i >= window.len();
@@ -409,15 +422,22 @@ fn has_key_body(after: &[u8]) -> bool {
                 if token.starts_with(b"-----") {
                     break;
                 }
-                if skipping_header_line || token == b"+" {
+                let is_body = token.iter().all(|b| is_base64(*b));
+                if is_elision(&token) {
+                    return false;
+                } else if base64_chars >= 24 && !is_body {
+                    // Past a body, at the first token that is neither body nor elision: code.
+                    return true;
+                } else if skipping_header_line || token == b"+" {
                     // Part of a `Key: value` line, or string concatenation.
                 } else if token.ends_with(b":") {
                     skipping_header_line = true;
-                } else if (base64_chars > 0 || token.len() >= 16) && token.iter().all(|b| is_base64(*b)) {
-                    base64_chars += token.len();
-                    if base64_chars >= 24 {
-                        return true;
+                    encrypted = true;
+                } else if (base64_chars > 0 || token.len() >= 16) && is_body {
+                    if base64_chars == 0 && der && !encrypted && token[0] != b'M' {
+                        return false;
                     }
+                    base64_chars += token.len();
                 } else {
                     return false;
                 }
@@ -434,7 +454,27 @@ fn has_key_body(after: &[u8]) -> bool {
         }
         i += width;
     }
-    false
+    base64_chars >= 24
+}
+
+/// Where a private key's body starts: after the match, or inside it when the match took the
+/// first characters of a key flattened onto the header's line (`-----BEGIN … KEY-----  MIIE…`).
+fn body_start(buffer: &[u8], matched: &Range<usize>) -> usize {
+    let in_body = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    let mut start = matched.end;
+    while start > matched.start && in_body(buffer[start - 1]) {
+        start -= 1;
+    }
+    if start > matched.start && matches!(buffer[start - 1], b' ' | b'\t') {
+        start
+    } else {
+        matched.end
+    }
+}
+
+/// `...` or `…` in a token: the writer left part of the text out.
+fn is_elision(token: &[u8]) -> bool {
+    memchr::memmem::find(token, b"...").is_some() || memchr::memmem::find(token, "…".as_bytes()).is_some()
 }
 
 fn is_base64(b: u8) -> bool {
@@ -569,23 +609,48 @@ mod tests {
 
     #[test]
     fn key_bodies_are_told_from_headers_alone() {
-        assert!(has_key_body(
-            b"\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n"
+        for der in [false, true] {
+            assert!(has_key_body(
+                b"\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n",
+                der
+            ));
+            assert!(has_key_body(
+                b"\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\\n",
+                der
+            ));
+            assert!(has_key_body(
+                b"\\n\" +\n    \"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoI\"",
+                der
+            ));
+            assert!(has_key_body(
+            b"\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n",
+            der
         ));
-        assert!(has_key_body(
-            b"\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\\n"
+            assert!(!has_key_body(b"\\n...\\n\"\n", der));
+            assert!(!has_key_body(b"\\n\", \"\")\n", der));
+            assert!(!has_key_body(b"\") {\n    return true;\n}\n", der));
+            assert!(!has_key_body(b"\n-----END PRIVATE KEY-----\n", der));
+            assert!(!has_key_body(b"", der));
+        }
+        // Abridged: one line of a body, then an elision (caddy's admin_test.go).
+        let abridged = b"\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDRS0LmTwUT0iwP\n...\n-----END PRIVATE KEY-----`)\n";
+        assert!(!has_key_body(abridged, false));
+        assert!(!has_key_body(
+            b"\\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgw\\n\xe2\x80\xa6\\n-----END",
+            true
         ));
+        // Not DER: a test's deliberately broken key (traefik's dynamic_https.toml).
+        let broken = b"\nwihZ13e3i5UQEYuoRcH1RUd1wyYoBSKuQnsT2WwVZ1wlXSYaELAbQgaI9NtfBA0G\n-----END RSA PRIVATE KEY-----\n";
+        assert!(!has_key_body(broken, true));
+        assert!(has_key_body(broken, false), "OpenSSH and PGP bodies are not DER");
+        // Encrypted PEM: the body is ciphertext, not DER.
+        let encrypted = b"\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,01\n\nwihZ13e3i5UQEYuoRcH1RUd1wyYoBSKuQnsT2Ww\n";
+        assert!(has_key_body(encrypted, true));
+        // Code after a body is not an elision.
         assert!(has_key_body(
-            b"\\n\" +\n    \"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoI\""
+            b"\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgw\" \\\n  | openssl rsa\n",
+            true
         ));
-        assert!(has_key_body(
-            b"\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n"
-        ));
-        assert!(!has_key_body(b"\\n...\\n\"\n"));
-        assert!(!has_key_body(b"\\n\", \"\")\n"));
-        assert!(!has_key_body(b"\") {\n    return true;\n}\n"));
-        assert!(!has_key_body(b"\n-----END PRIVATE KEY-----\n"));
-        assert!(!has_key_body(b""));
     }
 
     #[test]
