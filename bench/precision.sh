@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Precision benchmark: anteater's default ruleset (and kingfisher, when installed) on six public
+# Precision benchmark: anteater's default ruleset (and kingfisher, when installed) on twelve public
 # repositories that hold no live secrets, at fixed commits.
 #
 #   bench/precision.sh GIT_DIR...
 #
 # Each GIT_DIR is a git directory (bare or a work tree's .git) of one of the repositories below;
-# which one is found from the commit it holds. Each is laid out once (blob by blob) under
-# bench/.work/precision/ and scanned with `anteater --ruleset default`. When `kingfisher` is on
-# PATH (pip install kingfisher-bin) it scans the same trees in the same run, always with
-# --no-validate: nothing is sent anywhere.
+# which one is found from the commit it holds. A git directory holding none of them is scanned at
+# its HEAD, named after its path (/work/.mirror/owner+name/repo gives `name`); the commit used is
+# printed for every repository, so add it to `known` to make the run reproducible. Each tree is
+# laid out once (blob by blob) under bench/.work/precision/ and scanned with `anteater --ruleset
+# default`. When `kingfisher` is on PATH (pip install kingfisher-bin) it scans the same trees in
+# the same run, always with --no-validate and --no-update-check: nothing is sent anywhere.
 #
 # Prints findings per repository and rule (errors / warnings / notes), then the totals of both
 # tools side by side. Set ANTEATER to use another binary, KINGFISHER=none to skip kingfisher,
@@ -20,15 +22,21 @@ repo_root=$(cd "$here/.." && pwd)
 work="$here/.work/precision"
 mkdir -p "$work"
 
-# name commit (the commits of issue 8)
+# name commit (the first six are issue 8's commits, the other six those of issue 19's run)
 known="rails 2a2db1e8d6d104ee0611efcae7eb023af65cff34
 terraform 883c7221ee2e0bc2fad6912fd4b3cc4b53a598a7
 spring-boot c329ffa25dc160a90ebe5e4b006ad4cdf89d8683
 prometheus d15adb9ad7e5d9fbde3a9a8f30200593a5a14d86
 ansible c9ac477e53a99e95781f333eec3329a935c1bf95
-aws-sdk-go 8d203ccff393340d080be0417d091cc60354449b"
+aws-sdk-go 8d203ccff393340d080be0417d091cc60354449b
+traefik fd5a576df2e8aeb0bfc8a96b6ef6e60a61f7ec0a
+caddy 0cf03d32f7d99cf160d5375e8a40fbe3d910d515
+laravel-framework bd71b45fbb7e672957bf6ff61baddefe15fbca6a
+nomad aa026cc99cfb74a77e519a1c1f0c78ba1b452705
+flask 2ac89889f4cc330eabd50f295dcef02828522c69
+requests 1f6589ec3a1ee910f9a65cc3ceac60b26677bc0e"
 
-[ $# -ge 1 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 command -v python3 >/dev/null || { echo "bench: python3 is needed to summarise" >&2; exit 2; }
 
 if [ -z "${ANTEATER:-}" ]; then
@@ -50,8 +58,20 @@ for git_dir in "$@"; do
       break
     fi
   done <<<"$known"
-  [ -n "$found" ] || { echo "bench: $git_dir holds none of the benchmark commits" >&2; exit 2; }
+  if [ -z "$found" ]; then
+    # Not a benchmark commit: scan HEAD, named after the directory (…/owner+name/repo, …/name/.git).
+    commit=$(git --git-dir="$git_dir" rev-parse --verify 'HEAD^{commit}' 2>/dev/null) ||
+      { echo "bench: $git_dir holds none of the benchmark commits and no HEAD" >&2; exit 2; }
+    base=$(cd "$git_dir" && pwd)
+    case "$(basename "$base")" in repo | .git) base=$(dirname "$base") ;; esac
+    base=$(basename "$base" .git)
+    name=${base##*+}
+    case "$name" in '' | *[!A-Za-z0-9._-]*) echo "bench: cannot name $git_dir" >&2; exit 2 ;; esac
+    echo "bench: $git_dir holds none of the benchmark commits; scanning HEAD $commit as $name" >&2
+    found="$name $commit"
+  fi
   read -r name commit <<<"$found"
+  echo "bench: $name at $commit" >&2
   tree="$work/$name-${commit:0:12}"
   if [ ! -f "$tree.complete" ]; then
     echo "bench: laying out $name at ${commit:0:12}" >&2
@@ -96,7 +116,7 @@ print(f"bench: {len(entries)} files, {missing} missing from the git directory", 
 PY
     touch "$tree.complete"
   fi
-  trees+=("$name=$tree")
+  trees+=("$name=$commit=$tree")
 done
 
 # Run from an empty directory, so no ./anteater.conf is picked up.
@@ -104,7 +124,7 @@ cwd=$(mktemp -d)
 trap 'rm -rf "$cwd"' EXIT
 for entry in "${trees[@]}"; do
   name=${entry%%=*}
-  tree=${entry#*=}
+  tree=${entry#*=*=}
   echo "bench: anteater on $name" >&2
   status=0
   (cd "$cwd" && "$ANTEATER" --path "$tree" --ruleset default --fail-on never --format json \
@@ -125,7 +145,8 @@ python3 - "$work" "${trees[@]}" <<'PY'
 import collections, json, os, sys
 
 work, entries = sys.argv[1], sys.argv[2:]
-names = [entry.split("=", 1)[0] for entry in entries]
+names = [entry.split("=", 2)[0] for entry in entries]
+commits = {entry.split("=", 2)[0]: entry.split("=", 2)[1] for entry in entries}
 
 def anteater(name):
     """{rule: Counter(level)} of one SARIF log."""
@@ -155,7 +176,7 @@ totals = []
 for name in names:
     counts = anteater(name)
     kf = kingfisher(name)
-    print(f"\n== {name}")
+    print(f"\n== {name} at {commits[name]}")
     print(f"   {'anteater rule':44} {'error':>6} {'warn':>6} {'note':>6}")
     for rule, levels in sorted(counts.items(), key=lambda kv: -sum(kv[1].values())):
         print(f"   {rule:44} {levels['error']:6} {levels['warning']:6} {levels['note']:6}")
@@ -167,10 +188,11 @@ for name in names:
     totals.append((name, level("error"), level("warning"), level("note"),
                    None if kf is None else sum(kf.values())))
 
-print(f"\n{'repository':14} {'anteater error':>15} {'warning':>8} {'note':>6} {'kingfisher':>11}")
+print(f"\n{'repository':18} {'commit':12} {'anteater error':>15} {'warning':>8} {'note':>6} {'kingfisher':>11}")
 for name, error, warning, note, kf in totals:
-    print(f"{name:14} {error:15} {warning:8} {note:6} {('-' if kf is None else kf):>11}")
+    print(f"{name:18} {commits[name][:12]:12} {error:15} {warning:8} {note:6} "
+          f"{('-' if kf is None else kf):>11}")
 sum_or_dash = lambda values: "-" if any(v is None for v in values) else sum(values)
-print(f"{'total':14} {sum(t[1] for t in totals):15} {sum(t[2] for t in totals):8} "
+print(f"{'total':18} {'':12} {sum(t[1] for t in totals):15} {sum(t[2] for t in totals):8} "
       f"{sum(t[3] for t in totals):6} {sum_or_dash([t[4] for t in totals]):>11}")
 PY

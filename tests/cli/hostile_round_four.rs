@@ -140,3 +140,50 @@ fn a_secret_kept_as_a_wide_string_inside_a_binary_is_found() {
     program.extend((0..600u32).map(|i| (i * 53 % 241) as u8));
     fails_everywhere(&[("bin/tool.exe", program)], "github-token", TOKEN);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Precision must not open a door: an abridged key in a document is no key, but an elision
+// slipped into a whole key, or a key body of any other shape, still is.
+
+#[test]
+fn an_elision_written_into_a_whole_key_does_not_hide_it() {
+    // A whole SEC1 key: MHcC declares 121 bytes, and every one of them is in the body.
+    let body = [
+        "MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oOo2ss/ZYhS4oAoGCCqGSM49",
+        "AwEHoUQDQgAE1hXZXKoxj0Kb/CCF1Ws+7FcE3e1hpCKn4L8flCdV8jPdh2ZvbZSg",
+        "0xm7kGnk8VJTXKXjPDz3lb6ANmhfL0ANzw==",
+    ];
+    let header = format!("-----BEGIN EC PRIVATE {}-----", "KEY");
+    let footer = format!("-----END EC PRIVATE {}-----", "KEY");
+    for elided in [
+        format!("{header}\n{}\n...\n{}\n{}\n{footer}\n", body[0], body[1], body[2]),
+        format!("{header}\n{}\n{}\n{} …\n{footer}\n", body[0], body[1], body[2]),
+    ] {
+        fails_everywhere(
+            &[("deploy/tls.pem", elided.into_bytes())],
+            "private-key-ec",
+            body[1],
+        );
+    }
+    // A body that is not DER (random base64 under a PKCS#1 header) is reported too.
+    let random: Vec<String> = private_key_lines();
+    let mut not_der = random.join("\n");
+    not_der.push('\n');
+    fails_everywhere(
+        &[("deploy/old.key.txt", not_der.into_bytes())],
+        "private-key-rsa",
+        &random[3],
+    );
+}
+
+#[test]
+fn a_key_abridged_in_a_document_is_not_a_finding() {
+    // One line of a 1,218-byte PKCS#8 key, then `...`: documentation, not a secret.
+    let text = format!(
+        "Load it like this:\n\n    -----BEGIN PRIVATE {}-----\n    MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDRS0LmTwUT0iwP\n    ...\n    -----END PRIVATE {}-----\n",
+        "KEY", "KEY"
+    );
+    for (mode, run) in in_every_mode(&[("docs/keys.md", text.into_bytes())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}

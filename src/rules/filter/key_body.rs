@@ -13,9 +13,16 @@ pub(super) const KEY_BLOCK_MAX: usize = 16 << 10;
 /// header lines (Proc-Type, DEK-Info, Version) are skipped. The first token must be base64 of
 /// 16+ characters, so `"-----BEGIN PRIVATE KEY-----\n...\n"` or `.replace(HEADER + "\n", "")`
 /// is no key.
-pub(super) fn has_key_body(after: &[u8]) -> bool {
-    let window = &after[..after.len().min(KEY_BODY_WINDOW)];
-    let mut base64_chars = 0;
+///
+/// With `der` (PKCS#1, SEC1, PKCS#8 headers) an elision (`...`, `…`) marks an abridged key in a
+/// document when the body is shorter than the length its DER SEQUENCE declares: a whole key
+/// with an elision written into it is still a key, and so is a body whose length cannot be
+/// read. A body that is not DER at all is not excused: anything a key's bytes could be
+/// rewritten into is still worth a reviewer's look, and a gate errs towards reporting.
+pub(super) fn has_key_body(after: &[u8], der: bool) -> bool {
+    let window = &after[..after.len().min(KEY_BLOCK_MAX)];
+    let mut body = Body::default();
+    let mut encrypted = false;
     let mut token: Vec<u8> = Vec::new();
     let mut skipping_header_line = false;
     let mut at_line_start = true;
@@ -35,19 +42,29 @@ pub(super) fn has_key_body(after: &[u8]) -> bool {
         };
         if separator {
             if !token.is_empty() {
+                let is_body = token.iter().all(|b| is_base64(*b));
                 if token.starts_with(b"-----") {
                     break;
                 }
-                if skipping_header_line || token == b"+" || (at_line_start && is_comment_marker(&token)) {
+                if is_elision(&token) {
+                    if body.chars == 0 {
+                        return false;
+                    }
+                    body.elided = true;
+                } else if body.chars >= MIN_BODY && !is_body {
+                    // Past the body, at code that follows it.
+                    break;
+                } else if skipping_header_line
+                    || token == b"+"
+                    || (at_line_start && is_comment_marker(&token))
+                {
                     // Part of a `Key: value` line, string concatenation, or the comment
                     // marker a commented-out block starts each line with.
                 } else if token.ends_with(b":") {
                     skipping_header_line = true;
-                } else if (base64_chars > 0 || token.len() >= 16) && token.iter().all(|b| is_base64(*b)) {
-                    base64_chars += token.len();
-                    if base64_chars >= 24 {
-                        return true;
-                    }
+                    encrypted = true;
+                } else if (body.chars > 0 || token.len() >= 16) && is_body {
+                    body.push(&token);
                 } else {
                     return false;
                 }
@@ -66,7 +83,65 @@ pub(super) fn has_key_body(after: &[u8]) -> bool {
         }
         i += width;
     }
-    false
+    body.chars >= MIN_BODY && !(body.elided && der && !encrypted && body.shorter_than_declared())
+}
+
+/// Base64 characters a body needs before it counts as one.
+const MIN_BODY: usize = 24;
+
+/// What has been read of a key's body.
+#[derive(Default)]
+struct Body {
+    chars: usize,
+    /// Its first base64 characters, enough to read the DER length.
+    head: Vec<u8>,
+    elided: bool,
+}
+
+impl Body {
+    fn push(&mut self, token: &[u8]) {
+        let data = token.iter().filter(|b| **b != b'=').count();
+        self.chars += data;
+        let room = 8usize.saturating_sub(self.head.len());
+        self.head.extend(token.iter().take(room));
+    }
+
+    /// Whether the body holds fewer bytes than its outer DER SEQUENCE says the key has: an
+    /// abridged key. Unknown when the length cannot be read, which counts as whole.
+    fn shorter_than_declared(&self) -> bool {
+        use base64::Engine as _;
+        let head = &self.head[..self.head.len() / 4 * 4];
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(head) else {
+            return false;
+        };
+        let declared = match bytes.as_slice() {
+            [0x30, short, ..] if *short < 0x80 => 2 + usize::from(*short),
+            [0x30, 0x81, len, ..] => 3 + usize::from(*len),
+            [0x30, 0x82, high, low, ..] => 4 + (usize::from(*high) << 8 | usize::from(*low)),
+            _ => return false,
+        };
+        self.chars * 3 / 4 + 2 < declared
+    }
+}
+
+/// Where a private key's body starts: after the match, or inside it when the match took the
+/// first characters of a key flattened onto the header's line (`-----BEGIN … KEY-----  MIIE…`).
+pub(super) fn body_start(buffer: &[u8], matched: &std::ops::Range<usize>) -> usize {
+    let in_body = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    let mut start = matched.end;
+    while start > matched.start && in_body(buffer[start - 1]) {
+        start -= 1;
+    }
+    if start > matched.start && matches!(buffer[start - 1], b' ' | b'\t') {
+        start
+    } else {
+        matched.end
+    }
+}
+
+/// `...` or `…` in a token: the writer left part of the text out.
+fn is_elision(token: &[u8]) -> bool {
+    memchr::memmem::find(token, b"...").is_some() || memchr::memmem::find(token, "…".as_bytes()).is_some()
 }
 
 /// The length of the line break `bytes` starts with, in any of the spellings a key is stored
@@ -108,23 +183,67 @@ mod tests {
 
     #[test]
     fn key_bodies_are_told_from_headers_alone() {
+        for der in [false, true] {
+            assert!(has_key_body(
+                b"\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n",
+                der
+            ));
+            assert!(has_key_body(
+                b"\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\\n",
+                der
+            ));
+            assert!(has_key_body(
+                b"\\n\" +\n    \"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoI\"",
+                der
+            ));
+            assert!(has_key_body(
+                b"\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n",
+                der
+            ));
+            assert!(!has_key_body(b"\\n...\\n\"\n", der));
+            assert!(!has_key_body(b"\\n\", \"\")\n", der));
+            assert!(!has_key_body(b"\") {\n    return true;\n}\n", der));
+            assert!(!has_key_body(b"\n-----END PRIVATE KEY-----\n", der));
+            assert!(!has_key_body(b"", der));
+        }
+        // Code after a body is not part of it.
         assert!(has_key_body(
-            b"\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n"
+            b"\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgw\" \\\n  | openssl rsa\n",
+            true
         ));
-        assert!(has_key_body(
-            b"\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\\n"
+    }
+
+    #[test]
+    fn an_abridged_der_key_is_no_key() {
+        // One line of a 1,218-byte PKCS#8 key, then an elision (caddy's admin_test.go).
+        let abridged = b"\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDRS0LmTwUT0iwP\n...\n-----END PRIVATE KEY-----`)\n";
+        assert!(!has_key_body(abridged, true));
+        assert!(!has_key_body(
+            "\\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgw\\n…\\n-----END".as_bytes(),
+            true
         ));
-        assert!(has_key_body(
-            b"\\n\" +\n    \"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoI\""
-        ));
-        assert!(has_key_body(
-            b"\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n"
-        ));
-        assert!(!has_key_body(b"\\n...\\n\"\n"));
-        assert!(!has_key_body(b"\\n\", \"\")\n"));
-        assert!(!has_key_body(b"\") {\n    return true;\n}\n"));
-        assert!(!has_key_body(b"\n-----END PRIVATE KEY-----\n"));
-        assert!(!has_key_body(b""));
+        // A body that is not DER, abridged or not, is still reported: its length is unknown.
+        let not_der = b"\nwihZ13e3i5UQEYuoRcH1RUd1wyYoBSKuQnsT2WwVZ1wlXSYaELAbQgaI9NtfBA0G\n...\n-----END RSA PRIVATE KEY-----\n";
+        assert!(has_key_body(not_der, true));
+        // Encrypted PEM: the body is ciphertext, not DER.
+        let encrypted = b"\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,01\n\nwihZ13e3i5UQEYuoRcH1RUd1wyYoBSKuQnsT2Ww\n";
+        assert!(has_key_body(encrypted, true));
+    }
+
+    #[test]
+    fn an_elision_written_into_a_whole_key_does_not_hide_it() {
+        // A whole SEC1 key (MHcC: a SEQUENCE of 0x77 bytes, 121 in all, 160 base64 characters)
+        // with an elision line slipped in: every byte is there, so it is a key.
+        let lines = [
+            "MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oOo2ss/ZYhS4oAoGCCqGSM49",
+            "...",
+            "AwEHoUQDQgAE1hXZXKoxj0Kb/CCF1Ws+7FcE3e1hpCKn4L8flCdV8jPdh2ZvbZSg",
+            "0xm7kGnk8VJTXKXjPDz3lb6ANmhfL0ANzw==",
+        ];
+        let whole = format!("\n{}\n-----END EC PRIVATE KEY-----\n", lines.join("\n"));
+        assert!(has_key_body(whole.as_bytes(), true));
+        let abridged = format!("\n{}\n{}\n-----END EC PRIVATE KEY-----\n", lines[0], lines[1]);
+        assert!(!has_key_body(abridged.as_bytes(), true));
     }
 
     #[test]
@@ -133,15 +252,15 @@ mod tests {
             "\\u000a", "\\u000A", "\\x0a", "\\012", "&#10;", "&#xA;", "&#x0a;", "<br>", "<BR/>", "\\r\\n",
         ] {
             let after = format!("{spelling}{BODY}{spelling}");
-            assert!(has_key_body(after.as_bytes()), "{spelling}");
+            assert!(has_key_body(after.as_bytes(), true), "{spelling}");
         }
         for marker in ["#", "//", ";", "--", " *", ">", "%"] {
             let after = format!("\n{marker} {BODY}\n{marker} {BODY}\n");
-            assert!(has_key_body(after.as_bytes()), "{marker}");
+            assert!(has_key_body(after.as_bytes(), true), "{marker}");
         }
         // A comment marker is no body, and a marker inside a line is not skipped.
-        assert!(!has_key_body(b"\n# -----END PRIVATE KEY-----\n"));
-        assert!(!has_key_body(b"\n# see docs // here\n"));
-        assert!(!has_key_body(b"&amp;\n"));
+        assert!(!has_key_body(b"\n# -----END PRIVATE KEY-----\n", false));
+        assert!(!has_key_body(b"\n# see docs // here\n", false));
+        assert!(!has_key_body(b"&amp;\n", false));
     }
 }

@@ -21,7 +21,7 @@ use super::placeholder;
 use super::spec::RuleSpec;
 
 pub use inside::{name_finding_line, tfstate_has_sensitive_value};
-use key_body::{has_key_body, KEY_BLOCK_MAX, KEY_BODY_WINDOW};
+use key_body::{body_start, has_key_body, KEY_BLOCK_MAX, KEY_BODY_WINDOW};
 use lines::document_lines;
 pub use lines::LineCounter;
 pub use token::{base62_crc32, github_checksum_ok, shannon_entropy};
@@ -42,6 +42,9 @@ pub enum Checksum {
 pub enum Verify {
     /// A PEM header must be followed by a base64 body (a header alone is code, not a key).
     PrivateKeyBody,
+    /// As `private-key-body`, for a DER-encoded key (PKCS#1, SEC1, PKCS#8): an elision marks an
+    /// abridged key when the body is shorter than its DER SEQUENCE says.
+    PrivateKeyDerBody,
 }
 
 /// How a secret is encoded, to check what it stands for.
@@ -231,8 +234,10 @@ impl RuleFilter {
         if self.min_distinct.is_some_and(|min| distinct(secret) < min) {
             return false;
         }
-        if let Some(Verify::PrivateKeyBody) = self.verify {
-            if !has_key_body(&candidate.buffer[candidate.matched.end..]) {
+        if let Some(verify @ (Verify::PrivateKeyBody | Verify::PrivateKeyDerBody)) = self.verify {
+            let der = verify == Verify::PrivateKeyDerBody;
+            let body = &candidate.buffer[body_start(candidate.buffer, &candidate.matched)..];
+            if !has_key_body(body, der) {
                 return false;
             }
         }
@@ -255,7 +260,7 @@ impl RuleFilter {
     /// check looks), so that a change adding a key's body under an old header owns the key.
     pub fn evidence_end(&self, buffer: &[u8], matched_end: usize, line_end: usize) -> usize {
         match self.verify {
-            Some(Verify::PrivateKeyBody) => {
+            Some(Verify::PrivateKeyBody | Verify::PrivateKeyDerBody) => {
                 let after = &buffer[matched_end..];
                 let window = &after[..after.len().min(KEY_BLOCK_MAX)];
                 let end = match memchr::memmem::find(window, b"-----END") {
