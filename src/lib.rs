@@ -28,3 +28,13 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod source;
+
+/// Real services for unit tests: the harness the integration tests use (`tests/cli/support/`),
+/// one copy compiled into both. Each crate uses a part of it, hence the allowance.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../tests/cli/support"]
+mod test_support {
+    pub mod pki;
+    pub mod redis_server;
+}

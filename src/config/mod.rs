@@ -322,3 +322,6 @@ fn automation_id(category: &str) -> anyhow::Result<String> {
         format!("{trimmed}/")
     })
 }
+
+#[cfg(test)]
+mod fuzz;
