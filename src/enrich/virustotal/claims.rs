@@ -22,7 +22,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::verdict::IndicatorKind;
-use crate::enrich::redis::link::{unique_token, ConnError, Link, LinkError, TlsFiles};
+use crate::enrich::redis::link::{unique_token, Link, LinkError};
 
 /// Bound on connecting and on every command.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -71,12 +71,13 @@ pub struct SharedClaims {
 
 impl Claims {
     /// Connects to Redis (bounded by 2 s). `budget_key` is the limiter's key-safe budget id.
+    #[cfg(test)]
     pub async fn shared(
         redis_url: &str,
-        tls: &TlsFiles,
+        tls: &crate::enrich::redis::link::TlsFiles,
         budget_key: &str,
         lease: Duration,
-    ) -> Result<Claims, ConnError> {
+    ) -> Result<Claims, crate::enrich::redis::link::ConnError> {
         let link = Link::open(redis_url, tls, TIMEOUT).await?;
         Ok(Claims::on_link(&link, budget_key, lease))
     }
@@ -93,6 +94,7 @@ impl Claims {
         }))
     }
 
+    #[cfg(test)]
     pub fn is_shared(&self) -> bool {
         matches!(self, Claims::Shared(_))
     }
@@ -259,6 +261,7 @@ fn millis(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrich::redis::link::TlsFiles;
     use crate::test_support::redis_server::RedisServer;
 
     #[tokio::test]
