@@ -6,13 +6,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = anteater::cli::parse();
-    match anteater::app::run(cli) {
+    let cli = anteater::parse();
+    match anteater::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(err) => {
             // `{:#}` prints the whole context chain on one line: "config ...: rule ...: regex ...".
             let _ = writeln!(std::io::stderr(), "anteater: error: {err:#}");
-            anteater::decide::outcome::Outcome::ScanFailed.exit_code()
+            anteater::Outcome::ScanFailed.exit_code()
         }
     }
 }

@@ -18,19 +18,6 @@ pub fn os_path(name: Vec<u8>) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// A path's bytes as git takes them on its standard input (any bytes on Unix).
-pub fn os_bytes(path: &Path) -> Vec<u8> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        path.as_os_str().as_bytes().to_vec()
-    }
-    #[cfg(not(unix))]
-    {
-        path.to_string_lossy().into_owned().into_bytes()
-    }
-}
-
 /// Resolves `.` and `..` without touching the file system. `..` never climbs above the root of
 /// an absolute path, and is kept at the front of a relative one.
 pub fn normalize(path: &Path) -> PathBuf {

@@ -12,7 +12,6 @@ pub struct PlatformEnv {
     /// `true` inside a GitHub Actions job.
     #[serde(default)]
     pub github_actions: Option<String>,
-    pub github_workspace: Option<PathBuf>,
     pub github_step_summary: Option<PathBuf>,
     pub github_output: Option<PathBuf>,
     pub github_event_name: Option<String>,
@@ -59,6 +58,7 @@ impl PlatformEnv {
 pub struct ApiKey(String);
 
 impl ApiKey {
+    #[cfg(test)]
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }

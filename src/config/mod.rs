@@ -44,7 +44,6 @@ pub struct Config {
     /// SARIF URIs are relative to this (`%SRCROOT%`): the git work tree holding the root, else
     /// the root itself.
     pub sarif_root: PathBuf,
-    pub project: String,
     pub rules: RuleSet,
     /// Paths whose findings rules that opt in report one level lower; `None` with
     /// --no-test-demotion.
@@ -66,8 +65,6 @@ pub struct Config {
     pub oversize: crate::inspect::Oversize,
     pub follow_symlinks: bool,
     pub threads: usize,
-    /// What the rules and exceptions came from, for the console summary.
-    pub rule_sources: Vec<String>,
     /// VirusTotal lookups, when --ips, --urls or --bincheck asked for them.
     pub virustotal: Option<VtPlan>,
     /// --validate: secrets checked with their providers.
@@ -208,7 +205,6 @@ impl Config {
             targets,
             report_root: layout.report_root,
             sarif_root: layout.sarif_root,
-            project,
             rules,
             test_paths,
             exceptions,
@@ -231,7 +227,6 @@ impl Config {
             oversize: cli.oversize,
             follow_symlinks: cli.follow_symlinks,
             threads,
-            rule_sources: own.sources,
             gitleaks_ignore,
         })
     }
@@ -322,3 +317,6 @@ fn automation_id(category: &str) -> anyhow::Result<String> {
         format!("{trimmed}/")
     })
 }
+
+#[cfg(test)]
+mod fuzz;

@@ -24,6 +24,7 @@ const READ_BLOCK: usize = 64 * 1024;
 const END_OF_FILE: u16 = 0xFFFF;
 
 /// The hash of each line of `content` that is in `wanted` (1-based), as (line, hash).
+#[cfg(test)]
 pub fn line_hashes(content: &[u8], wanted: &BTreeSet<u32>) -> HashMap<u32, String> {
     line_hashes_from(content, wanted).expect("reading a byte slice cannot fail")
 }

@@ -81,6 +81,7 @@ pub fn help_uri(id: &str, shipped: bool) -> String {
 }
 
 /// The README's rule table, in Markdown: one row per shipped rule, each with its anchor.
+#[cfg(test)]
 pub fn readme_table() -> anyhow::Result<String> {
     let mut out =
         String::from("| Rule | Ruleset | Severity | In test paths | Finds |\n|---|---|---|---|---|\n");

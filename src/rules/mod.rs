@@ -14,7 +14,6 @@ pub mod spec;
 
 pub use builtin::RulesetName;
 pub use compile::RuleSet;
-pub use spec::RuleSpec;
 
 /// SARIF's result levels, ordered so that `>=` means "at least as severe".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -90,23 +90,28 @@ pub struct RuleSpec {
     /// File-name rules with `inside: pattern`: the regex the content must match.
     #[serde(default)]
     pub inside_pattern: Option<String>,
-    /// Lines (or, for file-name rules, paths) that must be reported.
+    /// Lines (or, for file-name rules, paths) that must be reported. Rule files carry them; only
+    /// the unit tests check them (`rules::check`), so a build without tests never reads them.
     #[serde(default)]
+    #[cfg_attr(not(test), allow(dead_code))]
     pub examples: Vec<Example>,
     /// Lines (or paths) that must not be reported.
     #[serde(default)]
+    #[cfg_attr(not(test), allow(dead_code))]
     pub negative_examples: Vec<Example>,
 }
 
 /// A rule's example: a text, or a text in a file at a given path (for rules limited to paths).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(not(test), allow(dead_code))] // read by the unit tests, like `examples`
 pub enum Example {
     Text(String),
     InFile { path: String, text: String },
 }
 
 impl Example {
+    #[cfg(test)]
     pub fn path(&self) -> &str {
         match self {
             Example::Text(_) => "example.txt",
@@ -114,6 +119,7 @@ impl Example {
         }
     }
 
+    #[cfg(test)]
     pub fn text(&self) -> &str {
         match self {
             Example::Text(text) | Example::InFile { text, .. } => text,

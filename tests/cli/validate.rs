@@ -51,7 +51,7 @@ pub(crate) fn token(provider: &str, seed: u64) -> (String, String) {
             let random = r.text(30, ALNUM);
             format!(
                 "ghp_{random}{}",
-                anteater::rules::filter::base62_crc32(random.as_bytes())
+                anteater::testing::base62_crc32(random.as_bytes())
             )
         }
         "gitlab" => format!("glpat-{}", r.text(20, ALNUM)),
@@ -547,7 +547,7 @@ fn the_readme_documents_every_provider() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = readme.find("## Is it live?").expect("the validation section");
     let section = &readme[start..start + readme[start..].find("\n## Rules").unwrap()];
-    for provider in anteater::enrich::validate::PROVIDERS {
+    for provider in anteater::testing::PROVIDERS {
         let row = section
             .lines()
             .find(|line| line.starts_with(&format!("| {} |", provider.name)))

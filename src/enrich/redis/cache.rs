@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::link::{ConnProblem, Link, LinkError};
+use super::link::{Link, LinkError};
 use super::retry::{retry, Retry};
 
 /// Bound on every cache command.
@@ -17,12 +17,14 @@ const RETRY: Retry = Retry::new(3, Duration::from_millis(50));
 /// The cache failed; the caller treats this as a miss (and warns).
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    /// Connecting failed (Redis unreachable or the URL invalid).
+    /// Connecting failed (Redis unreachable or the URL invalid): only the unit tests connect
+    /// the cache themselves; a run hands it the connection it opened.
+    #[cfg(test)]
     #[error("Redis at {url}: {message}")]
     Connect {
         url: String,
         message: String,
-        problem: ConnProblem,
+        problem: super::link::ConnProblem,
     },
     /// Redis kept failing on a cache read or write.
     #[error("Redis at {url}: cache gave up after {attempts} attempts: {message}")]

@@ -236,6 +236,7 @@ fn problem_of(err: &redis::RedisError) -> ConnProblem {
 
 /// Opens a connection to `url` (TLS material from `tls`) and checks it with `PING`, all within
 /// `timeout`; every later command on the connection also times out after `timeout`.
+#[cfg(test)]
 pub async fn connect(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<RedisConn, ConnError> {
     let fail = |(problem, message): (ConnProblem, String)| ConnError {
         url: redacted(url),

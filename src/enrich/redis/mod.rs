@@ -60,3 +60,6 @@ impl RunRedis {
         opened.link.clone()
     }
 }
+
+#[cfg(test)]
+mod tests;

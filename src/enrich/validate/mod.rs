@@ -33,7 +33,7 @@ use crate::finding::{Finding, Level, Secret, Validation, ValidationState};
 use crate::redact;
 use crate::rules::RuleSet;
 pub use plan::Plan;
-pub use providers::{Answer, Call, Credential, Provider, Reply, PROVIDERS};
+pub use providers::{Answer, Credential, Provider, Reply, PROVIDERS};
 
 /// What a run of validation did, for the summary line.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -15,9 +15,10 @@ use sha2::{Digest, Sha256};
 use super::verdict::{IndicatorKind, Verdict};
 use crate::enrich::redis::cache::ttl_secs;
 pub use crate::enrich::redis::cache::{CacheError, SharedCache};
-use crate::enrich::redis::link::{Link, TlsFiles};
+use crate::enrich::redis::link::Link;
 
 /// Bound on connecting in [`VerdictCache::shared`].
+#[cfg(test)]
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// The local cache drops expired entries once it holds this many.
 const LOCAL_PRUNE_AT: usize = 4096;
@@ -31,7 +32,12 @@ pub enum VerdictCache {
 impl VerdictCache {
     /// Connects to Redis (bounded by a 2 s timeout). Entries live `ttl`, rounded up to whole
     /// seconds and at least 1 s.
-    pub async fn shared(redis_url: &str, tls: &TlsFiles, ttl: Duration) -> Result<VerdictCache, CacheError> {
+    #[cfg(test)]
+    pub async fn shared(
+        redis_url: &str,
+        tls: &crate::enrich::redis::link::TlsFiles,
+        ttl: Duration,
+    ) -> Result<VerdictCache, CacheError> {
         let link = Link::open(redis_url, tls, TIMEOUT)
             .await
             .map_err(|e| CacheError::Connect {
@@ -55,6 +61,7 @@ impl VerdictCache {
         })
     }
 
+    #[cfg(test)]
     pub fn is_shared(&self) -> bool {
         matches!(self, VerdictCache::Shared(_))
     }

@@ -22,7 +22,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::verdict::IndicatorKind;
-use crate::enrich::redis::link::{unique_token, ConnError, Link, LinkError, TlsFiles};
+use crate::enrich::redis::link::{unique_token, Link, LinkError};
 
 /// Bound on connecting and on every command.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -71,12 +71,13 @@ pub struct SharedClaims {
 
 impl Claims {
     /// Connects to Redis (bounded by 2 s). `budget_key` is the limiter's key-safe budget id.
+    #[cfg(test)]
     pub async fn shared(
         redis_url: &str,
-        tls: &TlsFiles,
+        tls: &crate::enrich::redis::link::TlsFiles,
         budget_key: &str,
         lease: Duration,
-    ) -> Result<Claims, ConnError> {
+    ) -> Result<Claims, crate::enrich::redis::link::ConnError> {
         let link = Link::open(redis_url, tls, TIMEOUT).await?;
         Ok(Claims::on_link(&link, budget_key, lease))
     }
@@ -93,6 +94,7 @@ impl Claims {
         }))
     }
 
+    #[cfg(test)]
     pub fn is_shared(&self) -> bool {
         matches!(self, Claims::Shared(_))
     }
@@ -259,6 +261,8 @@ fn millis(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrich::redis::link::TlsFiles;
+    use crate::test_support::redis_server::RedisServer;
 
     #[tokio::test]
     async fn local_claims_are_always_granted() {
@@ -268,5 +272,53 @@ mod tests {
         assert!(token.is_some());
         assert!(!claims.is_held(IndicatorKind::Ip, "203.0.113.7").await.unwrap());
         assert_eq!(claims.analysis(IndicatorKind::File, "ab").await.unwrap(), None);
+    }
+
+    /// Claims against a real Redis: exclusive, renewed only by their holder, released only by it,
+    /// and free again once a lease lapses.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn claims_are_exclusive_leases() {
+        let redis = RedisServer::start();
+        let lease = Duration::from_millis(400);
+        let (url, tls) = (redis.url(), TlsFiles::default());
+        let open = || Claims::shared(&url, &tls, "budget", lease);
+        let (job_a, job_b) = (open().await.unwrap(), open().await.unwrap());
+        assert!(job_a.is_shared());
+        let kind = IndicatorKind::File;
+        let token = job_a.try_claim(kind, "ab12").await.unwrap().expect("free");
+        assert_eq!(job_b.try_claim(kind, "ab12").await.unwrap(), None);
+        assert!(job_b.is_held(kind, "ab12").await.unwrap());
+        // Another indicator is another claim.
+        assert!(job_b.try_claim(kind, "cd34").await.unwrap().is_some());
+        // Renewing keeps it past its first lease.
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(job_a.renew(kind, "ab12", &token).await.unwrap());
+        }
+        assert_eq!(job_b.try_claim(kind, "ab12").await.unwrap(), None);
+        // A holder that stops renewing loses it; the new holder's claim is safe from the old one.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!job_b.is_held(kind, "ab12").await.unwrap());
+        let taken = job_b.try_claim(kind, "ab12").await.unwrap().expect("lapsed");
+        assert!(!job_a.renew(kind, "ab12", &token).await.unwrap());
+        job_a.release(kind, "ab12", &token).await.unwrap();
+        assert!(job_b.is_held(kind, "ab12").await.unwrap());
+        job_b.release(kind, "ab12", &taken).await.unwrap();
+        assert!(!job_b.is_held(kind, "ab12").await.unwrap());
+        // The analysis a holder started is there for whoever takes over; nothing names the value.
+        job_a
+            .put_analysis(kind, "ab12", "NDRk:1700000000", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            job_b.analysis(kind, "ab12").await.unwrap().as_deref(),
+            Some("NDRk:1700000000")
+        );
+        let keys = redis.cli(None, &["--scan", "--pattern", "anteater:vt:*"]);
+        assert!(
+            keys.lines().all(|k| k.starts_with("anteater:vt:{budget}:")),
+            "{keys}"
+        );
+        assert!(!keys.contains("ab12"), "{keys}");
     }
 }

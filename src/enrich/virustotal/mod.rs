@@ -113,3 +113,6 @@ fn look_up(
     }
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests;

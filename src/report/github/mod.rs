@@ -15,6 +15,6 @@ mod markdown;
 mod pause;
 mod step_summary;
 
-pub use annotations::{escape_data, escape_property, AnnotationReporter};
+pub use annotations::AnnotationReporter;
 pub use pause::CommandPause;
-pub use step_summary::{summary, StepSummaryReporter};
+pub use step_summary::StepSummaryReporter;

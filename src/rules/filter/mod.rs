@@ -20,7 +20,7 @@ use super::compile::{case_insensitive_regex, content_regex};
 use super::placeholder;
 use super::spec::RuleSpec;
 
-pub use inside::{name_finding_line, tfstate_has_sensitive_value};
+pub use inside::name_finding_line;
 use key_body::{body_start, has_key_body, KEY_BLOCK_MAX, KEY_BODY_WINDOW};
 use lines::document_lines;
 pub use lines::LineCounter;

@@ -2,6 +2,8 @@
 //! faithful mock of the VirusTotal v3 API served over HTTP on loopback.
 
 pub mod git_repo;
+// Shared with the library's unit tests (`src/lib.rs`), which alone use the client certificate.
+#[allow(dead_code)]
 pub mod pki;
 pub mod provider_mock;
 pub mod redis_server;

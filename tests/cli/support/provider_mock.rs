@@ -128,13 +128,13 @@ fn aws_key_id(headers: &HeaderMap, path: &str, body: &str) -> Option<String> {
         .map(|name| (name.to_string(), header(headers, name).unwrap_or_default()))
         .collect();
     let amz_date = header(headers, "x-amz-date")?;
-    let payload = anteater::finding::sha256_hex(body.as_bytes());
-    let scope = anteater::enrich::validate::aws::Scope {
+    let payload = anteater::testing::sha256_hex(body.as_bytes());
+    let scope = anteater::testing::Scope {
         date,
         region,
         service,
     };
-    let (_, expected) = anteater::enrich::validate::aws::signature(
+    let (_, expected) = anteater::testing::signature(
         "POST",
         path,
         "",

@@ -1,5 +1,8 @@
 //! A real `redis-server` for one test: its own free loopback port, no persistence, its working
 //! directory in a temporary directory; killed and reaped on drop.
+//!
+//! One copy for two crates: the integration tests (`tests/cli/support/`) and the library's unit
+//! tests (`src/lib.rs` includes it, with `pki.rs`, as `test_support`).
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
@@ -7,6 +10,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::pki::TestPki;
 
 /// How long a fresh server may take to answer `PING`.
 const STARTUP: Duration = Duration::from_secs(5);
@@ -138,6 +143,20 @@ impl RedisServer {
             }
         }
         panic!("redis-server found no free port in {PORT_ATTEMPTS} attempts:\n{last_log}");
+    }
+
+    /// Starts a server that also listens for TLS with `pki`'s server certificate, trusting `pki`'s
+    /// CA for client certificates (asked for only when `require_client_certificates`).
+    pub fn start_tls(pki: &TestPki, require_client_certificates: bool) -> RedisServer {
+        Self::start_with(&ServerOptions {
+            tls: Some(ServerTls {
+                cert: pki.server_cert(),
+                key: pki.server_key(),
+                ca: pki.ca(),
+                require_client_certificates,
+            }),
+            ..ServerOptions::default()
+        })
     }
 
     /// `redis://127.0.0.1:<port>`.

@@ -81,7 +81,7 @@ pub fn github_token(n: u64) -> String {
     let random: String = (0..30)
         .map(|_| alphabet[rng.below(alphabet.len())] as char)
         .collect();
-    let checksum = anteater::rules::filter::base62_crc32(random.as_bytes());
+    let checksum = anteater::testing::base62_crc32(random.as_bytes());
     format!("ghp_{random}{checksum}") // fake-secret-for-tests
 }
 /// `lines` lines of a PEM body: base64 made from a counter, 64 characters a line (the last may

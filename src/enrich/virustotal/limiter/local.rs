@@ -30,6 +30,7 @@ impl LocalLimiter {
         }
     }
 
+    #[cfg(test)]
     pub(super) fn config(&self) -> &LimiterConfig {
         &self.config
     }

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::enrich::redis::link::{ConnError, ConnProblem, Link, TlsFiles};
+use crate::enrich::redis::link::{ConnError, ConnProblem, Link};
 pub use local::LocalLimiter;
 pub use rate::Rate;
 pub use shared::SharedLimiter;
@@ -36,6 +36,7 @@ pub use shared::SharedLimiter;
 /// one connection they share is opened with it.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Added to every wait so that the retry lands after the slot has opened, not just before.
+#[cfg(test)]
 const WAIT_SLACK: Duration = Duration::from_millis(5);
 
 /// What a limiter enforces for one VirusTotal key.
@@ -51,6 +52,7 @@ pub struct LimiterConfig {
 
 /// The answer of [`RateLimiter::acquire`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(test)]
 pub enum Permit {
     /// One request may be sent now.
     Granted,
@@ -97,9 +99,10 @@ pub enum RateLimiter {
 impl RateLimiter {
     /// Connects to Redis (bounded by a 3 s timeout) and loads the limiter script. Errs when Redis
     /// is unreachable, so that the caller can fall back to [`RateLimiter::local`] with a warning.
+    #[cfg(test)]
     pub async fn shared(
         redis_url: &str,
-        tls: &TlsFiles,
+        tls: &crate::enrich::redis::link::TlsFiles,
         config: LimiterConfig,
     ) -> Result<RateLimiter, LimiterError> {
         let link = Link::open(redis_url, tls, CONNECT_TIMEOUT)
@@ -120,14 +123,17 @@ impl RateLimiter {
         RateLimiter::Local(LocalLimiter::new(config))
     }
 
+    #[cfg(test)]
     pub fn is_shared(&self) -> bool {
         matches!(self, RateLimiter::Shared(_))
     }
 
+    #[cfg(test)]
     pub fn rate(&self) -> Rate {
         self.config().rate
     }
 
+    #[cfg(test)]
     fn config(&self) -> &LimiterConfig {
         match self {
             RateLimiter::Shared(shared) => shared.config(),
@@ -139,6 +145,7 @@ impl RateLimiter {
     /// progress output). Returns [`Permit::DailyQuotaSpent`] without waiting when the daily quota
     /// of the current UTC day is used up. Never grants when Redis fails: after bounded retries the
     /// error comes back.
+    #[cfg(test)]
     pub async fn acquire(&self, on_wait: &mut (dyn FnMut(Duration) + Send)) -> Result<Permit, LimiterError> {
         loop {
             let decision = match self {

@@ -113,6 +113,7 @@ impl SharedLimiter {
         })
     }
 
+    #[cfg(test)]
     pub(super) fn config(&self) -> &LimiterConfig {
         &self.config
     }

@@ -1,16 +1,16 @@
 //! The VirusTotal rate limiter and verdict cache against a real `redis-server`: the budget holds
 //! across tasks and separate limiter instances (separate jobs), daily quotas and 429 penalties are
-//! shared, and Redis failures never turn into grants.
+//! shared, and Redis failures never turn into grants. The server is started by the harness the
+//! integration tests use too (`tests/cli/support/redis_server.rs`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use anteater::enrich::redis::link::TlsFiles;
-use anteater::enrich::virustotal::cache::{self, VerdictCache};
-use anteater::enrich::virustotal::limiter::{LimiterConfig, Permit, Rate, RateLimiter};
-use anteater::enrich::virustotal::verdict::{IndicatorKind, Verdict};
-
-use crate::support::redis_server::RedisServer;
+use super::cache::{self, VerdictCache};
+use super::limiter::{LimiterConfig, Permit, Rate, RateLimiter};
+use super::verdict::{IndicatorKind, Verdict};
+use crate::enrich::redis::link::TlsFiles;
+use crate::test_support::redis_server::RedisServer;
 
 fn config(rate: &str, daily_quota: Option<u32>, budget_id: &str) -> LimiterConfig {
     LimiterConfig {

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use anteater::config::Config;
-use anteater::legacy::conf::LegacyConf;
-use anteater::legacy::lists::{ExceptionFile, FlagList};
-use anteater::platform_env::PlatformEnv;
+use super::Config;
+use crate::legacy::conf::LegacyConf;
+use crate::legacy::lists::{ExceptionFile, FlagList};
+use crate::platform_env::PlatformEnv;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
 
@@ -201,7 +201,7 @@ proptest! {
                 "--ignore-list", &format!("{root}/lists/ignore.yaml"),
             ],
         ] {
-            let cli = anteater::cli::try_parse_from(args.iter().map(Into::into)).unwrap();
+            let cli = crate::cli::try_parse_from(args.iter().map(Into::into)).unwrap();
             if let Err(err) = Config::build(cli, &PlatformEnv::default()) {
                 let message = format!("{err:#}");
                 prop_assert!(!message.trim().is_empty());
