@@ -1,11 +1,15 @@
 //! Making matched text safe to print: secrets are cut to a short prefix, and control characters
 //! (which an attacker can put in file names and content to forge output) are escaped.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::Regex as BytesRegex;
 use regex::Regex;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
 
 use crate::rules::{builtin, compile, RuleKind, RulesetName};
 
@@ -24,14 +28,151 @@ const CUT_RUN: usize = 8;
 
 /// The secret rules of the built-in default ruleset, whichever ruleset the run uses: a classic or
 /// flag-list rule's match can span a token that only these recognise.
-static SECRET_RULES: LazyLock<Vec<BytesRegex>> = LazyLock::new(|| {
-    builtin::rules(RulesetName::Default)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|rule| rule.redact && rule.kind == RuleKind::Content)
-        .filter_map(|rule| compile::content_regex(rule.pattern.as_deref()?).ok())
-        .collect()
+static SECRET_RULES: LazyLock<SecretRules> = LazyLock::new(|| {
+    SecretRules::new(
+        builtin::rules(RulesetName::Default)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|rule| rule.redact && rule.kind == RuleKind::Content)
+            .filter_map(|rule| rule.pattern)
+            .collect(),
+    )
 });
+
+/// Secret rules' regexes behind one literal pass. Every match of a regex holds one of a finite
+/// set of literals (see `required`); one Aho-Corasick pass over the text for all of them
+/// (ignoring ASCII case, which only adds hits) tells which regexes can match at all, and only
+/// those run, compiled on first use. A regex without such a set always runs.
+struct SecretRules {
+    patterns: Vec<String>,
+    regexes: Vec<OnceLock<Option<BytesRegex>>>,
+    /// Every rule's required literals, lowercased and deduplicated; `None` if it failed to build.
+    literals: Option<AhoCorasick>,
+    /// For each literal of `literals`, the rules (positions in `patterns`) that require it.
+    starts: Vec<Vec<usize>>,
+    /// Rules without a finite set of non-empty required literals.
+    always: Vec<usize>,
+}
+
+impl SecretRules {
+    fn new(patterns: Vec<String>) -> Self {
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut starts: Vec<Vec<usize>> = Vec::new();
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut always = Vec::new();
+        for (rule, pattern) in patterns.iter().enumerate() {
+            match required_literals(pattern) {
+                Some(prefixes) => {
+                    for literal in prefixes {
+                        let at = *index.entry(literal.clone()).or_insert_with(|| {
+                            literals.push(literal);
+                            starts.push(Vec::new());
+                            starts.len() - 1
+                        });
+                        if starts[at].last() != Some(&rule) {
+                            starts[at].push(rule);
+                        }
+                    }
+                }
+                None => always.push(rule),
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&literals)
+            .ok();
+        if automaton.is_none() {
+            // Unreachable in practice (the literals are few and short); stay correct regardless.
+            always = (0..patterns.len()).collect();
+        }
+        Self {
+            regexes: patterns.iter().map(|_| OnceLock::new()).collect(),
+            patterns,
+            literals: automaton,
+            starts,
+            always,
+        }
+    }
+
+    /// The ranges of `text` any secret rule matches.
+    fn matches(&self, text: &[u8], masked: &mut Vec<Range<usize>>) {
+        let mut live = vec![false; self.patterns.len()];
+        for &rule in &self.always {
+            live[rule] = true;
+        }
+        if let Some(literals) = &self.literals {
+            for found in literals.find_overlapping_iter(text) {
+                for &rule in &self.starts[found.pattern().as_usize()] {
+                    live[rule] = true;
+                }
+            }
+        }
+        for (rule, _) in live.iter().enumerate().filter(|(_, live)| **live) {
+            if let Some(regex) = self.regex(rule) {
+                masked.extend(regex.find_iter(text).map(|m| m.range()));
+            }
+        }
+    }
+
+    fn regex(&self, rule: usize) -> Option<&BytesRegex> {
+        self.regexes[rule]
+            .get_or_init(|| compile::content_regex(&self.patterns[rule]).ok())
+            .as_ref()
+    }
+}
+
+/// Lowercased literals of which every match of `pattern` holds one, or `None` when no such
+/// finite set of non-empty strings is known (then the regex has to run on every text).
+fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut literals = required(&hir)?;
+    literals.sort();
+    literals.dedup();
+    Some(literals)
+}
+
+/// Literals of which every match of `hir` holds one: its prefix literals when they are a finite
+/// set of non-empty strings; else those of one part of a concatenation (every match holds a
+/// match of each part), those of every branch of an alternation together, those of what a
+/// repetition repeats at least once. Lowercased: they are searched ignoring ASCII case.
+fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    if let Some(literals) = prefixes.literals() {
+        if !literals.is_empty() && literals.iter().all(|literal| !literal.as_bytes().is_empty()) {
+            return Some(
+                literals
+                    .iter()
+                    .map(|literal| literal.as_bytes().to_ascii_lowercase())
+                    .collect(),
+            );
+        }
+    }
+    match hir.kind() {
+        HirKind::Capture(capture) => required(&capture.sub),
+        HirKind::Repetition(repetition) if repetition.min > 0 => required(&repetition.sub),
+        // The part whose literals are longest (fewest false hits).
+        HirKind::Concat(parts) => parts
+            .iter()
+            .filter_map(required)
+            .max_by_key(|literals| literals.iter().map(Vec::len).min().unwrap_or(0)),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(required(branch)?);
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
 /// A value given to a credential-like name (`pass=`, `"pw": "…"`, `Authorization: Bearer …`), and
 /// the password of a URL's user information: the value is masked.
 static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
@@ -48,9 +189,7 @@ static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
 /// of rules that do not detect secrets can span a token; this is the last gate before output.
 pub fn mask_secrets(text: &str) -> String {
     let mut masked: Vec<Range<usize>> = Vec::new();
-    for regex in SECRET_RULES.iter() {
-        masked.extend(regex.find_iter(text.as_bytes()).map(|m| m.range()));
-    }
+    SECRET_RULES.matches(text.as_bytes(), &mut masked);
     for captures in ASSIGNED.captures_iter(text) {
         masked.extend(captures.iter().skip(1).flatten().map(|m| m.range()));
     }
@@ -222,5 +361,63 @@ mod tests {
     #[test]
     fn escape_neutralises_line_breaks_and_bidi() {
         assert_eq!(escape("a\nb\u{202e}c"), "a\\nb\\u{202e}c");
+    }
+
+    /// The literal pass is exact: on every example and negative example of the default ruleset
+    /// (and the texts above), the rules it lets run mask what every secret rule's regex, run on
+    /// its own, masks.
+    #[test]
+    fn the_literal_pass_masks_what_every_secret_regex_masks() {
+        let specs = builtin::load(RulesetName::Default).unwrap();
+        let mut texts: Vec<String> = specs
+            .content
+            .iter()
+            .flat_map(|spec| spec.examples.iter().chain(&spec.negative_examples))
+            .map(|example| example.text().to_string())
+            .collect();
+        texts.push("x = 'ghp_0123456789abcde…".into()); // fake-secret-for-tests
+        texts.push(String::new());
+        let every: Vec<BytesRegex> = SECRET_RULES
+            .patterns
+            .iter()
+            .map(|pattern| compile::content_regex(pattern).unwrap())
+            .collect();
+        assert!(every.len() > 50, "the default ruleset's secret rules");
+        let mut matched = 0;
+        for text in &texts {
+            // Ignoring ASCII case changes nothing the regexes see; upper case tests the fold.
+            for text in [text.clone(), text.to_ascii_uppercase()] {
+                let mut slow: Vec<Range<usize>> = every
+                    .iter()
+                    .flat_map(|regex| regex.find_iter(text.as_bytes()).map(|m| m.range()))
+                    .collect();
+                let mut fast = Vec::new();
+                SECRET_RULES.matches(text.as_bytes(), &mut fast);
+                slow.sort_by_key(|r| (r.start, r.end));
+                fast.sort_by_key(|r| (r.start, r.end));
+                matched += slow.len();
+                assert_eq!(fast, slow, "{text}");
+            }
+        }
+        assert!(matched > 100, "the examples hold secrets: {matched}");
+    }
+
+    #[test]
+    fn every_secret_rule_has_required_literals_or_always_runs() {
+        let rules = &*SECRET_RULES;
+        let indexed: std::collections::HashSet<usize> = rules.starts.iter().flatten().copied().collect();
+        for rule in 0..rules.patterns.len() {
+            assert!(
+                indexed.contains(&rule) != rules.always.contains(&rule),
+                "{}",
+                rules.patterns[rule]
+            );
+        }
+        // The literal pass only pays if few rules run on every text.
+        assert!(
+            rules.always.len() * 10 < rules.patterns.len(),
+            "{:?}",
+            rules.always
+        );
     }
 }
