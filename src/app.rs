@@ -203,6 +203,9 @@ fn scan(config: &Config) -> anyhow::Result<Scanned> {
         stats.versions = found.stats.files_looked_at();
         stats.unreadable.extend(found.stats.unreadable);
         stats.too_large.extend(found.stats.too_large);
+        stats.not_opened.extend(found.stats.not_opened);
+        stats.not_opened.sort();
+        stats.not_opened.dedup();
         // With the net change, history walks the same added lines again: what the working tree
         // holds is counted, and looked up, once, where the tree has it.
         if !plan.with_net_change {

@@ -1,14 +1,18 @@
 //! Archives are looked into: a jar holding `.env` and `id_rsa` is a jar holding secrets. The zip
 //! family (zip, jar, war, ear, whl, nupkg, apk, aar: recognised by their bytes, not their names),
-//! tar and gzip (so tar.gz and tgz) are opened, and each member becomes a fragment of its own,
-//! named `archive.jar!/path/inside`, inspected like any file (archives nested in archives
-//! included). Opening is bounded: nesting depth, number of members, bytes expanded in all, and
-//! the expansion ratio of each member. Past a bound the archive is reported as not inspected
-//! (the scan is incomplete, exit 2) with a message that says which bound: a zip bomb never
-//! hangs the gate or exhausts its memory, and never passes it.
+//! tar, and the compressed streams gzip, xz, bzip2, zstd and lz4 (so tar.gz, tgz, tar.xz,
+//! tar.bz2, tar.zst) are opened, and each member becomes a fragment of its own, named
+//! `archive.jar!/path/inside`, inspected like any file (archives nested in archives included).
+//! Opening is bounded: nesting depth, number of members, bytes expanded in all, and the expansion
+//! ratio of each member. Past a bound the archive is reported as not inspected (the scan is
+//! incomplete, exit 2) with a message that says which bound: a zip bomb never hangs the gate or
+//! exhausts its memory, and never passes it.
+//!
+//! Formats anteater recognises but cannot open (7z, RAR, CAB, compress's `.Z`, lzip) are searched
+//! as binaries and named in the run's notes, so a reviewer knows what went unread.
 
 use std::cell::RefCell;
-use std::io::{Cursor, Read, Seek};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek, Write};
 
 use crate::fragment::Content;
 
@@ -80,17 +84,80 @@ impl Budget {
 pub enum Format {
     Zip,
     Tar,
-    Gzip,
+    /// One compressed stream: a single member, itself inspected (a tar inside is opened in turn).
+    Compressed(Codec),
 }
 
-/// The format of a file whose first block this is, if it is an archive.
+/// The compressed-stream formats anteater decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Gzip,
+    Xz,
+    Bzip2,
+    Zstd,
+    Lz4,
+}
+
+impl Codec {
+    /// File-name suffixes of this codec and what the member is named in their place: `.tgz`
+    /// holds a `.tar`, `notes.txt.xz` holds `notes.txt`.
+    fn suffixes(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Codec::Gzip => &[(".tgz", ".tar"), (".gz", "")],
+            Codec::Xz => &[(".txz", ".tar"), (".xz", "")],
+            Codec::Bzip2 => &[(".tbz2", ".tar"), (".tbz", ".tar"), (".bz2", ""), (".bz", "")],
+            Codec::Zstd => &[(".tzst", ".tar"), (".zst", ""), (".zstd", "")],
+            Codec::Lz4 => &[(".lz4", "")],
+        }
+    }
+}
+
+/// The format of a file whose first block this is, if it is an archive anteater opens.
 pub fn format(first_block: &[u8]) -> Option<Format> {
-    if first_block.starts_with(b"PK\x03\x04") || first_block.starts_with(b"PK\x05\x06") {
+    let starts = |magic: &[u8]| first_block.starts_with(magic);
+    if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
         Some(Format::Zip)
-    } else if first_block.starts_with(&[0x1f, 0x8b]) {
-        Some(Format::Gzip)
+    } else if starts(&[0x1f, 0x8b]) {
+        Some(Format::Compressed(Codec::Gzip))
+    } else if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some(Format::Compressed(Codec::Xz))
+    } else if is_bzip2(first_block) {
+        Some(Format::Compressed(Codec::Bzip2))
+    } else if starts(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(Format::Compressed(Codec::Zstd))
+    } else if starts(&[0x04, 0x22, 0x4d, 0x18]) {
+        Some(Format::Compressed(Codec::Lz4))
     } else if first_block.get(257..262) == Some(b"ustar") {
         Some(Format::Tar)
+    } else {
+        None
+    }
+}
+
+/// `BZh` and a block size digit, then the magic of a first block (the digits of pi) or of an
+/// empty stream's end (those of the square root of pi): three letters alone could be text.
+fn is_bzip2(first_block: &[u8]) -> bool {
+    const BLOCK: [u8; 6] = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    const END: [u8; 6] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+    first_block.len() >= 10
+        && first_block.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&first_block[3])
+        && (first_block[4..10] == BLOCK || first_block[4..10] == END)
+}
+
+/// The name of an archive format anteater recognises by its bytes but does not open.
+pub fn unopened_format(first_block: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| first_block.starts_with(magic);
+    if starts(&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c]) {
+        Some("7z")
+    } else if starts(b"Rar!\x1a\x07") {
+        Some("RAR")
+    } else if starts(b"MSCF\0\0\0\0") {
+        Some("CAB")
+    } else if starts(&[0x1f, 0x9d]) {
+        Some("compress (.Z)")
+    } else if starts(b"LZIP") {
+        Some("lzip")
     } else {
         None
     }
@@ -117,14 +184,7 @@ pub fn members(
     match content {
         Content::File { path, .. } => {
             let file = std::fs::File::open(path).map_err(|err| err.to_string())?;
-            read(
-                format,
-                std::io::BufReader::new(file),
-                own_name,
-                largest,
-                budget,
-                visit,
-            )
+            read(format, BufReader::new(file), own_name, largest, budget, visit)
         }
         Content::Bytes(bytes) => read(format, Cursor::new(*bytes), own_name, largest, budget, visit),
     }
@@ -132,7 +192,7 @@ pub fn members(
 
 fn read(
     format: Format,
-    reader: impl Read + Seek,
+    reader: impl BufRead + Seek,
     own_name: &str,
     largest: u64,
     budget: &RefCell<Budget>,
@@ -141,7 +201,7 @@ fn read(
     match format {
         Format::Zip => zip_members(reader, largest, budget, visit),
         Format::Tar => tar_members(reader, largest, budget, visit),
-        Format::Gzip => gzip_member(reader, own_name, largest, budget, visit),
+        Format::Compressed(codec) => compressed_member(codec, reader, own_name, largest, budget, visit),
     }
 }
 
@@ -206,36 +266,145 @@ fn take_member(
     Ok(())
 }
 
-/// A gzip file holds one member: its content, named after the file without `.gz` (`.tgz` is a
-/// `.tar`).
-fn gzip_member(
-    reader: impl Read,
+/// A compressed stream holds one member: its content, named after the file without the codec's
+/// suffix (`.tgz` is a `.tar`). Concatenated streams (as `cat a.gz b.gz` makes) are one member.
+fn compressed_member(
+    codec: Codec,
+    reader: impl BufRead,
     own_name: &str,
     largest: u64,
     budget: &RefCell<Budget>,
     visit: &mut dyn FnMut(Member),
 ) -> Result<(), String> {
     let base = own_name.rsplit('/').next().unwrap_or(own_name);
-    let name = if let Some(stem) = base.strip_suffix(".tgz") {
-        format!("{stem}.tar")
-    } else {
-        base.strip_suffix(".gz").unwrap_or(base).to_string()
-    };
+    let name = codec
+        .suffixes()
+        .iter()
+        .find_map(|(suffix, instead)| {
+            base.strip_suffix(suffix)
+                .filter(|stem| !stem.is_empty())
+                .map(|stem| format!("{stem}{instead}"))
+        })
+        .unwrap_or_else(|| base.to_string());
     let mut counted = CountingReader {
         inner: reader,
         count: 0,
     };
-    let mut decoder = flate2::read::MultiGzDecoder::new(&mut counted);
-    let bytes = read_bounded(&mut decoder, &name, 0, largest, &budget.borrow())?;
-    drop(decoder);
+    let room = room(largest, &budget.borrow());
+    let mut sink = BoundedSink {
+        bytes: Vec::new(),
+        room,
+        overflowed: false,
+    };
+    let decoded = decode(codec, &mut counted, &mut sink);
+    if sink.overflowed {
+        return Err(past_room(&name, room, largest, &budget.borrow()));
+    }
+    decoded.map_err(|err| {
+        let hint = if codec == Codec::Xz {
+            " (concatenated xz streams are not read)"
+        } else {
+            ""
+        };
+        format!("{name}: not a readable {codec:?} stream: {err}{hint}")
+    })?;
     budget
         .borrow_mut()
-        .take(&name, bytes.len() as u64, counted.count)?;
-    visit(Member { name, bytes });
+        .take(&name, sink.bytes.len() as u64, counted.count)?;
+    visit(Member {
+        name,
+        bytes: sink.bytes,
+    });
     Ok(())
 }
 
-/// A reader that counts what it hands out (the compressed bytes of a gzip member).
+/// Decodes every stream in `input` (one after another) into `output`.
+fn decode(codec: Codec, input: &mut impl BufRead, output: &mut impl Write) -> std::io::Result<()> {
+    match codec {
+        Codec::Gzip => std::io::copy(&mut flate2::bufread::MultiGzDecoder::new(input), output).map(drop),
+        Codec::Bzip2 => std::io::copy(&mut bzip2::bufread::MultiBzDecoder::new(input), output).map(drop),
+        // The lz4 decoder stops after one frame: the frames after it are read in turn.
+        Codec::Lz4 => loop {
+            std::io::copy(&mut lz4_flex::frame::FrameDecoder::new(&mut *input), output)?;
+            if input.fill_buf()?.is_empty() {
+                return Ok(());
+            }
+        },
+        Codec::Xz => {
+            loop {
+                lzma_rs::xz_decompress(input, output).map_err(std::io::Error::other)?;
+                // Streams may be followed by zero padding, then another stream.
+                if !skip_zeros(input)? {
+                    return Ok(());
+                }
+            }
+        }
+        Codec::Zstd => loop {
+            use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+            match ruzstd::decoding::StreamingDecoder::new(&mut *input) {
+                Ok(mut frame) => {
+                    std::io::copy(&mut frame, output)?;
+                }
+                // A skippable frame holds metadata, not content: step over it.
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                    length,
+                    ..
+                })) => {
+                    let skipped =
+                        std::io::copy(&mut (&mut *input).take(length.into()), &mut std::io::sink())?;
+                    if skipped < u64::from(length) {
+                        return Err(std::io::Error::other("a skippable frame ends early"));
+                    }
+                }
+                Err(err) => return Err(std::io::Error::other(err.to_string())),
+            }
+            if input.fill_buf()?.is_empty() {
+                return Ok(());
+            }
+        },
+    }
+}
+
+/// Skips zero bytes; whether anything follows them.
+fn skip_zeros(input: &mut impl BufRead) -> std::io::Result<bool> {
+    loop {
+        let buffer = input.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(false);
+        }
+        let zeros = buffer.iter().take_while(|byte| **byte == 0).count();
+        let more = zeros < buffer.len();
+        input.consume(zeros);
+        if more {
+            return Ok(true);
+        }
+    }
+}
+
+/// Collects decoded bytes, refusing any past `room`: a stream's claims about its size can lie,
+/// the bytes written cannot.
+struct BoundedSink {
+    bytes: Vec<u8>,
+    room: u64,
+    overflowed: bool,
+}
+
+impl Write for BoundedSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() as u64 + buf.len() as u64 > self.room {
+            self.overflowed = true;
+            return Err(std::io::Error::other("expands past its bound"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A reader that counts what it hands out (the compressed bytes of a stream).
 struct CountingReader<R> {
     inner: R,
     count: u64,
@@ -249,8 +418,40 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+impl<R: BufRead> BufRead for CountingReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.count += amount as u64;
+        self.inner.consume(amount);
+    }
+}
+
 fn entry_size_hint(declared: u64) -> usize {
     usize::try_from(declared.min(1 << 20)).unwrap_or(0)
+}
+
+/// How much one member may expand to: what the budget has left, never more than `largest`.
+fn room(largest: u64, budget: &Budget) -> u64 {
+    budget
+        .limits
+        .expanded
+        .saturating_sub(budget.expanded)
+        .min(largest)
+}
+
+/// Why a member that expanded past `room` is not inspected.
+fn past_room(name: &str, room: u64, largest: u64, budget: &Budget) -> String {
+    if room == largest {
+        format!("{name} expands past --max-file-size ({largest} bytes); not inspected")
+    } else {
+        format!(
+            "an archive bomb? more than {} bytes expanded (at {name}); not inspected",
+            budget.limits.expanded
+        )
+    }
 }
 
 /// Reads a member whole, never more than `largest` bytes nor more than the budget has left:
@@ -262,25 +463,14 @@ fn read_bounded(
     largest: u64,
     budget: &Budget,
 ) -> Result<Vec<u8>, String> {
-    let room = budget
-        .limits
-        .expanded
-        .saturating_sub(budget.expanded)
-        .min(largest);
+    let room = room(largest, budget);
     let mut bytes = Vec::with_capacity(hint);
     reader
         .take(room.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|err| format!("{name}: {err}"))?;
     if bytes.len() as u64 > room {
-        return Err(if room == largest {
-            format!("{name} expands past --max-file-size ({largest} bytes); not inspected")
-        } else {
-            format!(
-                "an archive bomb? more than {} bytes expanded (at {name}); not inspected",
-                budget.limits.expanded
-            )
-        });
+        return Err(past_room(name, room, largest, budget));
     }
     Ok(bytes)
 }
@@ -321,7 +511,7 @@ mod tests {
     fn formats_are_told_by_their_bytes() {
         let zip = zip_of(&[("a.txt", b"x")]);
         assert_eq!(format(&zip), Some(Format::Zip));
-        assert_eq!(format(&[0x1f, 0x8b, 8, 0]), Some(Format::Gzip));
+        assert_eq!(format(&[0x1f, 0x8b, 8, 0]), Some(Format::Compressed(Codec::Gzip)));
         assert_eq!(format(b"plain text"), None);
         assert_eq!(names(Format::Zip, &zip, LIMITS).unwrap(), ["a.txt"]);
     }
@@ -339,11 +529,148 @@ mod tests {
             .contains("more than 2 members"));
     }
 
+    /// `bytes` compressed with `codec`, by each codec's own encoder.
+    fn compressed(codec: Codec, bytes: &[u8]) -> Vec<u8> {
+        match codec {
+            Codec::Gzip => {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                encoder.write_all(bytes).unwrap();
+                encoder.finish().unwrap()
+            }
+            Codec::Xz => {
+                let mut out = Vec::new();
+                lzma_rs::xz_compress(&mut Cursor::new(bytes), &mut out).unwrap();
+                out
+            }
+            Codec::Bzip2 => {
+                let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+                encoder.write_all(bytes).unwrap();
+                encoder.finish().unwrap()
+            }
+            Codec::Zstd => {
+                ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
+            }
+            Codec::Lz4 => {
+                let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::new());
+                encoder.write_all(bytes).unwrap();
+                encoder.finish().unwrap()
+            }
+        }
+    }
+
+    const CODECS: [Codec; 5] = [Codec::Gzip, Codec::Xz, Codec::Bzip2, Codec::Zstd, Codec::Lz4];
+
+    fn decoded(codec: Codec, stream: &[u8], own_name: &str, limits: Limits) -> Result<Vec<Member>, String> {
+        let mut found = Vec::new();
+        let budget = RefCell::new(Budget::new(limits));
+        members(
+            format(stream).ok_or("not recognised")?,
+            &Content::Bytes(stream),
+            own_name,
+            50 << 20,
+            &budget,
+            &mut |m| found.push(m),
+        )?;
+        assert!(matches!(format(stream), Some(Format::Compressed(c)) if c == codec));
+        Ok(found)
+    }
+
+    #[test]
+    fn every_codec_is_told_by_its_bytes_and_decoded_whole() {
+        let text = b"GITHUB_TOKEN=placeholder\nline two\n".repeat(100);
+        for codec in CODECS {
+            let stream = compressed(codec, &text);
+            let found = decoded(codec, &stream, "build/notes.txt.bin", LIMITS).unwrap();
+            assert_eq!(found.len(), 1, "{codec:?}");
+            assert_eq!(found[0].name, "notes.txt.bin", "{codec:?}");
+            assert_eq!(found[0].bytes, text, "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn a_compressed_tar_holds_a_tar_named_after_the_file() {
+        for (codec, own, inner) in [
+            (Codec::Gzip, "r.tgz", "r.tar"),
+            (Codec::Xz, "r.tar.xz", "r.tar"),
+            (Codec::Xz, "r.txz", "r.tar"),
+            (Codec::Bzip2, "r.tbz2", "r.tar"),
+            (Codec::Bzip2, "r.tar.bz2", "r.tar"),
+            (Codec::Zstd, "r.tar.zst", "r.tar"),
+            (Codec::Zstd, "r.tzst", "r.tar"),
+            (Codec::Lz4, "r.tar.lz4", "r.tar"),
+        ] {
+            let found = decoded(codec, &compressed(codec, b"x"), own, LIMITS).unwrap();
+            assert_eq!(found[0].name, inner, "{own}");
+        }
+    }
+
+    #[test]
+    fn concatenated_streams_are_one_member_or_an_error_never_a_part() {
+        for codec in CODECS {
+            let mut stream = compressed(codec, b"first part\n");
+            stream.extend(compressed(codec, b"second part\n"));
+            let found = decoded(codec, &stream, "x.log", LIMITS);
+            if codec == Codec::Xz {
+                // The xz decoder reads one stream: more is an error (the scan is incomplete),
+                // never the first part passed off as the whole.
+                let err = found.map(|_| ()).unwrap_err();
+                assert!(err.contains("x.log: not a readable Xz stream"), "{err}");
+            } else {
+                assert_eq!(found.unwrap()[0].bytes, b"first part\nsecond part\n", "{codec:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_compressed_bomb_is_refused_for_every_codec() {
+        let zeros = vec![0u8; 8 << 20];
+        for codec in CODECS {
+            // lzma-rs's encoder stores rather than compresses: the xz bomb is one `xz -9` made.
+            let bomb = match codec {
+                Codec::Xz => include_bytes!("../../tests/fixtures/archives/zeros-8m.xz").to_vec(),
+                _ => compressed(codec, &zeros),
+            };
+            let err = decoded(codec, &bomb, "z.bin", LIMITS).map(|_| ()).unwrap_err();
+            assert!(err.contains("archive bomb"), "{codec:?}: {err}");
+            let small = Limits {
+                expanded: 1 << 20,
+                ..LIMITS
+            };
+            let err = decoded(codec, &bomb, "z.bin", small).map(|_| ()).unwrap_err();
+            assert!(
+                err.contains("more than 1048576 bytes expanded"),
+                "{codec:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_truncated_stream_is_an_error_never_an_empty_member() {
+        let text = b"some text that compresses\n".repeat(50);
+        for codec in CODECS {
+            let stream = compressed(codec, &text);
+            let cut = &stream[..stream.len() / 2];
+            assert!(decoded(codec, cut, "x", LIMITS).is_err(), "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn formats_not_opened_are_named_and_text_is_not_taken_for_bzip2() {
+        assert_eq!(unopened_format(b"7z\xbc\xaf\x27\x1c\x00\x04"), Some("7z"));
+        assert_eq!(unopened_format(b"Rar!\x1a\x07\x01\x00"), Some("RAR"));
+        assert_eq!(unopened_format(b"MSCF\0\0\0\0rest"), Some("CAB"));
+        assert_eq!(unopened_format(b"plain"), None);
+        assert_eq!(format(b"BZh9 is how a note may begin"), None);
+    }
+
     #[test]
     fn gzip_holds_one_member_named_after_the_file() {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(b"secret = 1\n").unwrap();
         let gz = encoder.finish().unwrap();
-        assert_eq!(names(Format::Gzip, &gz, LIMITS).unwrap(), ["x"]);
+        assert_eq!(
+            names(Format::Compressed(Codec::Gzip), &gz, LIMITS).unwrap(),
+            ["x"]
+        );
     }
 }

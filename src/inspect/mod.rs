@@ -78,6 +78,9 @@ pub struct FileReport {
     pub scanned_in_pieces: bool,
     /// Its size in bytes, as it was opened (0 when it could not be).
     pub length: u64,
+    /// Archives in a format anteater recognises but cannot open (report path, format): searched
+    /// as binaries only, named in the run's notes.
+    pub not_opened: Vec<(String, &'static str)>,
 }
 
 /// An indicator found in a file, and where.
@@ -175,6 +178,7 @@ impl<'a> Inspector<'a> {
             suppressed: 0,
             scanned_in_pieces: false,
             length: 0,
+            not_opened: Vec::new(),
         };
         let look_inside = if fragment.name_is_new {
             self.check_name(&context, &mut report)
@@ -230,6 +234,11 @@ impl<'a> Inspector<'a> {
                 }
                 drop(reader);
                 return self.inspect_archive(format, length, context, report);
+            }
+            if let Some(format) = archive::unopened_format(buffer) {
+                report
+                    .not_opened
+                    .push((context.fragment.report_path.clone(), format));
             }
             // Binaries are hashed whatever their size, and their bytes searched too (a secret in
             // a "binary" is still a secret), in the same pass.
@@ -346,6 +355,7 @@ impl<'a> Inspector<'a> {
             };
             let mut found = self.inspect_in(&nested, &mut buffer, Some((depth, budget)));
             report.findings.append(&mut found.findings);
+            report.not_opened.append(&mut found.not_opened);
             report.suppressed += found.suppressed;
             match found.outcome {
                 FileOutcome::Unreadable(reason) => {

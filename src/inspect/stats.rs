@@ -18,6 +18,9 @@ pub struct ScanStats {
     pub unreadable: Vec<(String, String)>,
     /// Findings waived by inline `anteater:ignore` markers.
     pub suppressed: usize,
+    /// Archives in formats anteater recognises but cannot open (path, format): their bytes were
+    /// searched as a binary's, their members were not.
+    pub not_opened: Vec<(String, String)>,
     /// Patchset entries that do not exist.
     pub missing: Vec<String>,
     /// anteater's own configuration under the scan root, never scanned (folders end in `/`).
@@ -37,6 +40,11 @@ impl ScanStats {
     /// Counts one inspected file (its findings are kept elsewhere).
     pub fn record(&mut self, file: FileReport) {
         self.suppressed += file.suppressed;
+        self.not_opened.extend(
+            file.not_opened
+                .into_iter()
+                .map(|(path, format)| (path, format.to_string())),
+        );
         match file.outcome {
             FileOutcome::Text => self.text_files += 1,
             FileOutcome::Binary => self.binary_files += 1,
@@ -54,6 +62,7 @@ impl ScanStats {
         self.contents_ignored += other.contents_ignored;
         self.too_large.extend(other.too_large);
         self.unreadable.extend(other.unreadable);
+        self.not_opened.extend(other.not_opened);
         self.missing.extend(other.missing);
     }
 
@@ -61,6 +70,8 @@ impl ScanStats {
     pub fn sort(&mut self) {
         self.too_large.sort();
         self.unreadable.sort();
+        self.not_opened.sort();
+        self.not_opened.dedup();
         self.missing.sort();
     }
 

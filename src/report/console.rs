@@ -215,6 +215,14 @@ pub fn write_warnings(err: &mut impl Write, stats: &ScanStats) -> std::io::Resul
             escape(path)
         )?;
     }
+    for (path, format) in &stats.not_opened {
+        writeln!(
+            err,
+            "anteater: note: {}: a {format} archive, which anteater does not open: its bytes were \
+             searched as a binary's, its members were not (--binaries blocks it unless allowlisted)",
+            escape(path)
+        )?;
+    }
     for (path, reason) in &stats.unreadable {
         let shown = if path.is_empty() {
             "(walk)".to_string()

@@ -167,7 +167,15 @@ struct VirusTotal {
 struct Problems<'a> {
     too_large: Vec<TooLarge<'a>>,
     unreadable: Vec<Unreadable<'a>>,
+    /// Archives in formats anteater does not open: searched as binaries only.
+    not_opened: Vec<NotOpened<'a>>,
     missing: &'a [String],
+}
+
+#[derive(Serialize)]
+struct NotOpened<'a> {
+    path: &'a str,
+    format: &'a str,
 }
 
 #[derive(Serialize)]
@@ -271,6 +279,11 @@ fn document<'a>(report: &ScanReport<'a>) -> Document<'a> {
                 .unreadable
                 .iter()
                 .map(|(path, reason)| Unreadable { path, reason })
+                .collect(),
+            not_opened: stats
+                .not_opened
+                .iter()
+                .map(|(path, format)| NotOpened { path, format })
                 .collect(),
             missing: &stats.missing,
         },

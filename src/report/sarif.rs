@@ -533,6 +533,13 @@ fn notifications(report: &ScanReport<'_>) -> Vec<sarif::Notification> {
     for (path, reason) in &stats.unreadable {
         out.push(notice("error", format!("Could not be read: {reason}."), path));
     }
+    for (path, format) in &stats.not_opened {
+        out.push(notice(
+            "note",
+            format!("A {format} archive, not opened: its bytes were searched, its members were not."),
+            path,
+        ));
+    }
     for path in &stats.missing {
         out.push(notice(
             "note",

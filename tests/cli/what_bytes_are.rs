@@ -465,3 +465,102 @@ fn a_password_assigned_inside_an_escaped_string_is_found() {
         "hardcoded-password",
     );
 }
+
+/// A tar of `files`, compressed by `compress` (each codec's own encoder).
+fn tar_compressed(files: &[(&str, &[u8])], compress: fn(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, name, *bytes).unwrap();
+    }
+    compress(builder.into_inner().unwrap())
+}
+
+fn xz(bytes: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::new();
+    lzma_rs::xz_compress(&mut std::io::Cursor::new(bytes), &mut out).unwrap();
+    out
+}
+
+fn bzip2(bytes: Vec<u8>) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    encoder.write_all(&bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn zstd(bytes: Vec<u8>) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(&bytes[..], ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+/// The tar in two lz4 frames, its first block (the first member's header) in one, the rest (the
+/// secret) in the next: a decoder that stops after one frame passes it.
+fn lz4_two_frames(bytes: Vec<u8>) -> Vec<u8> {
+    use std::io::Write;
+    let frame = |part: &[u8]| {
+        let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        encoder.write_all(part).unwrap();
+        encoder.finish().unwrap()
+    };
+    let mut out = frame(&bytes[..512]);
+    out.extend(frame(&bytes[512..]));
+    out
+}
+
+// Item 6, attacked again: tar.gz is not the only compressed tar. xz, bzip2, zstd and lz4 streams
+// are opened by their bytes, whatever the file is called, in every mode.
+#[test]
+fn secrets_inside_xz_bzip2_zstd_and_lz4_archives_are_found() {
+    let env = format!("GITHUB_TOKEN={TOKEN}\n");
+    let files: &[(&str, &[u8])] = &[("conf/.env", env.as_bytes())];
+    for (name, compress) in [
+        ("release.tar.xz", xz as fn(Vec<u8>) -> Vec<u8>),
+        ("release.tar.bz2", bzip2),
+        ("release.tar.zst", zstd),
+        ("release.tar.lz4", lz4_two_frames),
+    ] {
+        let archive = tar_compressed(files, compress);
+        fails_everywhere(
+            &[(&format!("dist/{name}"), archive)],
+            &[],
+            &format!("dist/{name}!/release.tar!/conf/.env:1"),
+        );
+    }
+    // A compressed file that is not a tar, under a name that says nothing.
+    fails_everywhere(&[("dist/blob", zstd(env.into_bytes()))], &[], "dist/blob!/blob:1");
+}
+
+// Item 6, attacked again: a format anteater cannot open is never passed in silence.
+#[test]
+fn an_archive_anteater_cannot_open_is_named_and_blocked_by_binaries() {
+    let mut seven_zip = b"7z\xbc\xaf\x27\x1c\x00\x04".to_vec();
+    seven_zip.extend((0..4096u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let repo = Repo::new();
+    repo.write("vendor/tools.7z", &seven_zip);
+    let run = anteater(repo.path())
+        .args(&["--path", ".", "--format", "json"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stderr
+            .contains("vendor/tools.7z: a 7z archive, which anteater does not open"),
+        "{}",
+        run.all_output()
+    );
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(json["problems"]["not_opened"][0]["path"], "vendor/tools.7z");
+    assert_eq!(json["problems"]["not_opened"][0]["format"], "7z");
+    let notes = run.sarif.as_ref().expect("SARIF")["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .to_string();
+    assert!(notes.contains("A 7z archive, not opened"), "{notes}");
+    let blocked = scan(&repo, &["--binaries"]);
+    assert_eq!(blocked.code, 1, "{}", blocked.all_output());
+    assert!(
+        blocked.stdout.contains("vendor/tools.7z"),
+        "{}",
+        blocked.all_output()
+    );
+}

@@ -219,6 +219,12 @@ fn summary_tail(report: &ScanReport<'_>) -> String {
     for path in stats.missing.iter().take(PROBLEM_PATHS_SHOWN) {
         problems.push(format!("- missing: {}", code(&escape(path))));
     }
+    for (path, format) in stats.not_opened.iter().take(PROBLEM_PATHS_SHOWN) {
+        problems.push(format!(
+            "- not opened ({format} archive, searched as a binary): {}",
+            code(&escape(path))
+        ));
+    }
     if !problems.is_empty() {
         md.push_str(&problems.join("\n"));
         md.push_str("\n\n");
