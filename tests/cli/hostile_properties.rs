@@ -1,4 +1,5 @@
-//! Property tests for the hostile axes of issue 18: archives nested to random depths, histories
+//! Property tests for the hostile axes of issue 18: archives nested to random depths (zip, tar,
+//! and tar or text compressed by each codec), histories
 //! with branches and (evil) merges, private keys straddling changed lines and window edges, and
 //! added lines that read like patch syntax. Each test builds random cases from a seed, runs the
 //! binary in every mode a user has, and compares what it reports with what a model of the case
@@ -88,11 +89,65 @@ enum Node {
         name: String,
         members: Vec<Node>,
     },
-    /// A gzip file holds one member, named after the file without `.gz` (`.tgz` is a `.tar`).
-    Gzip {
+    /// A compressed stream (gzip, xz, bzip2, zstd, lz4) holds one member, named after the file
+    /// without the codec's suffix (`.tgz`, `.txz`, `.tbz2`, `.tzst` hold a `.tar`).
+    Compressed {
+        codec: Codec,
         name: String,
         inner: Box<Node>,
     },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Codec {
+    Gzip,
+    Xz,
+    Bzip2,
+    Zstd,
+    Lz4,
+}
+
+impl Codec {
+    const ALL: [Codec; 5] = [Codec::Gzip, Codec::Xz, Codec::Bzip2, Codec::Zstd, Codec::Lz4];
+
+    /// The suffix of a compressed file, and the short one a compressed tar may have instead.
+    fn suffixes(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Codec::Gzip => (".gz", Some(".tgz")),
+            Codec::Xz => (".xz", Some(".txz")),
+            Codec::Bzip2 => (".bz2", Some(".tbz2")),
+            Codec::Zstd => (".zst", Some(".tzst")),
+            Codec::Lz4 => (".lz4", None),
+        }
+    }
+
+    fn compress(self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Codec::Gzip => {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                encoder.write_all(bytes).unwrap();
+                encoder.finish().unwrap()
+            }
+            Codec::Xz => {
+                let mut out = Vec::new();
+                lzma_rs::xz_compress(&mut std::io::Cursor::new(bytes), &mut out).unwrap();
+                out
+            }
+            Codec::Bzip2 => {
+                let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+                encoder.write_all(bytes).unwrap();
+                encoder.finish().unwrap()
+            }
+            Codec::Zstd => {
+                ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
+            }
+            Codec::Lz4 => {
+                let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::new());
+                encoder.write_all(bytes).unwrap();
+                encoder.finish().unwrap()
+            }
+        }
+    }
 }
 
 impl Node {
@@ -101,7 +156,7 @@ impl Node {
             Node::Text { name, .. }
             | Node::Zip { name, .. }
             | Node::Tar { name, .. }
-            | Node::Gzip { name, .. } => name,
+            | Node::Compressed { name, .. } => name,
         }
     }
 
@@ -146,11 +201,7 @@ impl Node {
                 }
                 builder.into_inner().unwrap()
             }
-            Node::Gzip { inner, .. } => {
-                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                encoder.write_all(&inner.bytes()).unwrap();
-                encoder.finish().unwrap()
-            }
+            Node::Compressed { codec, inner, .. } => codec.compress(&inner.bytes()),
         }
     }
 
@@ -173,7 +224,7 @@ impl Node {
                     member.expected(&inner, enclosing + 1, found, past_bound);
                 }
             }
-            Node::Gzip { inner, .. } => {
+            Node::Compressed { inner, .. } => {
                 let named = format!("{path}!/{}", inner.name());
                 inner.expected(&named, enclosing + 1, found, past_bound);
             }
@@ -242,7 +293,8 @@ impl ArchiveGen<'_> {
                 }
             }
             _ => {
-                // A tar.gz (or .tgz), or a gzipped text file: the gzip layer counts as one.
+                // A compressed tar (tar.gz or .tgz, tar.xz or .txz, ...), or a compressed text
+                // file: the compression layer counts as one.
                 let inner = if enclosing + 1 < allowed && !self.rng.one_in(3) {
                     let members = (0..1 + self.rng.below(3))
                         .map(|_| self.node(enclosing + 2, allowed))
@@ -259,13 +311,16 @@ impl ArchiveGen<'_> {
                             .collect(),
                     }
                 };
-                let name = match &inner {
-                    Node::Tar { name, .. } if self.rng.one_in(2) => {
-                        format!("{}.tgz", name.strip_suffix(".tar").unwrap())
+                let codec = *self.rng.pick(&Codec::ALL);
+                let (suffix, short) = codec.suffixes();
+                let name = match (&inner, short) {
+                    (Node::Tar { name, .. }, Some(short)) if self.rng.one_in(2) => {
+                        format!("{}{short}", name.strip_suffix(".tar").unwrap())
                     }
-                    other => format!("{}.gz", other.name()),
+                    (other, _) => format!("{}{suffix}", other.name()),
                 };
-                Node::Gzip {
+                Node::Compressed {
+                    codec,
                     name,
                     inner: Box::new(inner),
                 }
