@@ -32,6 +32,10 @@ fn scan_with(scope: &Scope<'_>, revisions: &[String], renames: &str) -> anyhow::
         // Merges as combined diffs: the files a merge's result has in a version no parent had
         // (an "evil merge" is a commit like any other).
         "-c",
+        // With a pathspec git simplifies history: a merge whose tree equals one parent's (a side
+        // branch that added and removed a secret, `merge -s ours`, GitHub's merge ref of a pull
+        // request whose net change is nothing) hides every commit of its other parents.
+        "--full-history",
         renames,
         "--relative",
         "--no-color",

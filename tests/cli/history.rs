@@ -67,6 +67,54 @@ fn a_secret_added_and_removed_inside_the_pull_request_is_reported_at_its_commit(
     assert_eq!(doc["findings"][0]["located_in_commit"], true);
 }
 
+/// A merge whose tree equals one parent's must not hide the commits of its other parents: git
+/// log, given a path, simplifies them away unless told not to.
+#[test]
+fn commits_behind_a_merge_that_changes_nothing_are_still_scanned() {
+    let repo = base_repo();
+    let base = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    // GitHub's pull_request checkout: the base tip merged with the pull request, whose commits
+    // add a secret and remove it (net change: nothing, so the merge equals the base tip).
+    repo.write("NEWS.md", b"main moved on\n");
+    repo.commit("main moves on");
+    let tip = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.git(&["checkout", "-q", "-b", "pr", &base]);
+    repo.write("deploy/s.env", SECRET_LINE.as_bytes());
+    let added = repo.commit("add a secret");
+    repo.remove("deploy/s.env");
+    repo.commit("remove it");
+    repo.git(&["checkout", "-q", "--detach", &tip]);
+    repo.git(&["merge", "-q", "--no-ff", "pr", "-m", "Merge pr into main"]);
+    for args in [
+        &["--diff", &tip][..],
+        &["--diff", &format!("{tip}..HEAD")],
+        &["--history"],
+    ] {
+        let run = repo.scan(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all_output());
+        assert_eq!(run.found(), ["deploy/s.env:1:github-token"], "{args:?}");
+        assert_eq!(property(&run.results()[0], "commit"), added.as_str(), "{args:?}");
+    }
+    // A side branch that keeps its secret, merged with `-s ours` (the merge takes none of it):
+    // the commit is pushed with the branch all the same.
+    repo.git(&["checkout", "-q", "-b", "side", &tip]);
+    repo.write("side.env", OTHER_SECRET_LINE.as_bytes());
+    repo.commit("side adds a token");
+    repo.git(&["checkout", "-q", "--detach", &tip]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "-s",
+        "ours",
+        "side",
+        "-m",
+        "merge side, taking nothing",
+    ]);
+    let run = repo.scan(&["--diff", &tip]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(run.found(), ["side.env:1:github-token"]);
+}
+
 #[test]
 fn each_secret_is_reported_once_at_the_commit_that_first_added_it() {
     let repo = base_repo();
