@@ -200,6 +200,14 @@ impl Scan<'_> {
         {
             return false;
         }
+        let number = self.lines.line_of(buffer, line_range.start);
+        let matched = line_range.start + found.start..line_range.start + found.end;
+        // Where the evidence ends (a key's body runs past its header's line): a waiver covers
+        // all of it, and belongs to a change that adds any of its lines.
+        let extent_end = match self.rules.rule(rule).filter.as_deref() {
+            Some(filter) => filter.evidence_end(buffer, matched.end, line_range.end),
+            None => line_range.end,
+        };
         let inline = state
             .suppression
             .get_or_insert_with(|| Suppression::of_line(line));
@@ -208,22 +216,15 @@ impl Scan<'_> {
             .is_some_and(|s| s.waives(&self.rules.rule(rule).id))
         {
             self.result.suppressed += 1;
-            let number = self.lines.line_of(buffer, line_range.start);
             self.result.waived.push(ContentHit {
                 rule,
                 line: u32::try_from(number).unwrap_or(u32::MAX),
                 line_range: line_range.clone(),
-                matched: line_range.start + found.start..line_range.start + found.end,
-                extent_end: line_range.end,
+                matched,
+                extent_end,
             });
             return true;
         }
-        let number = self.lines.line_of(buffer, line_range.start);
-        let matched = line_range.start + found.start..line_range.start + found.end;
-        let extent_end = match self.rules.rule(rule).filter.as_deref() {
-            Some(filter) => filter.evidence_end(buffer, matched.end, line_range.end),
-            None => line_range.end,
-        };
         self.result.hits.push(ContentHit {
             rule,
             line: u32::try_from(number).unwrap_or(u32::MAX),

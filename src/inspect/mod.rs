@@ -449,7 +449,9 @@ impl<'a> Inspector<'a> {
         report: &mut FileReport,
         context: &Context<'_>,
     ) {
-        self.content_findings(text, &region, report, context, false);
+        // (rule, line) of the matches an inline marker waived, so that a view sees each once.
+        let mut waived_seen = Vec::new();
+        self.content_findings(text, &region, report, context, false, &mut waived_seen);
         if region.view == View::Binary {
             // A binary is searched in two views (its bytes, its wide strings).
             dedup_findings(&mut report.findings);
@@ -458,7 +460,7 @@ impl<'a> Inspector<'a> {
         // too: rules expect the quotes an assignment is written with.
         if region.view == View::Text {
             if let Some(unescaped) = escaped::unescape_quotes(text) {
-                self.content_findings(&unescaped, &region, report, context, true);
+                self.content_findings(&unescaped, &region, report, context, true, &mut waived_seen);
                 dedup_findings(&mut report.findings);
             }
         }
@@ -474,6 +476,7 @@ impl<'a> Inspector<'a> {
         report: &mut FileReport,
         context: &Context<'_>,
         unescaped: bool,
+        waived_seen: &mut Vec<(usize, u32)>,
     ) {
         let settings = &self.settings;
         let fragment = context.fragment;
@@ -528,31 +531,61 @@ impl<'a> Inspector<'a> {
                 validation: None,
             });
         }
-        // Modes that judge a change show the inline waivers its new lines hold (`waiver-added`).
-        if let (false, Some(waiver)) = (unescaped, settings.rules.index_of(crate::rules::WAIVER_ADDED)) {
-            for hit in scan.waived {
-                let line = region.line(hit.line);
-                if region.view == View::Binary
-                    || !region.owns(hit.line_range.start)
-                    || !fragment.added.contains(line)
-                {
+        // Modes that judge a change show the inline waivers its new lines hold (`waiver-added`):
+        // in every view, and for a match spanning lines when any of them is new (a marker set
+        // on an old key header must not waive the body a change adds under it).
+        let waiver = settings.rules.index_of(crate::rules::WAIVER_ADDED);
+        for hit in scan.waived {
+            let owned = if unescaped {
+                region.owns_line(hit.line)
+            } else {
+                region.owns(hit.matched.start)
+            };
+            if !owned {
+                continue;
+            }
+            let first = match region.view {
+                View::Binary => 1,
+                View::Text => region.line(hit.line),
+            };
+            if unescaped {
+                // The plain view counted its own suppressions: this one counts what it alone saw.
+                if waived_seen.contains(&(hit.rule, first)) {
                     continue;
                 }
-                report.findings.push(Finding {
-                    rule: waiver,
-                    level: self.level(waiver, context.in_tests),
-                    path: report.path.clone(),
-                    line,
-                    columns: None,
-                    evidence: format!("anteater:ignore waives `{}`", settings.rules.rule(hit.rule).id),
-                    // The whole line: two markers waiving one secret are two waivers.
-                    match_hash: content_match_hash(text, hit.line_range.clone(), hit.line_range.end, true),
-                    detail: None,
-                    introduced: None,
-                    secret: None,
-                    validation: None,
-                });
+                report.suppressed += 1;
             }
+            waived_seen.push((hit.rule, first));
+            let Some(waiver) = waiver else {
+                continue;
+            };
+            let line = match region.view {
+                View::Binary if fragment.added.is_empty() => continue,
+                View::Binary => 1,
+                View::Text => {
+                    let spanned =
+                        memchr::memchr_iter(b'\n', &text[hit.matched.start..hit.extent_end]).count();
+                    let last = first.saturating_add(u32::try_from(spanned).unwrap_or(u32::MAX));
+                    if !fragment.added.touches(first..=last) {
+                        continue;
+                    }
+                    first
+                }
+            };
+            report.findings.push(Finding {
+                rule: waiver,
+                level: self.level(waiver, context.in_tests),
+                path: report.path.clone(),
+                line,
+                columns: None,
+                evidence: format!("anteater:ignore waives `{}`", settings.rules.rule(hit.rule).id),
+                // The whole line: two markers waiving one secret are two waivers.
+                match_hash: content_match_hash(text, hit.line_range.clone(), hit.line_range.end, true),
+                detail: None,
+                introduced: None,
+                secret: None,
+                validation: None,
+            });
         }
     }
 

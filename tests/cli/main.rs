@@ -14,6 +14,7 @@ mod false_pass;
 mod gitleaks;
 mod history;
 mod hostile_properties;
+mod hostile_round_five;
 mod hostile_round_four;
 mod hostile_round_three;
 mod html_report;

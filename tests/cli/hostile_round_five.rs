@@ -1,0 +1,79 @@
+//! Never a false pass, attacked again (issue 18, a hostile probe of the one-pipeline build): each
+//! test here failed on the code before its fix.
+
+use crate::common::{anteater, Run};
+use crate::support::git_repo::GitRepo as Repo;
+use crate::support::seeded::pem_body;
+
+const TOKEN: &str = "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"; // fake-secret-for-tests
+const AWS_SECRET: &str = "mihA/2O76UMFxFkM/R5Kjp1vRt+1fjORS/6ilI8i"; // fake-secret-for-tests
+
+fn scan(repo: &Repo, args: &[&str]) -> Run {
+    let mut all = vec!["--path", ".", "--no-sarif"];
+    all.extend_from_slice(args);
+    anteater(repo.path()).args(&all).run()
+}
+
+/// `--staged` on the change in the index, then `--diff BASE` on it committed, both strict about
+/// waivers: each must fail on a `waiver-added` at `expected` (path:line).
+fn strict_waivers_fail_at(repo: &Repo, base: &str, expected: &str) {
+    repo.git(&["add", "-A"]);
+    let staged = scan(repo, &["--staged", "--strict-waivers"]);
+    repo.commit("the change");
+    let diff = scan(repo, &["--diff", base, "--strict-waivers"]);
+    for (mode, run) in [("--staged", staged), ("--diff", diff)] {
+        assert_eq!(run.code, 1, "{mode}: {}", run.all_output());
+        let line = format!("{expected}:1  waiver-added");
+        let found = run
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(expected) && l.contains("  waiver-added  "));
+        assert!(found, "{mode}: no {line}\n{}", run.all_output());
+        assert!(!run.all_output().contains(TOKEN) && !run.all_output().contains(AWS_SECRET));
+    }
+}
+
+// A marker the change writes is a waiver-added in every view of the text: inside escaped JSON
+// (seen only once unescaped) and in a file read as binary.
+#[test]
+fn a_waiver_the_change_writes_is_shown_in_every_view() {
+    let repo = Repo::new();
+    repo.write("README.md", b"a project\n");
+    let base = repo.commit("base");
+    repo.write(
+        "settings.py",
+        format!("CFG = \"{{\\\"aws_secret_access_key\\\": \\\"{AWS_SECRET}\\\"}}\"  # anteater:ignore\n")
+            .as_bytes(),
+    );
+    strict_waivers_fail_at(&repo, &base, "settings.py:1");
+
+    let repo = Repo::new();
+    repo.write("README.md", b"a project\n");
+    let base = repo.commit("base");
+    repo.write(
+        "deploy.env",
+        format!("\0\nGITHUB_TOKEN={TOKEN} anteater:ignore\n").as_bytes(),
+    );
+    strict_waivers_fail_at(&repo, &base, "deploy.env:1");
+}
+
+// A marker set on a key's header by an earlier, harmless change (header and footer only: no
+// key, nothing waived) must not waive the body a later change adds under it.
+#[test]
+fn a_marker_set_early_on_a_key_header_does_not_waive_a_body_added_later() {
+    let repo = Repo::new();
+    repo.write(
+        "deploy_key.txt",
+        b"/* anteater:ignore */ -----BEGIN RSA PRIVATE KEY-----\n-----END RSA PRIVATE KEY-----\n",
+    );
+    let base = repo.commit("a placeholder for the deploy key");
+    let body = pem_body(7, 25).join("\n");
+    repo.write(
+        "deploy_key.txt",
+        format!(
+            "/* anteater:ignore */ -----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
+        )
+        .as_bytes(),
+    );
+    strict_waivers_fail_at(&repo, &base, "deploy_key.txt:1");
+}
