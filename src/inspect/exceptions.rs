@@ -22,7 +22,8 @@ pub struct Exceptions {
     content_waivers: BytesRegexSet,
     content_waiver_count: usize,
     file_ignore_suffixes: Vec<String>,
-    ignore_directories: Vec<String>,
+    /// Each `ignore_directories` entry as the path components it names.
+    ignore_directories: Vec<Vec<String>>,
     binaries: HashMap<String, HashSet<String>>,
     pub url_ignore: Vec<Regex>,
     pub ip_ignore: Vec<Regex>,
@@ -85,6 +86,12 @@ impl Exceptions {
                 report_url = Some(url.to_string());
             }
         }
+        let mut ignore_directories: Vec<Vec<String>> = ignore_directories
+            .iter()
+            .filter(|dir: &&String| dir.as_str() != ".git/")
+            .map(|dir| components(dir))
+            .filter(|parts| !parts.is_empty())
+            .collect();
         ignore_directories.sort();
         ignore_directories.dedup();
 
@@ -125,18 +132,26 @@ impl Exceptions {
             .any(|suffix| relative_path.ends_with(suffix.as_str()))
     }
 
-    /// The path is under an ignored directory. As in the original this is a substring test on
-    /// the relative path; directories are tested with a trailing '/'. Git's own folder is the
-    /// exception: only a path component exactly `.git` is git's, so `deploy/prod.git/` (a bare
-    /// repository's name, or any folder so named) is scanned. An `ignore_directories` entry that
-    /// is exactly `.git/` means git's folder too, and is tested the same way.
+    /// The path is under an ignored directory: the entry's components are whole components of
+    /// the relative path, anywhere in it (`target/` skips `target/` and `crates/x/target/`, never
+    /// `app/retarget/`). The original tested a substring, which let a change put files in a
+    /// folder no one meant to skip. Git's own folder is the exception: only a path component
+    /// exactly `.git` is git's, so `deploy/prod.git/` (a bare repository's name, or any folder
+    /// so named) is scanned. An `ignore_directories` entry that is exactly `.git/` means git's
+    /// folder too, and is tested the same way.
     pub fn ignores_path(&self, relative_path: &str) -> bool {
-        in_git_dir(relative_path)
-            || self
-                .ignore_directories
-                .iter()
-                .filter(|dir| dir.as_str() != ".git/")
-                .any(|dir| relative_path.contains(dir.as_str()))
+        if in_git_dir(relative_path) {
+            return true;
+        }
+        if self.ignore_directories.is_empty() {
+            return false;
+        }
+        let parts: Vec<&str> = relative_path.split('/').filter(|part| !part.is_empty()).collect();
+        self.ignore_directories.iter().any(|wanted| {
+            parts
+                .windows(wanted.len())
+                .any(|window| window.iter().zip(wanted).all(|(part, want)| part == want))
+        })
     }
 
     /// `sha256` is allowlisted for this relative path.
@@ -145,6 +160,16 @@ impl Exceptions {
             .get(relative_path)
             .is_some_and(|allowed| allowed.contains(sha256))
     }
+}
+
+/// The components an `ignore_directories` entry names (`./vendor/`, `/vendor` and `vendor/` are
+/// one entry).
+fn components(entry: &str) -> Vec<String> {
+    entry
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .map(str::to_string)
+        .collect()
 }
 
 /// A folder on the path (every component but the last: a file named `.git` is a submodule's
@@ -239,6 +264,26 @@ mod tests {
         assert!(!exceptions.ignores_path("deploy/prod.git/"));
         assert!(!exceptions.ignores_path("deploy/prod.git/config"));
         assert!(!exceptions.ignores_path("x.git/a"));
+    }
+
+    #[test]
+    fn ignored_directories_are_whole_path_components() {
+        let mut list = file();
+        list.ignore_directories.0 = vec!["target/".into(), "./tests/fixtures".into()];
+        let exceptions = Exceptions::compile(&[Source {
+            file: &list,
+            origin: "x".into(),
+        }])
+        .unwrap();
+        assert!(exceptions.ignores_path("target/"));
+        assert!(exceptions.ignores_path("target/debug/x"));
+        assert!(exceptions.ignores_path("crates/a/target/x"));
+        assert!(exceptions.ignores_path("tests/fixtures/a.txt"));
+        assert!(exceptions.ignores_path("web/tests/fixtures/"));
+        assert!(!exceptions.ignores_path("app/retarget/x.env"));
+        assert!(!exceptions.ignores_path("app/target2/x.env"));
+        assert!(!exceptions.ignores_path("tests/fixtures2/x"));
+        assert!(!exceptions.ignores_path("tests/x/fixtures/y"));
     }
 
     #[test]

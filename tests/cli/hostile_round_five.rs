@@ -77,3 +77,38 @@ fn a_marker_set_early_on_a_key_header_does_not_waive_a_body_added_later() {
     );
     strict_waivers_fail_at(&repo, &base, "deploy_key.txt:1");
 }
+
+// `ignore_directories` names folders, not substrings: `target/` must not hide `app/retarget/`.
+#[test]
+fn ignored_directories_are_whole_folders_not_substrings() {
+    let repo = Repo::new();
+    repo.write("ignore.yaml", b"ignore_directories:\n  - target/\n  - rules/\n");
+    let base = repo.commit("base");
+    let line = format!("GITHUB_TOKEN={TOKEN}\n");
+    for path in [
+        "app/retarget/deploy.env",
+        "services/myrules/x.env",
+        "target/debug/skipped.env",
+        "crates/a/target/skipped.env",
+    ] {
+        repo.write(path, line.as_bytes());
+    }
+    repo.git(&["add", "-A"]);
+    repo.commit("the change");
+    for mode in [&[][..], &["--diff", base.as_str()][..]] {
+        let run = scan(&repo, &[&["--ignore-list", "ignore.yaml"], mode].concat());
+        assert_eq!(run.code, 1, "{mode:?}: {}", run.all_output());
+        let mut found: Vec<&str> = run
+            .finding_lines()
+            .into_iter()
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        assert_eq!(
+            found,
+            ["app/retarget/deploy.env", "services/myrules/x.env"],
+            "{mode:?}"
+        );
+    }
+}
