@@ -495,6 +495,18 @@ impl<'a> Inspector<'a> {
             }
             let rule = settings.rules.rule(hit.rule);
             let matched = &text[hit.matched.clone()];
+            // The unescaped view is there for what the plain one cannot see: a line the plain view
+            // reported for this rule is not reported twice (its columns differ in the copy).
+            if unescaped {
+                let line = region.line(hit.line);
+                if report
+                    .findings
+                    .iter()
+                    .any(|f| f.rule == hit.rule && f.line == line)
+                {
+                    continue;
+                }
+            }
             let (line, columns) = match region.view {
                 // A binary's "lines" are runs of text between control bytes, not lines anyone
                 // reads: the finding is about the file, and new when the file is.

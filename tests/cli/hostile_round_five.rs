@@ -112,3 +112,70 @@ fn ignored_directories_are_whole_folders_not_substrings() {
         );
     }
 }
+
+/// A PEM key's lines as code holds them: a list of quoted lines, concatenation, continued
+/// lines, a comment after the header, JSON escaped twice, PHP's escaped slashes.
+fn embedded_keys() -> Vec<(&'static str, String)> {
+    let mut lines = vec!["-----BEGIN RSA PRIVATE KEY-----".to_string()];
+    lines.extend(pem_body(11, 25));
+    lines.push("-----END RSA PRIVATE KEY-----".to_string());
+    let quoted = |indent: &str, end: &str| -> String {
+        lines.iter().map(|l| format!("{indent}\"{l}\"{end}\n")).collect()
+    };
+    vec![
+        ("keys.py", format!("KEY_LINES = [\n{}]\n", quoted("    ", ","))),
+        ("keys.yaml", format!("key_lines:\n{}", quoted("  - ", ""))),
+        (
+            "Keys.java",
+            format!(
+                "String key = \"{}\"\n{};\n",
+                lines[0],
+                lines[1..]
+                    .iter()
+                    .map(|l| format!("    + \"{l}\"\n"))
+                    .collect::<String>()
+            ),
+        ),
+        ("key.sh", format!("KEY=\"{}\"\n", lines.join("\\\n"))),
+        (
+            "key.pem.txt",
+            format!("{}  # prod deploy key\n{}\n", lines[0], lines[1..].join("\n")),
+        ),
+        ("twice.json", format!("{{\"k\": \"{}\"}}\n", lines.join("\\\\n"))),
+        (
+            "php.json",
+            format!("{{\"k\": \"{}\"}}\n", lines.join("\\n").replace('/', "\\/")),
+        ),
+    ]
+}
+
+#[test]
+fn a_private_key_embedded_in_code_is_found_however_its_lines_are_written() {
+    let repo = Repo::new();
+    repo.write("README.md", b"a project\n");
+    let base = repo.commit("base");
+    let keys = embedded_keys();
+    for (path, text) in &keys {
+        repo.write(path, text.as_bytes());
+    }
+    repo.git(&["add", "-A"]);
+    let staged = scan(&repo, &["--staged"]);
+    repo.commit("the change");
+    for (mode, run) in [
+        ("tree", scan(&repo, &[])),
+        ("--staged", staged),
+        ("--diff", scan(&repo, &["--diff", &base])),
+        ("--history", scan(&repo, &["--history"])),
+    ] {
+        assert_eq!(run.code, 1, "{mode}: {}", run.all_output());
+        for (path, _) in &keys {
+            assert!(
+                run.stdout
+                    .lines()
+                    .any(|l| l.starts_with(&format!("{path}:")) && l.contains("private-key-rsa")),
+                "{mode}: no private-key-rsa in {path}\n{}",
+                run.stdout
+            );
+        }
+    }
+}

@@ -36,6 +36,21 @@ pub(super) fn has_key_body(after: &[u8], der: bool) -> bool {
         } else {
             match window[i] {
                 b'\\' if window.get(i + 1) == Some(&b't') => (true, false, 2),
+                // Percent-encoding (a key in a URL or an .env value): `+`, `/` and `=` as the
+                // body's own characters.
+                b'%' if percent_decoded(&window[i..]).is_some() => {
+                    token.extend(percent_decoded(&window[i..]));
+                    i += 3;
+                    continue;
+                }
+                // A line continued with a backslash (shell, C, Python strings).
+                b'\\' if matches!(window.get(i + 1), Some(b'\n' | b'\r')) => (true, false, 1),
+                // `\/`: a slash escaped the way PHP's json_encode writes every one.
+                b'\\' if window.get(i + 1) == Some(&b'/') => {
+                    token.push(b'/');
+                    i += 2;
+                    continue;
+                }
                 b' ' | b'\t' | b'"' | b'\'' | b',' | b'`' => (true, false, 1),
                 _ => (false, false, 1),
             }
@@ -56,6 +71,7 @@ pub(super) fn has_key_body(after: &[u8], der: bool) -> bool {
                     break;
                 } else if skipping_header_line
                     || token == b"+"
+                    || token == b"\\"
                     || (at_line_start && is_comment_marker(&token))
                 {
                     // Part of a `Key: value` line, string concatenation, or the comment
@@ -132,7 +148,9 @@ pub(super) fn body_start(buffer: &[u8], matched: &std::ops::Range<usize>) -> usi
     while start > matched.start && in_body(buffer[start - 1]) {
         start -= 1;
     }
-    if start > matched.start && matches!(buffer[start - 1], b' ' | b'\t') {
+    // (At least the 16 characters the rule's pattern takes: a word after the header, such as
+    // a comment's last, is no body.)
+    if matched.end - start >= 16 && matches!(buffer[start - 1], b' ' | b'\t') {
         start
     } else {
         matched.end
@@ -145,19 +163,31 @@ fn is_elision(token: &[u8]) -> bool {
 }
 
 /// The length of the line break `bytes` starts with, in any of the spellings a key is stored
-/// with: the bytes themselves, a string escape (`\n`, `\r`, `\u000a`, `\x0a`, `\012`), a
+/// with: the bytes themselves, a string escape (`\n`, `\r`, `\u000a`, `\x0a`, `\012`, and
+/// `\\n` escaped twice, JSON in a JSON string), percent-encoding (`%0A`), a
 /// character reference (`&#10;`, `&#xA;`) or an HTML `<br>`.
 fn line_break(bytes: &[u8]) -> Option<usize> {
     const SPELLINGS: &[&[u8]] = &[
-        b"\\n", b"\\r", b"\\u000a", b"\\u000d", b"\\x0a", b"\\x0d", b"\\012", b"\\015", b"&#10;", b"&#13;",
-        b"&#xa;", b"&#xd;", b"&#x0a;", b"&#x0d;", b"<br>", b"<br/>", b"<br />",
+        b"\\n", b"\\r", b"\\\\n", b"\\\\r", b"\\u000a", b"\\u000d", b"\\x0a", b"\\x0d", b"\\012", b"\\015",
+        b"&#10;", b"&#13;", b"&#xa;", b"&#xd;", b"&#x0a;", b"&#x0d;", b"<br>", b"<br/>", b"<br />", b"%0a",
+        b"%0d",
     ];
     match bytes.first()? {
         b'\n' | b'\r' => Some(1),
-        b'\\' | b'&' | b'<' => SPELLINGS
+        b'\\' | b'&' | b'<' | b'%' => SPELLINGS
             .iter()
             .find(|s| bytes.len() >= s.len() && bytes[..s.len()].eq_ignore_ascii_case(s))
             .map(|s| s.len()),
+        _ => None,
+    }
+}
+
+/// The base64 character a percent-escape at the start of `bytes` stands for, if it is one.
+fn percent_decoded(bytes: &[u8]) -> Option<u8> {
+    match bytes.get(..3)? {
+        [b'%', b'2', b'b' | b'B'] => Some(b'+'),
+        [b'%', b'2', b'f' | b'F'] => Some(b'/'),
+        [b'%', b'3', b'd' | b'D'] => Some(b'='),
         _ => None,
     }
 }
