@@ -57,6 +57,7 @@ pub mod testing {
 #[allow(dead_code)]
 #[path = "../tests/cli/support"]
 mod test_support {
+    pub mod compress;
     pub mod pki;
     pub mod redis_server;
 }

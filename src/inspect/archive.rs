@@ -531,30 +531,13 @@ mod tests {
 
     /// `bytes` compressed with `codec`, by each codec's own encoder.
     fn compressed(codec: Codec, bytes: &[u8]) -> Vec<u8> {
+        use crate::test_support::compress;
         match codec {
-            Codec::Gzip => {
-                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                encoder.write_all(bytes).unwrap();
-                encoder.finish().unwrap()
-            }
-            Codec::Xz => {
-                let mut out = Vec::new();
-                lzma_rs::xz_compress(&mut Cursor::new(bytes), &mut out).unwrap();
-                out
-            }
-            Codec::Bzip2 => {
-                let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
-                encoder.write_all(bytes).unwrap();
-                encoder.finish().unwrap()
-            }
-            Codec::Zstd => {
-                ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
-            }
-            Codec::Lz4 => {
-                let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::new());
-                encoder.write_all(bytes).unwrap();
-                encoder.finish().unwrap()
-            }
+            Codec::Gzip => compress::gzip(bytes),
+            Codec::Xz => compress::xz(bytes),
+            Codec::Bzip2 => compress::bzip2(bytes),
+            Codec::Zstd => compress::zstd(bytes),
+            Codec::Lz4 => compress::lz4(bytes),
         }
     }
 
@@ -665,9 +648,7 @@ mod tests {
 
     #[test]
     fn gzip_holds_one_member_named_after_the_file() {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        encoder.write_all(b"secret = 1\n").unwrap();
-        let gz = encoder.finish().unwrap();
+        let gz = compressed(Codec::Gzip, b"secret = 1\n");
         assert_eq!(
             names(Format::Compressed(Codec::Gzip), &gz, LIMITS).unwrap(),
             ["x"]

@@ -485,49 +485,28 @@ impl<'a> Inspector<'a> {
             report.suppressed += scan.suppressed;
         }
         for hit in scan.hits {
-            let owned = if unescaped {
-                region.owns_line(hit.line)
-            } else {
-                region.owns(hit.matched.start)
-            };
-            if !owned {
+            if !owns_hit(region, &hit, unescaped) {
                 continue;
             }
             let rule = settings.rules.rule(hit.rule);
             let matched = &text[hit.matched.clone()];
+            let Some(line) = changed_line(text, region, &hit, fragment) else {
+                continue;
+            };
             // The unescaped view is there for what the plain one cannot see: a line the plain view
             // reported for this rule is not reported twice (its columns differ in the copy).
-            if unescaped {
-                let line = region.line(hit.line);
-                if report
+            if unescaped
+                && report
                     .findings
                     .iter()
                     .any(|f| f.rule == hit.rule && f.line == line)
-                {
-                    continue;
-                }
+            {
+                continue;
             }
-            let (line, columns) = match region.view {
-                // A binary's "lines" are runs of text between control bytes, not lines anyone
-                // reads: the finding is about the file, and new when the file is.
-                View::Binary => {
-                    if fragment.added.is_empty() {
-                        continue;
-                    }
-                    (1, None)
-                }
-                View::Text => {
-                    let first = region.line(hit.line);
-                    let spanned =
-                        memchr::memchr_iter(b'\n', &text[hit.matched.start..hit.extent_end]).count();
-                    let last = first.saturating_add(u32::try_from(spanned).unwrap_or(u32::MAX));
-                    if !fragment.added.touches(first..=last) {
-                        continue;
-                    }
-                    let before = &text[hit.line_range.start..hit.matched.start];
-                    (first, Some(content::match_columns(before, matched, rule.redact)))
-                }
-            };
+            let columns = (region.view == View::Text).then(|| {
+                let before = &text[hit.line_range.start..hit.matched.start];
+                content::match_columns(before, matched, rule.redact)
+            });
             report.findings.push(Finding {
                 rule: hit.rule,
                 level: self.level(hit.rule, context.in_tests),
@@ -548,12 +527,7 @@ impl<'a> Inspector<'a> {
         // on an old key header must not waive the body a change adds under it).
         let waiver = settings.rules.index_of(crate::rules::WAIVER_ADDED);
         for hit in scan.waived {
-            let owned = if unescaped {
-                region.owns_line(hit.line)
-            } else {
-                region.owns(hit.matched.start)
-            };
-            if !owned {
+            if !owns_hit(region, &hit, unescaped) {
                 continue;
             }
             let first = match region.view {
@@ -571,18 +545,8 @@ impl<'a> Inspector<'a> {
             let Some(waiver) = waiver else {
                 continue;
             };
-            let line = match region.view {
-                View::Binary if fragment.added.is_empty() => continue,
-                View::Binary => 1,
-                View::Text => {
-                    let spanned =
-                        memchr::memchr_iter(b'\n', &text[hit.matched.start..hit.extent_end]).count();
-                    let last = first.saturating_add(u32::try_from(spanned).unwrap_or(u32::MAX));
-                    if !fragment.added.touches(first..=last) {
-                        continue;
-                    }
-                    first
-                }
+            let Some(line) = changed_line(text, region, &hit, fragment) else {
+                continue;
             };
             report.findings.push(Finding {
                 rule: waiver,
@@ -627,6 +591,37 @@ impl<'a> Inspector<'a> {
 
 /// One finding per rule, line and match: a file searched in two views (as it is and decoded)
 /// may show the same secret in both.
+/// Whether this window reports `hit`: the plain view owns the matches that start in it, the
+/// unescaped copy (whose offsets are not the window's) the lines.
+fn owns_hit(region: &windows::Region, hit: &content::ContentHit, unescaped: bool) -> bool {
+    if unescaped {
+        region.owns_line(hit.line)
+    } else {
+        region.owns(hit.matched.start)
+    }
+}
+
+/// The line `hit` is reported at when the fragment's change holds it, else None. A match that
+/// spans lines belongs to a change that adds any of them. A binary's "lines" are runs of text
+/// between control bytes, not lines anyone reads: its hits are about the file (line 1), and
+/// new when the file is.
+fn changed_line(
+    text: &[u8],
+    region: &windows::Region,
+    hit: &content::ContentHit,
+    fragment: &Fragment<'_>,
+) -> Option<u32> {
+    match region.view {
+        View::Binary => (!fragment.added.is_empty()).then_some(1),
+        View::Text => {
+            let first = region.line(hit.line);
+            let spanned = memchr::memchr_iter(b'\n', &text[hit.matched.start..hit.extent_end]).count();
+            let last = first.saturating_add(u32::try_from(spanned).unwrap_or(u32::MAX));
+            fragment.added.touches(first..=last).then_some(first)
+        }
+    }
+}
+
 fn dedup_findings(findings: &mut Vec<Finding>) {
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert((f.rule, f.line, f.match_hash.clone())));

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::common::{anteater, Run};
+use crate::support::compress;
 use crate::support::git_repo::GitRepo as Repo;
 use crate::support::seeded::{for_each_seed, github_token, locations, pem_body, Rng};
 
@@ -123,29 +124,11 @@ impl Codec {
 
     fn compress(self, bytes: &[u8]) -> Vec<u8> {
         match self {
-            Codec::Gzip => {
-                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                encoder.write_all(bytes).unwrap();
-                encoder.finish().unwrap()
-            }
-            Codec::Xz => {
-                let mut out = Vec::new();
-                lzma_rs::xz_compress(&mut std::io::Cursor::new(bytes), &mut out).unwrap();
-                out
-            }
-            Codec::Bzip2 => {
-                let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
-                encoder.write_all(bytes).unwrap();
-                encoder.finish().unwrap()
-            }
-            Codec::Zstd => {
-                ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
-            }
-            Codec::Lz4 => {
-                let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::new());
-                encoder.write_all(bytes).unwrap();
-                encoder.finish().unwrap()
-            }
+            Codec::Gzip => compress::gzip(bytes),
+            Codec::Xz => compress::xz(bytes),
+            Codec::Bzip2 => compress::bzip2(bytes),
+            Codec::Zstd => compress::zstd(bytes),
+            Codec::Lz4 => compress::lz4(bytes),
         }
     }
 }
@@ -188,18 +171,9 @@ impl Node {
                 out.into_inner()
             }
             Node::Tar { members, .. } => {
-                let mut builder = tar::Builder::new(Vec::new());
-                for member in members {
-                    let bytes = member.bytes();
-                    let mut header = tar::Header::new_gnu();
-                    header.set_size(bytes.len() as u64);
-                    header.set_mode(0o644);
-                    header.set_cksum();
-                    builder
-                        .append_data(&mut header, member.name(), &bytes[..])
-                        .unwrap();
-                }
-                builder.into_inner().unwrap()
+                let members: Vec<(&str, Vec<u8>)> = members.iter().map(|m| (m.name(), m.bytes())).collect();
+                let files: Vec<(&str, &[u8])> = members.iter().map(|(n, b)| (*n, &b[..])).collect();
+                compress::tar(&files)
             }
             Node::Compressed { codec, inner, .. } => codec.compress(&inner.bytes()),
         }

@@ -4,6 +4,7 @@
 //! passed in one mode would be a second road to the checks.
 
 use crate::common::{anteater, Run};
+use crate::support::compress;
 use crate::support::git_repo::GitRepo as Repo;
 
 const TOKEN: &str = "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"; // fake-secret-for-tests
@@ -314,16 +315,7 @@ fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 fn tar_gz_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut builder = tar::Builder::new(encoder);
-    for (name, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, name, *bytes).unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap()
+    compress::gzip(&compress::tar(files))
 }
 
 // Item 6: archives are looked into, nested, with bounds.
@@ -466,47 +458,11 @@ fn a_password_assigned_inside_an_escaped_string_is_found() {
     );
 }
 
-/// A tar of `files`, compressed by `compress` (each codec's own encoder).
-fn tar_compressed(files: &[(&str, &[u8])], compress: fn(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, name, *bytes).unwrap();
-    }
-    compress(builder.into_inner().unwrap())
-}
-
-fn xz(bytes: Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::new();
-    lzma_rs::xz_compress(&mut std::io::Cursor::new(bytes), &mut out).unwrap();
-    out
-}
-
-fn bzip2(bytes: Vec<u8>) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
-    encoder.write_all(&bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn zstd(bytes: Vec<u8>) -> Vec<u8> {
-    ruzstd::encoding::compress_to_vec(&bytes[..], ruzstd::encoding::CompressionLevel::Fastest)
-}
-
 /// The tar in two lz4 frames, its first block (the first member's header) in one, the rest (the
 /// secret) in the next: a decoder that stops after one frame passes it.
-fn lz4_two_frames(bytes: Vec<u8>) -> Vec<u8> {
-    use std::io::Write;
-    let frame = |part: &[u8]| {
-        let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::new());
-        encoder.write_all(part).unwrap();
-        encoder.finish().unwrap()
-    };
-    let mut out = frame(&bytes[..512]);
-    out.extend(frame(&bytes[512..]));
+fn lz4_two_frames(bytes: &[u8]) -> Vec<u8> {
+    let mut out = compress::lz4(&bytes[..512]);
+    out.extend(compress::lz4(&bytes[512..]));
     out
 }
 
@@ -516,13 +472,13 @@ fn lz4_two_frames(bytes: Vec<u8>) -> Vec<u8> {
 fn secrets_inside_xz_bzip2_zstd_and_lz4_archives_are_found() {
     let env = format!("GITHUB_TOKEN={TOKEN}\n");
     let files: &[(&str, &[u8])] = &[("conf/.env", env.as_bytes())];
-    for (name, compress) in [
-        ("release.tar.xz", xz as fn(Vec<u8>) -> Vec<u8>),
-        ("release.tar.bz2", bzip2),
-        ("release.tar.zst", zstd),
+    for (name, compress_with) in [
+        ("release.tar.xz", compress::xz as fn(&[u8]) -> Vec<u8>),
+        ("release.tar.bz2", compress::bzip2),
+        ("release.tar.zst", compress::zstd),
         ("release.tar.lz4", lz4_two_frames),
     ] {
-        let archive = tar_compressed(files, compress);
+        let archive = compress_with(&compress::tar(files));
         fails_everywhere(
             &[(&format!("dist/{name}"), archive)],
             &[],
@@ -530,7 +486,11 @@ fn secrets_inside_xz_bzip2_zstd_and_lz4_archives_are_found() {
         );
     }
     // A compressed file that is not a tar, under a name that says nothing.
-    fails_everywhere(&[("dist/blob", zstd(env.into_bytes()))], &[], "dist/blob!/blob:1");
+    fails_everywhere(
+        &[("dist/blob", compress::zstd(env.as_bytes()))],
+        &[],
+        "dist/blob!/blob:1",
+    );
 }
 
 // Item 6, attacked again: a format anteater cannot open is never passed in silence.

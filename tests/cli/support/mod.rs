@@ -1,6 +1,7 @@
 //! Real services the integration tests talk to: a `redis-server` on a free loopback port and a
 //! faithful mock of the VirusTotal v3 API served over HTTP on loopback.
 
+pub mod compress;
 pub mod git_repo;
 // Shared with the library's unit tests (`src/lib.rs`), which alone use the client certificate.
 #[allow(dead_code)]
