@@ -54,7 +54,7 @@ impl Budget {
     }
 
     /// Takes one member of `size` bytes, stored in `stored` bytes, out of the budget.
-    fn take(&mut self, name: &str, size: u64, stored: u64) -> Result<(), String> {
+    pub(super) fn take(&mut self, name: &str, size: u64, stored: u64) -> Result<(), String> {
         self.members += 1;
         if self.members > self.limits.members {
             return Err(format!(
@@ -96,6 +96,8 @@ pub enum Codec {
     Bzip2,
     Zstd,
     Lz4,
+    /// A bare zlib stream: a git loose object, a `.zz` file, what `zlib.compress` writes.
+    Zlib,
 }
 
 impl Codec {
@@ -108,6 +110,7 @@ impl Codec {
             Codec::Bzip2 => &[(".tbz2", ".tar"), (".tbz", ".tar"), (".bz2", ""), (".bz", "")],
             Codec::Zstd => &[(".tzst", ".tar"), (".zst", ""), (".zstd", "")],
             Codec::Lz4 => &[(".lz4", "")],
+            Codec::Zlib => &[(".zlib", ""), (".zz", "")],
         }
     }
 }
@@ -129,9 +132,32 @@ pub fn format(first_block: &[u8]) -> Option<Format> {
         Some(Format::Compressed(Codec::Lz4))
     } else if first_block.get(257..262) == Some(b"ustar") {
         Some(Format::Tar)
+    } else if is_zlib(first_block) {
+        Some(Format::Compressed(Codec::Zlib))
     } else {
         None
     }
+}
+
+/// A zlib header (deflate, a window of at most 32 KiB, no preset dictionary, a check that makes
+/// the first two bytes a multiple of 31) whose first block inflates without error: two bytes
+/// alone could begin any binary.
+pub(super) fn is_zlib(first_block: &[u8]) -> bool {
+    let [method, flags, ..] = first_block else {
+        return false;
+    };
+    if method & 0x0F != 8
+        || method >> 4 > 7
+        || flags & 0x20 != 0
+        || (u16::from(*method) << 8 | u16::from(*flags)) % 31 != 0
+    {
+        return false;
+    }
+    let mut inflater = flate2::Decompress::new(true);
+    let mut out = vec![0u8; 64 << 10];
+    inflater
+        .decompress(first_block, &mut out, flate2::FlushDecompress::None)
+        .is_ok_and(|_| inflater.total_out() > 0)
 }
 
 /// `BZh` and a block size digit, then the magic of a first block (the digits of pi) or of an
@@ -323,6 +349,13 @@ fn decode(codec: Codec, input: &mut impl BufRead, output: &mut impl Write) -> st
     match codec {
         Codec::Gzip => std::io::copy(&mut flate2::bufread::MultiGzDecoder::new(input), output).map(drop),
         Codec::Bzip2 => std::io::copy(&mut bzip2::bufread::MultiBzDecoder::new(input), output).map(drop),
+        // Like gzip, streams written one after another are one member.
+        Codec::Zlib => loop {
+            std::io::copy(&mut flate2::bufread::ZlibDecoder::new(&mut *input), output)?;
+            if input.fill_buf()?.is_empty() {
+                return Ok(());
+            }
+        },
         // The lz4 decoder stops after one frame: the frames after it are read in turn.
         Codec::Lz4 => loop {
             std::io::copy(&mut lz4_flex::frame::FrameDecoder::new(&mut *input), output)?;
@@ -383,10 +416,10 @@ fn skip_zeros(input: &mut impl BufRead) -> std::io::Result<bool> {
 
 /// Collects decoded bytes, refusing any past `room`: a stream's claims about its size can lie,
 /// the bytes written cannot.
-struct BoundedSink {
-    bytes: Vec<u8>,
-    room: u64,
-    overflowed: bool,
+pub(super) struct BoundedSink {
+    pub bytes: Vec<u8>,
+    pub room: u64,
+    pub overflowed: bool,
 }
 
 impl Write for BoundedSink {
@@ -434,7 +467,7 @@ fn entry_size_hint(declared: u64) -> usize {
 }
 
 /// How much one member may expand to: what the budget has left, never more than `largest`.
-fn room(largest: u64, budget: &Budget) -> u64 {
+pub(super) fn room(largest: u64, budget: &Budget) -> u64 {
     budget
         .limits
         .expanded
@@ -443,7 +476,7 @@ fn room(largest: u64, budget: &Budget) -> u64 {
 }
 
 /// Why a member that expanded past `room` is not inspected.
-fn past_room(name: &str, room: u64, largest: u64, budget: &Budget) -> String {
+pub(super) fn past_room(name: &str, room: u64, largest: u64, budget: &Budget) -> String {
     if room == largest {
         format!("{name} expands past --max-file-size ({largest} bytes); not inspected")
     } else {
@@ -538,10 +571,18 @@ mod tests {
             Codec::Bzip2 => compress::bzip2(bytes),
             Codec::Zstd => compress::zstd(bytes),
             Codec::Lz4 => compress::lz4(bytes),
+            Codec::Zlib => compress::zlib(bytes),
         }
     }
 
-    const CODECS: [Codec; 5] = [Codec::Gzip, Codec::Xz, Codec::Bzip2, Codec::Zstd, Codec::Lz4];
+    const CODECS: [Codec; 6] = [
+        Codec::Gzip,
+        Codec::Xz,
+        Codec::Bzip2,
+        Codec::Zstd,
+        Codec::Lz4,
+        Codec::Zlib,
+    ];
 
     fn decoded(codec: Codec, stream: &[u8], own_name: &str, limits: Limits) -> Result<Vec<Member>, String> {
         let mut found = Vec::new();

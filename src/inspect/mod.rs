@@ -7,11 +7,15 @@
 pub mod archive;
 pub mod binary;
 pub mod content;
+mod decoded;
+pub mod der;
 mod escaped;
 pub mod exceptions;
 pub mod indicators;
 mod names;
+mod nested;
 pub mod network;
+pub mod pdf;
 pub mod stats;
 pub mod suppress;
 pub mod test_paths;
@@ -24,7 +28,7 @@ use std::io::Read;
 use sha2::{Digest, Sha256};
 
 use crate::finding::{content_match_hash, sha256_hex, Finding};
-use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
+use crate::fragment::{Content, Fragment};
 use crate::inspect::exceptions::Exceptions;
 use crate::inspect::indicators::{Indicator, UploadSource, Wanted};
 use crate::inspect::test_paths::TestPaths;
@@ -240,6 +244,9 @@ impl<'a> Inspector<'a> {
                     .not_opened
                     .push((context.fragment.report_path.clone(), format));
             }
+            if !skip_contents {
+                self.check_key_file(buffer, length, context, report);
+            }
             // Binaries are hashed whatever their size, and their bytes searched too (a secret in
             // a "binary" is still a secret), in the same pass.
             let mut hasher = settings.check_binaries.then(Sha256::new);
@@ -247,10 +254,16 @@ impl<'a> Inspector<'a> {
                 hasher.update(&buffer[..]);
             }
             if !skip_contents && !too_large {
+                let is_pdf = pdf::is_pdf(buffer);
                 let mut window = Window::new(BINARY_WINDOW.min(self.window_size()), View::Binary, length);
                 window.run(&mut reader, buffer, hasher.as_mut(), |text, region| {
                     self.scan_text(text, region, report, context)
                 })?;
+                if is_pdf {
+                    if let Some(problem) = self.inspect_pdf_streams(context, report)? {
+                        return Ok(FileOutcome::Unreadable(problem));
+                    }
+                }
             }
             if let Some(hasher) = hasher {
                 let sha256 = binary::finish_sha256(hasher, &mut reader)?;
@@ -313,82 +326,6 @@ impl<'a> Inspector<'a> {
         }
     }
 
-    /// Hashes an archive like any binary, then inspects each of its members as a fragment of its
-    /// own, named `archive!/member`. Its own bytes are not searched: its members are.
-    fn inspect_archive(
-        &self,
-        format: archive::Format,
-        length: u64,
-        context: &Context<'_>,
-        report: &mut FileReport,
-    ) -> std::io::Result<FileOutcome> {
-        let settings = &self.settings;
-        let fragment = context.fragment;
-        if settings.check_binaries {
-            let sha256 = match &fragment.content {
-                Content::File { path, .. } => binary::sha256_hex(&[], &mut File::open(path)?)?,
-                Content::Bytes(bytes) => sha256_hex(bytes),
-            };
-            self.check_binary(sha256, length, context, report);
-        }
-        let outermost;
-        let (depth, budget) = match context.archive {
-            Some((depth, budget)) => (depth + 1, budget),
-            None => {
-                outermost = std::cell::RefCell::new(archive::Budget::new(archive::LIMITS));
-                (1, &outermost)
-            }
-        };
-        // The members are as new as the archive: all of them when it changed, none otherwise.
-        let changed = !fragment.added.is_empty();
-        let added = if changed { &ALL_LINES } else { &NO_LINES };
-        let mut problem = None;
-        let mut buffer = Vec::new();
-        let mut visit = |member: archive::Member| {
-            let scan_path = format!("{}!/{}", fragment.scan_path, member.name);
-            let nested = Fragment {
-                scan_path: &scan_path,
-                report_path: format!("{}!/{}", fragment.report_path, member.name),
-                content: Content::Bytes(&member.bytes),
-                added,
-                name_is_new: fragment.name_is_new || changed,
-            };
-            let mut found = self.inspect_in(&nested, &mut buffer, Some((depth, budget)));
-            report.findings.append(&mut found.findings);
-            report.not_opened.append(&mut found.not_opened);
-            report.suppressed += found.suppressed;
-            match found.outcome {
-                FileOutcome::Unreadable(reason) => {
-                    problem.get_or_insert(format!("{}: {reason}", nested.report_path));
-                }
-                FileOutcome::TooLarge(size) => {
-                    problem.get_or_insert(format!(
-                        "{}: {size} bytes, over --max-file-size",
-                        nested.report_path
-                    ));
-                }
-                _ => {}
-            }
-        };
-        let opened = archive::members(
-            format,
-            &fragment.content,
-            fragment.scan_path,
-            settings.max_file_size,
-            budget,
-            &mut visit,
-        );
-        if let Err(reason) = opened {
-            problem.get_or_insert(reason);
-        }
-        Ok(match problem {
-            Some(reason) => FileOutcome::Unreadable(reason),
-            None => FileOutcome::Binary,
-        })
-    }
-
-    /// How much text is held in memory at once: --max-file-size, but never less than the block
-    /// read to classify a file.
     fn window_size(&self) -> usize {
         usize::try_from(self.settings.max_file_size)
             .unwrap_or(usize::MAX)
@@ -440,6 +377,34 @@ impl<'a> Inspector<'a> {
         });
     }
 
+    /// Reports a private key stored in binary (DER) form, told by its structure from the
+    /// file's first bytes, when the change makes the file.
+    fn check_key_file(&self, prefix: &[u8], length: u64, context: &Context<'_>, report: &mut FileReport) {
+        let rules = self.settings.rules;
+        let (Some(kind), Some(rule)) = (
+            der::private_key(prefix, length),
+            rules.index_of(crate::rules::DER_PRIVATE_KEY),
+        ) else {
+            return;
+        };
+        if context.fragment.added.is_empty() {
+            return;
+        }
+        report.findings.push(Finding {
+            rule,
+            level: self.level(rule, context.in_tests),
+            path: report.path.clone(),
+            line: 1,
+            columns: None,
+            evidence: format!("{kind}, {length} bytes"),
+            match_hash: sha256_hex(prefix),
+            detail: None,
+            introduced: None,
+            secret: None,
+            validation: None,
+        });
+    }
+
     /// Runs the content rules (and the VirusTotal indicator search) over one window of a view,
     /// keeping what starts in the window's own part and touches a new line.
     fn scan_text(
@@ -451,7 +416,7 @@ impl<'a> Inspector<'a> {
     ) {
         // (rule, line) of the matches an inline marker waived, so that a view sees each once.
         let mut waived_seen = Vec::new();
-        self.content_findings(text, &region, report, context, false, &mut waived_seen);
+        self.content_findings(text, &region, report, context, Searched::Plain, &mut waived_seen);
         if region.view == View::Binary {
             // A binary is searched in two views (its bytes, its wide strings).
             dedup_findings(&mut report.findings);
@@ -460,24 +425,38 @@ impl<'a> Inspector<'a> {
         // too: rules expect the quotes an assignment is written with.
         if region.view == View::Text {
             if let Some(unescaped) = escaped::unescape_quotes(text) {
-                self.content_findings(&unescaped, &region, report, context, true, &mut waived_seen);
+                self.content_findings(
+                    &unescaped,
+                    &region,
+                    report,
+                    context,
+                    Searched::Unescaped,
+                    &mut waived_seen,
+                );
+                dedup_findings(&mut report.findings);
+            }
+            // Encoded, split and name/value-pair secrets: their lines decoded (see `decoded`).
+            if let Some(decoded) = decoded::decode(text) {
+                let copy = Searched::Decoded(&decoded);
+                self.content_findings(&decoded.text, &region, report, context, copy, &mut waived_seen);
                 dedup_findings(&mut report.findings);
             }
         }
         self.indicators(text, &region, report, context);
     }
 
-    /// The content rules' findings in one view of a window. `unescaped`: a copy whose offsets
-    /// are not the window's (its lines are), and whose suppressions were counted already.
+    /// The content rules' findings in one view of a window, or in a copy of it (whose offsets
+    /// are not the window's, its lines are, and whose suppressions were counted already).
     fn content_findings(
         &self,
         text: &[u8],
         region: &windows::Region,
         report: &mut FileReport,
         context: &Context<'_>,
-        unescaped: bool,
+        copy: Searched<'_>,
         waived_seen: &mut Vec<(usize, u32)>,
     ) {
+        let unescaped = copy != Searched::Plain;
         let settings = &self.settings;
         let fragment = context.fragment;
         let scan = content::scan(settings.rules, settings.exceptions, fragment.scan_path, text);
@@ -490,7 +469,7 @@ impl<'a> Inspector<'a> {
             }
             let rule = settings.rules.rule(hit.rule);
             let matched = &text[hit.matched.clone()];
-            let Some(line) = changed_line(text, region, &hit, fragment) else {
+            let Some(line) = changed_line(text, region, &hit, fragment, copy) else {
                 continue;
             };
             // The unescaped view is there for what the plain one cannot see: a line the plain view
@@ -503,7 +482,19 @@ impl<'a> Inspector<'a> {
             {
                 continue;
             }
-            let columns = (region.view == View::Text).then(|| {
+            // A decoded line whose secret a view of the line as written reported already (a
+            // Kubernetes Secret's base64 value) is not reported again by a generic rule; a
+            // provider's rule still names what the secret is.
+            if matches!(copy, Searched::Decoded(_))
+                && rule.demote_in_tests
+                && report
+                    .findings
+                    .iter()
+                    .any(|f| f.line == line && f.secret.is_some())
+            {
+                continue;
+            }
+            let columns = (region.view == View::Text && !matches!(copy, Searched::Decoded(_))).then(|| {
                 let before = &text[hit.line_range.start..hit.matched.start];
                 content::match_columns(before, matched, rule.redact)
             });
@@ -515,8 +506,13 @@ impl<'a> Inspector<'a> {
                 columns,
                 evidence: redact::evidence(matched, rule.redact),
                 match_hash: content_match_hash(text, hit.matched.clone(), hit.line_range.end, rule.redact),
-                detail: (region.view == View::Binary)
-                    .then(|| "Found in the bytes of a binary file".to_string()),
+                detail: match copy {
+                    _ if region.view == View::Binary => {
+                        Some("Found in the bytes of a binary file".to_string())
+                    }
+                    Searched::Decoded(decoded) => Some(decoded.undone(hit.line).describe()),
+                    _ => None,
+                },
                 introduced: None,
                 secret: rule.redact.then(|| crate::finding::Secret::new(matched)),
                 validation: None,
@@ -545,7 +541,7 @@ impl<'a> Inspector<'a> {
             let Some(waiver) = waiver else {
                 continue;
             };
-            let Some(line) = changed_line(text, region, &hit, fragment) else {
+            let Some(line) = changed_line(text, region, &hit, fragment, copy) else {
                 continue;
             };
             report.findings.push(Finding {
@@ -605,20 +601,49 @@ fn owns_hit(region: &windows::Region, hit: &content::ContentHit, unescaped: bool
 /// spans lines belongs to a change that adds any of them. A binary's "lines" are runs of text
 /// between control bytes, not lines anyone reads: its hits are about the file (line 1), and
 /// new when the file is.
+/// A decoded line stands for the lines it was read from (a continued literal, a value and its
+/// name): any of them new makes it new.
 fn changed_line(
     text: &[u8],
     region: &windows::Region,
     hit: &content::ContentHit,
     fragment: &Fragment<'_>,
+    copy: Searched<'_>,
 ) -> Option<u32> {
     match region.view {
         View::Binary => (!fragment.added.is_empty()).then_some(1),
         View::Text => {
-            let first = region.line(hit.line);
             let spanned = memchr::memchr_iter(b'\n', &text[hit.matched.start..hit.extent_end]).count();
-            let last = first.saturating_add(u32::try_from(spanned).unwrap_or(u32::MAX));
-            fragment.added.touches(first..=last).then_some(first)
+            let last = hit
+                .line
+                .saturating_add(u32::try_from(spanned).unwrap_or(u32::MAX));
+            let (from, to) = match copy {
+                Searched::Decoded(decoded) => {
+                    let (from, to) = decoded.source_lines(hit.line).into_inner();
+                    (from, to.max(last))
+                }
+                _ => (hit.line, last),
+            };
+            let touched = fragment.added.touches(region.line(from)..=region.line(to));
+            touched.then_some(region.line(hit.line))
         }
+    }
+}
+
+/// Which text a window's content rules are searching.
+#[derive(Clone, Copy)]
+enum Searched<'a> {
+    /// The window itself.
+    Plain,
+    /// Its lines holding escaped quotes, unescaped.
+    Unescaped,
+    /// Its lines holding encoded or split values, decoded.
+    Decoded(&'a decoded::Decoded),
+}
+
+impl PartialEq for Searched<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
     }
 }
 

@@ -35,6 +35,7 @@ impl Inspector<'_> {
             .bytes()
             .map(|b| if b == b'/' { b'\n' } else { b })
             .collect();
+        let mut secrets = Vec::new();
         for hit in content::scan(rules, settings.exceptions, scan_path, &name).hits {
             let meta = rules.rule(hit.rule);
             // Secrets only: `exec.rs` is no call to exec.
@@ -42,6 +43,7 @@ impl Inspector<'_> {
                 continue;
             }
             let matched = &name[hit.matched.clone()];
+            secrets.push(matched.to_vec());
             report.findings.push(Finding {
                 rule: hit.rule,
                 level: self.level(hit.rule, context.in_tests),
@@ -56,6 +58,7 @@ impl Inspector<'_> {
                 validation: None,
             });
         }
+        redact_name(report, &secrets);
         look_inside
     }
 
@@ -112,4 +115,24 @@ impl Inspector<'_> {
             }
         }
     }
+}
+
+/// A secret in a file's name is masked in the name every output shows, as evidence is: the
+/// reports point at a path that reads `tokens/ghp_… (redacted).txt`, and no log holds the key.
+fn redact_name(report: &mut FileReport, secrets: &[Vec<u8>]) {
+    let mut path = report.path.clone();
+    for secret in secrets {
+        if let Ok(secret) = std::str::from_utf8(secret) {
+            path = path.replace(secret, &redact::evidence(secret.as_bytes(), true));
+        }
+    }
+    if path == report.path {
+        return;
+    }
+    for finding in &mut report.findings {
+        if finding.path == report.path {
+            finding.path.clone_from(&path);
+        }
+    }
+    report.path = path;
 }

@@ -39,6 +39,15 @@ pub fn resolve(cli: &Cli, cwd: &Path) -> anyhow::Result<ScanPaths> {
     .collect();
     let mut canonical = Vec::with_capacity(given.len());
     for (path, shown) in &given {
+        if let Some((link, target)) = through_committed_link(path, cwd) {
+            bail!(
+                "{shown}: {} is a symbolic link the repository commits, and it points outside the \
+                 repository (to {}); anteater does not follow links a repository provides: name \
+                 the folder itself",
+                crate::redact::escape(&link.display().to_string()),
+                crate::redact::escape(&target.display().to_string())
+            );
+        }
         let resolved = path
             .canonicalize()
             .with_context(|| format!("{shown}: cannot open"))?;
@@ -75,6 +84,34 @@ pub fn resolve(cli: &Cli, cwd: &Path) -> anyhow::Result<ScanPaths> {
         root,
         listed: Some(outermost(canonical)),
     })
+}
+
+/// The committed symbolic link a command-line path passes through that points outside its
+/// repository, and where it points. CI scripts name fixed paths (`anteater src`): a change can
+/// make `src` a link to a runner's credentials, so such a path is refused, never followed.
+fn through_committed_link(path: &Path, cwd: &Path) -> Option<(PathBuf, PathBuf)> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let mut prefix = PathBuf::new();
+    for component in absolute.components() {
+        prefix.push(component);
+        let is_link = std::fs::symlink_metadata(&prefix).is_ok_and(|meta| meta.file_type().is_symlink());
+        if !is_link || !crate::git::is_tracked(&prefix) {
+            continue;
+        }
+        let top = crate::git::top_level(prefix.parent()?)
+            .ok()?
+            .canonicalize()
+            .ok()?;
+        let target = prefix.canonicalize().ok()?;
+        if !target.starts_with(&top) {
+            return Some((prefix, target));
+        }
+    }
+    None
 }
 
 /// The mode that needs a whole folder, if one was asked for.

@@ -230,8 +230,8 @@ mod tests {
         ];
         let stats = ScanStats::default();
         let xml = render(&report(&rules, &findings, &stats));
-        // Four rules, the binary rule and the scan case.
-        assert!(xml.contains("tests=\"6\" failures=\"1\" errors=\"0\""), "{xml}");
+        // Four rules, the binary and DER-key rules and the scan case.
+        assert!(xml.contains("tests=\"7\" failures=\"1\" errors=\"0\""), "{xml}");
         assert!(
             xml.contains("message=\"a&lt;b&gt;&amp;&quot;c&apos;.txt:3 high: x (and 1 more)\""),
             "{xml}"

@@ -399,7 +399,7 @@ fn rule_descriptor(rule: &RuleMeta) -> sarif::ReportingDescriptor {
     let kind_tag = match rule.kind {
         RuleKind::Content => "content",
         RuleKind::FileName => "file-name",
-        RuleKind::Binary => "binary",
+        RuleKind::Binary | RuleKind::KeyFile => "binary",
         RuleKind::VirusTotal => "virustotal",
         RuleKind::ConfigChange => "configuration",
     };

@@ -30,6 +30,7 @@ pub fn shipped_rules() -> anyhow::Result<BTreeMap<String, (RuleMeta, Vec<&'stati
         }
     }
     let fixed = std::iter::once(super::binary_rule())
+        .chain(std::iter::once(super::der_key_rule()))
         .chain(super::virustotal_rules(false))
         .chain(std::iter::once(super::config_changed_rule()))
         .chain(std::iter::once(super::waiver_added_rule(false)));

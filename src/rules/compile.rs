@@ -80,6 +80,7 @@ impl RuleSet {
     /// problem, so a broken configuration is fixed in one go.
     pub fn compile(mut rules: Vec<RuleMeta>) -> anyhow::Result<Self> {
         rules.push(binary_rule());
+        rules.push(super::der_key_rule());
         let mut seen = HashSet::new();
         for rule in &rules {
             if rule.id.trim().is_empty() {
@@ -132,7 +133,7 @@ impl RuleSet {
                     file_names.push(index);
                 }
                 RuleKind::Binary => binary = index,
-                RuleKind::VirusTotal | RuleKind::ConfigChange => {}
+                RuleKind::VirusTotal | RuleKind::ConfigChange | RuleKind::KeyFile => {}
             }
         }
 

@@ -107,6 +107,8 @@ pub enum RuleKind {
     VirusTotal,
     /// A change to anteater's own configuration (--diff mode).
     ConfigChange,
+    /// A private key stored in binary (DER) form, told by its structure.
+    KeyFile,
 }
 
 /// Everything a report needs to know about a rule.
@@ -167,6 +169,33 @@ pub fn binary_rule() -> RuleMeta {
         severity: Severity::High,
         redact: false,
         kind: RuleKind::Binary,
+        pattern: None,
+        origin: "built-in".into(),
+        precision: Precision::VeryHigh,
+        filter: None,
+        demote_in_tests: false,
+    }
+}
+
+/// The id of `der_key_rule`.
+pub const DER_PRIVATE_KEY: &str = "private-key-der";
+
+/// The rule for a private key stored in binary (DER) form: no PEM header for a content rule to
+/// find, so the inspector reads its structure (`inspect::der`). On in every ruleset, like the
+/// binary allowlist.
+pub fn der_key_rule() -> RuleMeta {
+    RuleMeta {
+        id: DER_PRIVATE_KEY.into(),
+        name: "Private key in DER form".into(),
+        description: "A file that is a private key or key store in binary (DER) form: PKCS #1, PKCS #8, SEC 1 or PKCS #12.".into(),
+        remediation: Some(
+            "Remove the key from the repository (and its history) and treat it as compromised: \
+             revoke or rotate it, and load keys from a secret store at run time."
+                .into(),
+        ),
+        severity: Severity::Critical,
+        redact: true,
+        kind: RuleKind::KeyFile,
         pattern: None,
         origin: "built-in".into(),
         precision: Precision::VeryHigh,

@@ -2,7 +2,7 @@
 //! one commit of a pull request and removed by the next is in history for good once merged, so
 //! it is reported, at the commit that added it. `git log --raw` lists what each commit changed
 //! (merges as combined diffs); the versions go through the shared pipeline of
-//! [`super::changes`].
+//! [`super::changes`]. Their messages are inspected too ([`super::messages`]).
 
 use std::path::Path;
 
@@ -13,12 +13,15 @@ use super::changes::{self, Found, Scope, Side};
 /// Scans what each commit of `revisions` (git log arguments: `BASE..HEAD`, `A..B`, `HEAD`) added
 /// under `scope.root`, with `scope.threads` workers.
 pub fn scan(scope: &Scope<'_>, revisions: &[String]) -> anyhow::Result<Found> {
-    match scan_with(scope, revisions, "-M") {
+    let mut found = match scan_with(scope, revisions, "-M") {
         // Finding renamed-and-edited files makes git read blobs, and a partial clone lacks some:
         // then only exact renames are followed (an edited, renamed file counts as added).
         Err(err) if format!("{err:#}").contains("unable to read") => scan_with(scope, revisions, "-M100%"),
         other => other,
-    }
+    }?;
+    // What the range's commits say about themselves is history too.
+    super::messages::scan(scope, revisions, &mut found)?;
+    Ok(found)
 }
 
 fn scan_with(scope: &Scope<'_>, revisions: &[String], renames: &str) -> anyhow::Result<Found> {

@@ -9,6 +9,7 @@ pub mod changes;
 pub mod git_ignored;
 pub mod history;
 pub mod index;
+pub mod messages;
 pub mod progress;
 pub mod walk;
 

@@ -172,8 +172,11 @@ impl ParallelVisitor for Visitor<'_> {
             }
             return WalkState::Continue;
         }
-        // Unfollowed symbolic links are not read: they may point outside the tree.
-        if !file_type.is_file() || self.plan.exceptions.ignores_path(&relative) {
+        // An unfollowed symbolic link is never read through (it may point outside the tree), but
+        // its own text is what git stores for it, and is searched as git modes search it: a
+        // secret can be a link's target.
+        let link = file_type.is_symlink();
+        if !(file_type.is_file() || link) || self.plan.exceptions.ignores_path(&relative) {
             return WalkState::Continue;
         }
         if self.plan.excluded.contains(path) || in_excluded_dir(path, self.plan) {
@@ -188,10 +191,23 @@ impl ParallelVisitor for Visitor<'_> {
             None => &ALL_LINES,
             Some(lines) => lines.get(&report_path).unwrap_or(&NO_LINES),
         };
+        let target;
+        let content = if link {
+            target = match link_text(path) {
+                Ok(target) => target,
+                Err(err) => {
+                    self.local.stats.unreadable.push((report_path, err.to_string()));
+                    return WalkState::Continue;
+                }
+            };
+            Content::Bytes(&target)
+        } else {
+            Content::File { path, upload: true }
+        };
         let fragment = Fragment {
             scan_path: &relative,
             report_path,
-            content: Content::File { path, upload: true },
+            content,
             added,
             name_is_new: true,
         };
@@ -225,6 +241,20 @@ impl Drop for Visitor<'_> {
         shared.indicators.extend(local.indicators);
         shared.uploads.extend(local.uploads);
         shared.stats.merge(local.stats);
+    }
+}
+
+/// What git stores for a symbolic link: the path it points to, as written.
+fn link_text(path: &Path) -> std::io::Result<Vec<u8>> {
+    let target = std::fs::read_link(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(target.as_os_str().as_bytes().to_vec())
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(target.to_string_lossy().replace('\\', "/").into_bytes())
     }
 }
 

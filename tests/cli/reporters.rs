@@ -338,10 +338,10 @@ fn junit_is_well_formed_with_hostile_file_names_and_content() {
         xml.contains("EVIL ]]&gt; &lt;!-- &amp; &lt;/failure&gt;"),
         "{xml}"
     );
-    // One case per rule (3 content rules, 1 file-name rule, the binary rule) and the scan case;
-    // the warning is below --fail-on error, so only `forbidden` and `evil` fail.
+    // One case per rule (3 content rules, 1 file-name rule, the binary and DER-key rules) and
+    // the scan case; the warning is below --fail-on error, so only `forbidden` and `evil` fail.
     assert!(
-        xml.contains("<testsuite name=\"anteater\" tests=\"6\" failures=\"2\" errors=\"0\""),
+        xml.contains("<testsuite name=\"anteater\" tests=\"7\" failures=\"2\" errors=\"0\""),
         "{xml}"
     );
     assert!(

@@ -10,6 +10,12 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// (lzma-rs's encoder stores rather than compresses: no bomb can be made with it.)
+pub fn zlib(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
 pub fn xz(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     lzma_rs::xz_compress(&mut std::io::Cursor::new(bytes), &mut out).unwrap();

@@ -4,6 +4,7 @@
 pub mod compress;
 pub mod git_repo;
 // Shared with the library's unit tests (`src/lib.rs`), which alone use the client certificate.
+pub mod every_mode;
 #[allow(dead_code)]
 pub mod pki;
 pub mod provider_mock;

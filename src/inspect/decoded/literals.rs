@@ -1,0 +1,177 @@
+//! A token cut into string literals and glued back by the language: `"AKIA" + "…"`, PHP's
+//! `.`, Lua's `..`, SQL's `||`, VB's `&`, D's `~`, adjacent literals (`"ghp_" "…"` in C, Python
+//! and Go), and the same continued over lines (a trailing operator or `\`).
+
+const QUOTES: [u8; 3] = [b'"', b'\'', b'`'];
+
+/// The operator between two literals at the start of `bytes`, and its length.
+fn operator(bytes: &[u8]) -> usize {
+    match bytes {
+        [b'.', b'.', ..] | [b'|', b'|', ..] => 2,
+        [b'+' | b'.' | b'&' | b'~', ..] => 1,
+        _ => 0,
+    }
+}
+
+fn skip_spaces(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() && matches!(bytes[at], b' ' | b'\t') {
+        at += 1;
+    }
+    at
+}
+
+/// Where the glue after a closing quote at `at` ends (the next literal's opening quote), if a
+/// literal of the same quote follows: an operator between them, or at least a space.
+fn glue_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let quote = bytes[at];
+    let after = skip_spaces(bytes, at + 1);
+    let op = operator(&bytes[after..]);
+    let next = skip_spaces(bytes, after + op);
+    let spaced = after > at + 1 || next > after + op;
+    let next = next + literal_prefix(&bytes[next..]);
+    (bytes.get(next) == Some(&quote) && (op > 0 || spaced)).then_some(next)
+}
+
+/// A string prefix such as Python's `f`, `b`, `r` or C's `L`, `u8` before a quote.
+fn literal_prefix(bytes: &[u8]) -> usize {
+    let len = bytes
+        .iter()
+        .take(3)
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    let is_prefix = len <= 2
+        && bytes.get(len).is_some_and(|b| QUOTES.contains(b))
+        && bytes[..len].iter().all(|b| {
+            matches!(
+                b,
+                b'f' | b'F' | b'b' | b'B' | b'r' | b'R' | b'u' | b'U' | b'L' | b'8'
+            )
+        });
+    if is_prefix {
+        len
+    } else {
+        0
+    }
+}
+
+/// Offsets of quotes followed by glue and another literal, on one line or the next.
+pub(super) fn glue_starts(text: &[u8], at: &mut Vec<usize>) {
+    for found in memchr::memchr3_iter(b'"', b'\'', b'`', text) {
+        // Most quotes are followed by a letter, a comma, a colon or a bracket: no glue.
+        let next = skip_spaces(text, found + 1);
+        let glue = [b'\r', b'\n', b'\\', b'+', b'.', b'&', b'|', b'~', text[found]];
+        if !text.get(next).is_some_and(|b| glue.contains(b)) {
+            continue;
+        }
+        if glue_end(text, found).is_some() || continues(text, found).is_some() {
+            at.push(found);
+        }
+    }
+}
+
+/// Where the next line's literal starts, when the literal closing at `at` is continued on it:
+/// `"…" +` or `"…" \` ending the line, or the next line starting with an operator and a
+/// literal (or with a literal, after a literal ending this one).
+fn continues(text: &[u8], at: usize) -> Option<usize> {
+    let quote = text[at];
+    let after = skip_spaces(text, at + 1);
+    let op = operator(&text[after..]);
+    let mut end = skip_spaces(text, after + op);
+    let backslash = op == 0 && text.get(end) == Some(&b'\\');
+    if backslash {
+        end += 1;
+    }
+    if text.get(end) == Some(&b'\r') {
+        end += 1;
+    }
+    if text.get(end) != Some(&b'\n') {
+        return None;
+    }
+    let next = skip_spaces(text, end + 1);
+    let next_op = if op == 0 && !backslash {
+        operator(&text[next..])
+    } else {
+        0
+    };
+    let literal = skip_spaces(text, next + next_op);
+    let literal = literal + literal_prefix(&text[literal..]);
+    // A literal alone at the end of one line and the start of the next joins only when an
+    // operator or a continuation says so; lists of lines (`"a",`) never join.
+    (text.get(literal) == Some(&quote) && (op > 0 || backslash || next_op > 0)).then_some(literal)
+}
+
+/// The line starting at `start` with the lines that continue its literals (at most `max`
+/// more), joined by spaces with continuation backslashes dropped; where that text ends in
+/// `text`, and how many lines were added.
+pub(super) fn logical_line(text: &[u8], start: usize, max: usize) -> (Vec<u8>, usize, usize) {
+    let mut end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |nl| start + nl);
+    let mut continued = 0;
+    while continued < max && end < text.len() {
+        let line = &text[start..end];
+        let Some(last_quote) = line.iter().rposition(|b| QUOTES.contains(b)) else {
+            break;
+        };
+        if continues(text, start + last_quote).is_none() {
+            break;
+        }
+        end = memchr::memchr(b'\n', &text[end + 1..]).map_or(text.len(), |nl| end + 1 + nl);
+        continued += 1;
+    }
+    let mut logical = Vec::with_capacity(end - start);
+    for (index, part) in text[start..end].split(|&b| b == b'\n').enumerate() {
+        if index > 0 {
+            logical.push(b' ');
+        }
+        let part = part.strip_suffix(b"\r").unwrap_or(part);
+        let trimmed = part.trim_ascii_end();
+        let part = if index < continued && trimmed.ends_with(b"\\") {
+            &trimmed[..trimmed.len() - 1]
+        } else {
+            part
+        };
+        logical.extend_from_slice(part);
+    }
+    (logical, end, continued)
+}
+
+/// `line` with its glued literals made one, or None when none are glued. Literals are read
+/// left to right (a backslash escapes the next byte), so glue is only ever taken between a
+/// literal's closing quote and the next one's opening quote.
+pub(super) fn join(line: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut joined = false;
+    let mut at = 0;
+    let mut inside: Option<u8> = None;
+    while at < line.len() {
+        let byte = line[at];
+        match inside {
+            None => {
+                if QUOTES.contains(&byte) {
+                    inside = Some(byte);
+                }
+                out.push(byte);
+                at += 1;
+            }
+            Some(_) if byte == b'\\' => {
+                out.extend_from_slice(&line[at..(at + 2).min(line.len())]);
+                at += 2;
+            }
+            Some(quote) if byte == quote => match glue_end(line, at) {
+                Some(next) => {
+                    joined = true;
+                    at = next + 1;
+                }
+                None => {
+                    inside = None;
+                    out.push(byte);
+                    at += 1;
+                }
+            },
+            Some(_) => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    joined.then_some(out)
+}

@@ -1,0 +1,185 @@
+//! Secrets written so that their own characters never stand in a row: encoded (base64, hex,
+//! percent-escapes, `\u`/`\x` escapes, HTML entities), with invisible characters inside, cut
+//! into string literals joined by an operator or a line continuation, or named by a field of
+//! their own (`{"name": "AWS_SECRET_ACCESS_KEY", "value": "…"}`). The lines holding such a form
+//! are written out decoded in a copy that keeps the file's line numbers (every other line left
+//! empty), and the content rules search that copy too, as they search unescaped strings.
+//!
+//! Finding the lines is one pass of fast searches over the window (memchr for the bytes that
+//! start an escape or a literal, a skipping scan for long base64 and hex runs); only those lines
+//! are decoded.
+
+mod encodings;
+mod literals;
+mod pairs;
+
+use std::ops::RangeInclusive;
+
+/// What was undone on a line, for a finding's detail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Undone(u8);
+
+impl Undone {
+    const INVISIBLE: Undone = Undone(1);
+    const ESCAPES: Undone = Undone(2);
+    const JOINED: Undone = Undone(4);
+    const BASE64: Undone = Undone(8);
+    const HEX: Undone = Undone(16);
+    const PAIR: Undone = Undone(32);
+
+    fn add(&mut self, other: Undone) {
+        self.0 |= other.0;
+    }
+
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// "base64-decoded", "with invisible characters removed and literals joined", …
+    pub fn describe(self) -> String {
+        let names = [
+            (Self::INVISIBLE, "invisible characters removed"),
+            (Self::ESCAPES, "escapes decoded"),
+            (Self::JOINED, "string literals joined"),
+            (Self::BASE64, "base64 decoded"),
+            (Self::HEX, "hex decoded"),
+            (Self::PAIR, "a name/value pair read as an assignment"),
+        ];
+        let done: Vec<&str> = names
+            .iter()
+            .filter(|(flag, _)| self.0 & flag.0 != 0)
+            .map(|(_, name)| *name)
+            .collect();
+        format!("Found with {}", done.join(", "))
+    }
+}
+
+/// A window's lines that held an encoded or split form, decoded.
+#[derive(Debug)]
+pub struct Decoded {
+    /// As many lines as the window; the decoded ones filled, the rest empty.
+    pub text: Vec<u8>,
+    /// Per decoded line of the window (1-based, in order): the window's lines it was read from
+    /// and what was undone.
+    lines: Vec<(u32, RangeInclusive<u32>, Undone)>,
+}
+
+impl Decoded {
+    /// The lines of the window that decoded line `line` stands for.
+    pub fn source_lines(&self, line: u32) -> RangeInclusive<u32> {
+        match self.lines.binary_search_by_key(&line, |(at, _, _)| *at) {
+            Ok(found) => self.lines[found].1.clone(),
+            Err(_) => line..=line,
+        }
+    }
+
+    /// What was undone on decoded line `line`.
+    pub fn undone(&self, line: u32) -> Undone {
+        match self.lines.binary_search_by_key(&line, |(at, _, _)| *at) {
+            Ok(found) => self.lines[found].2,
+            Err(_) => Undone::default(),
+        }
+    }
+}
+
+/// How many lines a value's name may be away from it, and a literal may be continued over.
+const NEIGHBOURS: usize = 3;
+const CONTINUED_LINES: usize = 6;
+
+/// The decoded copy of `text`, or None when no line holds anything to decode.
+pub fn decode(text: &[u8]) -> Option<Decoded> {
+    let mut starts = candidate_lines(text);
+    if starts.is_empty() {
+        return None;
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let mut out = Vec::new();
+    let mut lines = Vec::new();
+    // The copy is written up to `done` (a line start of `text`), as line `line` (1-based).
+    let mut done = 0;
+    let mut line: u32 = 1;
+    for start in starts {
+        if start < done {
+            continue; // Part of a line already read (a continued literal).
+        }
+        let skipped = memchr::memchr_iter(b'\n', &text[done..start]).count();
+        line = line.saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX));
+        out.resize(out.len() + skipped, b'\n');
+        let (logical, end, continued) = literals::logical_line(text, start, CONTINUED_LINES);
+        let mut undone = Undone::default();
+        let mut decoded = undo(&logical, &mut undone);
+        let mut first = line;
+        let mut last = line.saturating_add(u32::try_from(continued).unwrap_or(u32::MAX));
+        if let Some(pair) = pairs::assignment(text, start, end, NEIGHBOURS) {
+            let assignment = undo(&pair.assignment, &mut undone);
+            decoded.push(b'\t');
+            decoded.extend_from_slice(&assignment);
+            undone.add(Undone::PAIR);
+            first = first.saturating_sub(u32::try_from(pair.lines_before).unwrap_or(u32::MAX));
+            last = last.saturating_add(u32::try_from(pair.lines_after).unwrap_or(u32::MAX));
+        }
+        let line_end = end.min(text.len());
+        let newlines = memchr::memchr_iter(b'\n', &text[start..line_end]).count();
+        if !undone.is_empty() {
+            out.extend(decoded.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+            lines.push((line, first.max(1)..=last, undone));
+        }
+        out.resize(out.len() + newlines, b'\n');
+        line = line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+        done = line_end;
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    out.resize(
+        out.len() + memchr::memchr_iter(b'\n', &text[done..]).count(),
+        b'\n',
+    );
+    Some(Decoded { text: out, lines })
+}
+
+/// Every decoding a line can need, in the order they unwrap each other: escapes first (they
+/// can spell invisible characters and quotes), then invisible characters, joined literals,
+/// and base64 or hex runs twice (a value encoded twice). Decoded line breaks are written `\n`,
+/// as escaped strings write them, so that the copy keeps its lines.
+fn undo(line: &[u8], undone: &mut Undone) -> Vec<u8> {
+    let mut current = line.to_vec();
+    if let Some(decoded) = encodings::unescape(&current) {
+        current = decoded;
+        undone.add(Undone::ESCAPES);
+    }
+    if let Some(visible) = encodings::without_invisible(&current) {
+        current = visible;
+        undone.add(Undone::INVISIBLE);
+    }
+    if let Some(joined) = literals::join(&current) {
+        current = joined;
+        undone.add(Undone::JOINED);
+    }
+    for _ in 0..2 {
+        let Some((decoded, how)) = encodings::decode_runs(&current) else {
+            break;
+        };
+        current = decoded;
+        undone.add(how);
+    }
+    current
+}
+
+/// Where the lines that may need decoding start.
+fn candidate_lines(text: &[u8]) -> Vec<usize> {
+    let mut at = Vec::new();
+    encodings::escape_starts(text, &mut at);
+    encodings::invisible_starts(text, &mut at);
+    encodings::run_starts(text, &mut at);
+    literals::glue_starts(text, &mut at);
+    pairs::value_starts(text, &mut at);
+    for offset in &mut at {
+        *offset = memchr::memrchr(b'\n', &text[..*offset]).map_or(0, |nl| nl + 1);
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests;

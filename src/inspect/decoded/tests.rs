@@ -1,0 +1,145 @@
+use super::*;
+
+fn decoded_lines(text: &str) -> Vec<String> {
+    let Some(decoded) = decode(text.as_bytes()) else {
+        return Vec::new();
+    };
+    assert_eq!(
+        decoded.text.iter().filter(|&&b| b == b'\n').count(),
+        text.matches('\n').count(),
+        "the copy keeps the lines"
+    );
+    String::from_utf8(decoded.text)
+        .unwrap()
+        .split('\n')
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn base64_and_hex_runs_that_read_as_text_are_decoded_in_place() {
+    // "AKIAQ3TZ7VK2MXWJ4RNA" base64- and hex-encoded.
+    let lines = decoded_lines(
+        "a\nk = \"QUtJQVEzVFo3VksyTVhXSjRSTkE=\"\nh = 414b49415133545a37564b324d58574a34524e41\n",
+    );
+    assert_eq!(lines[1], "k = \"AKIAQ3TZ7VK2MXWJ4RNA\"");
+    assert_eq!(lines[2], "h = AKIAQ3TZ7VK2MXWJ4RNA");
+    assert_eq!(lines[0], "");
+}
+
+#[test]
+fn runs_that_decode_to_bytes_are_left_alone() {
+    // A sha256 and an identifier decode to no text.
+    assert!(
+        decoded_lines("sum = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n").is_empty()
+    );
+    assert!(decoded_lines("ListObjectsV2WithContextPagesRequestInput\n").is_empty());
+}
+
+#[test]
+fn base64_twice_and_text_with_line_breaks() {
+    // base64(base64("-----BEGIN RSA PRIVATE KEY-----\nMIIE")).
+    let inner = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlF";
+    let lines = decoded_lines(&format!("x: {inner}\n"));
+    assert_eq!(lines[0], "x: -----BEGIN RSA PRIVATE KEY-----\\nMIIE");
+    use base64::Engine as _;
+    let outer = base64::engine::general_purpose::STANDARD.encode(inner);
+    let lines = decoded_lines(&format!("x: {outer}\n"));
+    assert_eq!(lines[0], "x: -----BEGIN RSA PRIVATE KEY-----\\nMIIE");
+}
+
+#[test]
+fn escapes_are_decoded_but_quotes_and_backslashes_kept() {
+    let lines = decoded_lines(
+        "t = \"\\u0067hp_abc\\x64\"\nu = %41KIA&#81;&#x33;\ns = \"\\\\u0041 \\\"q\\\"\"\nemoji \\uD83D\\uDE00\n",
+    );
+    assert_eq!(lines[0], "t = \"ghp_abcd\"");
+    assert_eq!(lines[1], "u = AKIAQ3");
+    assert_eq!(lines[2], "", "an escaped backslash is not an escape");
+    assert_eq!(lines[3], "emoji \u{1F600}");
+}
+
+#[test]
+fn invisible_characters_inside_tokens_are_removed() {
+    let lines = decoded_lines("k = AKIA\u{200B}Q3TZ7VK2\u{00AD}MXWJ4RNA\u{FEFF}\n");
+    assert_eq!(lines[0], "k = AKIAQ3TZ7VK2MXWJ4RNA");
+}
+
+#[test]
+fn literals_glued_by_operators_or_continuations_are_joined() {
+    let lines = decoded_lines(concat!(
+        "a = \"AKIA\" + \"Q3TZ\" . 'x' + 'y'\n",
+        "b = \"ghp_\" \"abc\"\n",
+        "c = \"xoxb-\" +\n",
+        "    \"1234\"\n",
+        "d = \"one\"\n",
+        "    + \"two\"\n",
+        "e = [\"a\", \"b\"]\n",
+        "f = \"a\" == \"b\"\n",
+    ));
+    assert_eq!(lines[0], "a = \"AKIAQ3TZ\" . 'xy'");
+    assert_eq!(lines[1], "b = \"ghp_abc\"");
+    assert_eq!(lines[2], "c = \"xoxb-1234\"");
+    assert_eq!(lines[3], "");
+    assert_eq!(lines[4], "d = \"onetwo\"");
+    assert_eq!(lines[6], "", "a list is not a concatenation");
+    assert_eq!(lines[7], "");
+    let decoded = decode(b"c = \"xoxb-\" +\n    \"1234\"\n").unwrap();
+    assert_eq!(decoded.source_lines(1), 1..=2);
+}
+
+#[test]
+fn a_value_named_by_its_own_field_reads_as_an_assignment() {
+    let ecs = "{\"name\": \"AWS_SECRET_ACCESS_KEY\", \"value\": \"abc\"}\n";
+    assert!(decoded_lines(ecs)[0].ends_with("\tAWS_SECRET_ACCESS_KEY = \"abc\"}"));
+    let k8s = "env:\n  - name: DB_PASSWORD\n    value: hunter2\n";
+    let lines = decoded_lines(k8s);
+    assert!(lines[2].ends_with("\tDB_PASSWORD = hunter2"), "{lines:?}");
+    let decoded = decode(k8s.as_bytes()).unwrap();
+    assert_eq!(decoded.source_lines(3), 2..=3);
+    // JSON keeps no order: the name may follow.
+    let reversed = "{\n  \"value\": \"abc\",\n  \"name\": \"TOKEN\"\n}\n";
+    assert!(decoded_lines(reversed)[1].ends_with("\tTOKEN = \"abc\","));
+    // Code that calls a field Name is not a name.
+    assert!(decoded_lines("Name: aws.String(\"x\"),\nValue: aws.String(\"y\"),\n").is_empty());
+    // Another pair's value stops the search.
+    let two = "- name: A_NAME\n  value: one\n  value: two\n";
+    assert_eq!(decoded_lines(two)[2], "");
+}
+
+#[test]
+fn eight_bytes_are_classified_as_one_at_a_time() {
+    for byte in 0..=255u8 {
+        for lane in 0..8 {
+            let mut bytes = [b' '; 8];
+            bytes[lane] = byte;
+            let lanes = encodings::alphabet_lanes_of(bytes);
+            let expected = byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'-' | b'_');
+            assert_eq!(
+                lanes & (0x80 << (8 * lane)) != 0,
+                expected,
+                "byte {byte:#x} in lane {lane}"
+            );
+            assert_eq!(
+                lanes & !(0x80 << (8 * lane)),
+                0,
+                "byte {byte:#x}: spaces are no run bytes"
+            );
+        }
+    }
+    let text = b"a.b ".repeat(10);
+    assert_eq!(encodings::runs_of(&text).count(), 0);
+    let text = [
+        &b"x = "[..],
+        &[b'Q'; 15][..],
+        b" ",
+        &[b'Q'; 16][..],
+        b".",
+        &[b'Q'; 40][..],
+    ]
+    .concat();
+    assert_eq!(
+        encodings::runs_of(&text).collect::<Vec<_>>(),
+        vec![20..36, 37..77]
+    );
+}

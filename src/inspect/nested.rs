@@ -1,0 +1,152 @@
+//! What a file holds inside: an archive's members, a PDF's deflated streams. Each is inspected
+//! as a fragment of its own (`archive.jar!/path/inside`), by the same inspector, within the
+//! outermost file's budget.
+
+use std::cell::RefCell;
+use std::fs::File;
+
+use super::{archive, binary, pdf, Context, FileOutcome, FileReport, Inspector};
+use crate::finding::sha256_hex;
+use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
+
+impl Inspector<'_> {
+    /// Hashes an archive like any binary, then inspects each of its members as a fragment of its
+    /// own, named `archive!/member`. Its own bytes are not searched: its members are.
+    pub(super) fn inspect_archive(
+        &self,
+        format: archive::Format,
+        length: u64,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) -> std::io::Result<FileOutcome> {
+        let settings = &self.settings;
+        let fragment = context.fragment;
+        if settings.check_binaries {
+            let sha256 = match &fragment.content {
+                Content::File { path, .. } => binary::sha256_hex(&[], &mut File::open(path)?)?,
+                Content::Bytes(bytes) => sha256_hex(bytes),
+            };
+            self.check_binary(sha256, length, context, report);
+        }
+        let outermost;
+        let (depth, budget) = match context.archive {
+            Some((depth, budget)) => (depth + 1, budget),
+            None => {
+                outermost = std::cell::RefCell::new(archive::Budget::new(archive::LIMITS));
+                (1, &outermost)
+            }
+        };
+        let mut problem = None;
+        let mut buffer = Vec::new();
+        let mut visit = |member: archive::Member| {
+            self.inspect_member(
+                member,
+                (depth, budget),
+                context,
+                &mut buffer,
+                report,
+                &mut problem,
+            );
+        };
+        let opened = archive::members(
+            format,
+            &fragment.content,
+            fragment.scan_path,
+            settings.max_file_size,
+            budget,
+            &mut visit,
+        );
+        if let Err(reason) = opened {
+            problem.get_or_insert(reason);
+        }
+        Ok(match problem {
+            Some(reason) => FileOutcome::Unreadable(reason),
+            None => FileOutcome::Binary,
+        })
+    }
+
+    /// How much text is held in memory at once: --max-file-size, but never less than the block
+    /// read to classify a file.
+    /// Inspects each deflated stream of a PDF whose bytes were searched already; the problem
+    /// that stopped it, if one did.
+    pub(super) fn inspect_pdf_streams(
+        &self,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) -> std::io::Result<Option<String>> {
+        let fragment = context.fragment;
+        let owned;
+        let bytes: &[u8] = match &fragment.content {
+            Content::File { path, .. } => {
+                owned = std::fs::read(path)?;
+                &owned
+            }
+            Content::Bytes(bytes) => bytes,
+        };
+        let outermost;
+        let (depth, budget) = match context.archive {
+            Some((depth, budget)) => (depth + 1, budget),
+            None => {
+                outermost = RefCell::new(archive::Budget::new(archive::LIMITS));
+                (1, &outermost)
+            }
+        };
+        let mut problem = None;
+        let mut buffer = Vec::new();
+        let mut visit = |member: archive::Member| {
+            self.inspect_member(
+                member,
+                (depth, budget),
+                context,
+                &mut buffer,
+                report,
+                &mut problem,
+            );
+        };
+        if let Err(reason) = pdf::streams(bytes, self.settings.max_file_size, budget, &mut visit) {
+            problem.get_or_insert(reason);
+        }
+        Ok(problem)
+    }
+
+    /// Inspects one member of the file `context` is about, named `file!/member`. The members are
+    /// as new as the file: all of them when it changed, none otherwise. The first problem met in
+    /// a member is kept in `problem`.
+    fn inspect_member(
+        &self,
+        member: archive::Member,
+        (depth, budget): (usize, &RefCell<archive::Budget>),
+        context: &Context<'_>,
+        buffer: &mut Vec<u8>,
+        report: &mut FileReport,
+        problem: &mut Option<String>,
+    ) {
+        let fragment = context.fragment;
+        let changed = !fragment.added.is_empty();
+        let added = if changed { &ALL_LINES } else { &NO_LINES };
+        let scan_path = format!("{}!/{}", fragment.scan_path, member.name);
+        let nested = Fragment {
+            scan_path: &scan_path,
+            report_path: format!("{}!/{}", fragment.report_path, member.name),
+            content: Content::Bytes(&member.bytes),
+            added,
+            name_is_new: fragment.name_is_new || changed,
+        };
+        let mut found = self.inspect_in(&nested, buffer, Some((depth, budget)));
+        report.findings.append(&mut found.findings);
+        report.not_opened.append(&mut found.not_opened);
+        report.suppressed += found.suppressed;
+        match found.outcome {
+            FileOutcome::Unreadable(reason) => {
+                problem.get_or_insert(format!("{}: {reason}", nested.report_path));
+            }
+            FileOutcome::TooLarge(size) => {
+                problem.get_or_insert(format!(
+                    "{}: {size} bytes, over --max-file-size",
+                    nested.report_path
+                ));
+            }
+            _ => {}
+        }
+    }
+}
