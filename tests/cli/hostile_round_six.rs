@@ -1,6 +1,7 @@
 //! Never a false pass, round six (issue 18): a secret whose characters never stand in a row in
-//! the file. Encoded (base64, twice, hex, percent-escapes, `\u`/`\x` escapes, HTML entities),
-//! with invisible characters inside, cut into joined literals, or named by a field of its own.
+//! the file. Encoded (base64, twice, hex, percent-escapes, `\u`/`\x` escapes, HTML entities,
+//! quoted-printable), with invisible characters inside, cut into joined literals, or named by a
+//! field of its own.
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use base64::Engine as _;
@@ -63,6 +64,14 @@ fn a_token_in_any_common_encoding_is_found() {
         (
             "hex_entities.xml",
             format!("<t>{}</t>\n", every_byte(TOKEN, |b| format!("&#x{b:x};"))),
+        ),
+        (
+            "mail.eml",
+            format!(
+                "Content-Transfer-Encoding: quoted-printable\n\nGITHUB_TOKEN=3D{}=\n{}\n",
+                &TOKEN[..20],
+                &TOKEN[20..]
+            ),
         ),
     ];
     for (path, text) in cases {

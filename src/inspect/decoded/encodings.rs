@@ -1,5 +1,6 @@
-//! Text spelled in another alphabet: `\u0041`/`\x41`/`%41`/`&#65;` escapes, invisible
-//! characters inside a token, and long base64 or hex runs that decode to text.
+//! Text spelled in another alphabet: `\u0041`/`\x41`/`%41`/`&#65;` escapes, quoted-printable
+//! (`=3D`, soft line breaks), invisible characters inside a token, and long base64 or hex runs
+//! that decode to text.
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -345,6 +346,80 @@ fn is_text(bytes: &[u8]) -> bool {
             .iter()
             .all(|&b| matches!(b, b' '..=b'~' | b'\n' | b'\r' | b'\t'))
         && bytes.iter().any(u8::is_ascii_alphanumeric)
+}
+
+/// Whether a window reads as quoted-printable (mail, MIME parts): `=3D` (an encoded `=`),
+/// `=20` or `=0A`, or the header that says so. Only then are `=XX` and soft line breaks decoded:
+/// `x=41` in code is an assignment.
+pub(super) fn looks_quoted_printable(text: &[u8]) -> bool {
+    [&b"=3D"[..], b"=20", b"=0A", b"quoted-printable"]
+        .iter()
+        .any(|marker| memchr::memmem::find(text, marker).is_some())
+}
+
+/// Offsets of quoted-printable escapes and soft line breaks (in a window that reads as QP).
+pub(super) fn quoted_printable_starts(text: &[u8], at: &mut Vec<usize>) {
+    for found in memchr::memchr_iter(b'=', text) {
+        let rest = &text[found + 1..];
+        let soft_break = rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
+        if soft_break || quoted_printable_byte(rest).is_some() {
+            at.push(found);
+        }
+    }
+}
+
+/// The byte `=XX` stands for (`XX` two upper-case hex digits, as QP writes them).
+fn quoted_printable_byte(after_equals: &[u8]) -> Option<u8> {
+    match after_equals {
+        [high @ (b'0'..=b'9' | b'A'..=b'F'), low @ (b'0'..=b'9' | b'A'..=b'F'), ..] => {
+            u8::from_str_radix(std::str::from_utf8(&[*high, *low]).ok()?, 16).ok()
+        }
+        _ => None,
+    }
+}
+
+/// `line` with its `=XX` escapes decoded, or None when it has none.
+pub(super) fn unquote_printable(line: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut decoded = false;
+    let mut at = 0;
+    while at < line.len() {
+        if line[at] == b'=' {
+            if let Some(byte) = quoted_printable_byte(&line[at + 1..]) {
+                push_visible(&mut out, &[byte]);
+                decoded = true;
+                at += 3;
+                continue;
+            }
+        }
+        out.push(line[at]);
+        at += 1;
+    }
+    decoded.then_some(out)
+}
+
+/// The line at `start` joined with the lines its soft line breaks (a final `=`) continue, at
+/// most `max` more; where it ends and how many lines were joined. None when it has no soft break.
+pub(super) fn soft_broken_line(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
+    let mut logical = Vec::new();
+    let mut from = start;
+    let mut continued = 0;
+    loop {
+        let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl);
+        let line = &text[from..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match line.strip_suffix(b"=") {
+            Some(kept) if continued < max && end < text.len() => {
+                logical.extend_from_slice(kept);
+                from = end + 1;
+                continued += 1;
+            }
+            _ => {
+                logical.extend_from_slice(line);
+                return (continued > 0).then_some((logical, end, continued));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

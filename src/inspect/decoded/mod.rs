@@ -88,7 +88,8 @@ const CONTINUED_LINES: usize = 6;
 
 /// The decoded copy of `text`, or None when no line holds anything to decode.
 pub fn decode(text: &[u8]) -> Option<Decoded> {
-    let mut starts = candidate_lines(text);
+    let quoted_printable = encodings::looks_quoted_printable(text);
+    let mut starts = candidate_lines(text, quoted_printable);
     if starts.is_empty() {
         return None;
     }
@@ -106,13 +107,20 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         let skipped = memchr::memchr_iter(b'\n', &text[done..start]).count();
         line = line.saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX));
         out.resize(out.len() + skipped, b'\n');
-        let (logical, end, continued) = literals::logical_line(text, start, CONTINUED_LINES);
+        let soft_broken = quoted_printable
+            .then(|| encodings::soft_broken_line(text, start, CONTINUED_LINES))
+            .flatten();
+        let (logical, end, continued) =
+            soft_broken.unwrap_or_else(|| literals::logical_line(text, start, CONTINUED_LINES));
         let mut undone = Undone::default();
-        let mut decoded = undo(&logical, &mut undone);
+        if continued > 0 && quoted_printable {
+            undone.add(Undone::ESCAPES);
+        }
+        let mut decoded = undo(&logical, quoted_printable, &mut undone);
         let mut first = line;
         let mut last = line.saturating_add(u32::try_from(continued).unwrap_or(u32::MAX));
         if let Some(pair) = pairs::assignment(text, start, end, NEIGHBOURS) {
-            let assignment = undo(&pair.assignment, &mut undone);
+            let assignment = undo(&pair.assignment, quoted_printable, &mut undone);
             decoded.push(b'\t');
             decoded.extend_from_slice(&assignment);
             undone.add(Undone::PAIR);
@@ -140,12 +148,20 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
 }
 
 /// Every decoding a line can need, in the order they unwrap each other: escapes first (they
-/// can spell invisible characters and quotes), then invisible characters, joined literals,
+/// can spell invisible characters and quotes; quoted-printable's only in a window that reads as
+/// QP), then invisible characters, joined literals,
 /// and base64 or hex runs twice (a value encoded twice). Decoded line breaks are written `\n`,
 /// as escaped strings write them, so that the copy keeps its lines.
-fn undo(line: &[u8], undone: &mut Undone) -> Vec<u8> {
+fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
     let mut current = line.to_vec();
     if let Some(decoded) = encodings::unescape(&current) {
+        current = decoded;
+        undone.add(Undone::ESCAPES);
+    }
+    if let Some(decoded) = quoted_printable
+        .then(|| encodings::unquote_printable(&current))
+        .flatten()
+    {
         current = decoded;
         undone.add(Undone::ESCAPES);
     }
@@ -168,9 +184,12 @@ fn undo(line: &[u8], undone: &mut Undone) -> Vec<u8> {
 }
 
 /// Where the lines that may need decoding start.
-fn candidate_lines(text: &[u8]) -> Vec<usize> {
+fn candidate_lines(text: &[u8], quoted_printable: bool) -> Vec<usize> {
     let mut at = Vec::new();
     encodings::escape_starts(text, &mut at);
+    if quoted_printable {
+        encodings::quoted_printable_starts(text, &mut at);
+    }
     encodings::invisible_starts(text, &mut at);
     encodings::run_starts(text, &mut at);
     literals::glue_starts(text, &mut at);

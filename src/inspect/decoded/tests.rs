@@ -107,6 +107,18 @@ fn a_value_named_by_its_own_field_reads_as_an_assignment() {
 }
 
 #[test]
+fn quoted_printable_is_decoded_only_where_a_window_reads_as_it() {
+    let mail = "Content-Transfer-Encoding: quoted-printable\n\nkey=3D\"plain-wo=\nrds-here\" ok=20\nnext\n";
+    let lines = decoded_lines(mail);
+    assert_eq!(lines[2], "key=\"plain-words-here\" ok ");
+    assert_eq!(lines[3], "", "joined onto the line its soft break continues");
+    let decoded = decode(mail.as_bytes()).unwrap();
+    assert_eq!(decoded.source_lines(3), 3..=4);
+    // In code, `x=41` is an assignment and a final `=` no soft break.
+    assert!(decoded_lines("x=41\ny =\n  2\n").is_empty());
+}
+
+#[test]
 fn eight_bytes_are_classified_as_one_at_a_time() {
     for byte in 0..=255u8 {
         for lane in 0..8 {
