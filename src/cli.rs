@@ -107,8 +107,10 @@ pub struct Cli {
     pub exit_zero: bool,
 
     /// In --diff, --staged and --history, an `anteater:ignore` marker that the change itself
-    /// writes on a finding's line fails the gate (a `waiver-added` error). Without it the waiver
-    /// is honoured and reported as a `waiver-added` warning, shown to the reviewer
+    /// writes on a finding's line fails the gate (a `waiver-added` error), and so does an
+    /// exception of the lists that waives a finding on a line the change adds. Without it the
+    /// marker is honoured and reported as a `waiver-added` warning, shown to the reviewer, and
+    /// exceptions waive silently
     #[arg(long, env = "ANTEATER_STRICT_WAIVERS", value_parser = StrictBool)]
     pub strict_waivers: bool,
 

@@ -55,6 +55,9 @@ pub struct Config {
     /// `anteater_files` folder, the lists), for the summary.
     pub skipped_as_own: Vec<PathBuf>,
     pub check_binaries: bool,
+    /// --strict-waivers: a waiver on a line the change adds fails the gate, an exception of the
+    /// lists' included.
+    pub strict_waivers: bool,
     /// Where the SARIF log goes (`None` with --no-sarif).
     pub sarif_path: Option<PathBuf>,
     /// --sarif-category, as an `automationDetails.id` (`category/`).
@@ -211,6 +214,7 @@ impl Config {
             excluded,
             skipped_as_own,
             check_binaries: cli.binaries || cli.bincheck,
+            strict_waivers: cli.strict_waivers,
             changed_lines,
             history: revisions.history,
             staged: revisions.staged,
@@ -257,6 +261,7 @@ impl Config {
             max_file_size: self.max_file_size,
             oversize: self.oversize,
             check_binaries: self.check_binaries,
+            strict_waivers: self.strict_waivers,
             indicators: self
                 .virustotal
                 .as_ref()

@@ -33,6 +33,9 @@ pub struct ContentScan {
     pub suppressed: usize,
     /// Those matches, for the modes that show a waiver the change itself writes.
     pub waived: Vec<ContentHit>,
+    /// Matches on lines an exception of the lists waives (`--strict-waivers` shows those on
+    /// lines a change adds: the change may have written what the exception matches).
+    pub excepted: Vec<ContentHit>,
 }
 
 /// Finds every (rule, line) match in `buffer` that the rules' checks accept and the exceptions
@@ -194,14 +197,21 @@ impl Scan<'_> {
         let Some(found) = found else {
             return true;
         };
+        let number = self.lines.line_of(buffer, line_range.start);
+        let matched = line_range.start + found.start..line_range.start + found.end;
         if *state
             .waived
             .get_or_insert_with(|| self.exceptions.waives_line(line))
         {
+            self.result.excepted.push(ContentHit {
+                rule,
+                line: u32::try_from(number).unwrap_or(u32::MAX),
+                line_range: line_range.clone(),
+                extent_end: line_range.end.max(matched.end),
+                matched,
+            });
             return false;
         }
-        let number = self.lines.line_of(buffer, line_range.start);
-        let matched = line_range.start + found.start..line_range.start + found.end;
         // Where the evidence ends (a key's body runs past its header's line): a waiver covers
         // all of it, and belongs to a change that adds any of its lines.
         let extent_end = match self.rules.rule(rule).filter.as_deref() {

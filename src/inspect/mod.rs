@@ -113,6 +113,9 @@ pub struct Settings<'a> {
     pub oversize: Oversize,
     /// --binaries: binaries are reported unless allowlisted.
     pub check_binaries: bool,
+    /// --strict-waivers: an exception of the lists that waives a finding on a line the change
+    /// adds is shown as a waiver too (the change may have written what the exception matches).
+    pub strict_waivers: bool,
     /// The indicators collected for VirusTotal.
     pub indicators: Wanted,
 }
@@ -522,7 +525,9 @@ impl<'a> Inspector<'a> {
         // in every view, and for a match spanning lines when any of them is new (a marker set
         // on an old key header must not waive the body a change adds under it).
         let waiver = settings.rules.index_of(crate::rules::WAIVER_ADDED);
-        for hit in scan.waived {
+        let excepted = scan.excepted.into_iter().filter(|_| settings.strict_waivers);
+        let inline = scan.waived.into_iter().map(|hit| (hit, true));
+        for (hit, is_inline) in inline.chain(excepted.map(|hit| (hit, false))) {
             if !owns_hit(region, &hit, unescaped) {
                 continue;
             }
@@ -535,7 +540,9 @@ impl<'a> Inspector<'a> {
                 if waived_seen.contains(&(hit.rule, first)) {
                     continue;
                 }
-                report.suppressed += 1;
+                if is_inline {
+                    report.suppressed += 1;
+                }
             }
             waived_seen.push((hit.rule, first));
             let Some(waiver) = waiver else {
@@ -550,7 +557,14 @@ impl<'a> Inspector<'a> {
                 path: report.path.clone(),
                 line,
                 columns: None,
-                evidence: format!("anteater:ignore waives `{}`", settings.rules.rule(hit.rule).id),
+                evidence: if is_inline {
+                    format!("anteater:ignore waives `{}`", settings.rules.rule(hit.rule).id)
+                } else {
+                    format!(
+                        "an exception of the lists waives `{}`",
+                        settings.rules.rule(hit.rule).id
+                    )
+                },
                 // The whole line: two markers waiving one secret are two waivers.
                 match_hash: content_match_hash(text, hit.line_range.clone(), hit.line_range.end, true),
                 detail: None,

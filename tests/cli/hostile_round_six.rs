@@ -425,3 +425,29 @@ fn a_committed_link_given_as_the_path_is_not_followed_outside() {
         .run();
     assert_eq!(run.code, 0, "{}", run.all_output());
 }
+
+// An exception of the lists waives what it matches, on a change's lines too (the lists are the
+// repository's policy, read at the base). A marker-like exception lets a change write what it
+// matches next to a secret: `--strict-waivers` shows such a waiver on an added line and fails.
+#[test]
+fn strict_waivers_show_an_exception_the_change_can_trigger() {
+    let repo = Repo::new();
+    repo.write(
+        "ignore.yaml",
+        b"file_audits:\n  file_contents:\n    - harmless-fixture\n",
+    );
+    let base = repo.commit("base");
+    repo.write(
+        "ci/env.sh",
+        format!("GITHUB_TOKEN={TOKEN} # harmless-fixture\n").as_bytes(),
+    );
+    repo.commit("the change");
+    let args = ["--ignore-list", "ignore.yaml", "--diff", base.as_str()];
+    let lenient = scan(&repo, &args);
+    assert_eq!(lenient.code, 0, "{}", lenient.all_output());
+    let strict = scan(&repo, &[&args[..], &["--strict-waivers"]].concat());
+    assert_eq!(strict.code, 1, "{}", strict.all_output());
+    assert!(strict.stdout.contains("ci/env.sh:1"), "{}", strict.stdout);
+    assert!(strict.stdout.contains("waiver-added"), "{}", strict.stdout);
+    assert!(!strict.all_output().contains(TOKEN));
+}
