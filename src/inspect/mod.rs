@@ -296,7 +296,7 @@ impl<'a> Inspector<'a> {
                     .read_to_end(buffer)?;
                 if buffer.len() > window {
                     return Ok(FileOutcome::Unreadable(format!(
-                        "UTF-16 or UTF-32 text longer than {window} bytes is not scanned in windows; \
+                        "UTF-16, UTF-32 or EBCDIC text longer than {window} bytes is not scanned in windows; \
                          raise --max-file-size to scan it"
                     )));
                 }

@@ -8,8 +8,15 @@ use super::binary;
 /// A decoding of text that is not ASCII-compatible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
-    Utf16 { little_endian: bool },
-    Utf32 { little_endian: bool },
+    Utf16 {
+        little_endian: bool,
+    },
+    Utf32 {
+        little_endian: bool,
+    },
+    /// EBCDIC (code pages 037 and 1047, which agree on letters, digits and most punctuation):
+    /// mainframe sources, and what a `.gitattributes` `working-tree-encoding=IBM037` checks out.
+    Ebcdic,
 }
 
 /// What the first block of a file says it is.
@@ -28,6 +35,12 @@ pub fn classify(first_block: &[u8]) -> Kind {
         return Kind {
             binary: false,
             encoding: Some(encoding),
+        };
+    }
+    if ebcdic_text(first_block) {
+        return Kind {
+            binary: false,
+            encoding: Some(Encoding::Ebcdic),
         };
     }
     // A byte-order mark the bytes behind it do not bear out claims nothing: judge the rest.
@@ -139,6 +152,78 @@ fn utf32_without_bom(block: &[u8], little_endian: bool) -> bool {
     ascii * 4 >= total && textual_utf32(block, little_endian)
 }
 
+/// EBCDIC text: every byte a character EBCDIC text holds, most of them letters and digits
+/// (bytes above 0x80 there), with spaces (0x40) between words. ASCII text fails at its first
+/// capital letter, UTF-8 at its first multi-byte character, a binary within a few bytes.
+fn ebcdic_text(block: &[u8]) -> bool {
+    if block.len() < 32 {
+        return false;
+    }
+    let mut alphanumeric = 0;
+    let mut spaces = 0;
+    for &byte in block {
+        match ebcdic_char(byte) {
+            Some(c) if c.is_ascii_alphanumeric() => alphanumeric += 1,
+            Some(' ' | '\n') => spaces += 1,
+            Some(_) => {}
+            None => return false,
+        }
+    }
+    alphanumeric * 2 >= block.len() && spaces * 20 >= block.len()
+}
+
+/// The character an EBCDIC byte stands for, among those text is written in.
+fn ebcdic_char(byte: u8) -> Option<char> {
+    const LETTERS: &[u8; 26] = b"abcdefghijklmnopqrstuvwxyz";
+    let letter = |base: u8, first: usize| LETTERS[first + usize::from(byte - base)] as char;
+    Some(match byte {
+        0x05 => '\t',
+        0x0D => '\r',
+        0x15 | 0x25 => '\n',
+        0x40 => ' ',
+        0x4B => '.',
+        0x4C => '<',
+        0x4D => '(',
+        0x4E => '+',
+        0x4F => '|',
+        0x50 => '&',
+        0x5A => '!',
+        0x5B => '$',
+        0x5C => '*',
+        0x5D => ')',
+        0x5E => ';',
+        0x5F | 0xB0 => '^',
+        0x60 => '-',
+        0x61 => '/',
+        0x6B => ',',
+        0x6C => '%',
+        0x6D => '_',
+        0x6E => '>',
+        0x6F => '?',
+        0x79 => '`',
+        0x7A => ':',
+        0x7B => '#',
+        0x7C => '@',
+        0x7D => '\'',
+        0x7E => '=',
+        0x7F => '"',
+        0x81..=0x89 => letter(0x81, 0),
+        0x91..=0x99 => letter(0x91, 9),
+        0xA1 => '~',
+        0xA2..=0xA9 => letter(0xA2, 18),
+        0xAD | 0xBA => '[',
+        0xBD | 0xBB => ']',
+        0xC0 => '{',
+        0xC1..=0xC9 => letter(0xC1, 0).to_ascii_uppercase(),
+        0xD0 => '}',
+        0xD1..=0xD9 => letter(0xD1, 9).to_ascii_uppercase(),
+        0xE0 => '\\',
+        0xE2..=0xE9 => letter(0xE2, 18).to_ascii_uppercase(),
+        0xF0..=0xF9 => char::from(b'0' + (byte - 0xF0)),
+        _ => return None,
+    })
+}
+
 /// The block without a UTF-16 or UTF-32 byte-order mark.
 fn strip_wide_bom(block: &[u8]) -> &[u8] {
     match block {
@@ -173,6 +258,11 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Vec<u8> {
                 .collect::<String>()
                 .into_bytes()
         }
+        Encoding::Ebcdic => bytes
+            .iter()
+            .map(|&byte| ebcdic_char(byte).unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect::<String>()
+            .into_bytes(),
     }
 }
 
@@ -273,5 +363,27 @@ mod tests {
     fn comparable_text_is_decoded_only_when_wide() {
         assert_eq!(&*comparable(b"plain\n"), b"plain\n");
         assert_eq!(&*comparable(&utf16(TEXT, true, true)), TEXT.as_bytes());
+    }
+
+    #[test]
+    fn ebcdic_text_is_told_by_its_bytes_and_decoded() {
+        let text = "//DEPLOY JOB (ACCT),'RELEASE'\n// SET TOKEN=ghp_abc123 user@host:~/[x]\n";
+        let encoded: Vec<u8> = text
+            .chars()
+            .map(|c| {
+                (0..=255u8)
+                    .find(|&b| ebcdic_char(b) == Some(c))
+                    .expect("encodable")
+            })
+            .collect();
+        assert_eq!(classify(&encoded).encoding, Some(Encoding::Ebcdic));
+        assert_eq!(
+            String::from_utf8(decode(&encoded, Encoding::Ebcdic)).unwrap(),
+            text
+        );
+        // ASCII and UTF-8 text, and bytes that only fit the alphabet, are not EBCDIC.
+        assert_eq!(classify(text.as_bytes()).encoding, None);
+        assert_eq!(classify("é à ü ".repeat(10).as_bytes()).encoding, None);
+        assert_eq!(classify(&[0xC1; 64]).encoding, None);
     }
 }

@@ -451,3 +451,40 @@ fn strict_waivers_show_an_exception_the_change_can_trigger() {
     assert!(strict.stdout.contains("waiver-added"), "{}", strict.stdout);
     assert!(!strict.all_output().contains(TOKEN));
 }
+
+/// `text` in EBCDIC (code page 037), as `iconv -t IBM037` writes it.
+fn ebcdic(text: &str) -> Vec<u8> {
+    const LOWER: [u8; 26] = [
+        0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98,
+        0x99, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xA9,
+    ];
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' => LOWER[usize::from(b - b'a')],
+            b'A'..=b'Z' => LOWER[usize::from(b - b'A')] + 0x40,
+            b'0'..=b'9' => 0xF0 + (b - b'0'),
+            b' ' => 0x40,
+            b'\n' => 0x25,
+            b'_' => 0x6D,
+            b'=' => 0x7E,
+            b'#' => 0x7B,
+            other => panic!("no EBCDIC for {other}"),
+        })
+        .collect()
+}
+
+// EBCDIC text (a mainframe source, or what `.gitattributes` `working-tree-encoding=IBM037` checks
+// out while git stores UTF-8) is decoded by its bytes: a token in it fails every mode.
+#[test]
+fn a_secret_in_ebcdic_text_is_found_in_every_mode() {
+    let text = format!("# deploy settings for the batch job\nGITHUB_TOKEN={TOKEN}\n");
+    fails_everywhere(
+        &[
+            (".gitattributes", b"*.cfg working-tree-encoding=IBM037\n".to_vec()),
+            ("jobs/deploy.cfg", ebcdic(&text)),
+        ],
+        "github-token",
+        TOKEN,
+    );
+    fails_everywhere(&[("jobs/DEPLOY.JCL", ebcdic(&text))], "github-token", TOKEN);
+}
