@@ -102,7 +102,8 @@ impl Table {
     fn place(&self, window: u32) -> (u32, u32) {
         let folded = window | FOLD;
         let last_shift = 8 * (self.width as u32 - 1);
-        let first = folded & ((1 << last_shift) - 1);
+        // The last byte shifted out: the others, at the top, pick the word.
+        let first = folded << (32 - last_shift);
         (
             first.wrapping_mul(MULTIPLIER) >> (32 - self.words_log),
             bit_of(folded >> last_shift & 0xff),
@@ -119,8 +120,9 @@ impl Table {
         let shift = 32 - self.words_log;
         let set = |window: u32| {
             let folded = window | FOLD;
-            let word = (folded & 0x00ff_ffff).wrapping_mul(MULTIPLIER) >> shift;
-            bits[word as usize & mask] >> bit_of(folded >> 24) & 1 != 0
+            let word = (folded << 8).wrapping_mul(MULTIPLIER) >> shift;
+            // The bit of `bit_of`, without masking the byte: shifts count modulo 64.
+            bits[word as usize & mask] >> (folded >> 25 & 63) & 1 != 0
         };
         while at + 8 <= whole + 3 {
             let eight = u64::from_le_bytes(haystack[at..at + 8].try_into().expect("eight bytes"));
@@ -155,10 +157,11 @@ impl Table {
     }
 }
 
-/// The bit of a word a folded byte picks: its bits but the fifth (which folding set) and the
-/// eighth (non-ASCII), Gray-coded so that the sixth bit (letter or not) stays apart from the
-/// others in two operations.
+/// The bit of a word a folded byte picks: its bits but the first, the fifth (which folding
+/// set) and the eighth (non-ASCII), so 32 bits in all, two neighbouring bytes sharing one.
+/// Measured on aws-sdk-go: telling all 64 apart cost more per offset than the stops it saved,
+/// and losing the seventh bit instead (letter or not) stopped a third more often (`e":"`).
 #[inline(always)]
 fn bit_of(folded_byte: u32) -> u32 {
-    (folded_byte ^ (folded_byte >> 1)) & 63
+    folded_byte >> 1 & 63
 }
