@@ -16,7 +16,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::common::fingerprint_offset;
-use super::table::{Entry, Fingerprint, Table};
+use super::table::{Entry, Fingerprint, Table, FOLD64};
 
 /// Every content rule's keywords, collected per kind: exact ones as written, searched in the
 /// file; those of rules whose regex ignores case in lowercase, found in any mix of cases (so
@@ -159,9 +159,17 @@ impl KeywordIndex {
         for (id, word) in words.iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             let bytes = &word.bytes;
+            let head = bytes
+                .iter()
+                .take(8)
+                .rev()
+                .fold(0u64, |all, &byte| all << 8 | u64::from(byte));
+            let mask = u64::MAX >> (64 - 8 * bytes.len().clamp(1, 8));
             let entry = |offset: usize| Entry {
                 word: id,
                 offset: u32::try_from(offset).unwrap_or(u32::MAX),
+                head: (head | FOLD64) & mask,
+                mask,
             };
             // Little-endian, so that the table reads the first bytes of a window.
             let piece = |at: usize, len: usize| Fingerprint {
@@ -230,7 +238,10 @@ impl KeywordIndex {
                     let Some(start) = at.checked_sub(entry.offset as usize) else {
                         continue;
                     };
-                    if start >= floor && self.words[entry.word as usize].is_at(haystack, start) {
+                    if start >= floor
+                        && entry.head_at(haystack, start)
+                        && self.words[entry.word as usize].is_at(haystack, start)
+                    {
                         found.push_back(Hit {
                             at,
                             start,

@@ -347,6 +347,37 @@ fn keywords_sharing_table_words_and_bits_are_each_found_at_every_offset() {
     );
 }
 
+/// A stop first compares the keyword's folded head (up to eight bytes) with the text: keywords
+/// longer and shorter than eight bytes, in any case, and ending the text exactly, are found; a
+/// head that matches only folded (`@` and `` ` `` fold alike) is still compared exactly.
+#[test]
+fn keyword_heads_let_every_keyword_through_at_every_offset() {
+    let rules: [(&[&str], bool); 4] = [
+        (&["client_secret_value"], true),
+        (&["Bearer@"], false),
+        (&["zxcv"], true),
+        (&["abcdefgh"], false),
+    ];
+    let prefilter = keyword_prefilter(&rules);
+    let texts: [&[u8]; 5] = [
+        b"CLIENT_SECRET_VALUE client_secret_valu\nclient_secret_valuE",
+        b"Bearer` Bearer@ bearer@ Bearer",
+        b"ZXCV zxc",
+        b"abcdefg abcdefgH abcdefgh",
+        b"zxcVabcdefghclient_secret_value",
+    ];
+    for text in texts {
+        for from in 0..=text.len() {
+            assert_eq!(
+                prefilter.search(text).next_from(from),
+                plain_first(&rules, text, from),
+                "{:?} from {from}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+}
+
 /// Hundreds of keywords fill the fingerprint table: still exactly the lines that hold one, with
 /// the rules of the keywords they hold.
 #[test]
