@@ -6,10 +6,10 @@ piece: a fingerprint like `type` (of `typetalk`) stops the search on nearly ever
 
     scripts/common-grams.py ROOT... > src/rules/prefilter/common-grams.txt
 
-The roots used: ~/.cargo/registry/src, /usr/lib/python3.11 and /usr/share/doc (Rust, Python and
-prose; a mix of languages, so the list is not tuned to one benchmark tree). Files are read in a
-fixed shuffled order, 64 KB of each, up to 40 MB; a gram counts once per file it is in, so that
-one large generated file cannot fill the list with its own words."""
+The roots used: ~/.cargo/registry/src /usr/lib/python3.11 /usr/share/doc /usr/lib/node_modules
+(Rust, Python, prose and JavaScript; a mix, so the list is not tuned to one benchmark tree).
+Files are read in a fixed shuffled order, 64 KB of each, up to 40 MB; a gram counts once per
+file it is in, so that one large generated file cannot fill the list with its own words."""
 import collections
 import os
 import random
@@ -39,7 +39,9 @@ for path in files:
         break
 # Printable ASCII only (what folding leaves of control bytes is printable too): one line of the
 # file stays one line, and every gram reads as written.
-grams = [gram for gram, _ in counts.most_common() if all(0x20 <= byte < 0x7F for byte in gram)][:COUNT]
+# Ties in gram order: the same list whatever the hash seed of this run.
+ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+grams = [gram for gram, _ in ranked if all(0x20 <= byte < 0x7F for byte in gram)][:COUNT]
 print("# The four-byte pieces most common in code and text, case folded (every byte | 0x20), most")
 print("# common first; each written in brackets. Made by scripts/common-grams.py: see there why.")
 for at in range(0, len(grams), PER_LINE):
