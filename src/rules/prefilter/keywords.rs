@@ -1,22 +1,22 @@
 //! The rules' keywords, all searched in one pass over a file whatever their number.
 //!
-//! Each keyword is indexed by one four-byte piece of it (its fingerprint), chosen among its
-//! pieces for rare bytes, with ASCII case folded: a bit per hash in a table of at most 128 KiB.
-//! The search reads four bytes at every offset of the file, folds and hashes them, and tests one
-//! bit; only where the bit is set does it look up which keywords have that fingerprint and
-//! compare them with the text around it (exactly, or ignoring ASCII case, as their rules do).
-//! The cost per byte does not depend on the number of keywords: they only fill the table (ten
-//! thousand fingerprints set under 1 % of it), so set bits that are not keywords stay rare. Every
-//! keyword is found at every place, also where keywords overlap or one holds another.
+//! Each keyword is indexed by one four-byte piece of it (its fingerprint), the piece text holds
+//! least often (see `common`), with ASCII case folded, in a table of at most 128 KiB (see
+//! `table`). The search reads four bytes at every offset of the file, folds and hashes them, and
+//! tests one bit; only where the bit is set does it look up which keywords have that fingerprint
+//! and compare them with the text around it (exactly, or ignoring ASCII case, as their rules do).
+//! The cost per byte does not depend on the number of keywords: they only fill the table, so
+//! set bits that are not keywords stay rare. Every keyword is found at every place, also where
+//! keywords overlap or one holds another.
 //!
-//! Three-byte keywords are indexed under each four-byte piece they start (128 after folding, a
-//! padding byte standing past the file's end); keywords of one or two bytes, which only
-//! configurations bring, in a second table of two-byte pieces, searched only when there are some.
+//! Three-byte keywords are indexed under their three bytes followed by any byte (a padding byte
+//! standing past the file's end); keywords of one or two bytes, which only configurations
+//! bring, in a second table of two-byte pieces, searched only when there are some.
 
 use std::collections::{HashMap, VecDeque};
-use std::ops::Range;
 
-use rustc_hash::FxHashMap;
+use super::common::fingerprint_offset;
+use super::table::{Entry, Fingerprint, Table, FOLD64};
 
 /// Every content rule's keywords, collected per kind: exact ones as written, searched in the
 /// file; those of rules whose regex ignores case in lowercase, found in any mix of cases (so
@@ -105,137 +105,6 @@ impl Word {
     }
 }
 
-/// A keyword that may start `offset` bytes before the place where its fingerprint is read.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    word: u32,
-    offset: u32,
-}
-
-/// Fingerprints of one width (four or two bytes): a bit per hash, and per hash with its bit set,
-/// the keywords to compare.
-#[derive(Debug)]
-struct Table {
-    width: usize,
-    /// log2 of the number of bits.
-    bits_log: u32,
-    bits: Vec<u64>,
-    entries_of: FxHashMap<u32, Range<u32>>,
-    entries: Vec<Entry>,
-}
-
-/// ASCII case folded out of four bytes (and a few punctuation pairs with it, such as `@` and
-/// `` ` ``: a fingerprint may only ever stand for more text, never less).
-const FOLD: u32 = 0x2020_2020;
-
-impl Table {
-    fn new(width: usize, fingerprints: Vec<(u32, Entry)>) -> Self {
-        // About 128 bits per fingerprint, so that few bits are set; 128 KiB at most.
-        let bits_log = (fingerprints.len().max(1) * 128)
-            .next_power_of_two()
-            .trailing_zeros()
-            .clamp(12, 20);
-        let mut by_hash: Vec<(u32, Entry)> = fingerprints
-            .into_iter()
-            .map(|(key, entry)| (hash(key, bits_log), entry))
-            .collect();
-        by_hash.sort_by_key(|&(hash, entry)| (hash, entry.word, entry.offset));
-        by_hash.dedup_by_key(|&mut (hash, entry)| (hash, entry.word, entry.offset));
-        let mut bits = vec![0u64; (1usize << bits_log) / 64];
-        let mut entries_of = FxHashMap::default();
-        let mut entries = Vec::with_capacity(by_hash.len());
-        for (hash, entry) in by_hash {
-            bits[hash as usize / 64] |= 1 << (hash % 64);
-            let len = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-            entries_of.entry(hash).or_insert(len..len).end = len + 1;
-            entries.push(entry);
-        }
-        Self {
-            width,
-            bits_log,
-            bits,
-            entries_of,
-            entries,
-        }
-    }
-
-    /// The hash of the fingerprint in `window` (the bytes at some place, folded or not).
-    #[inline(always)]
-    fn hash(&self, window: u32) -> u32 {
-        let key = if self.width == 4 { window } else { window & 0xffff };
-        hash(key, self.bits_log)
-    }
-
-    /// Whether some keyword's fingerprint may be `window`.
-    #[inline(always)]
-    fn is_set(&self, window: u32) -> bool {
-        let hash = self.hash(window);
-        self.bits[hash as usize / 64] >> (hash % 64) & 1 != 0
-    }
-
-    /// The first place from `at` on, before `whole`, where a fingerprint's bit is set (or
-    /// `whole`); the four bytes read at each place are whole up to there. The hot loop: eight
-    /// bytes read give five places, and the index needs no bounds check.
-    fn pass_over(&self, haystack: &[u8], mut at: usize, whole: usize) -> usize {
-        let bits = &self.bits[..];
-        let mask = bits.len() - 1;
-        let shift = 32 - self.bits_log;
-        let set = |window: u32| {
-            let hash = (window | FOLD).wrapping_mul(MULTIPLIER) >> shift;
-            bits[(hash as usize >> 6) & mask] >> (hash & 63) & 1 != 0
-        };
-        while at + 8 <= whole + 3 {
-            let eight = u64::from_le_bytes(haystack[at..at + 8].try_into().expect("eight bytes"));
-            for step in 0..5 {
-                if set((eight >> (8 * step)) as u32) {
-                    return at + step;
-                }
-            }
-            at += 5;
-        }
-        while at < whole {
-            if set(u32::from_le_bytes(
-                haystack[at..at + 4].try_into().expect("four bytes"),
-            )) {
-                return at;
-            }
-            at += 1;
-        }
-        at.max(whole)
-    }
-
-    /// The keywords whose fingerprint may be `window`.
-    fn candidates(&self, window: u32) -> Option<&[Entry]> {
-        if !self.is_set(window) {
-            return None;
-        }
-        let range = self.entries_of.get(&self.hash(window))?;
-        Some(&self.entries[range.start as usize..range.end as usize])
-    }
-}
-
-/// Fibonacci hashing: the top bits of the product mix all four bytes.
-const MULTIPLIER: u32 = 0x9E37_79B1;
-
-#[inline(always)]
-fn hash(window: u32, bits_log: u32) -> u32 {
-    (window | FOLD).wrapping_mul(MULTIPLIER) >> (32 - bits_log)
-}
-
-/// How common a byte is in source code and text, roughly: fingerprints are chosen to hold the
-/// rare ones, so that the places where their bit is set but no keyword is are few.
-fn commonness(byte: u8) -> u32 {
-    match byte.to_ascii_lowercase() {
-        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 10,
-        b' ' | b'.' | b'(' | b')' | b'"' | b'/' | b'=' | b',' | b'\t' => 8,
-        b'h' | b'l' | b'd' | b'c' | b'u' | b'm' | b'f' | b'p' | b'g' => 7,
-        b'_' => 5,
-        b'a'..=b'z' => 4,
-        b'0'..=b'9' => 3,
-        _ => 2,
-    }
-}
-
 /// The four bytes at `at`, the ones past the end of `haystack` as zero (folded, a space).
 #[inline(always)]
 fn window(haystack: &[u8], at: usize) -> u32 {
@@ -290,45 +159,53 @@ impl KeywordIndex {
         for (id, word) in words.iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             let bytes = &word.bytes;
+            let head = bytes
+                .iter()
+                .take(8)
+                .rev()
+                .fold(0u64, |all, &byte| all << 8 | u64::from(byte));
+            let mask = u64::MAX >> (64 - 8 * bytes.len().clamp(1, 8));
             let entry = |offset: usize| Entry {
                 word: id,
                 offset: u32::try_from(offset).unwrap_or(u32::MAX),
+                head: (head | FOLD64) & mask,
+                mask,
+            };
+            // Little-endian, so that the table reads the first bytes of a window.
+            let piece = |at: usize, len: usize| Fingerprint {
+                bytes: bytes[at..at + len]
+                    .iter()
+                    .rev()
+                    .fold(0, |all, &byte| all << 8 | u32::from(byte)),
+                any_last: false,
             };
             match bytes.len() {
                 0 => {}
-                1 | 2 => {
-                    // The bytes after a one-byte keyword: any (folded) byte.
-                    let second: Vec<u8> = match bytes[..] {
-                        [_, second] => vec![second],
-                        _ => (0..=255).filter(|byte| byte & 0x20 != 0).collect(),
-                    };
-                    short.extend(
-                        second
-                            .into_iter()
-                            .map(|b| (u32::from_le_bytes([bytes[0], b, 0, 0]), entry(0))),
-                    );
-                }
-                3 => long.extend(
-                    (0..=255u8)
-                        .filter(|byte| byte & 0x20 != 0)
-                        .map(|b| (u32::from_le_bytes([bytes[0], bytes[1], bytes[2], b]), entry(0))),
-                ),
-                len => {
-                    let offset = (0..=len - 4)
-                        .min_by_key(|&at| bytes[at..at + 4].iter().copied().map(commonness).sum::<u32>())
-                        .unwrap_or(0);
-                    let piece = &bytes[offset..offset + 4];
-                    long.push((
-                        u32::from_le_bytes(piece.try_into().expect("four bytes")),
-                        entry(offset),
-                    ));
+                1 => short.push((
+                    Fingerprint {
+                        any_last: true,
+                        ..piece(0, 1)
+                    },
+                    entry(0),
+                )),
+                2 => short.push((piece(0, 2), entry(0))),
+                3 => long.push((
+                    Fingerprint {
+                        any_last: true,
+                        ..piece(0, 3)
+                    },
+                    entry(0),
+                )),
+                _ => {
+                    let offset = fingerprint_offset(bytes);
+                    long.push((piece(offset, 4), entry(offset)));
                 }
             }
         }
         Some(Self {
             words,
-            long: Table::new(4, long),
-            short: (!short.is_empty()).then(|| Table::new(2, short)),
+            long: Table::new(4, &long),
+            short: (!short.is_empty()).then(|| Table::new(2, &short)),
         })
     }
 
@@ -361,7 +238,10 @@ impl KeywordIndex {
                     let Some(start) = at.checked_sub(entry.offset as usize) else {
                         continue;
                     };
-                    if start >= floor && self.words[entry.word as usize].is_at(haystack, start) {
+                    if start >= floor
+                        && entry.head_at(haystack, start)
+                        && self.words[entry.word as usize].is_at(haystack, start)
+                    {
                         found.push_back(Hit {
                             at,
                             start,

@@ -7,8 +7,10 @@
 //! leftmost-first search stops at the first hit and skips to the next line, which is how ripgrep
 //! searches many patterns at once.
 
+mod common;
 mod keywords;
 mod required;
+mod table;
 #[cfg(test)]
 mod tests;
 

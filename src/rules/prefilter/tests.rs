@@ -299,6 +299,85 @@ fn keywords_of_every_length_are_found_from_any_offset_and_at_the_end() {
     }
 }
 
+/// A three-byte keyword sets a whole word of the table: it is found followed by any byte and
+/// at the end; four-byte fingerprints that share a bit (`d` and `e` do) are told apart by the
+/// comparison; keywords indexed under a common piece of text (`type` of `typetalk` is not one)
+/// are found wherever they are, in any case when their rule ignores it.
+#[test]
+fn keywords_sharing_table_words_and_bits_are_each_found_at_every_offset() {
+    let rules: [(&[&str], bool); 5] = [
+        (&["://"], false),
+        (&["-us"], true),
+        (&["abcd"], false),
+        (&["abce"], true),
+        (&["typetalk", "codemagic"], true),
+    ];
+    let prefilter = keyword_prefilter(&rules);
+    let mut texts: Vec<Vec<u8>> = (0..=255u8)
+        .flat_map(|byte| [[b':', b'/', b'/', byte], [b'-', b'U', b'S', byte]])
+        .map(|text| text.to_vec())
+        .collect();
+    texts.extend(
+        [
+            &b"x-u\nabcd abcD ABCE abcf typetalk TypeTalk typ codemagic codemagi\n://"[..],
+            b"type code talk magic typetal abcEabcd",
+            b"-US",
+            b"a:/",
+        ]
+        .map(<[u8]>::to_vec),
+    );
+    for text in &texts {
+        for from in 0..=text.len() {
+            assert_eq!(
+                prefilter.search(text).next_from(from),
+                plain_first(&rules, text, from),
+                "{:?} from {from}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+    let lines = candidate_lines(&prefilter, "a abce ABCD\nTYPETALK and https://x\nabcd-Us\ntype");
+    assert_eq!(
+        lines,
+        [
+            ("a abce ABCD".to_string(), vec![3]),
+            ("TYPETALK and https://x".to_string(), vec![0, 4]),
+            ("abcd-Us".to_string(), vec![1, 2]),
+        ]
+    );
+}
+
+/// A stop first compares the keyword's folded head (up to eight bytes) with the text: keywords
+/// longer and shorter than eight bytes, in any case, and ending the text exactly, are found; a
+/// head that matches only folded (`@` and `` ` `` fold alike) is still compared exactly.
+#[test]
+fn keyword_heads_let_every_keyword_through_at_every_offset() {
+    let rules: [(&[&str], bool); 4] = [
+        (&["client_secret_value"], true),
+        (&["Bearer@"], false),
+        (&["zxcv"], true),
+        (&["abcdefgh"], false),
+    ];
+    let prefilter = keyword_prefilter(&rules);
+    let texts: [&[u8]; 5] = [
+        b"CLIENT_SECRET_VALUE client_secret_valu\nclient_secret_valuE",
+        b"Bearer` Bearer@ bearer@ Bearer",
+        b"ZXCV zxc",
+        b"abcdefg abcdefgH abcdefgh",
+        b"zxcVabcdefghclient_secret_value",
+    ];
+    for text in texts {
+        for from in 0..=text.len() {
+            assert_eq!(
+                prefilter.search(text).next_from(from),
+                plain_first(&rules, text, from),
+                "{:?} from {from}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+}
+
 /// Hundreds of keywords fill the fingerprint table: still exactly the lines that hold one, with
 /// the rules of the keywords they hold.
 #[test]
