@@ -8,8 +8,9 @@
 
 pub mod blobs;
 pub mod diff;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use anyhow::{bail, Context};
 
@@ -44,6 +45,48 @@ pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
         bail!("git {}: {}", args.join(" "), stderr.trim());
     }
     Ok(output.stdout)
+}
+
+/// A git process whose output is read as it comes (`git log` over a long history).
+pub struct Streaming {
+    child: Child,
+    /// git's messages: a file, not a pipe, since nobody reads them until git ends, and a full
+    /// pipe would stall it.
+    errors: tempfile::NamedTempFile,
+    what: String,
+}
+
+/// Starts `command`, handing back its standard output to read; `what` names it in errors.
+pub fn stream(mut command: Command, what: &str) -> anyhow::Result<(ChildStdout, Streaming)> {
+    let errors = tempfile::NamedTempFile::new().context("creating a file for git's messages")?;
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(errors.reopen()?));
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("running {what} (is git installed?)"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .with_context(|| format!("{what} has no output"))?;
+    let what = what.to_string();
+    Ok((stdout, Streaming { child, errors, what }))
+}
+
+impl Streaming {
+    /// Waits for git to end: an error carrying git's message when it failed.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        let status = self
+            .child
+            .wait()
+            .with_context(|| format!("waiting for {}", self.what))?;
+        if !status.success() {
+            let mut stderr = String::new();
+            let _ = self.errors.read_to_string(&mut stderr);
+            bail!("{}: {}", self.what, stderr.trim());
+        }
+        Ok(())
+    }
 }
 
 /// The full id of the commit `revision` names (an error when it names none).

@@ -1,11 +1,115 @@
-//! Binaries: hashing them, and telling UTF-16 without a byte-order mark from binary data (for
-//! `text`, which decides what a file is).
+//! Binaries: hashing them, reporting them (unless allowlisted) and the keys stored in binary
+//! form, and telling UTF-16 without a byte-order mark from binary data (for `text`, which
+//! decides what a file is).
 
 use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use crate::finding::hex;
+use super::indicators::{Indicator, UploadSource};
+use super::{der, Context, FileReport, IndicatorHit, Inspector};
+use crate::finding::{hex, Finding};
+use crate::fragment::Content;
+use crate::rules::IndicatorKind;
+
+impl Inspector<'_> {
+    /// Reports a binary unless the allowlist has it for this path; queues it for VirusTotal when
+    /// --bincheck asks. A binary whose content and name are both old is not the change's.
+    pub(super) fn check_binary(
+        &self,
+        sha256: String,
+        length: u64,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) {
+        let settings = &self.settings;
+        let fragment = context.fragment;
+        if !fragment.name_is_new && fragment.added.is_empty() {
+            return;
+        }
+        if settings.exceptions.allows_binary(fragment.scan_path, &sha256) {
+            return;
+        }
+        if settings.indicators.files {
+            report.indicators.push(IndicatorHit {
+                indicator: Indicator {
+                    kind: IndicatorKind::File,
+                    value: sha256.clone(),
+                },
+                line: 1,
+                columns: None,
+            });
+            // Only a file of the tree is ever sent: a blob of history is looked up by hash.
+            if let Content::File { path, upload: true } = &fragment.content {
+                let source = UploadSource {
+                    path: path.to_path_buf(),
+                    size: length,
+                };
+                report.upload = Some((sha256.clone(), source));
+            }
+        }
+        let finding = self.file_finding(
+            settings.rules.binary_rule(),
+            context,
+            report,
+            format!("sha256 {sha256}"),
+            sha256,
+        );
+        report.findings.push(finding);
+    }
+
+    /// A finding about a whole file (line 1, no columns): a binary, a key file.
+    fn file_finding(
+        &self,
+        rule: usize,
+        context: &Context<'_>,
+        report: &FileReport,
+        evidence: String,
+        match_hash: String,
+    ) -> Finding {
+        Finding {
+            rule,
+            level: self.level(rule, context.in_tests),
+            path: report.path.clone(),
+            line: 1,
+            columns: None,
+            evidence,
+            match_hash,
+            detail: None,
+            introduced: None,
+            secret: None,
+            validation: None,
+        }
+    }
+
+    /// Reports a private key stored in binary (DER) form, told by its structure from the
+    /// file's first bytes, when the change makes the file.
+    pub(super) fn check_key_file(
+        &self,
+        prefix: &[u8],
+        length: u64,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) {
+        if context.fragment.added.is_empty() {
+            return;
+        }
+        let Some(kind) = der::private_key(prefix, length) else {
+            return;
+        };
+        let Some(rule) = self.settings.rules.index_of(crate::rules::DER_PRIVATE_KEY) else {
+            return;
+        };
+        let finding = self.file_finding(
+            rule,
+            context,
+            report,
+            format!("{kind}, {length} bytes"),
+            crate::finding::sha256_hex(prefix),
+        );
+        report.findings.push(finding);
+    }
+}
 
 /// How much of a file's start is inspected to classify it.
 pub const FIRST_BLOCK: usize = 8 * 1024;

@@ -27,13 +27,13 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use crate::finding::{content_match_hash, sha256_hex, Finding};
+use crate::finding::{content_match_hash, Finding};
 use crate::fragment::{Content, Fragment};
 use crate::inspect::exceptions::Exceptions;
 use crate::inspect::indicators::{Indicator, UploadSource, Wanted};
 use crate::inspect::test_paths::TestPaths;
 use crate::redact;
-use crate::rules::{IndicatorKind, RuleSet};
+use crate::rules::RuleSet;
 
 use windows::{View, Window};
 
@@ -329,83 +329,12 @@ impl<'a> Inspector<'a> {
         }
     }
 
+    /// How much text is held in memory at once: --max-file-size, but never less than the block
+    /// read to classify a file.
     fn window_size(&self) -> usize {
         usize::try_from(self.settings.max_file_size)
             .unwrap_or(usize::MAX)
             .max(binary::FIRST_BLOCK)
-    }
-
-    /// Reports a binary unless the allowlist has it for this path; queues it for VirusTotal when
-    /// --bincheck asks. A binary whose content and name are both old is not the change's.
-    fn check_binary(&self, sha256: String, length: u64, context: &Context<'_>, report: &mut FileReport) {
-        let settings = &self.settings;
-        let fragment = context.fragment;
-        if !fragment.name_is_new && fragment.added.is_empty() {
-            return;
-        }
-        if settings.exceptions.allows_binary(fragment.scan_path, &sha256) {
-            return;
-        }
-        if settings.indicators.files {
-            report.indicators.push(IndicatorHit {
-                indicator: Indicator {
-                    kind: IndicatorKind::File,
-                    value: sha256.clone(),
-                },
-                line: 1,
-                columns: None,
-            });
-            // Only a file of the tree is ever sent: a blob of history is looked up by hash.
-            if let Content::File { path, upload: true } = &fragment.content {
-                let source = UploadSource {
-                    path: path.to_path_buf(),
-                    size: length,
-                };
-                report.upload = Some((sha256.clone(), source));
-            }
-        }
-        let rule = settings.rules.binary_rule();
-        report.findings.push(Finding {
-            rule,
-            level: self.level(rule, context.in_tests),
-            path: report.path.clone(),
-            line: 1,
-            columns: None,
-            evidence: format!("sha256 {sha256}"),
-            match_hash: sha256,
-            detail: None,
-            introduced: None,
-            secret: None,
-            validation: None,
-        });
-    }
-
-    /// Reports a private key stored in binary (DER) form, told by its structure from the
-    /// file's first bytes, when the change makes the file.
-    fn check_key_file(&self, prefix: &[u8], length: u64, context: &Context<'_>, report: &mut FileReport) {
-        let rules = self.settings.rules;
-        let (Some(kind), Some(rule)) = (
-            der::private_key(prefix, length),
-            rules.index_of(crate::rules::DER_PRIVATE_KEY),
-        ) else {
-            return;
-        };
-        if context.fragment.added.is_empty() {
-            return;
-        }
-        report.findings.push(Finding {
-            rule,
-            level: self.level(rule, context.in_tests),
-            path: report.path.clone(),
-            line: 1,
-            columns: None,
-            evidence: format!("{kind}, {length} bytes"),
-            match_hash: sha256_hex(prefix),
-            detail: None,
-            introduced: None,
-            secret: None,
-            validation: None,
-        });
     }
 
     /// Runs the content rules (and the VirusTotal indicator search) over one window of a view,

@@ -28,45 +28,22 @@ impl Inspector<'_> {
             };
             self.check_binary(sha256, length, context, report);
         }
-        let outermost;
-        let (depth, budget) = match context.archive {
-            Some((depth, budget)) => (depth + 1, budget),
-            None => {
-                outermost = std::cell::RefCell::new(archive::Budget::new(archive::LIMITS));
-                (1, &outermost)
-            }
-        };
-        let mut problem = None;
-        let mut buffer = Vec::new();
-        let mut visit = |member: archive::Member| {
-            self.inspect_member(
-                member,
-                (depth, budget),
-                context,
-                &mut buffer,
-                report,
-                &mut problem,
-            );
-        };
-        let opened = archive::members(
-            format,
-            &fragment.content,
-            fragment.scan_path,
-            settings.max_file_size,
-            budget,
-            &mut visit,
-        );
-        if let Err(reason) = opened {
-            problem.get_or_insert(reason);
-        }
+        let problem = self.inspect_members(context, report, |budget, visit| {
+            archive::members(
+                format,
+                &fragment.content,
+                fragment.scan_path,
+                settings.max_file_size,
+                budget,
+                visit,
+            )
+        });
         Ok(match problem {
             Some(reason) => FileOutcome::Unreadable(reason),
             None => FileOutcome::Binary,
         })
     }
 
-    /// How much text is held in memory at once: --max-file-size, but never less than the block
-    /// read to classify a file.
     /// Inspects each deflated stream of a PDF whose bytes were searched already; the problem
     /// that stopped it, if one did.
     pub(super) fn inspect_pdf_streams(
@@ -83,6 +60,21 @@ impl Inspector<'_> {
             }
             Content::Bytes(bytes) => bytes,
         };
+        let largest = self.settings.max_file_size;
+        let problem = self.inspect_members(context, report, |budget, visit| {
+            pdf::streams(bytes, largest, budget, visit)
+        });
+        Ok(problem)
+    }
+
+    /// Inspects each member `open` hands out, within the outermost file's budget (this file's
+    /// when it is the outermost); the first problem met, in a member or in opening them.
+    fn inspect_members(
+        &self,
+        context: &Context<'_>,
+        report: &mut FileReport,
+        open: impl FnOnce(&RefCell<archive::Budget>, &mut dyn FnMut(archive::Member)) -> Result<(), String>,
+    ) -> Option<String> {
         let outermost;
         let (depth, budget) = match context.archive {
             Some((depth, budget)) => (depth + 1, budget),
@@ -93,7 +85,7 @@ impl Inspector<'_> {
         };
         let mut problem = None;
         let mut buffer = Vec::new();
-        let mut visit = |member: archive::Member| {
+        let opened = open(budget, &mut |member| {
             self.inspect_member(
                 member,
                 (depth, budget),
@@ -102,11 +94,11 @@ impl Inspector<'_> {
                 report,
                 &mut problem,
             );
-        };
-        if let Err(reason) = pdf::streams(bytes, self.settings.max_file_size, budget, &mut visit) {
+        });
+        if let Err(reason) = opened {
             problem.get_or_insert(reason);
         }
-        Ok(problem)
+        problem
     }
 
     /// Inspects one member of the file `context` is about, named `file!/member`. The members are

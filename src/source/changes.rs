@@ -10,12 +10,12 @@
 //! with "unable to read".
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command};
 use std::sync::mpsc;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use crate::finding::{Finding, Introduced};
 use crate::fragment::lines::{self, DIFF_LIMIT};
@@ -97,24 +97,12 @@ type Ordered = (usize, Finding);
 /// Inspects every version `listing` names (a git command printing `--raw -z --no-abbrev`
 /// entries, relative to `scope.root`), with `scope.threads` workers. `what` names the listing
 /// in errors.
-pub fn inspect(scope: &Scope<'_>, mut listing: Command, side: Side, what: &str) -> anyhow::Result<Found> {
+pub fn inspect(scope: &Scope<'_>, listing: Command, side: Side, what: &str) -> anyhow::Result<Found> {
     let root = scope.root;
     let prefix = String::from_utf8_lossy(&crate::git::git(root, &["rev-parse", "--show-prefix"])?)
         .trim()
         .to_string();
-    let mut errors = tempfile::NamedTempFile::new().context("creating a file for git's messages")?;
-    listing
-        .stdout(Stdio::piped())
-        // A file, not a pipe: nobody reads git's messages until it ends, and a full pipe would
-        // stall it.
-        .stderr(Stdio::from(errors.reopen()?));
-    let mut child = listing
-        .spawn()
-        .with_context(|| format!("running {what} (is git installed?)"))?;
-    let stdout = child
-        .stdout
-        .take()
-        .with_context(|| format!("{what} has no output"))?;
+    let (stdout, listing) = crate::git::stream(listing, what)?;
 
     let workers = scope.threads.max(1);
     let (sender, receiver) = mpsc::sync_channel::<Change>(workers * 64);
@@ -159,12 +147,7 @@ pub fn inspect(scope: &Scope<'_>, mut listing: Command, side: Side, what: &str) 
         };
         Ok(())
     });
-    let status = child.wait().with_context(|| format!("waiting for {what}"))?;
-    if !status.success() {
-        let mut stderr = String::new();
-        let _ = errors.read_to_string(&mut stderr);
-        bail!("{what}: {}", stderr.trim());
-    }
+    listing.finish()?;
     outcome?;
     results.stats.sort();
     Ok(results)

@@ -5,9 +5,8 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 use super::changes::{Found, Scope};
 use crate::finding::Introduced;
@@ -32,17 +31,9 @@ pub fn scan(scope: &Scope<'_>, revisions: &[String], found: &mut Found) -> anyho
         "--end-of-options",
     ])
     .args(revisions)
-    .args(["--", "."])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    .args(["--", "."]);
     let what = format!("git log {} (commit messages)", revisions.join(" "));
-    let mut child = log
-        .spawn()
-        .with_context(|| format!("running {what} (is git installed?)"))?;
-    let stdout = child
-        .stdout
-        .take()
-        .with_context(|| format!("{what} has no output"))?;
+    let (stdout, listing) = crate::git::stream(log, &what)?;
     let inspector = Inspector::new(scope.inspect);
     let mut seen = HashSet::new();
     let mut buffer = Vec::new();
@@ -82,14 +73,5 @@ pub fn scan(scope: &Scope<'_>, revisions: &[String], found: &mut Found) -> anyho
             }
         }
     }
-    let output = child
-        .wait_with_output()
-        .with_context(|| format!("running {what}"))?;
-    if !output.status.success() {
-        bail!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
+    listing.finish()
 }
