@@ -89,12 +89,10 @@ const CONTINUED_LINES: usize = 6;
 /// The decoded copy of `text`, or None when no line holds anything to decode.
 pub fn decode(text: &[u8]) -> Option<Decoded> {
     let quoted_printable = encodings::looks_quoted_printable(text);
-    let mut starts = candidate_lines(text, quoted_printable);
+    let starts = candidate_lines(text, quoted_printable);
     if starts.is_empty() {
         return None;
     }
-    starts.sort_unstable();
-    starts.dedup();
     let mut out = Vec::new();
     let mut lines = Vec::new();
     // The copy is written up to `done` (a line start of `text`), as line `line` (1-based).
@@ -183,7 +181,7 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
     current
 }
 
-/// Where the lines that may need decoding start.
+/// Where the lines that may need decoding start, in order, each once.
 fn candidate_lines(text: &[u8], quoted_printable: bool) -> Vec<usize> {
     let mut at = Vec::new();
     encodings::escape_starts(text, &mut at);
@@ -194,10 +192,21 @@ fn candidate_lines(text: &[u8], quoted_printable: bool) -> Vec<usize> {
     encodings::run_starts(text, &mut at);
     literals::glue_starts(text, &mut at);
     pairs::value_starts(text, &mut at);
-    for offset in &mut at {
-        *offset = memchr::memrchr(b'\n', &text[..*offset]).map_or(0, |nl| nl + 1);
+    // Each offset to the start of its line, in one pass over the line breaks: a search back
+    // from each would cost a long line's length per offset (a minified file has thousands).
+    at.sort_unstable();
+    let mut starts: Vec<usize> = Vec::new();
+    let mut breaks = memchr::memchr_iter(b'\n', text).peekable();
+    let mut line_start = 0;
+    for offset in at {
+        while let Some(nl) = breaks.next_if(|&nl| nl < offset) {
+            line_start = nl + 1;
+        }
+        if starts.last() != Some(&line_start) {
+            starts.push(line_start);
+        }
     }
-    at
+    starts
 }
 
 #[cfg(test)]

@@ -37,12 +37,9 @@ pub(super) fn value_starts(text: &[u8], at: &mut Vec<usize>) {
     let lower = LOWER.get_or_init(|| memchr::memmem::Finder::new(b"alue"));
     let upper = UPPER.get_or_init(|| memchr::memmem::Finder::new(b"ALUE"));
     for found in lower.find_iter(text).chain(upper.find_iter(text)) {
-        if !is_value_field_at(text, found) {
-            continue;
-        }
-        let start = memchr::memrchr(b'\n', &text[..found]).map_or(0, |nl| nl + 1);
-        let end = memchr::memchr(b'\n', &text[found..]).map_or(text.len(), |nl| found + nl);
-        if value_field().is_match(&text[start..end]) {
+        // The line's field is read by `assignment`: a look at the line here, for every `alue`
+        // of a long line, would cost its length each time.
+        if is_value_field_at(text, found) {
             at.push(found);
         }
     }
