@@ -6,6 +6,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
+use std::ops::Range;
+
 use super::Undone;
 
 /// Runs shorter than this are identifiers and words, not encoded values: 16 base64 characters
@@ -14,29 +16,29 @@ const MIN_RUN: usize = 16;
 /// A decoded run must read as this much text at least.
 const MIN_DECODED: usize = 6;
 
-/// Offsets of `\u`, `\U`, `\x`, `%XX` and `&#`/named-entity escapes.
-pub(super) fn escape_starts(text: &[u8], at: &mut Vec<usize>) {
-    let mut last_line = usize::MAX;
-    for found in memchr::memchr3_iter(b'\\', b'%', b'&', text) {
-        if found < last_line && last_line != usize::MAX {
-            continue;
-        }
-        if escape_at(text, found).is_some() {
-            at.push(found);
-            // The rest of this line is decoded anyway.
-            last_line = memchr::memchr(b'\n', &text[found..]).map_or(text.len(), |nl| found + nl);
-        }
-    }
+/// The escapes (`\u`, `\U`, `\x`, `%XX`, `&#`/named entities) among a chunk's `\`, `%` and `&`
+/// (`candidates`, bits of the chunk at `base`), as bits of that chunk.
+pub(super) fn escape_hits(text: &[u8], base: usize, candidates: u64) -> u64 {
+    hits_where(candidates, |bit| escape_at(text, base + bit).is_some())
 }
 
-/// Offsets of the invisible characters a token can hide behind: zero-width spaces and joiners,
-/// the word joiner, a byte-order mark inside text, the soft hyphen.
-pub(super) fn invisible_starts(text: &[u8], at: &mut Vec<usize>) {
-    for found in memchr::memchr3_iter(0xE2, 0xEF, 0xC2, text) {
-        if invisible_len(&text[found..]) > 0 {
-            at.push(found);
+/// The invisible characters a token can hide behind (zero-width spaces and joiners, the word
+/// joiner, a byte-order mark inside text, the soft hyphen) among a chunk's lead bytes.
+pub(super) fn invisible_hits(text: &[u8], base: usize, candidates: u64) -> u64 {
+    hits_where(candidates, |bit| invisible_len(&text[base + bit..]) > 0)
+}
+
+/// The bits of `candidates` for which `holds` says yes.
+pub(super) fn hits_where(mut candidates: u64, mut holds: impl FnMut(usize) -> bool) -> u64 {
+    let mut hits = 0;
+    while candidates != 0 {
+        let bit = candidates.trailing_zeros();
+        if holds(bit as usize) {
+            hits |= 1 << bit;
         }
+        candidates &= candidates - 1;
     }
+    hits
 }
 
 /// The length of the invisible character at the start of `bytes`, or 0.
@@ -177,97 +179,81 @@ fn push_visible(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Which bytes can be in a base64 (standard or URL-safe) or hex run.
-static RUN_BYTE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        let b = byte as u8;
-        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
-        byte += 1;
-    }
-    table
-};
-
-/// The runs of base64 or hex characters at least `MIN_RUN` long, as ranges. Eight bytes are
-/// classified at once (see `alphabet_lanes`): a run that long holds eight bytes in a row at any
-/// offset of a grid of eights, so only where a grid step is all run bytes is a run looked for.
-fn runs(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
-    let mut at = 0;
-    let mut floor = 0;
-    std::iter::from_fn(move || loop {
-        while at + 8 <= text.len() && !all_run_bytes(eight_at(text, at)) {
-            at += 8;
-        }
-        if at + 8 > text.len() {
-            return None;
-        }
-        let mut start = at;
-        while start > floor && RUN_BYTE[text[start - 1] as usize] {
-            start -= 1;
-        }
-        let mut end = at + 8;
-        while end + 8 <= text.len() && all_run_bytes(eight_at(text, end)) {
-            end += 8;
-        }
-        while end < text.len() && RUN_BYTE[text[end] as usize] {
-            end += 1;
-        }
-        at = end;
-        floor = end;
-        if end - start >= MIN_RUN {
-            return Some(start..end);
-        }
-    })
+/// Finds the runs of base64 or hex characters at least `MIN_RUN` long, chunk by chunk, from
+/// the chunks' run-byte masks (`classes`). A run can go on over chunks: it stays open until a
+/// byte that is no run byte closes it.
+#[derive(Default)]
+pub(super) struct RunFinder {
+    /// Where the run reaching the end of the last chunk started.
+    open: Option<usize>,
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = ONES * 0x80;
-const LOW7: u64 = ONES * 0x7F;
-
-#[inline(always)]
-fn eight_at(text: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(text[at..at + 8].try_into().expect("eight bytes"))
-}
-
-/// Whether all eight bytes of `x` are run bytes. Most eight bytes of code hold a space, a quote,
-/// a bracket or a line break (all below `+`): they are told in three steps.
-#[inline(always)]
-fn all_run_bytes(x: u64) -> bool {
-    (x.wrapping_sub(ONES * u64::from(b'+')) & !x & HIGH) == 0 && alphabet_lanes(x) == HIGH
-}
-
-/// The high bit of each byte of `x` that is in the run alphabet (`RUN_BYTE`), others clear.
-#[inline(always)]
-fn alphabet_lanes(x: u64) -> u64 {
-    let letters = lanes_between(x | (ONES * 0x20), b'a' - 1, b'z' + 1);
-    let digits = lanes_between(x, b'0' - 1, b'9' + 1);
-    let marks = [b'+', b'/', b'-', b'_']
-        .iter()
-        .fold(0, |found, &mark| found | lanes_zero(x ^ (ONES * u64::from(mark))));
-    letters | digits | marks
-}
-
-/// The high bit of each byte of `x` strictly between `low` and `high` (both below 0x80): the
-/// "has between" bit trick, exact per byte because no byte's arithmetic carries into the next.
-#[inline(always)]
-fn lanes_between(x: u64, low: u8, high: u8) -> u64 {
-    let seven = x & LOW7;
-    (ONES * (127 + u64::from(high))).wrapping_sub(seven) & !x & (seven + ONES * (127 - u64::from(low))) & HIGH
-}
-
-/// The high bit of each zero byte of `y`.
-#[inline(always)]
-fn lanes_zero(y: u64) -> u64 {
-    !(((y & LOW7) + LOW7) | y) & HIGH
-}
-
-/// Offsets of the runs that decode to text.
-pub(super) fn run_starts(text: &[u8], at: &mut Vec<usize>) {
-    for run in runs(text) {
-        if may_be_text(&text[run.clone()]) && decode_run(text, run.clone()).is_some() {
-            at.push(run.start);
+impl RunFinder {
+    /// The runs that close in the chunk at `base` (run bytes `mask`), with the bit of the byte
+    /// that closes each.
+    pub(super) fn step(&mut self, mask: u64, base: usize, mut each: impl FnMut(Range<usize>, u32)) {
+        let mut mask = mask;
+        if let Some(start) = self.open {
+            let ones = mask.trailing_ones();
+            if ones == 64 {
+                return;
+            }
+            self.open = None;
+            if base + ones as usize - start >= MIN_RUN {
+                each(start..base + ones as usize, ones);
+            }
+            mask &= !0 << ones;
+        }
+        // Bit i of `long` is set when bits i..i+16 of the mask are: a run of MIN_RUN starts
+        // there (runs starting in the top 15 bits are seen below, as open runs).
+        let mut long = mask & (mask >> 1);
+        long &= long >> 2;
+        long &= long >> 4;
+        long &= long >> 8;
+        while long != 0 {
+            let start = long.trailing_zeros();
+            let end = start + (mask >> start).trailing_ones();
+            if end == 64 {
+                self.open = Some(base + start as usize);
+                return;
+            }
+            each(base + start as usize..base + end as usize, end);
+            long &= !0 << end;
+        }
+        let top = mask.leading_ones();
+        if top > 0 {
+            self.open = Some(base + 64 - top as usize);
         }
     }
+
+    /// The run still open when the text ends at `len`, if it is long enough.
+    pub(super) fn finish(&mut self, len: usize) -> Option<Range<usize>> {
+        self.open
+            .take()
+            .filter(|&start| len - start >= MIN_RUN)
+            .map(|start| start..len)
+    }
+}
+
+const _: () = assert!(
+    MIN_RUN == 16,
+    "RunFinder::step finds runs of 16 bytes by four doublings"
+);
+
+/// The runs of base64 or hex characters at least `MIN_RUN` long in `text`, in order.
+fn runs(text: &[u8]) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let mut finder = RunFinder::default();
+    for (base, mask) in super::classes::run_chunks(text) {
+        finder.step(mask, base, |run, _| found.push(run));
+    }
+    found.extend(finder.finish(text.len()));
+    found
+}
+
+/// Whether the run `run` of `text` decodes to text (the cheap test first).
+pub(super) fn run_decodes(text: &[u8], run: Range<usize>) -> bool {
+    may_be_text(&text[run.clone()]) && decode_run(text, run).is_some()
 }
 
 /// Whether a run may encode ASCII text, told without decoding it: text's bytes are 0x20..0x7E
@@ -306,7 +292,7 @@ pub(super) fn decode_runs(line: &[u8]) -> Option<(Vec<u8>, Undone)> {
 
 /// The text a run stands for, how it was encoded and where its encoding ends (base64 padding
 /// included), if it decodes to printable text.
-fn decode_run(text: &[u8], run: std::ops::Range<usize>) -> Option<(Vec<u8>, Undone, usize)> {
+fn decode_run(text: &[u8], run: Range<usize>) -> Option<(Vec<u8>, Undone, usize)> {
     let mut digits = &text[run.clone()];
     // `0x…` is a hex literal.
     if let Some(hex) = digits.strip_prefix(b"0x") {
@@ -355,13 +341,17 @@ fn is_text(bytes: &[u8]) -> bool {
         && bytes.iter().any(u8::is_ascii_alphanumeric)
 }
 
-/// Whether a window reads as quoted-printable (mail, MIME parts): `=3D` (an encoded `=`),
-/// `=20` or `=0A`, or the header that says so. Only then are `=XX` and soft line breaks decoded:
-/// `x=41` in code is an assignment.
-pub(super) fn looks_quoted_printable(text: &[u8]) -> bool {
-    [&b"=3D"[..], b"=20", b"=0A", b"quoted-printable"]
-        .iter()
-        .any(|marker| memchr::memmem::find(text, marker).is_some())
+/// Whether a window reads as quoted-printable (mail, MIME parts) is told by the header that says
+/// so or by `=3D` (an encoded `=`), `=20` or `=0A` in it. Only then are `=XX` and soft line
+/// breaks decoded: `x=41` in code is an assignment. This is the header.
+pub(super) fn says_quoted_printable(text: &[u8]) -> bool {
+    memchr::memmem::find(text, b"quoted-printable").is_some()
+}
+
+/// Whether the `=` at `at` starts `=3D`, `=20` or `=0A`: in a window holding one, `=XX` is read
+/// as quoted-printable (with `says_quoted_printable`, what tells a window that reads as QP).
+pub(super) fn is_quoted_printable_marker(text: &[u8], at: usize) -> bool {
+    matches!(text.get(at + 1..at + 3), Some(b"3D" | b"20" | b"0A"))
 }
 
 /// Offsets of quoted-printable escapes and soft line breaks (in a window that reads as QP).
@@ -430,11 +420,6 @@ pub(super) fn soft_broken_line(text: &[u8], start: usize, max: usize) -> Option<
 }
 
 #[cfg(test)]
-pub(super) fn alphabet_lanes_of(bytes: [u8; 8]) -> u64 {
-    alphabet_lanes(u64::from_le_bytes(bytes))
-}
-
-#[cfg(test)]
-pub(super) fn runs_of(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+pub(super) fn runs_of(text: &[u8]) -> Vec<Range<usize>> {
     runs(text)
 }

@@ -2,6 +2,8 @@
 //! `.`, Lua's `..`, SQL's `||`, VB's `&`, D's `~`, adjacent literals (`"ghp_" "…"` in C, Python
 //! and Go), and the same continued over lines (a trailing operator or `\`).
 
+use super::classes::Masks;
+
 const QUOTES: [u8; 3] = [b'"', b'\'', b'`'];
 
 /// The operator between two literals at the start of `bytes`, and its length.
@@ -54,19 +56,37 @@ fn literal_prefix(bytes: &[u8]) -> usize {
     }
 }
 
-/// Offsets of quotes followed by glue and another literal, on one line or the next.
-pub(super) fn glue_starts(text: &[u8], at: &mut Vec<usize>) {
-    for found in memchr::memchr3_iter(b'"', b'\'', b'`', text) {
-        // Most quotes are followed by a letter, a comma, a colon or a bracket: no glue.
-        let next = skip_spaces(text, found + 1);
-        let glue = [b'\r', b'\n', b'\\', b'+', b'.', b'&', b'|', b'~', text[found]];
-        if !text.get(next).is_some_and(|b| glue.contains(b)) {
-            continue;
-        }
-        if glue_end(text, found).is_some() || continues(text, found).is_some() {
-            at.push(found);
-        }
+/// The quotes of a chunk that close a literal glued to the next one, on its line or the next
+/// (bits of the chunk at `base`). Only quotes whose next byte past spaces may be glue are
+/// looked at: most quotes are followed by a letter, a comma, a colon or a bracket.
+pub(super) fn glue_hits(text: &[u8], base: usize, masks: &Masks) -> u64 {
+    if masks.quote == 0 {
+        return 0;
     }
+    // Adding the bit after each quote to the space mask carries it over the spaces that follow:
+    // the sum has the first byte past them set.
+    let (sum, carried) = masks.space.overflowing_add(masks.quote << 1);
+    let mut glued_next = sum & !masks.space & masks.glue;
+    let mut candidates = 0u64;
+    while glued_next != 0 {
+        let bit = glued_next.trailing_zeros();
+        let quotes_before = masks.quote & ((1u64 << bit) - 1);
+        candidates |= 1 << (63 - quotes_before.leading_zeros());
+        glued_next &= glued_next - 1;
+    }
+    // The chunk's last quote, when what follows it is in the next chunk.
+    if carried || masks.quote >> 63 != 0 {
+        candidates |= 1 << (63 - masks.quote.leading_zeros());
+    }
+    super::encodings::hits_where(candidates, |bit| glues(text, base + bit))
+}
+
+/// Whether the quote at `found` closes a literal that another joins, on its line or the next.
+fn glues(text: &[u8], found: usize) -> bool {
+    let next = skip_spaces(text, found + 1);
+    let glue = [b'\r', b'\n', b'\\', b'+', b'.', b'&', b'|', b'~', text[found]];
+    text.get(next).is_some_and(|b| glue.contains(b))
+        && (glue_end(text, found).is_some() || continues(text, found).is_some())
 }
 
 /// Where the next line's literal starts, when the literal closing at `at` is continued on it:

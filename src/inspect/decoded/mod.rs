@@ -5,10 +5,10 @@
 //! are written out decoded in a copy that keeps the file's line numbers (every other line left
 //! empty), and the content rules search that copy too, as they search unescaped strings.
 //!
-//! Finding the lines is one pass of fast searches over the window (memchr for the bytes that
-//! start an escape or a literal, a skipping scan for long base64 and hex runs); only those lines
-//! are decoded.
+//! Finding the lines is one pass over the window, classifying 64 bytes at a time (`classes`);
+//! only the lines it marks are decoded.
 
+mod classes;
 mod encodings;
 mod literals;
 mod pairs;
@@ -88,8 +88,7 @@ const CONTINUED_LINES: usize = 6;
 
 /// The decoded copy of `text`, or None when no line holds anything to decode.
 pub fn decode(text: &[u8]) -> Option<Decoded> {
-    let quoted_printable = encodings::looks_quoted_printable(text);
-    let starts = candidate_lines(text, quoted_printable);
+    let (starts, quoted_printable) = candidate_lines(text);
     if starts.is_empty() {
         return None;
     }
@@ -181,24 +180,74 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
     current
 }
 
-/// Where the lines that may need decoding start, in order, each once.
-fn candidate_lines(text: &[u8], quoted_printable: bool) -> Vec<usize> {
-    let mut at = Vec::new();
-    encodings::escape_starts(text, &mut at);
-    if quoted_printable {
-        encodings::quoted_printable_starts(text, &mut at);
+/// Where the lines that may need decoding start, in order, each once, and whether the window
+/// reads as quoted-printable: one pass over the window's chunks (`classes`), each decoder
+/// marking the bytes of a chunk where its forms start, and the marks mapped to their lines'
+/// starts by the chunk's line breaks.
+fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
+    let mut quoted_printable = encodings::says_quoted_printable(text);
+    let mut starts: Vec<usize> = Vec::new();
+    let mut push = |start: usize| {
+        if starts.last() != Some(&start) {
+            starts.push(start);
+        }
+    };
+    let mut runs = encodings::RunFinder::default();
+    // Where the line holding the current chunk's first byte starts.
+    let mut line_start = 0;
+    for (base, masks) in classes::chunks(text) {
+        let mut hits = encodings::escape_hits(text, base, masks.escape)
+            | encodings::invisible_hits(text, base, masks.high)
+            | literals::glue_hits(text, base, &masks)
+            | pairs::value_hits(text, base, masks.vee);
+        // A run is marked at the byte that ends it, which is on its line (a run holds no line
+        // break).
+        runs.step(masks.run, base, |run, end| {
+            if encodings::run_decodes(text, run) {
+                hits |= 1 << end;
+            }
+        });
+        while hits != 0 {
+            let bit = hits.trailing_zeros();
+            let breaks_before = masks.newline & ((1u64 << bit) - 1);
+            push(match breaks_before {
+                0 => line_start,
+                _ => base + 64 - breaks_before.leading_zeros() as usize,
+            });
+            hits &= hits - 1;
+        }
+        quoted_printable = quoted_printable
+            || encodings::hits_where(masks.equals, |bit| {
+                encodings::is_quoted_printable_marker(text, base + bit)
+            }) != 0;
+        if masks.newline != 0 {
+            line_start = base + 64 - masks.newline.leading_zeros() as usize;
+        }
     }
-    encodings::invisible_starts(text, &mut at);
-    encodings::run_starts(text, &mut at);
-    literals::glue_starts(text, &mut at);
-    pairs::value_starts(text, &mut at);
-    // Each offset to the start of its line, in one pass over the line breaks: a search back
-    // from each would cost a long line's length per offset (a minified file has thousands).
-    at.sort_unstable();
+    if runs
+        .finish(text.len())
+        .is_some_and(|run| encodings::run_decodes(text, run))
+    {
+        push(line_start);
+    }
+    if quoted_printable {
+        // Mail is rare: its escapes are found on their own, and merged in.
+        let mut escapes = Vec::new();
+        encodings::quoted_printable_starts(text, &mut escapes);
+        starts.extend(line_starts(text, escapes));
+        starts.sort_unstable();
+        starts.dedup();
+    }
+    (starts, quoted_printable)
+}
+
+/// The starts of the lines holding `offsets` (in order), each once; one pass over the line
+/// breaks, since a search back from each offset would cost a long line's length per offset.
+fn line_starts(text: &[u8], offsets: Vec<usize>) -> Vec<usize> {
     let mut starts: Vec<usize> = Vec::new();
     let mut breaks = memchr::memchr_iter(b'\n', text).peekable();
     let mut line_start = 0;
-    for offset in at {
+    for offset in offsets {
         while let Some(nl) = breaks.next_if(|&nl| nl < offset) {
             line_start = nl + 1;
         }

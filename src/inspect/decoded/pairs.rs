@@ -30,19 +30,13 @@ fn name_field() -> &'static Regex {
     })
 }
 
-/// Offsets of the lines that may hold a value field (`value`, any case).
-pub(super) fn value_starts(text: &[u8], at: &mut Vec<usize>) {
-    static LOWER: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
-    static UPPER: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
-    let lower = LOWER.get_or_init(|| memchr::memmem::Finder::new(b"alue"));
-    let upper = UPPER.get_or_init(|| memchr::memmem::Finder::new(b"ALUE"));
-    for found in lower.find_iter(text).chain(upper.find_iter(text)) {
-        // The line's field is read by `assignment`: a look at the line here, for every `alue`
-        // of a long line, would cost its length each time.
-        if is_value_field_at(text, found) {
-            at.push(found);
-        }
-    }
+/// The `v`s of a chunk (bits of the chunk at `base`) that start a value field: `value` or
+/// `VALUE` (the `v` of either case) before an assignment.
+pub(super) fn value_hits(text: &[u8], base: usize, vees: u64) -> u64 {
+    super::encodings::hits_where(vees, |bit| {
+        let after = base + bit + 1;
+        matches!(text.get(after..after + 4), Some(b"alue" | b"ALUE")) && is_value_field_at(text, after)
+    })
 }
 
 /// Whether the `alue` at `at` ends a value field's name followed by an assignment: told from

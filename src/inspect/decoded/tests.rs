@@ -119,27 +119,9 @@ fn quoted_printable_is_decoded_only_where_a_window_reads_as_it() {
 }
 
 #[test]
-fn eight_bytes_are_classified_as_one_at_a_time() {
-    for byte in 0..=255u8 {
-        for lane in 0..8 {
-            let mut bytes = [b' '; 8];
-            bytes[lane] = byte;
-            let lanes = encodings::alphabet_lanes_of(bytes);
-            let expected = byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'-' | b'_');
-            assert_eq!(
-                lanes & (0x80 << (8 * lane)) != 0,
-                expected,
-                "byte {byte:#x} in lane {lane}"
-            );
-            assert_eq!(
-                lanes & !(0x80 << (8 * lane)),
-                0,
-                "byte {byte:#x}: spaces are no run bytes"
-            );
-        }
-    }
+fn runs_of_sixteen_or_more_are_found_across_chunks() {
     let text = b"a.b ".repeat(10);
-    assert_eq!(encodings::runs_of(&text).count(), 0);
+    assert!(encodings::runs_of(&text).is_empty());
     let text = [
         &b"x = "[..],
         &[b'Q'; 15][..],
@@ -149,8 +131,5 @@ fn eight_bytes_are_classified_as_one_at_a_time() {
         &[b'Q'; 40][..],
     ]
     .concat();
-    assert_eq!(
-        encodings::runs_of(&text).collect::<Vec<_>>(),
-        vec![20..36, 37..77]
-    );
+    assert_eq!(encodings::runs_of(&text), vec![20..36, 37..77]);
 }
