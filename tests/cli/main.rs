@@ -16,6 +16,7 @@ mod history;
 mod hostile_properties;
 mod hostile_round_five;
 mod hostile_round_four;
+mod hostile_round_seven;
 mod hostile_round_six;
 mod hostile_round_three;
 mod html_report;

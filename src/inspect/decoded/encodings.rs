@@ -16,8 +16,8 @@ const MIN_RUN: usize = 16;
 /// A decoded run must read as this much text at least.
 const MIN_DECODED: usize = 6;
 
-/// The escapes (`\u`, `\U`, `\x`, `%XX`, `&#`/named entities) among a chunk's `\`, `%` and `&`
-/// (`candidates`, bits of the chunk at `base`), as bits of that chunk.
+/// The escapes (`\u`, `\U`, `\x`, three-digit octal, `%XX`, `&#`/named entities) among a
+/// chunk's `\`, `%` and `&` (`candidates`, bits of the chunk at `base`), as bits of that chunk.
 pub(super) fn escape_hits(text: &[u8], base: usize, candidates: u64) -> u64 {
     hits_where(candidates, |bit| escape_at(text, base + bit).is_some())
 }
@@ -96,6 +96,12 @@ fn escape_at(text: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
         }
         [b'\\', b'U', ..] => Some((char_bytes(hex_value(rest.get(2..10)?)?)?, 10)),
         [b'\\', b'x', ..] => Some((vec![hex_value(rest.get(2..4)?)? as u8], 4)),
+        // Three octal digits, as C, Python, shells and YAML's double quotes write any byte. One
+        // or two digits are left alone: `\0` and `\1` are far more often a NUL or a regex's
+        // back-reference than a spelled-out character.
+        [b'\\', high @ b'0'..=b'3', mid @ b'0'..=b'7', low @ b'0'..=b'7', ..] => {
+            Some((vec![(high - b'0') << 6 | (mid - b'0') << 3 | (low - b'0')], 4))
+        }
         [b'%', ..] => Some((vec![hex_value(rest.get(1..3)?)? as u8], 3)),
         [b'&', b'#', b'x' | b'X', ..] => {
             let close = rest.iter().take(12).position(|&b| b == b';')?;
@@ -261,6 +267,9 @@ pub(super) fn run_decodes(text: &[u8], run: Range<usize>) -> bool {
 /// four characters holds a byte's top six bits: `C`, `D` or `I`..`f`. An identifier fails this
 /// within a few characters; most runs in code are identifiers.
 fn may_be_text(run: &[u8]) -> bool {
+    if compressed_base64(run) {
+        return true;
+    }
     let run = run.strip_prefix(b"0x").unwrap_or(run);
     let hex = run.iter().step_by(2).all(|b| matches!(b, b'0' | b'2'..=b'7'));
     hex || run
@@ -322,7 +331,36 @@ fn decode_run(text: &[u8], run: Range<usize>) -> Option<(Vec<u8>, Undone, usize)
     };
     let engine = if url_safe { &URL_SAFE } else { &STANDARD };
     let bytes = engine.decode(usable).ok()?;
+    if compressed_base64(digits) {
+        let text = inflate(&bytes).filter(|text| is_text(text))?;
+        return Some((text, Undone::BASE64.with(Undone::INFLATED), run.end + padding));
+    }
     is_text(&bytes).then_some((bytes, Undone::BASE64, run.end + padding))
+}
+
+/// The most a compressed value is inflated to: a Helm release or a kubeconfig is far smaller,
+/// and a bomb hidden in a string stops here.
+const MAX_INFLATED: u64 = 1 << 20;
+
+/// Whether a base64 run begins like a gzip member (`H4sI`) or a zlib stream (`eJ`, `eN`, `eF`,
+/// `eA`: a deflate header at each compression level). Helm stores releases, and many tools
+/// store blobs, as gzip in base64: the text inside is the value to search.
+fn compressed_base64(run: &[u8]) -> bool {
+    run.starts_with(b"H4sI") || matches!(run, [b'e', b'A' | b'F' | b'J' | b'N', ..])
+}
+
+/// The text a gzip member or zlib stream inflates to (at most `MAX_INFLATED` bytes; a stream
+/// that ends early gives what it held), or None when it is neither.
+fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(bytes))
+    } else {
+        Box::new(flate2::read::ZlibDecoder::new(bytes))
+    };
+    let read = reader.take(MAX_INFLATED).read_to_end(&mut out);
+    (read.is_ok() || !out.is_empty()).then_some(out)
 }
 
 const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()

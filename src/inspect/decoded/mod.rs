@@ -26,9 +26,14 @@ impl Undone {
     const BASE64: Undone = Undone(8);
     const HEX: Undone = Undone(16);
     const PAIR: Undone = Undone(32);
+    const INFLATED: Undone = Undone(64);
 
     fn add(&mut self, other: Undone) {
         self.0 |= other.0;
+    }
+
+    const fn with(self, other: Undone) -> Undone {
+        Undone(self.0 | other.0)
     }
 
     fn is_empty(self) -> bool {
@@ -43,6 +48,7 @@ impl Undone {
             (Self::JOINED, "string literals joined"),
             (Self::BASE64, "base64 decoded"),
             (Self::HEX, "hex decoded"),
+            (Self::INFLATED, "inflated (gzip or zlib)"),
             (Self::PAIR, "a name/value pair read as an assignment"),
         ];
         let done: Vec<&str> = names

@@ -133,3 +133,49 @@ fn runs_of_sixteen_or_more_are_found_across_chunks() {
     .concat();
     assert_eq!(encodings::runs_of(&text), vec![20..36, 37..77]);
 }
+
+#[test]
+fn three_digit_octal_escapes_are_decoded_but_short_ones_kept() {
+    let lines = decoded_lines("s = \"\\147\\150\\160\\137abc\"\nre = \"(a)\\1 \\0 \\12\"\n");
+    assert_eq!(lines[0], "s = \"ghp_abc\"");
+    assert_eq!(
+        lines[1], "",
+        "a back-reference or a NUL is not a character spelled out"
+    );
+}
+
+fn compressed(text: &[u8], gzip: bool) -> String {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let bytes = if gzip {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text).unwrap();
+        encoder.finish().unwrap()
+    } else {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(text).unwrap();
+        encoder.finish().unwrap()
+    };
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn gzip_and_zlib_in_base64_are_inflated() {
+    let inner = b"{\n  password = plain-words-here-1\n}";
+    for gzip in [true, false] {
+        let lines = decoded_lines(&format!("release: {}\n", compressed(inner, gzip)));
+        assert_eq!(
+            lines[0], "release: {\\n  password = plain-words-here-1\\n}",
+            "gzip: {gzip}"
+        );
+    }
+}
+
+#[test]
+fn an_inflated_bomb_stops_at_its_limit_and_bytes_are_left_alone() {
+    let bomb = vec![b'a'; 4 << 20];
+    let lines = decoded_lines(&format!("b: {}\n", compressed(&bomb, true)));
+    assert!(lines[0].len() <= (1 << 20) + 3, "{} bytes", lines[0].len());
+    let binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    assert!(decoded_lines(&format!("b: {}\n", compressed(&binary, false))).is_empty());
+}
