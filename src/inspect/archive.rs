@@ -1,8 +1,9 @@
 //! Archives are looked into: a jar holding `.env` and `id_rsa` is a jar holding secrets. The zip
 //! family (zip, jar, war, ear, whl, nupkg, apk, aar: recognised by their bytes, not their names),
 //! tar, and the compressed streams gzip, xz, bzip2, zstd and lz4 (so tar.gz, tgz, tar.xz,
-//! tar.bz2, tar.zst) are opened, and each member becomes a fragment of its own, named
-//! `archive.jar!/path/inside`, inspected like any file (archives nested in archives included).
+//! tar.bz2, tar.zst), and git pack files (`pack.rs`: each object a member) are opened, and each
+//! member becomes a fragment of its own, named `archive.jar!/path/inside`, inspected like any
+//! file (archives nested in archives included).
 //! Opening is bounded: nesting depth, number of members, bytes expanded in all, and the expansion
 //! ratio of each member. Past a bound the archive is reported as not inspected (the scan is
 //! incomplete, exit 2) with a message that says which bound: a zip bomb never hangs the gate or
@@ -84,6 +85,8 @@ impl Budget {
 pub enum Format {
     Zip,
     Tar,
+    /// A git pack: each object a member (`pack.rs`).
+    Pack,
     /// One compressed stream: a single member, itself inspected (a tar inside is opened in turn).
     Compressed(Codec),
 }
@@ -120,6 +123,8 @@ pub fn format(first_block: &[u8]) -> Option<Format> {
     let starts = |magic: &[u8]| first_block.starts_with(magic);
     if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
         Some(Format::Zip)
+    } else if super::pack::is_pack(first_block) {
+        Some(Format::Pack)
     } else if starts(&[0x1f, 0x8b]) {
         Some(Format::Compressed(Codec::Gzip))
     } else if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
@@ -227,6 +232,21 @@ fn read(
     match format {
         Format::Zip => zip_members(reader, largest, budget, visit),
         Format::Tar => tar_members(reader, largest, budget, visit),
+        Format::Pack => {
+            // A delta's base may be anywhere before it: the pack is read whole, and must fit in
+            // --max-file-size (the inspector checks that first).
+            let mut pack = Vec::new();
+            reader
+                .take(largest.saturating_add(1))
+                .read_to_end(&mut pack)
+                .map_err(|err| err.to_string())?;
+            if pack.len() as u64 > largest {
+                return Err(format!(
+                    "a git pack over --max-file-size ({largest} bytes); not inspected"
+                ));
+            }
+            super::pack::objects(&pack, largest, budget, visit)
+        }
         Format::Compressed(codec) => compressed_member(codec, reader, own_name, largest, budget, visit),
     }
 }

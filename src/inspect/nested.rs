@@ -1,11 +1,11 @@
-//! What a file holds inside: an archive's members, a PDF's deflated streams. Each is inspected
-//! as a fragment of its own (`archive.jar!/path/inside`), by the same inspector, within the
-//! outermost file's budget.
+//! What a file holds inside: an archive's members, a git pack's objects, a PDF's deflated
+//! streams. Each is inspected as a fragment of its own (`archive.jar!/path/inside`), by the same
+//! inspector, within the outermost file's budget.
 
 use std::cell::RefCell;
 use std::fs::File;
 
-use super::{archive, binary, pdf, Context, FileOutcome, FileReport, Inspector};
+use super::{archive, binary, pdf, Context, FileOutcome, FileReport, Inspector, Oversize};
 use crate::finding::sha256_hex;
 use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
 
@@ -27,6 +27,17 @@ impl Inspector<'_> {
                 Content::Bytes(bytes) => sha256_hex(bytes),
             };
             self.check_binary(sha256, length, context, report);
+        }
+        // A pack is read whole to resolve its deltas, so it must fit in --max-file-size: over
+        // it, it is skipped as --oversize says, and it cannot be scanned in windows.
+        if format == archive::Format::Pack && length > settings.max_file_size {
+            return Ok(match settings.oversize {
+                Oversize::Scan => FileOutcome::Unreadable(format!(
+                    "a git pack of {length} bytes, over --max-file-size: its deltas are resolved in \
+                     memory, not in windows; raise --max-file-size to open it"
+                )),
+                Oversize::Warn | Oversize::Fail => FileOutcome::TooLarge(length),
+            });
         }
         let problem = self.inspect_members(context, report, |budget, visit| {
             archive::members(
