@@ -452,3 +452,54 @@ fn curl_credentials_authorization_headers_and_generic_secrets_are_found() {
     assert_eq!(level("scripts/deploy.sh"), "error");
     assert_eq!(level("config/http.yaml"), "error");
 }
+
+const BACKTICK_AWS_SECRET: &str = "pTyGJMuHbEL31IeL2HPcHyGcFRl1SPnXNYvMIHa+"; // fake-secret-for-tests
+const BACKTICK_CF_TOKEN: &str = "2o76umfXfKm_r5kJP1VrT-1FJors_6ILi8IHn5kx"; // fake-secret-for-tests
+
+/// A secret quoted with backticks (a JavaScript template literal, a Go raw string, a shell
+/// command substitution, Markdown's inline code around the name and the value) is its
+/// provider's finding, an error wherever it sits. The AWS rule (and the other rules that know a
+/// secret by the name it is assigned to) took only `"` and `'` as quotes: in code only the
+/// generic password rule saw it, a warning in docs and tests (exit 0), and in Markdown nothing.
+#[test]
+fn backtick_quoted_secrets_are_their_providers_errors_wherever_they_sit() {
+    let (aws, cf) = (BACKTICK_AWS_SECRET, BACKTICK_CF_TOKEN);
+    let files = [
+        ("docs/aws.md", format!("`aws_secret_access_key`: `{aws}`\n")),
+        (
+            "tests/deploy.test.js",
+            format!("const awsSecretAccessKey = `{aws}`;\n"),
+        ),
+        ("src/main.go", format!("var AWS_SECRET_ACCESS_KEY = `{aws}`\n")),
+        ("scripts/ci.sh", format!("export AWS_SECRET_ACCESS_KEY=`{aws}`\n")),
+        ("examples/dns.js", format!("const CF_API_TOKEN = `{cf}`;\n")),
+    ];
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(p, t)| (*p, t.as_bytes())).collect();
+    let dir = tree(&files);
+    let run = anteater(dir.path()).args(&["--path", "."]).run();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let found: Vec<(String, u64, String, String)> = run
+        .results()
+        .iter()
+        .map(|r| {
+            let location = &r["locations"][0]["physicalLocation"];
+            (
+                location["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                location["region"]["startLine"].as_u64().unwrap(),
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["level"].as_str().unwrap_or("warning").to_string(),
+            )
+        })
+        .collect();
+    for (path, rule) in [
+        ("docs/aws.md", "aws-secret-access-key"),
+        ("tests/deploy.test.js", "aws-secret-access-key"),
+        ("src/main.go", "aws-secret-access-key"),
+        ("scripts/ci.sh", "aws-secret-access-key"),
+        ("examples/dns.js", "cloudflare-api-token"),
+    ] {
+        let want = (path.to_string(), 1, rule.to_string(), "error".to_string());
+        assert!(found.contains(&want), "no {want:?} in {found:#?}");
+    }
+    assert!(!run.all_output().contains(aws) && !run.all_output().contains(cf));
+}

@@ -171,11 +171,13 @@ pub(super) fn unescape(line: &[u8]) -> Option<Vec<u8>> {
     decoded.then_some(out)
 }
 
-/// Appends decoded bytes, line breaks as `\n`/`\r` and other control bytes as spaces.
+/// Appends decoded bytes, line breaks as `\n`/`\r` and other control bytes as spaces. A line
+/// break is followed by a space: the next line's first word starts a word, as in the text
+/// (`\nghp_…` would hide a token from the rules' `\b`, `\nsecret_key=` a name).
 fn push_visible(out: &mut Vec<u8>, bytes: &[u8]) {
     for &byte in bytes {
         match byte {
-            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\n' => out.extend_from_slice(b"\\n "),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.push(b'\t'),
             0..=0x1F | 0x7F => out.push(b' '),

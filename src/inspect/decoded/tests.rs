@@ -40,11 +40,22 @@ fn base64_twice_and_text_with_line_breaks() {
     // base64(base64("-----BEGIN RSA PRIVATE KEY-----\nMIIE")).
     let inner = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlF";
     let lines = decoded_lines(&format!("x: {inner}\n"));
-    assert_eq!(lines[0], "x: -----BEGIN RSA PRIVATE KEY-----\\nMIIE");
+    assert_eq!(lines[0], "x: -----BEGIN RSA PRIVATE KEY-----\\n MIIE");
     use base64::Engine as _;
     let outer = base64::engine::general_purpose::STANDARD.encode(inner);
     let lines = decoded_lines(&format!("x: {outer}\n"));
-    assert_eq!(lines[0], "x: -----BEGIN RSA PRIVATE KEY-----\\nMIIE");
+    assert_eq!(lines[0], "x: -----BEGIN RSA PRIVATE KEY-----\\n MIIE");
+}
+
+#[test]
+fn a_decoded_line_break_ends_a_word() {
+    // base64("# ci\nplain_words=here") and "line\u000aplain_words": the word after the break
+    // starts a word (`\b` before it), as it does in the decoded text.
+    let lines = decoded_lines("x: IyBjaQpwbGFpbl93b3Jkcz1oZXJl\ny = \"line\\u000aplain_words\"\n");
+    assert_eq!(lines[0], "x: # ci\\n plain_words=here");
+    assert_eq!(lines[1], "y = \"line\\n plain_words\"");
+    let word = regex::Regex::new(r"\bplain_words").unwrap();
+    assert!(lines[..2].iter().all(|line| word.is_match(line)), "{lines:?}");
 }
 
 #[test]
