@@ -1,6 +1,8 @@
 //! Never a false pass, round seven (issue 18): a secret spelled in the encodings round six left
 //! out. Three-digit octal escapes (C, Python, shells, YAML's double quotes) and base64 of a gzip
-//! member or a zlib stream (how Helm stores releases and many tools store blobs).
+//! member or a zlib stream (how Helm stores releases and many tools store blobs); a token right
+//! after an escaped line break (`"line\nghp_…"`), whose `n` hid it from the rules' `\b`; a
+//! secret named by XML attributes (`<add key="AWS_SECRET_ACCESS_KEY" value="…" />`).
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use std::io::Write as _;
@@ -76,12 +78,51 @@ fn a_secret_gzipped_or_zlibbed_in_base64_is_found() {
 }
 
 #[test]
-fn clean_octal_and_compressed_values_raise_nothing() {
+fn a_token_right_after_an_escaped_line_break_is_found() {
+    let cases = [
+        (
+            "notes.json",
+            format!("{{\"notes\": \"deploy with\\n{TOKEN}\\nthen\"}}\n"),
+        ),
+        ("run.py", format!("print(\"token:\\t{TOKEN}\")\n")),
+        ("log.txt", format!("2024-01-01 auth ok\\r{TOKEN}\n")),
+    ];
+    for (path, text) in cases {
+        fails_everywhere(&[(path, text.into_bytes())], "github-token", TOKEN);
+    }
+}
+
+#[test]
+fn a_secret_named_by_xml_attributes_is_found() {
+    let cases = [
+        (
+            "web.config",
+            format!(
+                "<configuration>\n  <appSettings>\n    <add key=\"AWS_SECRET_ACCESS_KEY\" value=\"{AWS_SECRET}\" />\n  </appSettings>\n</configuration>\n"
+            ),
+        ),
+        (
+            "App.config",
+            format!("<appSettings><add value=\"{AWS_SECRET}\" key=\"aws_secret_access_key\"/></appSettings>\n"),
+        ),
+    ];
+    for (path, text) in cases {
+        fails_everywhere(&[(path, text.into_bytes())], "aws-secret-access-key", AWS_SECRET);
+    }
+}
+
+#[test]
+fn clean_escapes_attributes_and_compressed_values_raise_nothing() {
     let release = "{\n  \"name\": \"web\",\n  \"replicas\": 3,\n  \"image\": \"nginx:1.27\"\n}\n";
     let files = [
         (
             "colors.sh",
-            b"printf '\\033[1;31mred\\033[0m \\101\\102\\103\\n'\nre='(a)\\1'\n".to_vec(),
+            b"printf '\\033[1;31mred\\033[0m \\101\\102\\103\\n'\nre='(a)\\1'\necho \"done\\nNext step\\tok\"\n".to_vec(),
+        ),
+        (
+            "web.config",
+            b"<add key=\"LogLevel\" value=\"Information\" />\n<add key=\"Timeout\" value=\"30\"/>\n"
+                .to_vec(),
         ),
         (
             "release.yaml",

@@ -96,6 +96,17 @@ fn escape_at(text: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
         }
         [b'\\', b'U', ..] => Some((char_bytes(hex_value(rest.get(2..10)?)?)?, 10)),
         [b'\\', b'x', ..] => Some((vec![hex_value(rest.get(2..4)?)? as u8], 4)),
+        // A line break or tab written as an escape right before a word (`"line\nghp_…"` in
+        // JSON): as written, the `n` glues itself to the token and hides it from the rules'
+        // `\b`. Before anything else the escape changes nothing a rule sees, and is left alone.
+        [b'\\', kind @ (b'n' | b'r' | b't'), next, ..] if next.is_ascii_alphanumeric() || *next == b'_' => {
+            let byte = match kind {
+                b'n' => b'\n',
+                b'r' => b'\r',
+                _ => b'\t',
+            };
+            Some((vec![byte], 2))
+        }
         // Three octal digits, as C, Python, shells and YAML's double quotes write any byte. One
         // or two digits are left alone: `\0` and `\1` are far more often a NUL or a regex's
         // back-reference than a spelled-out character.
@@ -178,7 +189,7 @@ fn push_visible(out: &mut Vec<u8>, bytes: &[u8]) {
     for &byte in bytes {
         match byte {
             b'\n' => out.extend_from_slice(b"\\n "),
-            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\r' => out.extend_from_slice(b"\\r "),
             b'\t' => out.push(b'\t'),
             0..=0x1F | 0x7F => out.push(b' '),
             _ => out.push(byte),

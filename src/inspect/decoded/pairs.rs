@@ -1,6 +1,7 @@
 //! A secret named by a field of its own: an ECS task definition's
 //! `{"name": "AWS_SECRET_ACCESS_KEY", "value": "…"}`, a Kubernetes container's
-//! `- name: DB_PASSWORD` / `value: …`, CloudFormation's `ParameterKey`/`ParameterValue`. Rules
+//! `- name: DB_PASSWORD` / `value: …`, CloudFormation's `ParameterKey`/`ParameterValue`, a .NET
+//! `appSettings` entry `<add key="…" value="…" />`. Rules
 //! that know a secret by the name it is assigned to see `NAME = value` instead.
 
 use std::sync::OnceLock;
@@ -19,12 +20,14 @@ fn value_field() -> &'static Regex {
 }
 
 /// A name field and the name it gives: a name alone as the field's value (`Name:
-/// aws.String("x")` is code, not a name).
+/// aws.String("x")` is code, not a name), ended by a separator, the line's end, or, as XML
+/// attributes are (`<add key="X" value="…" />` in a .NET config), the tag's end or the next
+/// attribute.
 fn name_field() -> &'static Regex {
     static FIELD: OnceLock<Regex> = OnceLock::new();
     FIELD.get_or_init(|| {
         Regex::new(
-            r#"(?i-u)(?:^|[^A-Za-z0-9_])["']?(?:name|key|variable|parameter_?key|parameter_?name|env_?name)["']?\s*(?::|=>|=)\s*["']?(?P<name>[A-Za-z_][A-Za-z0-9_.-]{2,63})["']?\s*(?:[,;})\]]|$)"#,
+            r#"(?i-u)(?:^|[^A-Za-z0-9_])["']?(?:name|key|variable|parameter_?key|parameter_?name|env_?name)["']?\s*(?::|=>|=)\s*["']?(?P<name>[A-Za-z_][A-Za-z0-9_.-]{2,63})["']?(?:\s*(?:[,;})\]]|/?>|$)|\s+[A-Za-z_:-]+\s*=)"#,
         )
         .expect("name field pattern")
     })

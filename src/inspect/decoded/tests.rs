@@ -176,7 +176,7 @@ fn gzip_and_zlib_in_base64_are_inflated() {
     for gzip in [true, false] {
         let lines = decoded_lines(&format!("release: {}\n", compressed(inner, gzip)));
         assert_eq!(
-            lines[0], "release: {\\n  password = plain-words-here-1\\n}",
+            lines[0], "release: {\\n   password = plain-words-here-1\\n }",
             "gzip: {gzip}"
         );
     }
@@ -189,4 +189,27 @@ fn an_inflated_bomb_stops_at_its_limit_and_bytes_are_left_alone() {
     assert!(lines[0].len() <= (1 << 20) + 3, "{} bytes", lines[0].len());
     let binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
     assert!(decoded_lines(&format!("b: {}\n", compressed(&binary, false))).is_empty());
+}
+
+#[test]
+fn an_escaped_line_break_before_a_word_is_decoded_so_the_word_starts_one() {
+    let lines = decoded_lines("{\"t\": \"line\\nghp_abc\\tkey\\rx\"}\nprintf(\"a\\n\");\n");
+    assert_eq!(lines[0], "{\"t\": \"line\\n ghp_abc\tkey\\r x\"}");
+    assert_eq!(lines[1], "", "an escape before no word hides nothing");
+}
+
+#[test]
+fn xml_attributes_name_a_value() {
+    let lines = decoded_lines("<add key=\"DB_PASSWORD\" value=\"plain-words-here\" />\n");
+    assert!(
+        lines[0].ends_with("\tDB_PASSWORD = \"plain-words-here\" />"),
+        "{}",
+        lines[0]
+    );
+    let lines = decoded_lines("<add value=\"plain-words-here\" key=\"DB_PASSWORD\"/>\n");
+    assert!(
+        lines[0].ends_with("\tDB_PASSWORD = \"plain-words-here\" key=\"DB_PASSWORD\"/>"),
+        "{}",
+        lines[0]
+    );
 }
