@@ -407,12 +407,21 @@ impl<'a> Inspector<'a> {
                 continue;
             };
             // The unescaped view is there for what the plain one cannot see: a line the plain view
-            // reported for this rule is not reported twice (its columns differ in the copy).
+            // reported for this rule is not reported twice (its columns differ in the copy), nor
+            // is a decoded line read from several (a continued literal, a list one part per
+            // line) when the plain view reported any of them.
+            let read_from = match copy {
+                Searched::Decoded(decoded) => {
+                    let (from, to) = decoded.source_lines(hit.line).into_inner();
+                    region.line(from)..=region.line(to)
+                }
+                _ => line..=line,
+            };
             if unescaped
                 && report
                     .findings
                     .iter()
-                    .any(|f| f.rule == hit.rule && f.line == line)
+                    .any(|f| f.rule == hit.rule && read_from.contains(&f.line))
             {
                 continue;
             }

@@ -2,7 +2,8 @@
 //! out. Three-digit octal escapes (C, Python, shells, YAML's double quotes) and base64 of a gzip
 //! member or a zlib stream (how Helm stores releases and many tools store blobs); a token right
 //! after an escaped line break (`"line\nghp_…"`), whose `n` hid it from the rules' `\b`; a
-//! secret named by XML attributes (`<add key="AWS_SECRET_ACCESS_KEY" value="…" />`).
+//! secret named by XML attributes (`<add key="AWS_SECRET_ACCESS_KEY" value="…" />`); a token
+//! assembled at run time from a joined list of literals or from character codes.
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use std::io::Write as _;
@@ -111,13 +112,134 @@ fn a_secret_named_by_xml_attributes_is_found() {
     }
 }
 
+/// `text` cut into pieces of `size` characters, each written by `piece`, joined by `", "`.
+fn pieces(text: &str, size: usize, piece: impl Fn(&str) -> String) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(size)
+        .map(|chunk| piece(&chunk.iter().collect::<String>()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn codes(text: &str, code: impl Fn(u8) -> String) -> String {
+    text.bytes().map(code).collect::<Vec<_>>().join(", ")
+}
+
 #[test]
-fn clean_escapes_attributes_and_compressed_values_raise_nothing() {
+fn a_token_assembled_from_a_joined_list_is_found() {
+    let quoted = |p: &str| format!("\"{p}\"");
+    let single = |p: &str| format!("'{p}'");
+    let one_per_line = TOKEN
+        .as_bytes()
+        .chunks(8)
+        .map(|c| format!("\t\"{}\",\n", std::str::from_utf8(c).unwrap()))
+        .collect::<String>();
+    let cases = [
+        (
+            "join.py",
+            format!("token = \"\".join([{}])\n", pieces(TOKEN, 6, quoted)),
+        ),
+        (
+            "join.js",
+            format!("const t = [{}].join('');\n", pieces(TOKEN, 5, single)),
+        ),
+        (
+            "join.java",
+            format!("String t = String.join(\"\", {});\n", pieces(TOKEN, 7, quoted)),
+        ),
+        (
+            "concat.sql",
+            format!("SELECT CONCAT({}) AS t;\n", pieces(TOKEN, 9, single)),
+        ),
+        (
+            "join.go",
+            format!("t := strings.Join([]string{{\n{one_per_line}}}, \"\")\n"),
+        ),
+        (
+            "chars.java",
+            format!(
+                "String t = new String(new char[] {{{}}});\n",
+                pieces(TOKEN, 1, single)
+            ),
+        ),
+    ];
+    for (path, text) in cases {
+        fails_everywhere(&[(path, text.into_bytes())], "github-token", TOKEN);
+    }
+}
+
+#[test]
+fn a_token_spelled_in_character_codes_is_found() {
+    let cases = [
+        (
+            "codes.js",
+            format!(
+                "const t = String.fromCharCode({});\n",
+                codes(TOKEN, |b| b.to_string())
+            ),
+        ),
+        (
+            "codes.py",
+            format!(
+                "t = bytes([{}]).decode()\n",
+                codes(TOKEN, |b| format!("{b:#04x}"))
+            ),
+        ),
+        (
+            "chr.py",
+            format!(
+                "t = {}\n",
+                TOKEN
+                    .bytes()
+                    .map(|b| format!("chr({b})"))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            ),
+        ),
+        (
+            "codes.ps1",
+            format!(
+                "$t = -join ({})\n",
+                TOKEN
+                    .bytes()
+                    .map(|b| format!("[char]{b}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        ),
+    ];
+    for (path, text) in cases {
+        fails_everywhere(&[(path, text.into_bytes())], "github-token", TOKEN);
+    }
+    let text = format!(
+        "aws_secret_access_key = String.fromCharCode({})\n",
+        codes(AWS_SECRET, |b| b.to_string())
+    );
+    fails_everywhere(
+        &[("creds.js", text.into_bytes())],
+        "aws-secret-access-key",
+        AWS_SECRET,
+    );
+}
+
+#[test]
+fn clean_escapes_attributes_lists_and_compressed_values_raise_nothing() {
     let release = "{\n  \"name\": \"web\",\n  \"replicas\": 3,\n  \"image\": \"nginx:1.27\"\n}\n";
     let files = [
         (
             "colors.sh",
             b"printf '\\033[1;31mred\\033[0m \\101\\102\\103\\n'\nre='(a)\\1'\necho \"done\\nNext step\\tok\"\n".to_vec(),
+        ),
+        (
+            "paths.go",
+            b"p := strings.Join([]string{\"testdata\", \"missingsecret.json\"}, \"/\")\nv := []byte{1, 2, 3, 200, 7}\n"
+                .to_vec(),
+        ),
+        (
+            "words.js",
+            b"const s = ['alpha', 'beta', 'gamma'].join(', ');\nconst c = String.fromCharCode(72, 105);\nconst rgb = [112, 108, 97, 105, 110, 45, 119, 111];\n"
+                .to_vec(),
         ),
         (
             "web.config",

@@ -28,6 +28,8 @@ pub(super) struct Masks {
     pub equals: u64,
     /// `v` or `V` (a `value` field's name).
     pub vee: u64,
+    /// `(`, `{` and `]`: where a call that assembles a string (`join(`, `char[]`) ends.
+    pub bracket: u64,
 }
 
 /// The masks of each 64-byte chunk of `text`, with the chunk's offset.
@@ -69,6 +71,7 @@ fn of(chunk: &[u8]) -> Masks {
         all.high |= part.high << shift;
         all.equals |= part.equals << shift;
         all.vee |= part.vee << shift;
+        all.bracket |= part.bracket << shift;
     }
     all
 }
@@ -108,6 +111,7 @@ fn classify(sixteen: &[u8]) -> Masks {
         high: bits(bytes),
         equals: bits(is(b'=')),
         vee: bits(folded.simd_eq(u8x16::splat(b'v'))),
+        bracket: bits(is(b'(') | is(b'{') | is(b']')),
     }
 }
 
@@ -159,6 +163,7 @@ mod tests {
             set(&mut masks.high, byte >= 0x80);
             set(&mut masks.equals, byte == b'=');
             set(&mut masks.vee, byte == b'v' || byte == b'V');
+            set(&mut masks.bracket, b"({]".contains(&byte));
         }
         masks
     }

@@ -23,11 +23,15 @@ fn skip_spaces(bytes: &[u8], mut at: usize) -> usize {
 }
 
 /// Where the glue after a closing quote at `at` ends (the next literal's opening quote), if a
-/// literal of the same quote follows: an operator between them, or at least a space.
-fn glue_end(bytes: &[u8], at: usize) -> Option<usize> {
+/// literal of the same quote follows: an operator between them (a comma too, in a list that
+/// is joined: `commas`), or at least a space.
+fn glue_end(bytes: &[u8], at: usize, commas: bool) -> Option<usize> {
     let quote = bytes[at];
     let after = skip_spaces(bytes, at + 1);
-    let op = operator(&bytes[after..]);
+    let op = match operator(&bytes[after..]) {
+        0 if commas && bytes.get(after) == Some(&b',') => 1,
+        op => op,
+    };
     let next = skip_spaces(bytes, after + op);
     let spaced = after > at + 1 || next > after + op;
     let next = next + literal_prefix(&bytes[next..]);
@@ -86,7 +90,7 @@ fn glues(text: &[u8], found: usize) -> bool {
     let next = skip_spaces(text, found + 1);
     let glue = [b'\r', b'\n', b'\\', b'+', b'.', b'&', b'|', b'~', text[found]];
     text.get(next).is_some_and(|b| glue.contains(b))
-        && (glue_end(text, found).is_some() || continues(text, found).is_some())
+        && (glue_end(text, found, false).is_some() || continues(text, found).is_some())
 }
 
 /// Where the next line's literal starts, when the literal closing at `at` is continued on it:
@@ -158,6 +162,16 @@ pub(super) fn logical_line(text: &[u8], start: usize, max: usize) -> (Vec<u8>, u
 /// left to right (a backslash escapes the next byte), so glue is only ever taken between a
 /// literal's closing quote and the next one's opening quote.
 pub(super) fn join(line: &[u8]) -> Option<Vec<u8>> {
+    join_with(line, false)
+}
+
+/// `line` with the literals of its comma-separated lists made one, as a join call makes them
+/// (the caller knows the line joins a list: in any other line a list is data).
+pub(super) fn join_list(line: &[u8]) -> Option<Vec<u8>> {
+    join_with(line, true)
+}
+
+fn join_with(line: &[u8], commas: bool) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(line.len());
     let mut joined = false;
     let mut at = 0;
@@ -176,7 +190,7 @@ pub(super) fn join(line: &[u8]) -> Option<Vec<u8>> {
                 out.extend_from_slice(&line[at..(at + 2).min(line.len())]);
                 at += 2;
             }
-            Some(quote) if byte == quote => match glue_end(line, at) {
+            Some(quote) if byte == quote => match glue_end(line, at, commas) {
                 Some(next) => {
                     joined = true;
                     at = next + 1;

@@ -1,7 +1,8 @@
 //! Secrets written so that their own characters never stand in a row: encoded (base64, hex,
-//! percent-escapes, `\u`/`\x` escapes, HTML entities), with invisible characters inside, cut
-//! into string literals joined by an operator or a line continuation, or named by a field of
-//! their own (`{"name": "AWS_SECRET_ACCESS_KEY", "value": "…"}`). The lines holding such a form
+//! gzip or zlib in base64, percent-escapes, `\u`/`\x`/octal escapes, HTML entities), with
+//! invisible characters inside, cut into string literals joined by an operator or a line
+//! continuation, assembled by a call from a list or from character codes (`parts`), or named by
+//! a field of their own (`{"name": "AWS_SECRET_ACCESS_KEY", "value": "…"}`). The lines holding such a form
 //! are written out decoded in a copy that keeps the file's line numbers (every other line left
 //! empty), and the content rules search that copy too, as they search unescaped strings.
 //!
@@ -12,6 +13,7 @@ mod classes;
 mod encodings;
 mod literals;
 mod pairs;
+mod parts;
 
 use std::ops::RangeInclusive;
 
@@ -27,6 +29,7 @@ impl Undone {
     const HEX: Undone = Undone(16);
     const PAIR: Undone = Undone(32);
     const INFLATED: Undone = Undone(64);
+    const ASSEMBLED: Undone = Undone(128);
 
     fn add(&mut self, other: Undone) {
         self.0 |= other.0;
@@ -49,6 +52,10 @@ impl Undone {
             (Self::BASE64, "base64 decoded"),
             (Self::HEX, "hex decoded"),
             (Self::INFLATED, "inflated (gzip or zlib)"),
+            (
+                Self::ASSEMBLED,
+                "a string assembled from a list or character codes",
+            ),
             (Self::PAIR, "a name/value pair read as an assignment"),
         ];
         let done: Vec<&str> = names
@@ -113,8 +120,9 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         let soft_broken = quoted_printable
             .then(|| encodings::soft_broken_line(text, start, CONTINUED_LINES))
             .flatten();
-        let (logical, end, continued) =
-            soft_broken.unwrap_or_else(|| literals::logical_line(text, start, CONTINUED_LINES));
+        let (logical, end, continued) = soft_broken
+            .or_else(|| parts::logical_line(text, start, CONTINUED_LINES))
+            .unwrap_or_else(|| literals::logical_line(text, start, CONTINUED_LINES));
         let mut undone = Undone::default();
         if continued > 0 && quoted_printable {
             undone.add(Undone::ESCAPES);
@@ -152,7 +160,7 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
 
 /// Every decoding a line can need, in the order they unwrap each other: escapes first (they
 /// can spell invisible characters and quotes; quoted-printable's only in a window that reads as
-/// QP), then invisible characters, joined literals,
+/// QP), then invisible characters, joined literals, strings assembled from lists or codes,
 /// and base64 or hex runs twice (a value encoded twice). Decoded line breaks are written `\n`,
 /// as escaped strings write them, so that the copy keeps its lines.
 fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
@@ -175,6 +183,10 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
     if let Some(joined) = literals::join(&current) {
         current = joined;
         undone.add(Undone::JOINED);
+    }
+    if let Some(assembled) = parts::assemble(&current) {
+        current = assembled;
+        undone.add(Undone::ASSEMBLED);
     }
     for _ in 0..2 {
         let Some((decoded, how)) = encodings::decode_runs(&current) else {
@@ -205,7 +217,8 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
         let mut hits = encodings::escape_hits(text, base, masks.escape)
             | encodings::invisible_hits(text, base, masks.high)
             | literals::glue_hits(text, base, &masks)
-            | pairs::value_hits(text, base, masks.vee);
+            | pairs::value_hits(text, base, masks.vee)
+            | parts::call_hits(text, base, masks.bracket);
         // A run is marked at the byte that ends it, which is on its line (a run holds no line
         // break).
         runs.step(masks.run, base, |run, end| {

@@ -213,3 +213,46 @@ fn xml_attributes_name_a_value() {
         lines[0]
     );
 }
+
+#[test]
+fn lists_joined_by_a_call_are_read_as_one_literal() {
+    let lines = decoded_lines(
+        "t = \"\".join([\"plain-\", \"words-\", \"here\"])\nl = [\"plain-\", \"words\"]\nconst t = ['plain-', 'words'].join('');\n",
+    );
+    assert_eq!(
+        lines[0],
+        "t = \"\".join([\"plain-words-here\"])\tt = \"plain-words-here\""
+    );
+    assert_eq!(lines[1], "", "a list no call joins is data");
+    assert_eq!(lines[2], "const t = ['plain-words'].join('');\tt = 'plain-words'");
+    let lines = decoded_lines("t = strings.Join([]string{\n\t\"plain-\",\n\t\"words\",\n}, \"\")\nnext\n");
+    assert_eq!(
+        lines[0],
+        "t = strings.Join([]string{ \"plain-words\", }, \"\")\tt = \"plain-words\""
+    );
+    assert_eq!(lines[4], "");
+}
+
+#[test]
+fn character_codes_passed_to_a_call_are_read_as_text() {
+    let lines = decoded_lines(concat!(
+        "s = String.fromCharCode(112, 108, 97, 105, 110, 45, 119, 111)\n",
+        "b = bytes([0x70, 0x6c, 0x61, 0x69, 0x6e, 0x2d, 0x77, 0x6f])\n",
+        "c = new String(new char[] {'p', 'l', 'a', 'i', 'n', '-', 'w', 'o'});\n",
+        "p = chr(112) + chr(108) + chr(97) + chr(105) + chr(110) + chr(45) + chr(119) + chr(111)\n",
+        "v = bytes([1, 2, 3])\n",
+        "rgb = [112, 108, 97, 105, 110, 45, 119, 111]\n",
+    ));
+    assert_eq!(
+        lines[0],
+        "s = String.fromCharCode(\"plain-wo\")\ts = \"plain-wo\""
+    );
+    assert_eq!(lines[1], "b = bytes([\"plain-wo\"])\tb = \"plain-wo\"");
+    assert_eq!(
+        lines[2],
+        "c = new String(new char[] {'plain-wo'});\tc = 'plain-wo'"
+    );
+    assert_eq!(lines[3], "p = chr(\"plain-wo\")\tp = \"plain-wo\"");
+    assert_eq!(lines[4], "", "too few codes to be a secret");
+    assert_eq!(lines[5], "", "numbers no call turns into text are data");
+}

@@ -1,0 +1,230 @@
+//! A string assembled at run time from parts a scanner never sees in a row: a list of literals
+//! joined (`"".join(["ghp_", "…"])`, `["ghp_", "…"].join("")`, `String.join("", "ghp_", "…")`,
+//! `concat("ghp_", "…")`), or character codes (`String.fromCharCode(103, 104, …)`,
+//! `bytes([103, 104, …])`, `new char[] {'g', 'h', …}`, `chr(103) + chr(104)`, PowerShell's
+//! `[char]103`). Only a line that calls such an assembler is read this way: a list of literals or
+//! of numbers alone is data, and gluing it would invent text.
+
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
+/// The calls that assemble a string from a list or from character codes.
+const ASSEMBLERS: [&str; 15] = [
+    "join(",
+    "Join(",
+    "concat(",
+    "Concat(",
+    "CONCAT(",
+    "fromCharCode(",
+    "char[]",
+    "bytes(",
+    "bytearray(",
+    "[]byte{",
+    "byte[]",
+    "chr(",
+    "Chr(",
+    "ChrW(",
+    "[char]",
+];
+
+/// The fewest character codes read as text: shorter lists are version numbers, colours and
+/// coordinates, and no token is this short.
+const MIN_CODES: usize = 8;
+
+fn assemblers() -> &'static AhoCorasick {
+    static FINDER: OnceLock<AhoCorasick> = OnceLock::new();
+    FINDER.get_or_init(|| AhoCorasick::new(ASSEMBLERS).expect("assembler patterns"))
+}
+
+/// The brackets of a chunk (bits of the chunk at `base`) that end an assembler's name. Checked
+/// bracket by bracket from the classifying pass: a search for the names themselves would cost
+/// a third of the scan, since their first letters (`con`, `byt`, `cha`) begin half of Go.
+pub(super) fn call_hits(text: &[u8], base: usize, brackets: u64) -> u64 {
+    super::encodings::hits_where(brackets, |bit| {
+        let end = base + bit + 1;
+        let before = &text[..end];
+        // Every assembler's name ends in one of these before its bracket.
+        end >= 2
+            && matches!(
+                before[end - 2],
+                b'n' | b't' | b'T' | b'e' | b's' | b'y' | b'r' | b'W' | b'['
+            )
+            && ASSEMBLERS.iter().any(|name| before.ends_with(name.as_bytes()))
+    })
+}
+
+/// The line starting at `start`, with the lines after it while an assembler's brackets opened
+/// on it stay open (at most `max` more), joined by spaces; where that text ends, and how many
+/// lines were added. A list written one part per line is read as one line.
+pub(super) fn logical_line(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
+    let first_end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |nl| start + nl);
+    let call = assemblers().find(&text[start..first_end])?;
+    let mut depth = 0i32;
+    let mut end = first_end;
+    let mut line_from = start + call.start();
+    let mut continued = 0;
+    loop {
+        depth += text[line_from..end]
+            .iter()
+            .map(|b| match b {
+                b'(' | b'[' | b'{' => 1,
+                b')' | b']' | b'}' => -1,
+                _ => 0,
+            })
+            .sum::<i32>();
+        if depth <= 0 || continued == max || end >= text.len() {
+            break;
+        }
+        line_from = end + 1;
+        end = memchr::memchr(b'\n', &text[line_from..]).map_or(text.len(), |nl| line_from + nl);
+        continued += 1;
+    }
+    if continued == 0 {
+        return None;
+    }
+    let logical = text[start..end]
+        .split(|&b| b == b'\n')
+        .map(|part| part.strip_suffix(b"\r").unwrap_or(part).trim_ascii())
+        .collect::<Vec<_>>()
+        .join(&b' ');
+    Some((logical, end, continued))
+}
+
+/// `line` with its assembled strings written as the literal they make, or None when it calls no
+/// assembler or assembles nothing. When the line assigns the result (`aws_secret = "".join(…)`),
+/// `NAME = "literal"` follows, so that rules knowing a secret by its name see it assigned.
+pub(super) fn assemble(line: &[u8]) -> Option<Vec<u8>> {
+    assemblers().find(line)?;
+    let joined = super::literals::join_list(line);
+    let current = joined.as_deref().unwrap_or(line);
+    let mut assembled = char_codes(current).or(joined)?;
+    if let Some(name) = assigned_name(line) {
+        if let Some(literal) = longest_literal(&assembled) {
+            let literal = assembled[literal].to_vec();
+            assembled.push(b'\t');
+            assembled.extend_from_slice(name);
+            assembled.extend_from_slice(b" = ");
+            assembled.extend_from_slice(&literal);
+        }
+    }
+    Some(assembled)
+}
+
+/// The name a line assigns to first (`name = `, `name := `, `"name": `, `$name = `).
+fn assigned_name(line: &[u8]) -> Option<&[u8]> {
+    static ASSIGNED: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let assigned = ASSIGNED.get_or_init(|| {
+        regex::bytes::Regex::new(r#"(?-u)([A-Za-z_][A-Za-z0-9_]*)["']?\s*(?::=|=|:)[^=]"#)
+            .expect("assignment pattern")
+    });
+    assigned
+        .captures(line)
+        .and_then(|found| found.get(1))
+        .map(|name| name.as_bytes())
+}
+
+/// The longest quoted literal of `line`, quotes included (the assembled one: the parts it was
+/// made of are gone).
+fn longest_literal(line: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut longest: Option<std::ops::Range<usize>> = None;
+    let mut open: Option<(u8, usize)> = None;
+    let mut at = 0;
+    while at < line.len() {
+        let byte = line[at];
+        match open {
+            Some(_) if byte == b'\\' => at += 1,
+            Some((quote, start)) if byte == quote => {
+                if longest.as_ref().is_none_or(|l| l.len() < at + 1 - start) {
+                    longest = Some(start..at + 1);
+                }
+                open = None;
+            }
+            None if matches!(byte, b'"' | b'\'' | b'`') => open = Some((byte, at)),
+            _ => {}
+        }
+        at += 1;
+    }
+    longest.filter(|l| l.len() >= MIN_CODES + 2)
+}
+
+/// One item of a list of character codes: a decimal or `0x` number, or a one-character literal.
+fn code_at(line: &[u8], at: usize) -> Option<(u8, usize)> {
+    let rest = &line[at..];
+    if at > 0 && (line[at - 1].is_ascii_alphanumeric() || line[at - 1] == b'_') {
+        return None; // Inside a word: `x2`, `utf8`.
+    }
+    let (value, len) = match rest {
+        [b'\'', c, b'\'', ..] => (u32::from(*c), 3),
+        [b'0', b'x' | b'X', ..] => {
+            let digits = rest[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            let value =
+                u32::from_str_radix(std::str::from_utf8(&rest[2..2 + digits.min(4)]).ok()?, 16).ok()?;
+            (value, 2 + digits)
+        }
+        [b'0'..=b'9', ..] => {
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let value = std::str::from_utf8(&rest[..digits.min(4)]).ok()?.parse().ok()?;
+            (value, digits)
+        }
+        _ => return None,
+    };
+    let ends_word = rest
+        .get(len)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.');
+    (!ends_word && (0x20..0x7f).contains(&value)).then_some((value as u8, len))
+}
+
+/// Where the next code starts after a separator at `at`: commas, spaces, `+`, brackets and the
+/// names that convert a code (`chr`, `Chr`, `ChrW`, `char`, `[char]`) between two codes.
+fn next_code(line: &[u8], mut at: usize) -> usize {
+    loop {
+        while at < line.len() && b" \t,+()[]{}".contains(&line[at]) {
+            at += 1;
+        }
+        let word = line[at..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        if word > 0 && matches!(&line[at..at + word], b"chr" | b"Chr" | b"ChrW" | b"char") {
+            at += word;
+            continue;
+        }
+        return at;
+    }
+}
+
+/// `line` with each run of at least `MIN_CODES` printable character codes written as the quoted
+/// text they spell, or None when it holds none.
+fn char_codes(line: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut copied = 0;
+    let mut at = 0;
+    let mut found = false;
+    while at < line.len() {
+        let Some((first, len)) = code_at(line, at) else {
+            at += 1;
+            continue;
+        };
+        let mut spelled = vec![first];
+        let mut end = at + len;
+        loop {
+            let next = next_code(line, end);
+            let Some((code, len)) = (next > end).then(|| code_at(line, next)).flatten() else {
+                break;
+            };
+            spelled.push(code);
+            end = next + len;
+        }
+        if spelled.len() >= MIN_CODES {
+            out.extend_from_slice(&line[copied..at]);
+            out.push(b'"');
+            out.extend_from_slice(&spelled);
+            out.push(b'"');
+            copied = end;
+            found = true;
+        }
+        at = end;
+    }
+    found.then(|| {
+        out.extend_from_slice(&line[copied..]);
+        out
+    })
+}
