@@ -14,6 +14,7 @@ mod false_pass;
 mod gitleaks;
 mod history;
 mod hostile_decoded_properties;
+mod hostile_encoding_properties;
 mod hostile_git_packs;
 mod hostile_properties;
 mod hostile_round_five;
