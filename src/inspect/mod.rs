@@ -304,7 +304,7 @@ impl<'a> Inspector<'a> {
                 }
                 let whole = windows::Region::whole();
                 self.scan_text(buffer, whole, report, context);
-                let decoded = text::decode(buffer, encoding);
+                let decoded = text::decode_from(buffer, kind.start, encoding);
                 self.scan_text(&decoded, windows::Region::whole(), report, context);
                 dedup_findings(&mut report.findings);
                 *buffer = decoded;

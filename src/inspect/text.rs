@@ -27,28 +27,104 @@ pub struct Kind {
     pub binary: bool,
     /// Text that is only readable decoded: searched decoded, and as it is.
     pub encoding: Option<Encoding>,
+    /// Where that text starts: after a prefix put in front of it (a byte-order mark of another
+    /// kind, a `%PDF` or PNG signature), else 0.
+    pub start: usize,
 }
 
 /// Classifies a file by its first block.
 pub fn classify(first_block: &[u8]) -> Kind {
+    let text = |encoding, start| Kind {
+        binary: false,
+        encoding: Some(encoding),
+        start,
+    };
+    // Wide text whose first NUL is not where its byte-order mark puts it is read from that
+    // NUL; so is wide text a mark claims wrongly.
+    let behind = behind_a_prefix(first_block);
+    if let Some((start, encoding)) = behind.then(|| wide_text_behind_a_mark(first_block)).flatten() {
+        return text(encoding, start);
+    }
     if let Some(encoding) = wide_encoding(first_block) {
-        return Kind {
-            binary: false,
-            encoding: Some(encoding),
-        };
+        return text(encoding, 0);
+    }
+    if let Some((start, encoding)) = wide_text_behind_a_mark(first_block).filter(|_| !behind) {
+        return text(encoding, start);
     }
     if ebcdic_text(first_block) {
-        return Kind {
-            binary: false,
-            encoding: Some(Encoding::Ebcdic),
-        };
+        return text(Encoding::Ebcdic, 0);
     }
     // A byte-order mark the bytes behind it do not bear out claims nothing: judge the rest.
     let unclaimed = strip_wide_bom(first_block);
     Kind {
         binary: content_inspector::inspect(unclaimed).is_binary(),
         encoding: None,
+        start: 0,
     }
+}
+
+/// The length of a byte-order mark at the block's start (UTF-32, UTF-16 or UTF-8), whether
+/// or not the bytes behind it bear it out, and where its byte order puts the NUL of an ASCII
+/// first character: at the mark's end (big endian) or one byte after it (little endian);
+/// without a mark, either.
+fn mark(block: &[u8]) -> (usize, &'static [usize]) {
+    match block {
+        [0xff, 0xfe, 0, 0, ..] => (4, &[5]),
+        [0, 0, 0xfe, 0xff, ..] => (4, &[4]),
+        [0xff, 0xfe, ..] => (2, &[3]),
+        [0xfe, 0xff, ..] => (2, &[2]),
+        // Wide text never follows UTF-8's mark: any NUL behind it is out of place.
+        [0xef, 0xbb, 0xbf, ..] => (3, &[]),
+        _ => (0, &[0, 1]),
+    }
+}
+
+/// The first NUL after the block's byte-order mark.
+fn first_nul(block: &[u8]) -> Option<usize> {
+    let (mark, _) = mark(block);
+    memchr::memchr(0, &block[mark.min(block.len())..]).map(|at| mark + at)
+}
+
+/// Whether wide text (told by its NULs) starts after something that is not its own byte-order
+/// mark: its first NUL is not where its mark, or no mark, puts an ASCII first character's. A
+/// UTF-8 mark, a mark of the other byte order or a signature in front would otherwise set the
+/// reading one or two bytes out of step.
+fn behind_a_prefix(block: &[u8]) -> bool {
+    let (_, nul_at) = mark(block);
+    first_nul(block).is_some_and(|at| !nul_at.contains(&at))
+}
+
+/// Wide text behind a byte-order mark that does not claim it (UTF-8's, the other byte
+/// order's, UTF-32's), read from where its first NUL past the mark says its characters start.
+/// For UTF-16, reading little endian from the byte before that NUL keeps every ASCII
+/// character in either byte order (big endian read one byte later is little endian), which is
+/// what secrets are written in; UTF-32 is tried at each alignment around it. Only a mark may
+/// stand in front: wide text behind a signature (`%PDF`, PNG) stays what its first bytes
+/// make it, so that a binary cannot pass `--binaries` as text by carrying some behind its
+/// header.
+fn wide_text_behind_a_mark(block: &[u8]) -> Option<(usize, Encoding)> {
+    // The marks in front: one, or the text's own behind another.
+    let mut marks = 0;
+    while let (len @ 1.., _) = mark(&block[marks..]) {
+        marks += len;
+    }
+    let nul = first_nul(block)?;
+    wide_text_from(block, nul).filter(|&(start, _)| marks > 0 && start <= marks)
+}
+
+fn wide_text_from(block: &[u8], nul: usize) -> Option<(usize, Encoding)> {
+    let candidates = [1, 3, 2, 0].map(|back| nul.saturating_sub(back));
+    candidates.into_iter().find_map(|start| {
+        let rest = &block[start..];
+        let utf32 = [true, false].into_iter().find(|&le| utf32_without_bom(rest, le));
+        let encoding = match utf32 {
+            Some(little_endian) => Encoding::Utf32 { little_endian },
+            None => Encoding::Utf16 {
+                little_endian: binary::utf16_without_bom(rest)?,
+            },
+        };
+        Some((start, encoding))
+    })
 }
 
 /// UTF-32 or UTF-16 text, with a byte-order mark or without, whose code units all decode to
@@ -153,7 +229,7 @@ fn utf32_without_bom(block: &[u8], little_endian: bool) -> bool {
 }
 
 /// EBCDIC text: every byte a character EBCDIC text holds, most of them letters and digits
-/// (bytes above 0x80 there), with spaces (0x40) between words. ASCII text fails at its first
+/// (bytes above 0x80 there), with spaces (0x40) or line breaks between them. ASCII text fails at its first
 /// capital letter, UTF-8 at its first multi-byte character, a binary within a few bytes.
 fn ebcdic_text(block: &[u8]) -> bool {
     if block.len() < 32 {
@@ -169,7 +245,10 @@ fn ebcdic_text(block: &[u8]) -> bool {
             None => return false,
         }
     }
-    alphanumeric * 2 >= block.len() && spaces * 20 >= block.len()
+    // A line break or space every 128 bytes at least: a private key's body (65-byte lines) or a
+    // file of a few assignments has few spaces, and a run of bytes that only fits the alphabet
+    // has none.
+    alphanumeric * 2 >= block.len() && spaces > 0 && spaces * 128 >= block.len()
 }
 
 /// The character an EBCDIC byte stands for, among those text is written in.
@@ -269,10 +348,20 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Vec<u8> {
 /// The text of `bytes` as the rules search it, for comparing two versions line by line: decoded
 /// when the file is in a wide encoding, else the bytes themselves.
 pub fn comparable(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    match classify(&bytes[..bytes.len().min(binary::FIRST_BLOCK)]).encoding {
-        Some(encoding) => std::borrow::Cow::Owned(decode(bytes, encoding)),
+    let kind = classify(&bytes[..bytes.len().min(binary::FIRST_BLOCK)]);
+    match kind.encoding {
+        Some(encoding) => std::borrow::Cow::Owned(decode_from(bytes, kind.start, encoding)),
         None => std::borrow::Cow::Borrowed(bytes),
     }
+}
+
+/// `decode` of the text from `start` on, behind as many line breaks as the prefix before it
+/// holds, so that the text's lines keep the file's numbers.
+pub fn decode_from(bytes: &[u8], start: usize, encoding: Encoding) -> Vec<u8> {
+    let prefix = &bytes[..start.min(bytes.len())];
+    let mut out = vec![b'\n'; memchr::memchr_iter(b'\n', prefix).count()];
+    out.extend(decode(&bytes[prefix.len()..], encoding));
+    out
 }
 
 #[cfg(test)]
@@ -337,6 +426,53 @@ mod tests {
     }
 
     #[test]
+    fn wide_text_behind_a_mark_that_does_not_claim_it_is_read_from_where_it_starts() {
+        let text = "token = ghp_abc\nnext line\n";
+        let prefixes: [&[u8]; 5] = [
+            &[0xef, 0xbb, 0xbf],
+            &[0xfe, 0xff],
+            &[0xff, 0xfe],
+            &[0xff, 0xfe, 0, 0],
+            &[0, 0, 0xfe, 0xff],
+        ];
+        for prefix in prefixes {
+            for little_endian in [true, false] {
+                for wide in [
+                    utf16(text, little_endian, false),
+                    utf32(text, little_endian, false),
+                ] {
+                    let bytes = [prefix, &wide[..]].concat();
+                    let kind = classify(&bytes);
+                    let encoding = kind
+                        .encoding
+                        .unwrap_or_else(|| panic!("{prefix:?} {little_endian}"));
+                    let decoded =
+                        String::from_utf8_lossy(&decode_from(&bytes, kind.start, encoding)).into_owned();
+                    let newlines = prefix.iter().filter(|&&b| b == b'\n').count();
+                    assert!(
+                        decoded.contains(&format!("{}token = ghp_abc\nnext line", "\n".repeat(newlines))),
+                        "{prefix:?} {little_endian}: {decoded:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sparse_ebcdic_is_still_ebcdic() {
+        let text = format!("GITHUB_TOKEN={}\n", "ghp_".to_owned() + &"a1B2".repeat(9));
+        let encoded: Vec<u8> = text
+            .chars()
+            .map(|c| {
+                (0..=255u8)
+                    .find(|&b| ebcdic_char(b) == Some(c))
+                    .expect("encodable")
+            })
+            .collect();
+        assert_eq!(classify(&encoded).encoding, Some(Encoding::Ebcdic));
+    }
+
+    #[test]
     fn a_byte_order_mark_is_a_claim_the_bytes_must_bear_out() {
         // Plain text behind a UTF-16 mark: not decoded as UTF-16 (it would match nothing).
         let mut forged = vec![0xff, 0xfe];
@@ -345,7 +481,8 @@ mod tests {
             classify(&forged),
             Kind {
                 binary: false,
-                encoding: None
+                encoding: None,
+                start: 0,
             }
         );
         let mut forged = vec![0xfe, 0xff];
