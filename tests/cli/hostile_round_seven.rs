@@ -3,7 +3,8 @@
 //! member or a zlib stream (how Helm stores releases and many tools store blobs); a token right
 //! after an escaped line break (`"line\nghp_…"`), whose `n` hid it from the rules' `\b`; a
 //! secret named by XML attributes (`<add key="AWS_SECRET_ACCESS_KEY" value="…" />`); a token
-//! assembled at run time from a joined list of literals or from character codes.
+//! assembled at run time from a joined list of literals or from character codes; a private key
+//! whose header alone hides behind an invisible character or an escape.
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use std::io::Write as _;
@@ -11,6 +12,7 @@ use std::io::Write as _;
 use base64::Engine as _;
 
 use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::seeded::pem_body;
 
 const TOKEN: &str = "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"; // fake-secret-for-tests
 const AWS_SECRET: &str = "mihA/2O76UMFxFkM/R5Kjp1vRt+1fjORS/6ilI8i"; // fake-secret-for-tests
@@ -221,6 +223,22 @@ fn a_token_spelled_in_character_codes_is_found() {
         "aws-secret-access-key",
         AWS_SECRET,
     );
+}
+
+#[test]
+fn a_private_key_whose_header_alone_is_hidden_is_found() {
+    let body = pem_body(7, 12).join("\n");
+    let evidence = &pem_body(7, 12)[0][..24];
+    let headers = [
+        ("zero-width.pem", "-----BEGIN RSA PRIV\u{200b}ATE KEY-----"),
+        ("soft-hyphen.txt", "-----BEGIN RSA PRIVATE\u{ad} KEY-----"),
+        ("escaped.yaml", "-----BEGIN RSA PRIVATE\\u0020KEY-----"),
+        ("entity.xml", "-----BEGIN RSA&#32;PRIVATE KEY-----"),
+    ];
+    for (path, header) in headers {
+        let text = format!("key:\n{header}\n{body}\n-----END RSA PRIVATE KEY-----\nnext: 1\n");
+        fails_everywhere(&[(path, text.into_bytes())], "private-key-rsa", evidence);
+    }
 }
 
 #[test]

@@ -110,13 +110,15 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
     // The copy is written up to `done` (a line start of `text`), as line `line` (1-based).
     let mut done = 0;
     let mut line: u32 = 1;
+    // Lines still to copy as they are: a key's body after a header only the copy can read.
+    let mut key_lines = 0;
     for start in starts {
         if start < done {
             continue; // Part of a line already read (a continued literal).
         }
         let skipped = memchr::memchr_iter(b'\n', &text[done..start]).count();
         line = line.saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX));
-        out.resize(out.len() + skipped, b'\n');
+        write_gap(&mut out, &text[done..start], &mut key_lines);
         let soft_broken = quoted_printable
             .then(|| encodings::soft_broken_line(text, start, CONTINUED_LINES))
             .flatten();
@@ -143,19 +145,59 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         if !undone.is_empty() {
             out.extend(decoded.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
             lines.push((line, first.max(1)..=last, undone));
+            out.resize(out.len() + newlines, b'\n');
+            if opens_a_key(&decoded) {
+                key_lines = KEY_LINES;
+            }
+        } else if key_lines > 0 {
+            out.extend_from_slice(&text[start..line_end]);
+            key_lines = key_lines.saturating_sub(newlines + 1);
+        } else {
+            out.resize(out.len() + newlines, b'\n');
         }
-        out.resize(out.len() + newlines, b'\n');
         line = line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
         done = line_end;
     }
     if lines.is_empty() {
         return None;
     }
-    out.resize(
-        out.len() + memchr::memchr_iter(b'\n', &text[done..]).count(),
-        b'\n',
-    );
+    write_gap(&mut out, &text[done..], &mut key_lines);
     Some(Decoded { text: out, lines })
+}
+
+/// How many lines after a decoded key header are copied as they are: a 4096-bit RSA key's body
+/// is 50 lines, a PGP key block a few more.
+const KEY_LINES: usize = 200;
+
+/// Whether a decoded line opens a private key (`-----BEGIN … PRIVATE KEY…`): its header had an
+/// invisible character or an escape in it, and its body follows on lines as they are.
+fn opens_a_key(decoded: &[u8]) -> bool {
+    memchr::memmem::find(decoded, b"-----BEGIN").is_some()
+        && memchr::memmem::find(decoded, b"PRIVATE KEY").is_some()
+}
+
+/// Writes the lines between two decoded ones (`gap`: from the end of one, or the window's
+/// start, to the start of the next) into the copy: empty, or as they are while a key's body is
+/// being copied (up to its `-----END` line). The first piece of `gap` belongs to the line
+/// written before it.
+fn write_gap(out: &mut Vec<u8>, gap: &[u8], key_lines: &mut usize) {
+    if *key_lines == 0 {
+        out.resize(out.len() + memchr::memchr_iter(b'\n', gap).count(), b'\n');
+        return;
+    }
+    for (index, piece) in gap.split(|&b| b == b'\n').enumerate() {
+        if index == 0 {
+            continue;
+        }
+        out.push(b'\n');
+        if *key_lines > 0 {
+            out.extend_from_slice(piece);
+            *key_lines -= 1;
+            if memchr::memmem::find(piece, b"-----END").is_some() {
+                *key_lines = 0;
+            }
+        }
+    }
 }
 
 /// Every decoding a line can need, in the order they unwrap each other: escapes first (they

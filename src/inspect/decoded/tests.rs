@@ -256,3 +256,15 @@ fn character_codes_passed_to_a_call_are_read_as_text() {
     assert_eq!(lines[4], "", "too few codes to be a secret");
     assert_eq!(lines[5], "", "numbers no call turns into text are data");
 }
+
+#[test]
+fn a_key_body_after_a_decoded_header_is_copied_as_it_is() {
+    let text =
+        "a\n-----BEGIN RSA PRIV\u{200b}ATE KEY-----\nQUJD\nREVG\n-----END RSA PRIVATE KEY-----\nafter\n";
+    let lines = decoded_lines(text);
+    assert_eq!(lines[1], "-----BEGIN RSA PRIVATE KEY-----");
+    assert_eq!(lines[2], "QUJD");
+    assert_eq!(lines[4], "-----END RSA PRIVATE KEY-----");
+    assert_eq!(lines[5], "", "the copy stops at the key's end");
+    assert_eq!(lines[0], "");
+}
