@@ -260,10 +260,18 @@ impl<'a> Inspector<'a> {
             }
             if !skip_contents && !too_large {
                 let is_pdf = pdf::is_pdf(buffer);
+                // Wide text behind a signature: its first block searched decoded too (the
+                // byte view sees UTF-16 strings, not UTF-32, and not a key's lines together).
+                let behind = text::wide_text_behind_a_signature(buffer)
+                    .map(|(start, encoding)| text::decode_from(buffer, start, encoding));
                 let mut window = Window::new(BINARY_WINDOW.min(self.window_size()), View::Binary, length);
                 window.run(&mut reader, buffer, hasher.as_mut(), |text, region| {
                     self.scan_text(text, region, report, context)
                 })?;
+                if let Some(decoded) = behind {
+                    self.scan_text(&decoded, windows::Region::whole(), report, context);
+                    dedup_findings(&mut report.findings);
+                }
                 if is_pdf {
                     if let Some(problem) = self.inspect_pdf_streams(context, report)? {
                         return Ok(FileOutcome::Unreadable(problem));
@@ -306,6 +314,15 @@ impl<'a> Inspector<'a> {
                 self.scan_text(buffer, whole, report, context);
                 let decoded = text::decode_from(buffer, kind.start, encoding);
                 self.scan_text(&decoded, windows::Region::whole(), report, context);
+                // Behind a signature, the text read in step too (its lines as the first
+                // reading counts them, so that a secret both see is reported once).
+                let first_block = &buffer[..buffer.len().min(binary::FIRST_BLOCK)];
+                if let Some((start, other)) = text::wide_text_behind_a_signature(first_block)
+                    .filter(|&(start, other)| (start, Some(other)) != (kind.start, kind.encoding))
+                {
+                    let in_step = text::decode(&buffer[start..], other);
+                    self.scan_text(&in_step, windows::Region::whole(), report, context);
+                }
                 dedup_findings(&mut report.findings);
                 *buffer = decoded;
                 Ok(FileOutcome::Text)

@@ -112,6 +112,20 @@ fn wide_text_behind_a_mark(block: &[u8]) -> Option<(usize, Encoding)> {
     wide_text_from(block, nul).filter(|&(start, _)| marks > 0 && start <= marks)
 }
 
+/// Wide text behind a signature (`%PDF`, PNG and its chunk), read from where its NULs say it
+/// starts: searched decoded besides what the file is read as (a binary, or wide text read from
+/// its first byte, which an odd-length signature sets a byte out of step, merging the text's
+/// first character into its last code unit). A signature can hold NULs of its own (PNG's chunk
+/// lengths): the first NUL of each run in the first bytes is tried, a few of them.
+pub fn wide_text_behind_a_signature(block: &[u8]) -> Option<(usize, Encoding)> {
+    let head = &block[..block.len().min(256)];
+    memchr::memchr_iter(0, head)
+        .filter(|&at| at == 0 || head[at - 1] != 0)
+        .take(8)
+        .find_map(|nul| wide_text_from(block, nul))
+        .filter(|&(start, _)| start > 0)
+}
+
 fn wide_text_from(block: &[u8], nul: usize) -> Option<(usize, Encoding)> {
     let candidates = [1, 3, 2, 0].map(|back| nul.saturating_sub(back));
     candidates.into_iter().find_map(|start| {

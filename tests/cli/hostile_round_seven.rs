@@ -4,7 +4,8 @@
 //! after an escaped line break (`"line\nghp_…"`), whose `n` hid it from the rules' `\b`; a
 //! secret named by XML attributes (`<add key="AWS_SECRET_ACCESS_KEY" value="…" />`); a token
 //! assembled at run time from a joined list of literals or from character codes; a private key
-//! whose header alone hides behind an invisible character or an escape.
+//! whose header alone hides behind an invisible character or an escape; UTF-16 or UTF-32 text
+//! behind a `%PDF` or PNG signature.
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use std::io::Write as _;
@@ -238,6 +239,57 @@ fn a_private_key_whose_header_alone_is_hidden_is_found() {
     for (path, header) in headers {
         let text = format!("key:\n{header}\n{body}\n-----END RSA PRIVATE KEY-----\nnext: 1\n");
         fails_everywhere(&[(path, text.into_bytes())], "private-key-rsa", evidence);
+    }
+}
+
+fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
+    text.encode_utf16()
+        .flat_map(|unit| {
+            if little_endian {
+                unit.to_le_bytes()
+            } else {
+                unit.to_be_bytes()
+            }
+        })
+        .collect()
+}
+
+fn utf32(text: &str, little_endian: bool) -> Vec<u8> {
+    text.chars()
+        .flat_map(|c| {
+            let unit = u32::from(c);
+            if little_endian {
+                unit.to_le_bytes()
+            } else {
+                unit.to_be_bytes()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn wide_text_behind_a_signature_is_found() {
+    let key = format!(
+        "-----BEGIN RSA PRIVATE {k}-----\n{}\n-----END RSA PRIVATE {k}-----\n",
+        pem_body(5, 12).join("\n"),
+        k = "KEY"
+    );
+    let evidence = &pem_body(5, 12)[0][..24];
+    let pdf = b"%PDF-1.7\n".to_vec();
+    let png = [&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], &[7; 13], b"\n"].concat();
+    // An odd-length signature in front of UTF-16 set the reading a byte out of step: the key's
+    // first dash was lost.
+    for little_endian in [true, false] {
+        let bytes = [&pdf[..], &utf16(&key, little_endian)].concat();
+        fails_everywhere(&[("doc.txt", bytes)], "private-key-rsa", evidence);
+    }
+    // UTF-32 behind a signature is a binary whose bytes hold no string the byte view reads.
+    let creds = format!("[default]\naws_secret_access_key = {AWS_SECRET}\n");
+    for (prefix, little_endian) in [(&pdf, false), (&png, true)] {
+        let bytes = [&prefix[..], &utf32(&creds, little_endian)].concat();
+        fails_everywhere(&[("creds.bin", bytes)], "aws-secret-access-key", AWS_SECRET);
+        let bytes = [&prefix[..], &utf32(&key, little_endian)].concat();
+        fails_everywhere(&[("key.bin", bytes)], "private-key-rsa", evidence);
     }
 }
 
