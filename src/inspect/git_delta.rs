@@ -124,10 +124,11 @@ pub(super) fn inserted(delta: &[u8]) -> Result<Vec<u8>, &'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn size(mut n: usize) -> Vec<u8> {
+    /// `n` as a delta's variable-length size (seven bits a byte, low first).
+    pub(in crate::inspect) fn size(mut n: usize) -> Vec<u8> {
         let mut out = Vec::new();
         while n >= 0x80 {
             out.push((n & 0x7F) as u8 | 0x80);

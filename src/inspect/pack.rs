@@ -525,6 +525,7 @@ fn tree_listing(tree: &[u8], id_len: usize) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::inspect::archive::LIMITS;
+    use crate::inspect::git_delta::tests::size;
     use crate::test_support::compress::zlib;
 
     fn header(kind: u8, size: usize) -> Vec<u8> {
@@ -535,16 +536,6 @@ mod tests {
             out.push((rest & 0x7F) as u8);
             rest >>= 7;
         }
-        out
-    }
-
-    fn size(mut n: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        while n >= 0x80 {
-            out.push((n & 0x7F) as u8 | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
         out
     }
 

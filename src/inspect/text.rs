@@ -472,17 +472,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sparse_ebcdic_is_still_ebcdic() {
-        let text = format!("GITHUB_TOKEN={}\n", "ghp_".to_owned() + &"a1B2".repeat(9));
-        let encoded: Vec<u8> = text
-            .chars()
+    /// `text` in EBCDIC, through the decoder's own table.
+    fn to_ebcdic(text: &str) -> Vec<u8> {
+        text.chars()
             .map(|c| {
                 (0..=255u8)
                     .find(|&b| ebcdic_char(b) == Some(c))
                     .expect("encodable")
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn sparse_ebcdic_is_still_ebcdic() {
+        let text = format!("GITHUB_TOKEN={}\n", "ghp_".to_owned() + &"a1B2".repeat(9));
+        let encoded = to_ebcdic(&text);
         assert_eq!(classify(&encoded).encoding, Some(Encoding::Ebcdic));
     }
 
@@ -519,14 +523,7 @@ mod tests {
     #[test]
     fn ebcdic_text_is_told_by_its_bytes_and_decoded() {
         let text = "//DEPLOY JOB (ACCT),'RELEASE'\n// SET TOKEN=ghp_abc123 user@host:~/[x]\n";
-        let encoded: Vec<u8> = text
-            .chars()
-            .map(|c| {
-                (0..=255u8)
-                    .find(|&b| ebcdic_char(b) == Some(c))
-                    .expect("encodable")
-            })
-            .collect();
+        let encoded = to_ebcdic(text);
         assert_eq!(classify(&encoded).encoding, Some(Encoding::Ebcdic));
         assert_eq!(
             String::from_utf8(decode(&encoded, Encoding::Ebcdic)).unwrap(),
