@@ -30,6 +30,10 @@ pub(super) struct Masks {
     pub vee: u64,
     /// `(`, `{` and `]`: where a call that assembles a string (`join(`, `char[]`) ends.
     pub bracket: u64,
+    /// `1`, `3`, `e` and `m` (either case): what stands right before the byte that ends or
+    /// holds a transform's name (the `]` of `[::-1]`, the quote after `rot13` or `tr`'s
+    /// `N-ZA-Mn-za-m`, the `v` of `rev`), so that only those bytes are looked at.
+    pub name_end: u64,
 }
 
 /// The masks of each 64-byte chunk of `text`, with the chunk's offset.
@@ -72,6 +76,7 @@ fn of(chunk: &[u8]) -> Masks {
         all.equals |= part.equals << shift;
         all.vee |= part.vee << shift;
         all.bracket |= part.bracket << shift;
+        all.name_end |= part.name_end << shift;
     }
     all
 }
@@ -112,6 +117,9 @@ fn classify(sixteen: &[u8]) -> Masks {
         equals: bits(is(b'=')),
         vee: bits(folded.simd_eq(u8x16::splat(b'v'))),
         bracket: bits(is(b'(') | is(b'{') | is(b']')),
+        name_end: bits(
+            is(b'1') | is(b'3') | folded.simd_eq(u8x16::splat(b'e')) | folded.simd_eq(u8x16::splat(b'm')),
+        ),
     }
 }
 
@@ -164,6 +172,7 @@ mod tests {
             set(&mut masks.equals, byte == b'=');
             set(&mut masks.vee, byte == b'v' || byte == b'V');
             set(&mut masks.bracket, b"({]".contains(&byte));
+            set(&mut masks.name_end, b"13eEmM".contains(&byte));
         }
         masks
     }

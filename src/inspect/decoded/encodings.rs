@@ -1,12 +1,13 @@
 //! Text spelled in another alphabet: `\u0041`/`\x41`/`%41`/`&#65;` escapes, quoted-printable
-//! (`=3D`, soft line breaks), invisible characters inside a token, and long base64 or hex runs
-//! that decode to text.
+//! (`=3D`, soft line breaks), invisible characters inside a token, a token in full-width letters
+//! (`ｇｈｐ＿…`, which NFKC folds back), and long base64, base32 or hex runs that decode to text.
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use super::Undone;
 
@@ -23,9 +24,13 @@ pub(super) fn escape_hits(text: &[u8], base: usize, candidates: u64) -> u64 {
 }
 
 /// The invisible characters a token can hide behind (zero-width spaces and joiners, the word
-/// joiner, a byte-order mark inside text, the soft hyphen) among a chunk's lead bytes.
+/// joiner, a byte-order mark inside text, the soft hyphen) and the starts of full-width tokens
+/// among a chunk's lead bytes.
 pub(super) fn invisible_hits(text: &[u8], base: usize, candidates: u64) -> u64 {
-    hits_where(candidates, |bit| invisible_len(&text[base + bit..]) > 0)
+    hits_where(candidates, |bit| {
+        let rest = &text[base + bit..];
+        invisible_len(rest) > 0 || starts_a_full_width_token(rest)
+    })
 }
 
 /// The bits of `candidates` for which `holds` says yes.
@@ -52,6 +57,54 @@ fn invisible_len(bytes: &[u8]) -> usize {
         [0xC2, 0xAD, ..] => 2,
         _ => 0,
     }
+}
+
+/// The ASCII character a full-width form (U+FF01..U+FF5E, `ｇ`, `＿`, `０`) stands for, or the
+/// ideographic space's space, at the start of `bytes`.
+fn full_width(bytes: &[u8]) -> Option<u8> {
+    match bytes {
+        [0xEF, 0xBC, low @ 0x81..=0xBF, ..] => Some(low - 0x81 + 0x21),
+        [0xEF, 0xBD, low @ 0x80..=0x9E, ..] => Some(low - 0x80 + 0x60),
+        [0xE3, 0x80, 0x80, ..] => Some(b' '),
+        _ => None,
+    }
+}
+
+/// How many full-width characters in a row start a token worth folding: CJK text writes its
+/// punctuation (`（`, `：`) and the odd number full-width; a token is letters and digits in a row.
+const FULL_WIDTH_TOKEN: usize = 4;
+
+/// Whether `bytes` starts with `FULL_WIDTH_TOKEN` full-width letters, digits, `_` or `-`.
+fn starts_a_full_width_token(bytes: &[u8]) -> bool {
+    (0..FULL_WIDTH_TOKEN).all(|index| {
+        bytes
+            .get(3 * index..)
+            .and_then(full_width)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
+}
+
+/// `line` with its full-width tokens (and the full-width characters around them, `＝`, `＂`)
+/// written in ASCII, or None when it has no full-width token.
+pub(super) fn folded_width(line: &[u8]) -> Option<Vec<u8>> {
+    if !(0..line.len()).any(|at| starts_a_full_width_token(&line[at..])) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(line.len());
+    let mut at = 0;
+    while at < line.len() {
+        match full_width(&line[at..]) {
+            Some(ascii) => {
+                out.push(ascii);
+                at += 3;
+            }
+            None => {
+                out.push(line[at]);
+                at += 1;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// `line` without its invisible characters, or None when it has none.
@@ -260,7 +313,7 @@ const _: () = assert!(
 );
 
 /// The runs of base64 or hex characters at least `MIN_RUN` long in `text`, in order.
-fn runs(text: &[u8]) -> Vec<Range<usize>> {
+pub(super) fn runs(text: &[u8]) -> Vec<Range<usize>> {
     let mut found = Vec::new();
     let mut finder = RunFinder::default();
     for (base, mask) in super::classes::run_chunks(text) {
@@ -285,10 +338,36 @@ fn may_be_text(run: &[u8]) -> bool {
     }
     let run = run.strip_prefix(b"0x").unwrap_or(run);
     let hex = run.iter().step_by(2).all(|b| matches!(b, b'0' | b'2'..=b'7'));
-    hex || run
-        .iter()
-        .step_by(4)
-        .all(|b| matches!(b, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f'))
+    // In base32 the first of every eight characters holds a byte's top five bits: `E`..`P`
+    // for a printable byte, `B` for a tab or a line break.
+    let base32 = is_base32(run) && run.iter().step_by(8).all(|b| matches!(b, b'B' | b'E'..=b'P'));
+    hex || base32
+        || run
+            .iter()
+            .step_by(4)
+            .all(|b| matches!(b, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f'))
+}
+
+/// Whether a run is written in base32's alphabet (RFC 4648: upper-case letters, `2`..`7`).
+fn is_base32(run: &[u8]) -> bool {
+    run.iter().all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7'))
+}
+
+/// The bytes a base32 run stands for. Characters that complete no byte (a run cut short, or
+/// one character too many) are dropped, and the bits left over at the end are not checked.
+fn decode_base32(digits: &[u8]) -> Option<Vec<u8>> {
+    static LENIENT_BASE32: OnceLock<data_encoding::Encoding> = OnceLock::new();
+    let engine = LENIENT_BASE32.get_or_init(|| {
+        let mut spec = data_encoding::BASE32_NOPAD.specification();
+        spec.check_trailing_bits = false;
+        spec.encoding()
+            .expect("base32 without padding, lenient at its end")
+    });
+    let usable = match digits.len() % 8 {
+        1 | 3 | 6 => digits.len() - 1,
+        _ => digits.len(),
+    };
+    engine.decode(&digits[..usable]).ok()
 }
 
 /// `line` with each run that decodes to text replaced by that text, and what it was.
@@ -330,6 +409,12 @@ fn decode_run(text: &[u8], run: Range<usize>) -> Option<(Vec<u8>, Undone, usize)
         }
     }
     let digits = &text[run.clone()];
+    if is_base32(digits) {
+        let padding = text[run.end..].iter().take(6).take_while(|&&b| b == b'=').count();
+        if let Some(bytes) = decode_base32(digits).filter(|bytes| is_text(bytes)) {
+            return Some((bytes, Undone::BASE32, run.end + padding));
+        }
+    }
     let padding = text[run.end..].iter().take(2).take_while(|&&b| b == b'=').count();
     let url_safe = digits.iter().any(|b| matches!(b, b'-' | b'_'));
     let standard = digits.iter().any(|b| matches!(b, b'+' | b'/'));

@@ -1,8 +1,8 @@
-//! Secrets written so that their own characters never stand in a row: encoded (base64, hex,
-//! gzip or zlib in base64, percent-escapes, `\u`/`\x`/octal escapes, HTML entities), with
-//! invisible characters inside, cut into string literals joined by an operator or a line
-//! continuation, assembled by a call from a list or from character codes (`parts`), or named by
-//! a field of their own (`{"name": "AWS_SECRET_ACCESS_KEY", "value": "…"}`). The lines holding such a form
+//! Secrets written so that their own characters never stand in a row: encoded (base64, base32,
+//! hex, gzip or zlib in base64, percent-escapes, `\u`/`\x`/octal escapes, HTML entities), with
+//! invisible characters inside or in full-width letters, cut into string literals joined by an
+//! operator or a line continuation, assembled by a call from a list or from character codes
+//! (`parts`), stored reversed or in rot13 (`transforms`), or named by a field of their own (`{"name": "AWS_SECRET_ACCESS_KEY", "value": "…"}`). The lines holding such a form
 //! are written out decoded in a copy that keeps the file's line numbers (every other line left
 //! empty), and the content rules search that copy too, as they search unescaped strings.
 //!
@@ -14,12 +14,13 @@ mod encodings;
 mod literals;
 mod pairs;
 mod parts;
+mod transforms;
 
 use std::ops::RangeInclusive;
 
 /// What was undone on a line, for a finding's detail.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Undone(u8);
+pub struct Undone(u16);
 
 impl Undone {
     const INVISIBLE: Undone = Undone(1);
@@ -30,6 +31,10 @@ impl Undone {
     const PAIR: Undone = Undone(32);
     const INFLATED: Undone = Undone(64);
     const ASSEMBLED: Undone = Undone(128);
+    const BASE32: Undone = Undone(256);
+    const FULL_WIDTH: Undone = Undone(512);
+    const REVERSED: Undone = Undone(1024);
+    const ROT13: Undone = Undone(2048);
 
     fn add(&mut self, other: Undone) {
         self.0 |= other.0;
@@ -37,6 +42,10 @@ impl Undone {
 
     const fn with(self, other: Undone) -> Undone {
         Undone(self.0 | other.0)
+    }
+
+    const fn contains(self, other: Undone) -> bool {
+        self.0 & other.0 == other.0
     }
 
     fn is_empty(self) -> bool {
@@ -47,15 +56,19 @@ impl Undone {
     pub fn describe(self) -> String {
         let names = [
             (Self::INVISIBLE, "invisible characters removed"),
+            (Self::FULL_WIDTH, "full-width letters read as ASCII"),
             (Self::ESCAPES, "escapes decoded"),
             (Self::JOINED, "string literals joined"),
             (Self::BASE64, "base64 decoded"),
+            (Self::BASE32, "base32 decoded"),
             (Self::HEX, "hex decoded"),
             (Self::INFLATED, "inflated (gzip or zlib)"),
             (
                 Self::ASSEMBLED,
                 "a string assembled from a list or character codes",
             ),
+            (Self::REVERSED, "a reversed string read forwards"),
+            (Self::ROT13, "rot13 undone"),
             (Self::PAIR, "a name/value pair read as an assignment"),
         ];
         let done: Vec<&str> = names
@@ -222,6 +235,10 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
         current = visible;
         undone.add(Undone::INVISIBLE);
     }
+    if let Some(folded) = encodings::folded_width(&current) {
+        current = folded;
+        undone.add(Undone::FULL_WIDTH);
+    }
     if let Some(joined) = literals::join(&current) {
         current = joined;
         undone.add(Undone::JOINED);
@@ -229,6 +246,10 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
     if let Some(assembled) = parts::assemble(&current) {
         current = assembled;
         undone.add(Undone::ASSEMBLED);
+    }
+    if let Some((read, how)) = transforms::undo(&current) {
+        current = read;
+        undone.add(how);
     }
     for _ in 0..2 {
         let Some((decoded, how)) = encodings::decode_runs(&current) else {
@@ -255,16 +276,20 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
     let mut runs = encodings::RunFinder::default();
     // Where the line holding the current chunk's first byte starts.
     let mut line_start = 0;
+    // Whether the last chunk's last byte was a `name_end` byte (`transforms::named_hits`).
+    let mut name_end_carry = 0;
     for (base, masks) in classes::chunks(text) {
         let mut hits = encodings::escape_hits(text, base, masks.escape)
             | encodings::invisible_hits(text, base, masks.high)
             | literals::glue_hits(text, base, &masks)
             | pairs::value_hits(text, base, masks.vee)
-            | parts::call_hits(text, base, masks.bracket);
+            | parts::call_hits(text, base, masks.bracket)
+            | transforms::named_hits(text, base, &masks, masks.name_end << 1 | name_end_carry);
+        name_end_carry = masks.name_end >> 63;
         // A run is marked at the byte that ends it, which is on its line (a run holds no line
         // break).
         runs.step(masks.run, base, |run, end| {
-            if encodings::run_decodes(text, run) {
+            if transforms::run_hides_token(&text[run.clone()]) || encodings::run_decodes(text, run) {
                 hits |= 1 << end;
             }
         });
@@ -285,10 +310,9 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
             line_start = base + 64 - masks.newline.leading_zeros() as usize;
         }
     }
-    if runs
-        .finish(text.len())
-        .is_some_and(|run| encodings::run_decodes(text, run))
-    {
+    if runs.finish(text.len()).is_some_and(|run| {
+        transforms::run_hides_token(&text[run.clone()]) || encodings::run_decodes(text, run)
+    }) {
         push(line_start);
     }
     if quoted_printable {

@@ -99,16 +99,24 @@ pub(super) fn assemble(line: &[u8]) -> Option<Vec<u8>> {
     let joined = super::literals::join_list(line);
     let current = joined.as_deref().unwrap_or(line);
     let mut assembled = char_codes(current).or(joined)?;
-    if let Some(name) = assigned_name(line) {
-        if let Some(literal) = longest_literal(&assembled) {
-            let literal = assembled[literal].to_vec();
-            assembled.push(b'\t');
-            assembled.extend_from_slice(name);
-            assembled.extend_from_slice(b" = ");
-            assembled.extend_from_slice(&literal);
-        }
-    }
+    append_assignment(line, &mut assembled);
     Some(assembled)
+}
+
+/// When `line` assigns to a name, appends `\tNAME = "literal"` to its reading `read`, with the
+/// longest literal of the reading: the value a call (`"".join(…)`, `"…"[::-1]`) makes, as an
+/// assignment the rules that know a secret by its name can see.
+pub(super) fn append_assignment(line: &[u8], read: &mut Vec<u8>) {
+    let Some(name) = assigned_name(line) else {
+        return;
+    };
+    if let Some(literal) = longest_literal(read) {
+        let literal = read[literal].to_vec();
+        read.push(b'\t');
+        read.extend_from_slice(name);
+        read.extend_from_slice(b" = ");
+        read.extend_from_slice(&literal);
+    }
 }
 
 /// The name a line assigns to first (`name = `, `name := `, `"name": `, `$name = `).

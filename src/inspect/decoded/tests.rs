@@ -268,3 +268,35 @@ fn a_key_body_after_a_decoded_header_is_copied_as_it_is() {
     assert_eq!(lines[5], "", "the copy stops at the key's end");
     assert_eq!(lines[0], "");
 }
+
+#[test]
+fn every_full_width_form_folds_to_its_ascii_character() {
+    for ascii in 0x21u8..=0x7E {
+        let wide = char::from_u32(u32::from(ascii) + 0xFEE0).unwrap();
+        let token: String = std::iter::repeat_n(wide, 4).collect();
+        let folded = encodings::folded_width(token.as_bytes());
+        let expected = [ascii; 4].to_vec();
+        if ascii.is_ascii_alphanumeric() || ascii == b'_' || ascii == b'-' {
+            assert_eq!(folded, Some(expected), "{wide}");
+        } else {
+            assert_eq!(folded, None, "{wide} alone makes no token");
+        }
+    }
+    // CJK punctuation around words is left alone; a full-width token among it is folded.
+    assert_eq!(encodings::folded_width("（注意）：ｍｉｎ".as_bytes()), None);
+    assert_eq!(
+        encodings::folded_width("鍵＝ｇｈｐ＿ab".as_bytes()).unwrap(),
+        "鍵=ghp_ab".as_bytes()
+    );
+}
+
+#[test]
+fn base32_runs_that_read_as_text_are_decoded() {
+    // "plain-words-here-1" in base32, padded and not.
+    let lines =
+        decoded_lines("a = \"OBWGC2LOFV3W64TEOMWWQZLSMUWTC===\"\nb = OBWGC2LOFV3W64TEOMWWQZLSMUWTC\n");
+    assert_eq!(lines[0], "a = \"plain-words-here-1\"");
+    assert_eq!(lines[1], "b = plain-words-here-1");
+    // Upper-case identifiers and constants are not base32 text.
+    assert!(decoded_lines("const MAXIMUMRETRYATTEMPTSALLOWED = 3\n").is_empty());
+}
