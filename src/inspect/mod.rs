@@ -252,6 +252,23 @@ impl<'a> Inspector<'a> {
             if !skip_contents {
                 self.check_key_file(buffer, length, context, report);
             }
+            // Wide or EBCDIC text behind a signature (`%PDF`, PNG, a NUL): read decoded too,
+            // besides the byte view (which sees UTF-16 strings, not UTF-32 or EBCDIC, and not a
+            // key's lines together), over the first window: told by the first block, it is
+            // read on to the window's end before the bytes are hashed and searched.
+            let behind_at = (!skip_contents && !too_large)
+                .then(|| {
+                    text::wide_text_behind_a_signature(buffer).or_else(|| {
+                        text::ebcdic_text_behind_a_prefix(buffer).map(|start| (start, text::Encoding::Ebcdic))
+                    })
+                })
+                .flatten();
+            let binary_window = BINARY_WINDOW.min(self.window_size());
+            if behind_at.is_some() && buffer.len() < binary_window {
+                (&mut reader)
+                    .take((binary_window - buffer.len()) as u64)
+                    .read_to_end(buffer)?;
+            }
             // Binaries are hashed whatever their size, and their bytes searched too (a secret in
             // a "binary" is still a secret), in the same pass.
             let mut hasher = settings.check_binaries.then(Sha256::new);
@@ -260,11 +277,8 @@ impl<'a> Inspector<'a> {
             }
             if !skip_contents && !too_large {
                 let is_pdf = pdf::is_pdf(buffer);
-                // Wide text behind a signature: its first block searched decoded too (the
-                // byte view sees UTF-16 strings, not UTF-32, and not a key's lines together).
-                let behind = text::wide_text_behind_a_signature(buffer)
-                    .map(|(start, encoding)| text::decode_from(buffer, start, encoding));
-                let mut window = Window::new(BINARY_WINDOW.min(self.window_size()), View::Binary, length);
+                let behind = behind_at.map(|(start, encoding)| text::decode_from(buffer, start, encoding));
+                let mut window = Window::new(binary_window, View::Binary, length);
                 window.run(&mut reader, buffer, hasher.as_mut(), |text, region| {
                     self.scan_text(text, region, report, context)
                 })?;

@@ -56,11 +56,54 @@ pub fn classify(first_block: &[u8]) -> Kind {
     }
     // A byte-order mark the bytes behind it do not bear out claims nothing: judge the rest.
     let unclaimed = strip_wide_bom(first_block);
+    let binary = content_inspector::inspect(unclaimed).is_binary();
+    // EBCDIC behind a prefix that is text (UTF-8's mark, a `%PDF` line, a line of ASCII) is
+    // read from where it starts; behind a binary prefix (a NUL, a PNG signature) the file stays
+    // a binary, and that text is searched besides (`ebcdic_text_behind_a_prefix`).
+    if let Some(start) = ebcdic_text_behind_a_prefix(first_block).filter(|_| !binary) {
+        return text(Encoding::Ebcdic, start);
+    }
     Kind {
-        binary: content_inspector::inspect(unclaimed).is_binary(),
+        binary,
         encoding: None,
         start: 0,
     }
+}
+
+/// How far into a block a prefix in front of EBCDIC text may reach.
+const EBCDIC_PREFIX: usize = 1024;
+/// How many stray bytes (a NUL put inside) EBCDIC text behind a prefix may hold.
+const EBCDIC_STRAYS: usize = 2;
+
+/// EBCDIC text behind a prefix (a byte-order mark, a `%PDF` line, a PNG signature, a NUL, a
+/// line of ASCII), or with a stray byte or two inside: where to read it from. It is there when,
+/// behind some byte of the first KiB, the block is EBCDIC text (but for `EBCDIC_STRAYS` bytes);
+/// it is read from the prefix's last line break (or the block's start): EBCDIC is a byte a
+/// character, so a stray byte costs itself alone, and the prefix's line breaks keep the text's
+/// lines their numbers.
+pub fn ebcdic_text_behind_a_prefix(block: &[u8]) -> Option<usize> {
+    let stray = |byte: &u8| ebcdic_char(*byte).is_none();
+    // Most blocks are told here: their last bytes are no EBCDIC text.
+    if block[block.len().saturating_sub(64)..]
+        .iter()
+        .filter(|b| stray(b))
+        .count()
+        > EBCDIC_STRAYS
+    {
+        return None;
+    }
+    let head = &block[..block.len().min(EBCDIC_PREFIX)];
+    let behind_each_stray = head
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| stray(b))
+        .map(|(at, _)| at + 1);
+    std::iter::once(0)
+        .chain(behind_each_stray)
+        .find(|&start| ebcdic_text_with_strays(&block[start..], EBCDIC_STRAYS))?;
+    // EBCDIC writes no 0x0A (its line break is 0x25 or 0x15): the head's last one is the
+    // prefix's.
+    Some(memchr::memrchr(b'\n', head).map_or(0, |nl| nl + 1))
 }
 
 /// The length of a byte-order mark at the block's start (UTF-32, UTF-16 or UTF-8), whether
@@ -155,7 +198,7 @@ fn wide_encoding(block: &[u8]) -> Option<Encoding> {
         _ => None,
     };
     if let Some((little_endian, rest, _)) = utf32 {
-        if textual_utf32(rest, little_endian) {
+        if textual_utf32(rest, little_endian, true) {
             return Some(Encoding::Utf32 { little_endian });
         }
     }
@@ -170,7 +213,7 @@ fn wide_encoding(block: &[u8]) -> Option<Encoding> {
         _ => None,
     };
     if let Some((little_endian, rest)) = utf16 {
-        if textual_utf16(rest, little_endian) && !looks_like_8bit_text(rest) {
+        if textual_utf16(rest, little_endian) && !looks_like_8bit_text(rest) && !ebcdic_text(rest) {
             return Some(Encoding::Utf16 { little_endian });
         }
         return None;
@@ -224,8 +267,41 @@ fn utf32_units(bytes: &[u8], little_endian: bool) -> impl Iterator<Item = u32> +
     })
 }
 
-fn textual_utf32(bytes: &[u8], little_endian: bool) -> bool {
-    utf32_units(bytes, little_endian).all(|unit| char::from_u32(unit).is_some_and(is_text_char))
+/// UTF-32 whose code units, read in step (`in_step_units`), are all text characters, but for
+/// the unit a byte was inserted into (the one right before the reading was put back in step),
+/// one and one in 64 at most. Nothing else is forgiven: a binary's header (an ELF's, a PE's) is no
+/// character and is not followed by ASCII text a byte on, so a binary carrying UTF-32 text
+/// after its header stays a binary for `--binaries`.
+fn textual_utf32(bytes: &[u8], little_endian: bool, order_known: bool) -> bool {
+    let mut units = 0;
+    let mut forgiven = 0;
+    let mut reading = in_step_utf32(bytes, little_endian, order_known).peekable();
+    while let Some((unit, _)) = reading.next() {
+        units += 1;
+        if !char::from_u32(unit).is_some_and(is_text_char) {
+            match reading.peek() {
+                Some((_, true)) => forgiven += 1,
+                _ => return false,
+            }
+        }
+    }
+    forgiven <= 1 + units / 64
+}
+
+/// The code units of UTF-32 text, kept in step (`in_step_units`), each with whether bytes were
+/// dropped right before it.
+fn in_step_utf32(
+    bytes: &[u8],
+    little_endian: bool,
+    order_known: bool,
+) -> impl Iterator<Item = (u32, bool)> + '_ {
+    let ascii = move |quad: &[u8]| match quad {
+        [low, 0, 0, 0] if little_endian => is_ascii_text(*low),
+        [0, 0, 0, low] if !little_endian => is_ascii_text(*low),
+        _ => false,
+    };
+    in_step_units(bytes, 4, order_known, ascii)
+        .flat_map(move |(quad, dropped)| utf32_units(quad, little_endian).map(move |unit| (unit, dropped)))
 }
 
 /// UTF-32 without a byte-order mark: at least two code units, every one a text character, and
@@ -236,16 +312,21 @@ fn utf32_without_bom(block: &[u8], little_endian: bool) -> bool {
     if total < 2 {
         return false;
     }
-    let ascii = utf32_units(block, little_endian)
-        .filter(|&unit| unit < 0x80 && unit != 0)
+    let ascii = in_step_utf32(block, little_endian, false)
+        .filter(|&(unit, _)| unit < 0x80 && unit != 0)
         .count();
-    ascii * 4 >= total && textual_utf32(block, little_endian)
+    ascii * 4 >= total && textual_utf32(block, little_endian, false)
 }
 
 /// EBCDIC text: every byte a character EBCDIC text holds, most of them letters and digits
 /// (bytes above 0x80 there), with spaces (0x40) or line breaks between them. ASCII text fails at its first
 /// capital letter, UTF-8 at its first multi-byte character, a binary within a few bytes.
 fn ebcdic_text(block: &[u8]) -> bool {
+    ebcdic_text_with_strays(block, 0)
+}
+
+/// `ebcdic_text`, but for at most `strays` bytes EBCDIC text does not hold.
+fn ebcdic_text_with_strays(block: &[u8], mut strays: usize) -> bool {
     if block.len() < 32 {
         return false;
     }
@@ -256,6 +337,7 @@ fn ebcdic_text(block: &[u8]) -> bool {
             Some(c) if c.is_ascii_alphanumeric() => alphanumeric += 1,
             Some(' ' | '\n') => spaces += 1,
             Some(_) => {}
+            None if strays > 0 => strays -= 1,
             None => return false,
         }
     }
@@ -335,7 +417,13 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Vec<u8> {
                 ([0xff, 0xfe, rest @ ..], true) | ([0xfe, 0xff, rest @ ..], false) => rest,
                 _ => bytes,
             };
-            let units = body.chunks_exact(2).map(|pair| binary::unit(pair, little_endian));
+            let ascii = |pair: &[u8]| match pair {
+                [low, 0] if little_endian => is_ascii_text(*low),
+                [0, low] if !little_endian => is_ascii_text(*low),
+                _ => false,
+            };
+            let units =
+                in_step_units(body, 2, true, ascii).map(|(pair, _)| binary::unit(pair, little_endian));
             char::decode_utf16(units)
                 .map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER))
                 .collect::<String>()
@@ -346,7 +434,8 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Vec<u8> {
                 ([0xff, 0xfe, 0, 0, rest @ ..], true) | ([0, 0, 0xfe, 0xff, rest @ ..], false) => rest,
                 _ => bytes,
             };
-            utf32_units(body, little_endian)
+            in_step_utf32(body, little_endian, true)
+                .map(|(unit, _)| unit)
                 .map(|unit| char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER))
                 .collect::<String>()
                 .into_bytes()
@@ -357,6 +446,45 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Vec<u8> {
             .collect::<String>()
             .into_bytes(),
     }
+}
+
+fn is_ascii_text(byte: u8) -> bool {
+    matches!(byte, b'\t' | b'\n' | b'\r' | b' '..=b'~')
+}
+
+/// The code units (`width` bytes each) of wide text, kept in step: a byte inserted inside the
+/// text (a NUL, most often) would set every unit after it a byte out of step, which reads as
+/// CJK characters with no line break, and hides what follows. Where the reading is not in step
+/// (two units that are not ASCII characters, `ascii` tells) and the reading a byte or a few on
+/// is (three ASCII characters), the bytes in between are dropped. Text with no ASCII in it
+/// reads as it always did.
+/// Each unit comes with whether bytes were dropped right before it. `order_known`: see below.
+fn in_step_units(
+    body: &[u8],
+    width: usize,
+    order_known: bool,
+    ascii: impl Fn(&[u8]) -> bool,
+) -> impl Iterator<Item = (&[u8], bool)> {
+    let is_ascii = move |from: usize| body.get(from..from + width).is_some_and(&ascii);
+    let mut at = 0;
+    // Whether there is a step to keep: the byte order is known (a mark claimed it, or the
+    // text is being decoded), or an ASCII character was read in step. Text tried in the other
+    // byte order is out of step from its start, and which order it is in is for `classify`
+    // to tell, not for this reading to make up.
+    let mut in_step = order_known;
+    std::iter::from_fn(move || {
+        let mut dropped = false;
+        in_step = in_step || is_ascii(at);
+        if in_step && !is_ascii(at) && !is_ascii(at + width) {
+            if let Some(stray) = (1..width).find(|&k| (0..3).all(|n| is_ascii(at + k + n * width))) {
+                at += stray;
+                dropped = true;
+            }
+        }
+        let unit = body.get(at..at + width)?;
+        at += width;
+        Some((unit, dropped))
+    })
 }
 
 /// The text of `bytes` as the rules search it, for comparing two versions line by line: decoded
@@ -533,5 +661,82 @@ mod tests {
         assert_eq!(classify(text.as_bytes()).encoding, None);
         assert_eq!(classify("é à ü ".repeat(10).as_bytes()).encoding, None);
         assert_eq!(classify(&[0xC1; 64]).encoding, None);
+    }
+
+    #[test]
+    fn ebcdic_text_behind_a_prefix_is_read_from_the_prefix_last_line_break() {
+        let text = "//DEPLOY JOB (ACCT),'RELEASE'\n// SET TOKEN=ghp_abc123 user@host:~/[x]\n".repeat(3);
+        let encoded = to_ebcdic(&text);
+        for prefix in [&b"\xef\xbb\xbf"[..], b"#!/bin/sh\n"] {
+            let file = [prefix, &encoded].concat();
+            let kind = classify(&file);
+            assert_eq!(kind.encoding, Some(Encoding::Ebcdic), "{prefix:?}");
+            let decoded = decode_from(&file, kind.start, Encoding::Ebcdic);
+            let lines_before = prefix.iter().filter(|&&b| b == b'\n').count();
+            let decoded = String::from_utf8(decoded).unwrap();
+            assert_eq!(
+                decoded.lines().nth(lines_before + 1),
+                text.lines().nth(1),
+                "{prefix:?}"
+            );
+        }
+        // Behind a NUL, a PNG or a `%PDF` signature the file stays a binary, its text still
+        // found from the signature's last line break.
+        let png = [&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], &encoded].concat();
+        assert!(classify(&png).binary);
+        assert_eq!(ebcdic_text_behind_a_prefix(&png), Some(8));
+        let pdf = [&b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"[..], &encoded].concat();
+        assert!(classify(&pdf).binary);
+        assert_eq!(ebcdic_text_behind_a_prefix(&pdf), Some(15));
+        // A NUL inside EBCDIC text costs that byte alone.
+        let mut with_nul = encoded.clone();
+        with_nul.insert(40, 0);
+        assert_eq!(ebcdic_text_behind_a_prefix(&with_nul), Some(0));
+        // ASCII text with an EBCDIC-looking tail is not EBCDIC.
+        let ascii = [text.as_bytes(), &[0xC1; 40]].concat();
+        assert_eq!(ebcdic_text_behind_a_prefix(&ascii), None);
+    }
+
+    #[test]
+    fn a_byte_inserted_inside_wide_text_costs_that_byte_alone() {
+        let text = "line one\ntoken = ghp_abc123def456\nline three\n";
+        for little_endian in [true, false] {
+            for stray in [0u8, b'X'] {
+                for at in [3usize, 10, 17] {
+                    let mut bytes = utf16(text, little_endian, true);
+                    bytes.insert(at, stray);
+                    let decoded =
+                        String::from_utf8(decode(&bytes, Encoding::Utf16 { little_endian })).unwrap();
+                    assert!(decoded.contains("token = ghp_abc123def456"), "{decoded:?}");
+                    let mut bytes = utf32(text, little_endian, true);
+                    bytes.insert(2 * at, stray);
+                    let kind = classify(&bytes);
+                    assert_eq!(
+                        kind.encoding,
+                        Some(Encoding::Utf32 { little_endian }),
+                        "{at} {stray}"
+                    );
+                    let decoded =
+                        String::from_utf8(decode(&bytes, Encoding::Utf32 { little_endian })).unwrap();
+                    assert!(decoded.contains("token = ghp_abc123def456"), "{decoded:?}");
+                }
+            }
+        }
+        // Text with no ASCII in it reads as it always did.
+        let cjk = "\u{4e2d}\u{6587}\u{6587}\u{5b57}".repeat(8);
+        let bytes = utf16(&cjk, true, true);
+        assert_eq!(
+            decode(&bytes, Encoding::Utf16 { little_endian: true }),
+            cjk.as_bytes()
+        );
+    }
+
+    #[test]
+    fn a_binary_header_in_front_of_utf32_text_keeps_it_a_binary() {
+        // An ELF header, then UTF-32 text: the header is forgiven nothing.
+        let mut file = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00".to_vec();
+        file.extend(utf32(&"plain text line\n".repeat(100), true, false));
+        assert!(classify(&file).binary);
+        assert_eq!(classify(&file).encoding, None);
     }
 }

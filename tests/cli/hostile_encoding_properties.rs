@@ -17,10 +17,12 @@
 //!
 //! Which prefixes go with which encodings (see `supported`): plain text behind a `%PDF` or PNG
 //! signature, with a NUL, behind any byte-order mark; UTF-16 and UTF-32 text behind any mark
-//! (of another kind or byte order too); wide and EBCDIC text as they are, EBCDIC however few
-//! its spaces. Not generated: wide text behind a signature (found, at a line that depends on
-//! how the file is read; see `hostile_round_seven.rs`); known gaps that pass every mode: EBCDIC
-//! text behind any prefix, and a NUL inserted inside wide text.
+//! (of another kind or byte order too), or with a stray byte (a NUL, a letter) inserted inside;
+//! EBCDIC text behind any prefix or with a NUL inside (in the first MiB behind a binary
+//! prefix); wide and EBCDIC text as they are, EBCDIC however few its spaces. Not generated:
+//! wide text behind a signature (found, at a line that depends on how the file is read; see
+//! `hostile_round_seven.rs`); a known gap: EBCDIC or wide text behind a binary prefix past the
+//! file's first MiB.
 //!
 //! Seeded: a failure names its seed, and `ANTEATER_ENCODING_SEED=N` replays it;
 //! `ANTEATER_ENCODING_CASES=N` runs N cases of each test (24 by default: the file takes a few
@@ -359,12 +361,17 @@ enum Prefix {
     Nul,
     /// A byte-order mark that is not the text's.
     Bom(Bom),
+    /// One byte (a NUL, or a letter) inserted inside wide text, anywhere before the secret's
+    /// lines: every code unit after it is a byte or more out of step.
+    Stray {
+        byte: u8,
+    },
 }
 
 impl Prefix {
     fn random(rng: &mut Rng) -> Prefix {
         let little_endian = rng.one_in(2);
-        match rng.below(10) {
+        match rng.below(11) {
             0..=2 => Prefix::None,
             3 => Prefix::Pdf {
                 minor: rng.below(8) as u8,
@@ -375,13 +382,16 @@ impl Prefix {
             5 | 6 => Prefix::Nul,
             7 => Prefix::Bom(Bom::Utf8),
             8 => Prefix::Bom(Bom::Utf16 { little_endian }),
-            _ => Prefix::Bom(Bom::Utf32 { little_endian }),
+            9 => Prefix::Bom(Bom::Utf32 { little_endian }),
+            _ => Prefix::Stray {
+                byte: *rng.pick(&[0, 0, b'X', b'7']),
+            },
         }
     }
 
     fn bytes(self, rng: &mut Rng) -> Vec<u8> {
         match self {
-            Prefix::None | Prefix::Nul => Vec::new(),
+            Prefix::None | Prefix::Nul | Prefix::Stray { .. } => Vec::new(),
             Prefix::Pdf { minor, crlf, comment } => {
                 let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
                 let mut out = format!("%PDF-1.{minor}").into_bytes();
@@ -417,6 +427,9 @@ enum Lines {
     /// At its line, or at line 1 (a NUL makes a file a binary unless a UTF-8 byte-order mark
     /// says it is text).
     TextOrFile,
+    /// At some line: a stray byte inside wide text makes the file a binary, or text read back
+    /// in step, and either may count the lines before the stray byte as it reads them.
+    Somewhere,
 }
 
 /// How the secret is reported when `prefix` is in front of text in `encoding`; None for the
@@ -435,15 +448,20 @@ fn supported(encoding: Encoding, prefix: Prefix) -> Option<Lines> {
         // Wide text behind any mark (of another kind or byte order too) is read from where
         // its NULs say it starts.
         (Utf16 { .. } | Utf32 { .. }, Prefix::Bom(_)) => Some(Lines::Exact),
+        // Wide text with a stray byte inside is read back in step after it.
+        (Utf16 { .. } | Utf32 { .. }, Prefix::Stray { .. }) => Some(Lines::Somewhere),
+        (_, Prefix::Stray { .. }) => None,
+        // EBCDIC behind any prefix (or with a NUL inside) is read from the prefix's last line
+        // break. Behind a binary prefix (`%PDF`, PNG, a NUL) only the first window (1 MiB) is,
+        // as for wide text behind a signature; the cases here are smaller.
+        (Ebcdic { .. }, _) => Some(Lines::Exact),
         // Known gaps, not generated (every mode passes them):
         // - wide text behind a signature (`%PDF`, PNG): found (hand-written cases in
         //   `hostile_round_seven.rs`), but at a line that depends on how the file is read: a
         //   binary counts the signature's line breaks, wide text read from its first byte does
         //   not, so the model here has no one line to expect;
-        // - EBCDIC text behind any prefix: not told, and a binary's bytes are only searched as
-        //   they are and for little-endian UTF-16 strings;
-        // - a NUL in UTF-16 or UTF-32 text shifts every code unit after it.
-        (Utf16 { .. } | Utf32 { .. } | Ebcdic { .. }, _) => None,
+        // - EBCDIC or wide text behind a binary prefix past the file's first MiB.
+        (Utf16 { .. } | Utf32 { .. }, _) => None,
     }
 }
 
@@ -526,6 +544,16 @@ impl Case {
             let place = if places.is_empty() { 0 } else { *rng.pick(&places) };
             bytes.insert(place, 0);
         }
+        if let Prefix::Stray { byte } = prefix {
+            // Anywhere from the text's first byte (after its own mark) to its secret's line: a
+            // stray byte goes with no prefix (see `supported`), so the text starts the file.
+            let before_secret: String = lines_of_text[..at].iter().map(|l| format!("{l}{eol}")).collect();
+            let secret_at = encoding.encode(&before_secret).len();
+            let first = encoding.encode("").len();
+            if secret_at > first {
+                bytes.insert(first + rng.below(secret_at - first), byte);
+            }
+        }
         let dir = *rng.pick(&["", "config/", "deploy/", "jobs/"]);
         let stem = *rng.pick(&["settings", "app", "deploy", "notes", "values"]);
         let ext = *rng.pick(&["cfg", "ini", "txt", "env", "conf", "properties"]);
@@ -580,6 +608,7 @@ impl Case {
             Lines::Exact => *got == exact,
             Lines::File => *got == file,
             Lines::TextOrFile => *got == exact || *got == file,
+            Lines::Somewhere => !got.is_empty(),
         }
     }
 
@@ -591,6 +620,8 @@ impl Case {
         let prefix = match self.prefix {
             Prefix::Pdf { .. } => "prefix Pdf".to_string(),
             Prefix::Png { .. } => "prefix Png".to_string(),
+            Prefix::Stray { byte: 0 } => "prefix Stray NUL".to_string(),
+            Prefix::Stray { .. } => "prefix Stray letter".to_string(),
             other => format!("prefix {other:?}"),
         };
         let kind = match self.kind {

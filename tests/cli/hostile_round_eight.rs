@@ -3,9 +3,14 @@
 //! which NFKC folds back), and a string stored reversed or in rot13 that the code turns back at
 //! run time: read so on a line naming the transform (`[::-1]`, `reverse`, `strrev`, `rot13`,
 //! `tr`'s rot13 alphabet), and wherever a long run so read starts like a provider's token.
+//! And the two gaps the encoding property tests left: EBCDIC text behind a prefix (a mark, a
+//! line of ASCII, a `%PDF` or PNG signature, a NUL), and a byte inserted inside wide text, which
+//! set every code unit after it out of step.
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
-use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::every_mode::{fails_everywhere, in_every_mode, scan};
+use crate::support::git_repo::GitRepo as Repo;
+use crate::support::seeded::pem_body;
 
 const TOKEN: &str = "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"; // fake-secret-for-tests
 const AWS_KEY_ID: &str = "AKIAZ7QW3RT5YU2IOP4L"; // fake-secret-for-tests
@@ -238,4 +243,140 @@ fn clean_base32_full_width_reversed_and_rot13_text_raises_nothing() {
     for (mode, run) in in_every_mode(&files) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
     }
+}
+
+/// `text` in EBCDIC (code page 037) for what these cases write: letters, digits, the
+/// punctuation of assignments and keys, line breaks as 0x25.
+fn ebcdic(text: &str) -> Vec<u8> {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'i' => 0x81 + (b - b'a'),
+            b'j'..=b'r' => 0x91 + (b - b'j'),
+            b's'..=b'z' => 0xA2 + (b - b's'),
+            b'A'..=b'I' => 0xC1 + (b - b'A'),
+            b'J'..=b'R' => 0xD1 + (b - b'J'),
+            b'S'..=b'Z' => 0xE2 + (b - b'S'),
+            b'0'..=b'9' => 0xF0 + (b - b'0'),
+            b' ' => 0x40,
+            b'\n' => 0x25,
+            b'=' => 0x7E,
+            b'_' => 0x6D,
+            b'-' => 0x60,
+            b'+' => 0x4E,
+            b'/' => 0x61,
+            b'.' => 0x4B,
+            other => panic!("no EBCDIC for {other:?} here"),
+        })
+        .collect()
+}
+
+fn private_key(n: u64) -> (String, String) {
+    let header = format!("-----BEGIN RSA PRIVATE {}-----", "KEY");
+    let body = pem_body(n, 12);
+    let key = format!("{header}\n{}\n-----END RSA PRIVATE KEY-----\n", body.join("\n"));
+    (key, body[0].clone())
+}
+
+#[test]
+fn ebcdic_text_behind_any_prefix_is_found() {
+    let filler = "JOB ACCOUNTING STEP 1\nRUN DEPLOY NOW\n".repeat(3);
+    let (key, evidence) = private_key(8);
+    let prefixes: [(&str, &[u8]); 5] = [
+        ("utf8-mark", b"\xef\xbb\xbf"),
+        ("shebang", b"#!/bin/sh\n"),
+        ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"),
+        (
+            "png",
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0\n",
+        ),
+        ("nul", b"\0"),
+    ];
+    for (name, prefix) in prefixes {
+        let token = [prefix, &ebcdic(&format!("{filler}TOKEN = {TOKEN}\n"))].concat();
+        fails_everywhere(&[(&format!("{name}-token.jcl"), token)], "github-token", TOKEN);
+        let pem = [prefix, &ebcdic(&format!("{filler}{key}"))].concat();
+        fails_everywhere(&[(&format!("{name}-key.txt"), pem)], "private-key-rsa", &evidence);
+    }
+    // A NUL inside the text, not in front of it.
+    let mut inside = ebcdic(&format!("{filler}TOKEN = {TOKEN}\n"));
+    inside.insert(9, 0);
+    fails_everywhere(&[("inside.jcl", inside)], "github-token", TOKEN);
+}
+
+fn utf16(text: &str, little_endian: bool, mark: bool) -> Vec<u8> {
+    let mut out = match (mark, little_endian) {
+        (false, _) => Vec::new(),
+        (true, true) => vec![0xff, 0xfe],
+        (true, false) => vec![0xfe, 0xff],
+    };
+    for unit in text.encode_utf16() {
+        out.extend(if little_endian {
+            unit.to_le_bytes()
+        } else {
+            unit.to_be_bytes()
+        });
+    }
+    out
+}
+
+fn utf32(text: &str, little_endian: bool, mark: bool) -> Vec<u8> {
+    let mut out = match (mark, little_endian) {
+        (false, _) => Vec::new(),
+        (true, true) => vec![0xff, 0xfe, 0, 0],
+        (true, false) => vec![0, 0, 0xfe, 0xff],
+    };
+    for c in text.chars() {
+        let unit = c as u32;
+        out.extend(if little_endian {
+            unit.to_le_bytes()
+        } else {
+            unit.to_be_bytes()
+        });
+    }
+    out
+}
+
+#[test]
+fn a_byte_inserted_inside_wide_text_is_found() {
+    let filler = "line one of the settings\nline two of the settings\n".repeat(4);
+    let (key, evidence) = private_key(9);
+    for little_endian in [true, false] {
+        for mark in [true, false] {
+            for (stray, at) in [(0u8, 41), (b'X', 70), (0, 6)] {
+                let name = format!(
+                    "{}-{}-{at}",
+                    if little_endian { "le" } else { "be" },
+                    u8::from(mark)
+                );
+                let mut bytes = utf16(&format!("{filler}token = {TOKEN}\n"), little_endian, mark);
+                bytes.insert(at, stray);
+                fails_everywhere(&[(&format!("u16-{name}.txt"), bytes)], "github-token", TOKEN);
+                let mut bytes = utf32(&format!("{filler}{key}"), little_endian, mark);
+                bytes.insert(2 * at + 1, stray);
+                fails_everywhere(
+                    &[(&format!("u32-{name}.txt"), bytes)],
+                    "private-key-rsa",
+                    &evidence,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_binary_with_wide_text_behind_its_header_is_still_a_binary() {
+    // An ELF header, then UTF-32 text: nothing of the header is forgiven as a stray byte, so
+    // the file stays a binary that `--binaries` blocks.
+    let mut elf = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00".to_vec();
+    elf.extend(utf32(&"plain text line\n".repeat(100), true, false));
+    let repo = Repo::new();
+    repo.write("tools/helper", &elf);
+    repo.commit("a helper");
+    let run = scan(&repo, &["--binaries"]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stdout.contains("binary-not-allowlisted"),
+        "{}",
+        run.all_output()
+    );
 }

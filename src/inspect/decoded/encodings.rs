@@ -340,7 +340,7 @@ fn may_be_text(run: &[u8]) -> bool {
     let hex = run.iter().step_by(2).all(|b| matches!(b, b'0' | b'2'..=b'7'));
     // In base32 the first of every eight characters holds a byte's top five bits: `E`..`P`
     // for a printable byte, `B` for a tab or a line break.
-    let base32 = is_base32(run) && run.iter().step_by(8).all(|b| matches!(b, b'B' | b'E'..=b'P'));
+    let base32 = run.iter().step_by(8).all(|b| matches!(b, b'B' | b'E'..=b'P')) && is_base32(run);
     hex || base32
         || run
             .iter()

@@ -121,18 +121,16 @@ pub(super) fn named_hits(text: &[u8], base: usize, masks: &Masks, after_name_end
 
 /// Whether a run of token characters, reversed, in rot13 or both, starts like a token. Called
 /// on every long run of a window, so the first test is on the four bytes each reading starts
-/// with, and only a run passing it is read.
+/// with, against a filter built at compile time, and only a run passing it is read.
+#[inline]
 pub(super) fn run_hides_token(run: &[u8]) -> bool {
     let (Some(first), Some(last)) = (run.first_chunk::<4>(), run.last_chunk::<4>()) else {
         return false;
     };
-    let heads = prefix_heads();
     let reversed = u32::from_le_bytes(*last);
-    let may = |head: u32| {
-        let slot = head_slot(head);
-        heads.filter[slot / 64] & (1 << (slot % 64)) != 0
-    };
-    (may(rot13_head(u32::from_be_bytes(*first))) || may(reversed) || may(rot13_head(reversed)))
+    (may_be_a_head(rot13_head(u32::from_be_bytes(*first)))
+        || may_be_a_head(reversed)
+        || may_be_a_head(rot13_head(reversed)))
         && readings(run).any(|(reading, _)| starts_like_a_token(&reading))
 }
 
@@ -253,8 +251,7 @@ fn readings(run: &[u8]) -> impl Iterator<Item = (Vec<u8>, Undone)> + '_ {
 }
 
 /// Whether the first four characters of `run` read as `how` would be start a token: the cheap
-/// test, on four bytes, before the run is copied (most runs are identifiers, and many begin
-/// or end like a prefix's first two letters).
+/// test, on four bytes, before the run is copied.
 fn may_start_a_token(run: &[u8], how: Undone) -> bool {
     let Some(head) = run.len().checked_sub(4).map(|last| {
         let mut head = [0u8; 4];
@@ -274,41 +271,36 @@ fn may_start_a_token(run: &[u8], how: Undone) -> bool {
     }) else {
         return false;
     };
-    let heads = prefix_heads();
-    let slot = head_slot(head);
-    heads.filter[slot / 64] & (1 << (slot % 64)) != 0 && heads.sorted.binary_search(&head).is_ok()
+    may_be_a_head(head)
 }
 
-/// The first four bytes of each prefix: a 4096-bit filter of them, which rules out almost
-/// every run with one multiplication (a run is tested three times, and most runs are
-/// identifiers), and the heads themselves, sorted.
-struct Heads {
-    filter: [u64; 64],
-    sorted: Vec<u32>,
+/// Whether four bytes (a big-endian word) may be the first four of a token prefix: a
+/// 4096-bit filter of the prefixes' heads, which rules out almost every run with one
+/// multiplication (a run is tested three times, and most runs are identifiers). A word it lets
+/// through is checked against the prefixes themselves.
+#[inline(always)]
+fn may_be_a_head(head: u32) -> bool {
+    let slot = head_slot(head);
+    HEAD_FILTER[slot / 64] & (1 << (slot % 64)) != 0
 }
 
 #[inline(always)]
-fn head_slot(head: u32) -> usize {
+const fn head_slot(head: u32) -> usize {
     (head.wrapping_mul(0x9E37_79B1) >> 20) as usize
 }
 
-fn prefix_heads() -> &'static Heads {
-    static HEADS: OnceLock<Heads> = OnceLock::new();
-    HEADS.get_or_init(|| {
-        let mut sorted: Vec<u32> = TOKEN_PREFIXES
-            .iter()
-            .map(|prefix| u32::from_be_bytes(prefix[..4].try_into().expect("four bytes at least")))
-            .collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let mut filter = [0u64; 64];
-        for &head in &sorted {
-            let slot = head_slot(head);
-            filter[slot / 64] |= 1 << (slot % 64);
-        }
-        Heads { filter, sorted }
-    })
-}
+const HEAD_FILTER: [u64; 64] = {
+    let mut filter = [0u64; 64];
+    let mut index = 0;
+    while index < TOKEN_PREFIXES.len() {
+        let prefix = TOKEN_PREFIXES[index];
+        let head = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+        let slot = head_slot(head);
+        filter[slot / 64] |= 1 << (slot % 64);
+        index += 1;
+    }
+    filter
+};
 
 fn starts_like_a_token(text: &[u8]) -> bool {
     TOKEN_PREFIXES.iter().any(|prefix| text.starts_with(prefix))
