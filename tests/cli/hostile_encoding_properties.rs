@@ -1,4 +1,4 @@
-//! Property tests for the encoding axes of issue 18: what a file's bytes are (`src/inspect/text.rs`,
+//! Property tests for the encoding axes of issue 18: what a file's bytes are (`src/inspect/text/`,
 //! `src/inspect/binary.rs`). Each case is a file that holds one real-format secret (a GitHub
 //! token with a valid checksum, an AWS access key id and secret access key pair, a Slack token, a
 //! PEM private key) at a random line among filler lines (LF or CRLF, with or without a final line
@@ -27,7 +27,7 @@
 //! Seeded: a failure names its seed, and `ANTEATER_ENCODING_SEED=N` replays it;
 //! `ANTEATER_ENCODING_CASES=N` runs N cases of each test (24 by default: the file takes a few
 //! seconds in a debug build; cases share one repository and one run of each mode). Run a few
-//! hundred before changing `src/inspect/text.rs` or `src/inspect/binary.rs`:
+//! hundred before changing `src/inspect/text/` or `src/inspect/binary.rs`:
 //! `ANTEATER_ENCODING_CASES=300 cargo test --test cli hostile_encoding` (with `_CASES` set, the
 //! counts of what the cases covered are printed, and `ANTEATER_ENCODING_SHOW=1` prints each case).
 

@@ -1,0 +1,185 @@
+use super::*;
+use std::io::Write;
+
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut out);
+    for (name, bytes) in files {
+        let options =
+            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap();
+    out.into_inner()
+}
+
+fn names(format: Format, bytes: &[u8], limits: Limits) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let budget = RefCell::new(Budget::new(limits));
+    members(
+        format,
+        &Content::Bytes(bytes),
+        "x.gz",
+        50 << 20,
+        &budget,
+        &mut |m| names.push(m.name),
+    )?;
+    Ok(names)
+}
+
+#[test]
+fn formats_are_told_by_their_bytes() {
+    let zip = zip_of(&[("a.txt", b"x")]);
+    assert_eq!(format(&zip), Some(Format::Zip));
+    assert_eq!(format(&[0x1f, 0x8b, 8, 0]), Some(Format::Compressed(Codec::Gzip)));
+    assert_eq!(format(b"plain text"), None);
+    assert_eq!(names(Format::Zip, &zip, LIMITS).unwrap(), ["a.txt"]);
+}
+
+#[test]
+fn a_zip_bomb_is_refused_with_the_bound_it_broke() {
+    let zeros = vec![0u8; 8 << 20];
+    let bomb = zip_of(&[("zeros.bin", &zeros)]);
+    let err = names(Format::Zip, &bomb, LIMITS).unwrap_err();
+    assert!(err.contains("archive bomb") && err.contains("to 1"), "{err}");
+    let many = zip_of(&[("a", b"1"), ("b", b"2"), ("c", b"3")]);
+    let few = Limits { members: 2, ..LIMITS };
+    assert!(names(Format::Zip, &many, few)
+        .unwrap_err()
+        .contains("more than 2 members"));
+}
+
+/// `bytes` compressed with `codec`, by each codec's own encoder.
+fn compressed(codec: Codec, bytes: &[u8]) -> Vec<u8> {
+    use crate::test_support::compress;
+    match codec {
+        Codec::Gzip => compress::gzip(bytes),
+        Codec::Xz => compress::xz(bytes),
+        Codec::Bzip2 => compress::bzip2(bytes),
+        Codec::Zstd => compress::zstd(bytes),
+        Codec::Lz4 => compress::lz4(bytes),
+        Codec::Zlib => compress::zlib(bytes),
+    }
+}
+
+const CODECS: [Codec; 6] = [
+    Codec::Gzip,
+    Codec::Xz,
+    Codec::Bzip2,
+    Codec::Zstd,
+    Codec::Lz4,
+    Codec::Zlib,
+];
+
+fn decoded(codec: Codec, stream: &[u8], own_name: &str, limits: Limits) -> Result<Vec<Member>, String> {
+    let mut found = Vec::new();
+    let budget = RefCell::new(Budget::new(limits));
+    members(
+        format(stream).ok_or("not recognised")?,
+        &Content::Bytes(stream),
+        own_name,
+        50 << 20,
+        &budget,
+        &mut |m| found.push(m),
+    )?;
+    assert!(matches!(format(stream), Some(Format::Compressed(c)) if c == codec));
+    Ok(found)
+}
+
+#[test]
+fn every_codec_is_told_by_its_bytes_and_decoded_whole() {
+    let text = b"GITHUB_TOKEN=placeholder\nline two\n".repeat(100);
+    for codec in CODECS {
+        let stream = compressed(codec, &text);
+        let found = decoded(codec, &stream, "build/notes.txt.bin", LIMITS).unwrap();
+        assert_eq!(found.len(), 1, "{codec:?}");
+        assert_eq!(found[0].name, "notes.txt.bin", "{codec:?}");
+        assert_eq!(found[0].bytes, text, "{codec:?}");
+    }
+}
+
+#[test]
+fn a_compressed_tar_holds_a_tar_named_after_the_file() {
+    for (codec, own, inner) in [
+        (Codec::Gzip, "r.tgz", "r.tar"),
+        (Codec::Xz, "r.tar.xz", "r.tar"),
+        (Codec::Xz, "r.txz", "r.tar"),
+        (Codec::Bzip2, "r.tbz2", "r.tar"),
+        (Codec::Bzip2, "r.tar.bz2", "r.tar"),
+        (Codec::Zstd, "r.tar.zst", "r.tar"),
+        (Codec::Zstd, "r.tzst", "r.tar"),
+        (Codec::Lz4, "r.tar.lz4", "r.tar"),
+    ] {
+        let found = decoded(codec, &compressed(codec, b"x"), own, LIMITS).unwrap();
+        assert_eq!(found[0].name, inner, "{own}");
+    }
+}
+
+#[test]
+fn concatenated_streams_are_one_member_or_an_error_never_a_part() {
+    for codec in CODECS {
+        let mut stream = compressed(codec, b"first part\n");
+        stream.extend(compressed(codec, b"second part\n"));
+        let found = decoded(codec, &stream, "x.log", LIMITS);
+        if codec == Codec::Xz {
+            // The xz decoder reads one stream: more is an error (the scan is incomplete),
+            // never the first part passed off as the whole.
+            let err = found.map(|_| ()).unwrap_err();
+            assert!(err.contains("x.log: not a readable Xz stream"), "{err}");
+        } else {
+            assert_eq!(found.unwrap()[0].bytes, b"first part\nsecond part\n", "{codec:?}");
+        }
+    }
+}
+
+#[test]
+fn a_compressed_bomb_is_refused_for_every_codec() {
+    let zeros = vec![0u8; 8 << 20];
+    for codec in CODECS {
+        // lzma-rs's encoder stores rather than compresses: the xz bomb is one `xz -9` made.
+        let bomb = match codec {
+            Codec::Xz => include_bytes!("../../../tests/fixtures/archives/zeros-8m.xz").to_vec(),
+            _ => compressed(codec, &zeros),
+        };
+        let err = decoded(codec, &bomb, "z.bin", LIMITS).map(|_| ()).unwrap_err();
+        assert!(err.contains("archive bomb"), "{codec:?}: {err}");
+        let small = Limits {
+            expanded: 1 << 20,
+            ..LIMITS
+        };
+        let err = decoded(codec, &bomb, "z.bin", small).map(|_| ()).unwrap_err();
+        assert!(
+            err.contains("more than 1048576 bytes expanded"),
+            "{codec:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_truncated_stream_is_an_error_never_an_empty_member() {
+    let text = b"some text that compresses\n".repeat(50);
+    for codec in CODECS {
+        let stream = compressed(codec, &text);
+        let cut = &stream[..stream.len() / 2];
+        assert!(decoded(codec, cut, "x", LIMITS).is_err(), "{codec:?}");
+    }
+}
+
+#[test]
+fn formats_not_opened_are_named_and_text_is_not_taken_for_bzip2() {
+    assert_eq!(unopened_format(b"7z\xbc\xaf\x27\x1c\x00\x04"), Some("7z"));
+    assert_eq!(unopened_format(b"Rar!\x1a\x07\x01\x00"), Some("RAR"));
+    assert_eq!(unopened_format(b"MSCF\0\0\0\0rest"), Some("CAB"));
+    assert_eq!(unopened_format(b"plain"), None);
+    assert_eq!(format(b"BZh9 is how a note may begin"), None);
+}
+
+#[test]
+fn gzip_holds_one_member_named_after_the_file() {
+    let gz = compressed(Codec::Gzip, b"secret = 1\n");
+    assert_eq!(
+        names(Format::Compressed(Codec::Gzip), &gz, LIMITS).unwrap(),
+        ["x"]
+    );
+}
