@@ -3,10 +3,16 @@
 //! which NFKC folds back), and a string stored reversed or in rot13 that the code turns back at
 //! run time: read so on a line naming the transform (`[::-1]`, `reverse`, `strrev`, `rot13`,
 //! `tr`'s rot13 alphabet), and wherever a long run so read starts like a provider's token.
+//! Then spellings found by attacking again: a value percent-encoded twice or base64-encoded
+//! three times, base64 of UTF-16 (PowerShell's `-EncodedCommand` and `FromBase64String`), a
+//! literal continued on the next line by implicit concatenation (C, and Python inside
+//! parentheses, as Black writes long strings), and Go's `string([]rune{…})`.
 //! And the two gaps the encoding property tests left: EBCDIC text behind a prefix (a mark, a
 //! line of ASCII, a `%PDF` or PNG signature, a NUL), and a byte inserted inside wide text, which
 //! set every code unit after it out of step.
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+
+use base64::Engine as _;
 
 use crate::support::every_mode::{fails_everywhere, in_every_mode, scan};
 use crate::support::git_repo::GitRepo as Repo;
@@ -379,4 +385,106 @@ fn a_binary_with_wide_text_behind_its_header_is_still_a_binary() {
         "{}",
         run.all_output()
     );
+}
+
+fn percent(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn a_secret_encoded_twice_or_three_times_is_found() {
+    let thrice = base64(base64(base64(TOKEN.as_bytes()).as_bytes()).as_bytes());
+    let cases = [
+        (
+            "redirect.txt",
+            format!("next=https://ci.example.test/cb?t={}\n", percent(&percent(TOKEN))),
+        ),
+        ("blob.json", format!("{{\"blob\": \"{thrice}\"}}\n")),
+    ];
+    for (path, text) in cases {
+        fails_everywhere(&[(path, text.into_bytes())], "github-token", TOKEN);
+    }
+}
+
+#[test]
+fn a_secret_in_base64_of_utf16_is_found() {
+    let utf16le = |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let command = format!("$env:GITHUB_TOKEN = '{TOKEN}'; git push");
+    let cases = [
+        (
+            "deploy.ps1",
+            format!(
+                "$t = [Text.Encoding]::Unicode.GetString([Convert]::FromBase64String('{}'))\n",
+                base64(&utf16le(TOKEN))
+            ),
+        ),
+        (
+            "run.cmd",
+            format!(
+                "powershell.exe -NoProfile -EncodedCommand {}\n",
+                base64(&utf16le(&command))
+            ),
+        ),
+    ];
+    for (path, text) in cases {
+        fails_everywhere(&[(path, text.into_bytes())], "github-token", TOKEN);
+    }
+}
+
+#[test]
+fn a_token_continued_by_implicit_concatenation_or_spelled_in_runes_is_found() {
+    let (head, tail) = TOKEN.split_at(14);
+    let runes: Vec<String> = TOKEN.bytes().map(|b| b.to_string()).collect();
+    let cases = [
+        (
+            "settings.py",
+            format!("GITHUB_TOKEN = (\n    \"{head}\"\n    \"{tail}\"\n)\n"),
+        ),
+        (
+            "token.c",
+            format!("static const char *token = \"{head}\"\n                          \"{tail}\";\n"),
+        ),
+        (
+            "token.go",
+            format!("var token = string([]rune{{{}}})\n", runes.join(", ")),
+        ),
+    ];
+    for (path, text) in cases {
+        fails_everywhere(&[(path, text.into_bytes())], "github-token", TOKEN);
+    }
+}
+
+#[test]
+fn clean_lists_double_escapes_and_wide_base64_raise_nothing() {
+    let utf16le = |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let files = [
+        (
+            "lists.py",
+            b"NAMES = [\n    \"alpha-service\",\n    \"beta-service\",\n]\nMESSAGE = (\n    \"Deploy finished; \"\n    \"see the dashboard.\"\n)\n"
+                .to_vec(),
+        ),
+        (
+            "links.md",
+            b"[docs](https://example.test/search?q=%2522hello%2520world%2522)\n".to_vec(),
+        ),
+        (
+            "build.cmd",
+            format!(
+                "powershell.exe -EncodedCommand {}\n",
+                base64(&utf16le("Get-ChildItem -Recurse | Measure-Object"))
+            )
+            .into_bytes(),
+        ),
+        (
+            "runes.go",
+            b"var greeting = string([]rune{72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100})\n".to_vec(),
+        ),
+    ];
+    for (mode, run) in in_every_mode(&files) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
 }

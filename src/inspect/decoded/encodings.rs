@@ -341,11 +341,13 @@ fn may_be_text(run: &[u8]) -> bool {
     // In base32 the first of every eight characters holds a byte's top five bits: `E`..`P`
     // for a printable byte, `B` for a tab or a line break.
     let base32 = run.iter().step_by(8).all(|b| matches!(b, b'B' | b'E'..=b'P')) && is_base32(run);
-    hex || base32
-        || run
-            .iter()
-            .step_by(4)
-            .all(|b| matches!(b, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f'))
+    let text_lead = |b: &u8| matches!(b, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f');
+    // UTF-16 text (PowerShell's `-EncodedCommand`, `FromBase64String` of a Unicode string) has
+    // a NUL after each ASCII byte: every other group of four then starts with `A`.
+    let utf16 = run.len() >= 24
+        && run.iter().step_by(8).all(text_lead)
+        && run.iter().skip(4).step_by(8).all(|&b| b == b'A');
+    hex || base32 || utf16 || run.iter().step_by(4).all(text_lead)
 }
 
 /// Whether a run is written in base32's alphabet (RFC 4648: upper-case letters, `2`..`7`).
@@ -428,7 +430,10 @@ fn decode_run(text: &[u8], run: Range<usize>) -> Option<(Vec<u8>, Undone, usize)
         digits
     };
     let engine = if url_safe { &URL_SAFE } else { &STANDARD };
-    let bytes = engine.decode(usable).ok()?;
+    let mut bytes = engine.decode(usable).ok()?;
+    if let Some(narrow) = utf16_ascii(&bytes) {
+        bytes = narrow;
+    }
     if compressed_base64(digits) {
         let text = inflate(&bytes).filter(|text| is_text(text))?;
         return Some((text, Undone::BASE64.with(Undone::INFLATED), run.end + padding));
@@ -466,6 +471,13 @@ const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
     .with_decode_allow_trailing_bits(true);
 static STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
 static URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+
+/// The ASCII text little-endian UTF-16 bytes hold (each byte followed by a NUL), as
+/// PowerShell encodes a command or a string in base64.
+fn utf16_ascii(bytes: &[u8]) -> Option<Vec<u8>> {
+    let wide = bytes.len() >= 2 * MIN_DECODED && bytes.chunks(2).all(|pair| matches!(pair, [_, 0] | [_]));
+    wide.then(|| bytes.iter().step_by(2).copied().collect())
+}
 
 /// Whether decoded bytes read as ASCII text (secrets are): printable, tabs and line breaks.
 /// Random bytes (an identifier read as base64, a hash read as hex) almost never do.

@@ -1,6 +1,8 @@
 //! A token cut into string literals and glued back by the language: `"AKIA" + "…"`, PHP's
 //! `.`, Lua's `..`, SQL's `||`, VB's `&`, D's `~`, adjacent literals (`"ghp_" "…"` in C, Python
-//! and Go), and the same continued over lines (a trailing operator or `\`).
+//! and Go), and the same continued over lines (a trailing operator or `\`, or a literal ending
+//! one line and another starting the next: C's and Python's implicit concatenation, as Black
+//! writes a long string inside parentheses).
 
 use super::classes::Masks;
 
@@ -119,9 +121,10 @@ fn continues(text: &[u8], at: usize) -> Option<usize> {
     };
     let literal = skip_spaces(text, next + next_op);
     let literal = literal + literal_prefix(&text[literal..]);
-    // A literal alone at the end of one line and the start of the next joins only when an
-    // operator or a continuation says so; lists of lines (`"a",`) never join.
-    (text.get(literal) == Some(&quote) && (op > 0 || backslash || next_op > 0)).then_some(literal)
+    // A literal ending one line and another starting the next join (C and Python concatenate
+    // them, inside parentheses or not); lists of lines (`"a",`) never do, the comma ends the
+    // first line's literal.
+    (text.get(literal) == Some(&quote)).then_some(literal)
 }
 
 /// The line starting at `start` with the lines that continue its literals (at most `max`

@@ -213,14 +213,19 @@ fn write_gap(out: &mut Vec<u8>, gap: &[u8], key_lines: &mut usize) {
     }
 }
 
-/// Every decoding a line can need, in the order they unwrap each other: escapes first (they
-/// can spell invisible characters and quotes; quoted-printable's only in a window that reads as
-/// QP), then invisible characters, joined literals, strings assembled from lists or codes,
-/// and base64 or hex runs twice (a value encoded twice). Decoded line breaks are written `\n`,
-/// as escaped strings write them, so that the copy keeps its lines.
+/// Every decoding a line can need, in the order they unwrap each other: escapes first, twice
+/// (they can spell invisible characters and quotes; quoted-printable's only in a window that
+/// reads as QP), then invisible characters and full-width letters, joined literals, strings
+/// assembled from lists or codes, reversed or rot13 strings, and base64, base32 or hex runs up
+/// to three times (a value encoded again and again). Decoded line breaks are written `\n`, as
+/// escaped strings write them, so that the copy keeps its lines.
 fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
     let mut current = line.to_vec();
-    if let Some(decoded) = encodings::unescape(&current) {
+    // Twice: a value escaped twice (`%2567`, a URL encoded again) is one escape deep each time.
+    for _ in 0..2 {
+        let Some(decoded) = encodings::unescape(&current) else {
+            break;
+        };
         current = decoded;
         undone.add(Undone::ESCAPES);
     }
@@ -251,7 +256,7 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
         current = read;
         undone.add(how);
     }
-    for _ in 0..2 {
+    for _ in 0..3 {
         let Some((decoded, how)) = encodings::decode_runs(&current) else {
             break;
         };

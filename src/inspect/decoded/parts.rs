@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use aho_corasick::AhoCorasick;
 
 /// The calls that assemble a string from a list or from character codes.
-const ASSEMBLERS: [&str; 15] = [
+const ASSEMBLERS: [&str; 16] = [
     "join(",
     "Join(",
     "concat(",
@@ -21,6 +21,7 @@ const ASSEMBLERS: [&str; 15] = [
     "bytes(",
     "bytearray(",
     "[]byte{",
+    "[]rune{",
     "byte[]",
     "chr(",
     "Chr(",
