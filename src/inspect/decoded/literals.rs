@@ -161,6 +161,26 @@ pub(super) fn logical_line(text: &[u8], start: usize, max: usize) -> (Vec<u8>, u
     (logical, end, continued)
 }
 
+/// The quoted literals of `line`, quotes included, left to right (a backslash escapes the
+/// next byte inside one; a literal left open at the line's end is none).
+pub(super) fn quoted(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let mut open: Option<(u8, usize)> = None;
+        while at < line.len() {
+            let byte = line[at];
+            at += 1;
+            match open {
+                Some(_) if byte == b'\\' => at += 1,
+                Some((quote, start)) if byte == quote => return Some(start..at),
+                None if QUOTES.contains(&byte) => open = Some((byte, at - 1)),
+                _ => {}
+            }
+        }
+        None
+    })
+}
+
 /// `line` with its glued literals made one, or None when none are glued. Literals are read
 /// left to right (a backslash escapes the next byte), so glue is only ever taken between a
 /// literal's closing quote and the next one's opening quote.

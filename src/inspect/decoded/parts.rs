@@ -136,25 +136,15 @@ fn assigned_name(line: &[u8]) -> Option<&[u8]> {
 /// The longest quoted literal of `line`, quotes included (the assembled one: the parts it was
 /// made of are gone).
 fn longest_literal(line: &[u8]) -> Option<std::ops::Range<usize>> {
-    let mut longest: Option<std::ops::Range<usize>> = None;
-    let mut open: Option<(u8, usize)> = None;
-    let mut at = 0;
-    while at < line.len() {
-        let byte = line[at];
-        match open {
-            Some(_) if byte == b'\\' => at += 1,
-            Some((quote, start)) if byte == quote => {
-                if longest.as_ref().is_none_or(|l| l.len() < at + 1 - start) {
-                    longest = Some(start..at + 1);
-                }
-                open = None;
+    super::literals::quoted(line)
+        .reduce(|longest, quoted| {
+            if quoted.len() > longest.len() {
+                quoted
+            } else {
+                longest
             }
-            None if matches!(byte, b'"' | b'\'' | b'`') => open = Some((byte, at)),
-            _ => {}
-        }
-        at += 1;
-    }
-    longest.filter(|l| l.len() >= MIN_CODES + 2)
+        })
+        .filter(|quoted| quoted.len() >= MIN_CODES + 2)
 }
 
 /// One item of a list of character codes: a decimal or `0x` number, or a one-character literal.

@@ -110,11 +110,9 @@ pub(super) fn named_hits(text: &[u8], base: usize, masks: &Masks, after_name_end
         if text[at] == b']' {
             return ends_with(b"[::-1");
         }
-        ends_with(b"rot13")
-            || ends_with(b"rot_13")
-            || ends_with(b"rot-13")
-            || ends_with(b"N-ZA-Mn-za-m")
-            || ends_with(b"n-za-mN-ZA-M")
+        NAMES
+            .iter()
+            .any(|(name, how)| *how == Undone::ROT13 && ends_with(name.as_bytes()))
     });
     reverse | closing
 }
@@ -124,14 +122,28 @@ pub(super) fn named_hits(text: &[u8], base: usize, masks: &Masks, after_name_end
 /// with, against a filter built at compile time, and only a run passing it is read.
 #[inline]
 pub(super) fn run_hides_token(run: &[u8]) -> bool {
-    let (Some(first), Some(last)) = (run.first_chunk::<4>(), run.last_chunk::<4>()) else {
-        return false;
-    };
+    token_reading(run).is_some()
+}
+
+/// The reading of a run (reversed, in rot13 or both) that starts like a token, and which it is.
+#[inline]
+fn token_reading(run: &[u8]) -> Option<(Vec<u8>, Undone)> {
+    let (first, last) = (run.first_chunk::<4>()?, run.last_chunk::<4>()?);
     let reversed = u32::from_le_bytes(*last);
-    (may_be_a_head(rot13_head(u32::from_be_bytes(*first)))
+    let may = may_be_a_head(rot13_head(u32::from_be_bytes(*first)))
         || may_be_a_head(reversed)
-        || may_be_a_head(rot13_head(reversed)))
-        && readings(run).any(|(reading, _)| starts_like_a_token(&reading))
+        || may_be_a_head(rot13_head(reversed));
+    if !may {
+        return None;
+    }
+    [
+        Undone::REVERSED,
+        Undone::ROT13,
+        Undone::REVERSED.with(Undone::ROT13),
+    ]
+    .into_iter()
+    .map(|how| (transformed(run, how), how))
+    .find(|(reading, _)| starts_like_a_token(reading))
 }
 
 /// Four bytes (as a big-endian word) in rot13.
@@ -184,9 +196,7 @@ fn tokens_read(line: &[u8]) -> Option<(Vec<u8>, Undone)> {
     let mut undone = Undone::default();
     let mut copied = 0;
     for run in super::encodings::runs(line) {
-        let Some((reading, how)) =
-            readings(&line[run.clone()]).find(|(reading, _)| starts_like_a_token(reading))
-        else {
+        let Some((reading, how)) = token_reading(&line[run.clone()]) else {
             continue;
         };
         out.extend_from_slice(&line[copied..run.start]);
@@ -204,25 +214,10 @@ fn tokens_read(line: &[u8]) -> Option<(Vec<u8>, Undone)> {
 /// The contents of the quoted literals of `line` (between their quotes) of at least
 /// `MIN_LITERAL` characters.
 fn literals(line: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let mut found = Vec::new();
-    let mut open: Option<(u8, usize)> = None;
-    let mut at = 0;
-    while at < line.len() {
-        let byte = line[at];
-        match open {
-            Some(_) if byte == b'\\' => at += 1,
-            Some((quote, start)) if byte == quote => {
-                if at - start >= MIN_LITERAL {
-                    found.push(start..at);
-                }
-                open = None;
-            }
-            None if matches!(byte, b'"' | b'\'' | b'`') => open = Some((byte, at + 1)),
-            _ => {}
-        }
-        at += 1;
-    }
-    found
+    super::literals::quoted(line)
+        .map(|quoted| quoted.start + 1..quoted.end - 1)
+        .filter(|contents| contents.len() >= MIN_LITERAL)
+        .collect()
 }
 
 /// `text` reversed, in rot13, or both, as `how` says.
@@ -236,42 +231,6 @@ fn transformed(text: &[u8], how: Undone) -> Vec<u8> {
         out.reverse();
     }
     out
-}
-
-/// A run read reversed, in rot13, and both.
-fn readings(run: &[u8]) -> impl Iterator<Item = (Vec<u8>, Undone)> + '_ {
-    [
-        Undone::REVERSED,
-        Undone::ROT13,
-        Undone::REVERSED.with(Undone::ROT13),
-    ]
-    .into_iter()
-    .filter(move |&how| may_start_a_token(run, how))
-    .map(move |how| (transformed(run, how), how))
-}
-
-/// Whether the first four characters of `run` read as `how` would be start a token: the cheap
-/// test, on four bytes, before the run is copied.
-fn may_start_a_token(run: &[u8], how: Undone) -> bool {
-    let Some(head) = run.len().checked_sub(4).map(|last| {
-        let mut head = [0u8; 4];
-        for (index, byte) in head.iter_mut().enumerate() {
-            let at = if how.contains(Undone::REVERSED) {
-                last + 3 - index
-            } else {
-                index
-            };
-            *byte = if how.contains(Undone::ROT13) {
-                rot13(run[at])
-            } else {
-                run[at]
-            };
-        }
-        u32::from_be_bytes(head)
-    }) else {
-        return false;
-    };
-    may_be_a_head(head)
 }
 
 /// Whether four bytes (a big-endian word) may be the first four of a token prefix: a
