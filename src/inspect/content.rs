@@ -6,6 +6,7 @@
 use std::ops::Range;
 
 use crate::inspect::exceptions::Exceptions;
+use crate::rules::content_regex::ContentRegex;
 use crate::rules::{filter, RuleSet};
 
 use super::suppress::Suppression;
@@ -66,8 +67,8 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, path: &str, buffer: &[u8])
         candidates.live_rules(line_range.end, &mut live);
         let mut line = LineState::default();
         for &position in &live {
-            let (rule, regex, secret_group) = content[position];
-            if !scan.check(&mut line, position, rule, regex, secret_group, &line_range) {
+            let (rule, regex) = content[position];
+            if !scan.check(&mut line, position, rule, regex, &line_range) {
                 break;
             }
         }
@@ -88,8 +89,8 @@ pub fn scan(rules: &RuleSet, exceptions: &Exceptions, path: &str, buffer: &[u8])
             let line_range = line_around(buffer, start);
             let mut line = LineState::default();
             for &position in &limited_here {
-                let (rule, regex, secret_group) = content[position];
-                if !scan.check(&mut line, position, rule, regex, secret_group, &line_range) {
+                let (rule, regex) = content[position];
+                if !scan.check(&mut line, position, rule, regex, &line_range) {
                     break;
                 }
             }
@@ -141,8 +142,7 @@ impl Scan<'_> {
         state: &mut LineState,
         position: usize,
         rule: usize,
-        regex: &regex::bytes::Regex,
-        secret_group: Option<usize>,
+        content_regex: &ContentRegex,
         line_range: &Range<usize>,
     ) -> bool {
         let buffer = self.buffer;
@@ -150,6 +150,8 @@ impl Scan<'_> {
         if !self.rules.may_match_line(position, line) {
             return true;
         }
+        let regex = content_regex.regex();
+        let secret_group = content_regex.secret_group();
         let found = match self.rules.rule(rule).filter.as_deref() {
             None => regex.find(line).map(|m| m.range()),
             // Captures are slow to compute, and a rule's allow_lines are several regexes, some

@@ -93,7 +93,7 @@ fn content_rule_matches(rules: &RuleSet, buffer: &[u8], line: Range<usize>) -> V
         .enumerate()
         // A rule whose required literals the line lacks cannot match it: no regex run.
         .filter(|&(position, _)| rules.may_match_line(position, text))
-        .flat_map(|(_, (_, regex, _))| regex.find_iter(text))
+        .flat_map(|(_, (_, regex))| regex.regex().find_iter(text))
         .map(|found| line.start + found.start()..line.start + found.end())
         .collect()
 }

@@ -52,7 +52,7 @@ pub fn detect(
     let shown = |entry: &str| -> String {
         let secret = rules
             .content_rules()
-            .any(|(rule, regex, _)| rules.rule(rule).redact && regex.is_match(entry.as_bytes()));
+            .any(|(rule, regex)| rules.rule(rule).redact && regex.regex().is_match(entry.as_bytes()));
         if secret {
             redact::evidence(entry.as_bytes(), true)
         } else {

@@ -11,6 +11,7 @@ use regex::{Regex, RegexBuilder};
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::{meta, Input, MatchKind, PatternSet};
 
+use super::content_regex::ContentRegex;
 use super::{binary_rule, RuleKind, RuleMeta};
 
 /// Regex limits: generous for real rules, bounded so a hostile pattern fails to compile instead
@@ -29,11 +30,8 @@ const FILE_NAME_MEMORY_LIMIT: usize = 2 << 30;
 pub struct RuleSet {
     rules: Vec<RuleMeta>,
     content: Vec<usize>,
-    content_regexes: Vec<BytesRegex>,
-    /// Per content rule, the index of its `secret` capture group, if it has one.
-    secret_groups: Vec<Option<usize>>,
-    /// Per content rule, the literals any line it matches must hold.
-    required_literals: Vec<super::prefilter::RequiredLiterals>,
+    /// Per content rule, its regex and the literals any line it matches must hold.
+    content_regexes: Vec<ContentRegex>,
     content_prefilter: super::prefilter::LinePrefilter,
     file_names: Vec<usize>,
     /// The file-name patterns in batches of `FILE_NAME_BATCH`, each one automaton asked which of
@@ -97,7 +95,6 @@ impl RuleSet {
 
         let mut content = Vec::new();
         let mut content_regexes = Vec::new();
-        let mut required_literals = Vec::new();
         let mut file_names = Vec::new();
         let mut file_name_patterns: Vec<&str> = Vec::new();
         let mut binary = 0;
@@ -113,12 +110,11 @@ impl RuleSet {
                             rule.id
                         );
                     }
-                    content_regexes.push(content_regex(pattern).with_context(context)?);
-                    required_literals.push(
-                        super::prefilter::RequiredLiterals::of(pattern)
-                            .map_err(anyhow::Error::msg)
-                            .with_context(context)?,
-                    );
+                    content_regexes.push(if super::builtin::is_builtin(&rule.origin) {
+                        ContentRegex::deferred(pattern)
+                    } else {
+                        ContentRegex::checked(pattern).with_context(context)?
+                    });
                     content.push(index);
                 }
                 RuleKind::FileName => {
@@ -149,7 +145,7 @@ impl RuleSet {
             .iter()
             .zip(&content_regexes)
             .filter(|(&index, _)| keywords_of(index).is_empty() && !limited(index))
-            .map(|(_, regex)| regex.as_str())
+            .map(|(_, regex)| regex.pattern())
             .collect();
         let ignores_case = |index: usize| {
             rules[index]
@@ -167,10 +163,6 @@ impl RuleSet {
         .map_err(|err| anyhow::anyhow!("compiling the rules' keywords: {err}"))?;
         let content_prefilter = super::prefilter::LinePrefilter::build(&patterns, keywords)
             .map_err(|err| anyhow::anyhow!("compiling the content rules together: {err}"))?;
-        let secret_groups = content_regexes
-            .iter()
-            .map(|regex| regex.capture_names().position(|name| name == Some("secret")))
-            .collect();
         let file_name_sets = file_name_automata(&file_name_patterns, FILE_NAME_MEMORY_LIMIT).map_err(|err| match err {
             // Name the rule whose pattern is wrong, like the per-rule errors above.
             AutomataError::Build(offset, err) => {
@@ -202,8 +194,6 @@ impl RuleSet {
             rules,
             content,
             content_regexes,
-            secret_groups,
-            required_literals,
             content_prefilter,
             file_names,
             file_name_sets,
@@ -231,20 +221,15 @@ impl RuleSet {
         self.binary
     }
 
-    /// The content rules, as (rule index, regex, index of the `secret` group).
-    pub fn content_rules(&self) -> impl Iterator<Item = (usize, &BytesRegex, Option<usize>)> {
-        self.content
-            .iter()
-            .copied()
-            .zip(&self.content_regexes)
-            .zip(&self.secret_groups)
-            .map(|((index, regex), group)| (index, regex, *group))
+    /// The content rules, as (rule index, regex).
+    pub fn content_rules(&self) -> impl Iterator<Item = (usize, &ContentRegex)> {
+        self.content.iter().copied().zip(&self.content_regexes)
     }
 
     /// Whether `line` holds every literal the content rule at `position` (in `content_rules`
     /// order) needs: when not, its regex cannot match there.
     pub fn may_match_line(&self, position: usize, line: &[u8]) -> bool {
-        self.required_literals[position].all_in(line)
+        self.content_regexes[position].required().all_in(line)
     }
 
     /// Candidate lines for the content rules in `haystack`.

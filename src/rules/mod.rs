@@ -6,6 +6,7 @@ pub mod catalog;
 #[cfg(test)]
 pub mod check;
 pub mod compile;
+pub mod content_regex;
 pub mod filter;
 pub mod keyed;
 pub mod placeholder;
