@@ -281,16 +281,14 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
     let mut runs = encodings::RunFinder::default();
     // Where the line holding the current chunk's first byte starts.
     let mut line_start = 0;
-    // Whether the last chunk's last byte was a `name_end` byte (`transforms::named_hits`).
-    let mut name_end_carry = 0;
+    let mut name_ends = transforms::NameEnds::default();
     for (base, masks) in classes::chunks(text) {
         let mut hits = encodings::escape_hits(text, base, masks.escape)
             | encodings::invisible_hits(text, base, masks.high)
             | literals::glue_hits(text, base, &masks)
             | pairs::value_hits(text, base, masks.vee)
             | parts::call_hits(text, base, masks.bracket)
-            | transforms::named_hits(text, base, &masks, masks.name_end << 1 | name_end_carry);
-        name_end_carry = masks.name_end >> 63;
+            | transforms::named_hits(text, base, &masks, name_ends.after(&masks));
         // A run is marked at the byte that ends it, which is on its line (a run holds no line
         // break).
         runs.step(masks.run, base, |run, end| {

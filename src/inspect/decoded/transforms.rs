@@ -89,19 +89,20 @@ const MIN_LITERAL: usize = 8;
 /// the `v` of `reverse`/`strrev`/`rev`, the `]` of `[::-1]`, a quote or `(` right after
 /// `rot13` or after `tr`'s rot13 alphabet. Checked from the classifying pass's masks (`vee`,
 /// `bracket`, `quote`), as the assemblers are: a search for the names would be a pass of its
-/// own. `after_name_end` marks the bytes right after a `name_end` byte (`classes`): only those
-/// can end a name, which leaves a few bytes a chunk to look at.
-pub(super) fn named_hits(text: &[u8], base: usize, masks: &Masks, after_name_end: u64) -> u64 {
-    let reverse = hits_where(masks.vee & after_name_end, |bit| {
+/// own. Only the bytes right after a name's tail or after an `e` (`NameEnds`) can end a name,
+/// which leaves few bytes a chunk to look at: a quote after an `e` (`"name"`) is most of JSON.
+pub(super) fn named_hits(text: &[u8], base: usize, masks: &Masks, (after_tail, after_e): (u64, u64)) -> u64 {
+    let reverse = hits_where(masks.vee & after_e, |bit| {
         let at = base + bit;
-        let rev = at >= 2 && text[at - 2..at].eq_ignore_ascii_case(b"re");
-        rev && (text
-            .get(at + 1..at + 5)
+        if at < 2 || !text[at - 2].eq_ignore_ascii_case(&b'r') {
+            return false;
+        }
+        text.get(at + 1..at + 5)
             .is_some_and(|rest| rest.eq_ignore_ascii_case(b"erse"))
             || at >= 5 && text[at - 5..at - 2].eq_ignore_ascii_case(b"str")
-            || text.get(at + 1..at + 5) == Some(b" <<<"))
+            || text.get(at + 1..at + 5) == Some(b" <<<")
     });
-    let closing = hits_where((masks.bracket | masks.quote) & after_name_end, |bit| {
+    let closing = hits_where((masks.bracket | masks.quote) & after_tail, |bit| {
         let at = base + bit;
         let before = &text[..at];
         let ends_with = |name: &[u8]| {
@@ -117,9 +118,27 @@ pub(super) fn named_hits(text: &[u8], base: usize, masks: &Masks, after_name_end
     reverse | closing
 }
 
+/// Which bytes of each chunk come right after a name's tail, and right after an `e`, for
+/// `named_hits`: the masks of the chunk before carry over its last byte.
+#[derive(Debug, Default)]
+pub(super) struct NameEnds {
+    tail: u64,
+    e: u64,
+}
+
+impl NameEnds {
+    pub(super) fn after(&mut self, masks: &Masks) -> (u64, u64) {
+        let after_tail = masks.name_tail << 1 | self.tail >> 63;
+        let after_e = masks.e << 1 | self.e >> 63;
+        (self.tail, self.e) = (masks.name_tail, masks.e);
+        (after_tail, after_e)
+    }
+}
+
 /// Whether a run of token characters, reversed, in rot13 or both, starts like a token. Called
-/// on every long run of a window, so the first test is on the four bytes each reading starts
-/// with, against a filter built at compile time, and only a run passing it is read.
+/// on every long run of a window, so the first test is on the run's first and last four bytes
+/// as they are, against filters built at compile time from the prefixes so transformed, and
+/// only a run passing it is read.
 #[inline]
 pub(super) fn run_hides_token(run: &[u8]) -> bool {
     token_reading(run).is_some()
@@ -129,11 +148,9 @@ pub(super) fn run_hides_token(run: &[u8]) -> bool {
 #[inline]
 fn token_reading(run: &[u8]) -> Option<(Vec<u8>, Undone)> {
     let (first, last) = (run.first_chunk::<4>()?, run.last_chunk::<4>()?);
-    let reversed = u32::from_le_bytes(*last);
-    let may = may_be_a_head(rot13_head(u32::from_be_bytes(*first)))
-        || may_be_a_head(reversed)
-        || may_be_a_head(rot13_head(reversed));
-    if !may {
+    if !in_filter(&ROT13_HEADS, u32::from_le_bytes(*first))
+        && !in_filter(&REVERSED_HEADS, u32::from_le_bytes(*last))
+    {
         return None;
     }
     [
@@ -145,23 +162,6 @@ fn token_reading(run: &[u8]) -> Option<(Vec<u8>, Undone)> {
     .map(|how| (transformed(run, how), how))
     .find(|(reading, _)| starts_like_a_token(reading))
 }
-
-/// Four bytes (as a big-endian word) in rot13.
-#[inline(always)]
-fn rot13_head(head: u32) -> u32 {
-    u32::from_be_bytes(head.to_be_bytes().map(|byte| ROT13[usize::from(byte)]))
-}
-
-/// Each byte in rot13, as a table: the run test reads it three times a run.
-const ROT13: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        table[byte] = rot13(byte as u8);
-        byte += 1;
-    }
-    table
-};
 
 /// `line` with its literals read through the transforms it names, or with its runs that
 /// start like a token when transformed so read; None when it has neither. When the line
@@ -233,33 +233,55 @@ fn transformed(text: &[u8], how: Undone) -> Vec<u8> {
     out
 }
 
-/// Whether four bytes (a big-endian word) may be the first four of a token prefix: a
-/// 4096-bit filter of the prefixes' heads, which rules out almost every run with one
-/// multiplication (a run is tested three times, and most runs are identifiers). A word it lets
-/// through is checked against the prefixes themselves.
+/// Whether four bytes (a little-endian word) are in a 4096-bit filter of four-byte words,
+/// which rules out almost every run with one multiplication (a run is tested at both ends, and
+/// most runs are identifiers). A word it lets through is read and checked against the prefixes
+/// themselves.
 #[inline(always)]
-fn may_be_a_head(head: u32) -> bool {
-    let slot = head_slot(head);
-    HEAD_FILTER[slot / 64] & (1 << (slot % 64)) != 0
+fn in_filter(filter: &[u64; 64], word: u32) -> bool {
+    let slot = filter_slot(word);
+    filter[slot / 64] & (1 << (slot % 64)) != 0
 }
 
 #[inline(always)]
-const fn head_slot(head: u32) -> usize {
-    (head.wrapping_mul(0x9E37_79B1) >> 20) as usize
+const fn filter_slot(word: u32) -> usize {
+    (word.wrapping_mul(0x9E37_79B1) >> 20) as usize
 }
 
-const HEAD_FILTER: [u64; 64] = {
+/// The first four bytes of a run that starts like a token when read in rot13: each prefix's
+/// head in rot13 (which is its own inverse).
+const ROT13_HEADS: [u64; 64] = heads_filter(false, true);
+/// The last four bytes of a run that starts like a token when read reversed, or reversed and
+/// in rot13: each prefix's head reversed, as it is and in rot13.
+const REVERSED_HEADS: [u64; 64] = {
+    let (reversed, both) = (heads_filter(true, false), heads_filter(true, true));
     let mut filter = [0u64; 64];
     let mut index = 0;
-    while index < TOKEN_PREFIXES.len() {
-        let prefix = TOKEN_PREFIXES[index];
-        let head = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
-        let slot = head_slot(head);
-        filter[slot / 64] |= 1 << (slot % 64);
+    while index < 64 {
+        filter[index] = reversed[index] | both[index];
         index += 1;
     }
     filter
 };
+
+const fn heads_filter(reversed: bool, in_rot13: bool) -> [u64; 64] {
+    let mut filter = [0u64; 64];
+    let mut index = 0;
+    while index < TOKEN_PREFIXES.len() {
+        let prefix = TOKEN_PREFIXES[index];
+        let mut head = [prefix[0], prefix[1], prefix[2], prefix[3]];
+        if reversed {
+            head = [head[3], head[2], head[1], head[0]];
+        }
+        if in_rot13 {
+            head = [rot13(head[0]), rot13(head[1]), rot13(head[2]), rot13(head[3])];
+        }
+        let slot = filter_slot(u32::from_le_bytes(head));
+        filter[slot / 64] |= 1 << (slot % 64);
+        index += 1;
+    }
+    filter
+}
 
 fn starts_like_a_token(text: &[u8]) -> bool {
     TOKEN_PREFIXES.iter().any(|prefix| text.starts_with(prefix))
@@ -319,6 +341,25 @@ mod tests {
         }
     }
 
+    /// The filters are built from the prefixes transformed, at compile time: each prefix in
+    /// each transform must pass them.
+    #[test]
+    fn every_prefix_hidden_in_every_transform_is_read() {
+        let body = "Q7wPz3Kd9XbT2mVn8RcYs4Lf";
+        for prefix in TOKEN_PREFIXES {
+            let token = format!("{}{body}", String::from_utf8_lossy(prefix));
+            for (written, how) in [
+                (reversed(&token), Undone::REVERSED),
+                (rot(&token), Undone::ROT13),
+                (rot(&reversed(&token)), Undone::REVERSED.with(Undone::ROT13)),
+            ] {
+                let (reading, found) =
+                    token_reading(written.as_bytes()).unwrap_or_else(|| panic!("{written}"));
+                assert_eq!((reading, found), (token.clone().into_bytes(), how), "{written}");
+            }
+        }
+    }
+
     #[test]
     fn identifiers_and_lines_naming_nothing_are_left_alone() {
         for run in [
@@ -335,11 +376,37 @@ mod tests {
     #[test]
     fn names_are_marked_where_the_classifying_pass_sees_them() {
         let text = b"a = s[::-1]\nb = strrev($x)\nc = x.reverse()\nd = str_rot13($y)\ne = \"rot13\"\nf = tr 'A-Za-z' 'N-ZA-Mn-za-m'\nprevious revision\n";
+        assert_eq!(marked_lines(text), vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn names_are_marked_wherever_a_chunk_boundary_cuts_them() {
+        for name in [
+            "s[::-1]",
+            "strrev($x)",
+            "x.reverse()",
+            "rev <<< $y",
+            "str_rot13($y)",
+            "'N-ZA-Mn-za-m'",
+        ] {
+            for padding in 0..70 {
+                let text = format!("{}{name}\n", " ".repeat(padding));
+                assert_eq!(
+                    marked_lines(text.as_bytes()),
+                    vec![0],
+                    "{name} after {padding} spaces"
+                );
+            }
+        }
+        assert!(marked_lines(b"level event previous_v severity \"name\" ").is_empty());
+    }
+
+    /// The lines (0-based) holding a byte `named_hits` marks.
+    fn marked_lines(text: &[u8]) -> Vec<usize> {
         let mut marked = Vec::new();
-        let mut carry = 0;
+        let mut ends = NameEnds::default();
         for (base, masks) in super::super::classes::chunks(text) {
-            let mut hits = named_hits(text, base, &masks, masks.name_end << 1 | carry);
-            carry = masks.name_end >> 63;
+            let mut hits = named_hits(text, base, &masks, ends.after(&masks));
             while hits != 0 {
                 let at = base + hits.trailing_zeros() as usize;
                 let line = text[..at].iter().filter(|&&b| b == b'\n').count();
@@ -348,6 +415,6 @@ mod tests {
             }
         }
         marked.dedup();
-        assert_eq!(marked, vec![0, 1, 2, 3, 4, 5]);
+        marked
     }
 }
