@@ -126,13 +126,13 @@ pub(super) fn without_invisible(line: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The escape at `at`: the bytes it stands for and its length.
-fn escape_at(text: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
+fn escape_at(text: &[u8], at: usize) -> Option<(Escaped, usize)> {
     let rest = &text[at..];
     match rest {
         [b'\\', b'u', b'{', ..] => {
             let close = rest.iter().take(11).position(|&b| b == b'}')?;
             let code = hex_value(&rest[3..close])?;
-            Some((char_bytes(code)?, close + 1))
+            Some((Escaped::char(code)?, close + 1))
         }
         [b'\\', b'u', ..] => {
             let code = hex_value(rest.get(2..6)?)?;
@@ -143,12 +143,12 @@ fn escape_at(text: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
                     _ => return None,
                 };
                 let combined = 0x10000 + ((code - 0xD800) << 10) + (low.checked_sub(0xDC00)? & 0x3FF);
-                return Some((char_bytes(combined)?, 12));
+                return Some((Escaped::char(combined)?, 12));
             }
-            Some((char_bytes(code)?, 6))
+            Some((Escaped::char(code)?, 6))
         }
-        [b'\\', b'U', ..] => Some((char_bytes(hex_value(rest.get(2..10)?)?)?, 10)),
-        [b'\\', b'x', ..] => Some((vec![hex_value(rest.get(2..4)?)? as u8], 4)),
+        [b'\\', b'U', ..] => Some((Escaped::char(hex_value(rest.get(2..10)?)?)?, 10)),
+        [b'\\', b'x', ..] => Some((Escaped::byte(hex_value(rest.get(2..4)?)? as u8), 4)),
         // A line break or tab written as an escape right before a word (`"line\nghp_…"` in
         // JSON): as written, the `n` glues itself to the token and hides it from the rules'
         // `\b`. Before anything else the escape changes nothing a rule sees, and is left alone.
@@ -158,23 +158,24 @@ fn escape_at(text: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
                 b'r' => b'\r',
                 _ => b'\t',
             };
-            Some((vec![byte], 2))
+            Some((Escaped::byte(byte), 2))
         }
         // Three octal digits, as C, Python, shells and YAML's double quotes write any byte. One
         // or two digits are left alone: `\0` and `\1` are far more often a NUL or a regex's
         // back-reference than a spelled-out character.
-        [b'\\', high @ b'0'..=b'3', mid @ b'0'..=b'7', low @ b'0'..=b'7', ..] => {
-            Some((vec![(high - b'0') << 6 | (mid - b'0') << 3 | (low - b'0')], 4))
-        }
-        [b'%', ..] => Some((vec![hex_value(rest.get(1..3)?)? as u8], 3)),
+        [b'\\', high @ b'0'..=b'3', mid @ b'0'..=b'7', low @ b'0'..=b'7', ..] => Some((
+            Escaped::byte((high - b'0') << 6 | (mid - b'0') << 3 | (low - b'0')),
+            4,
+        )),
+        [b'%', ..] => Some((Escaped::byte(hex_value(rest.get(1..3)?)? as u8), 3)),
         [b'&', b'#', b'x' | b'X', ..] => {
             let close = rest.iter().take(12).position(|&b| b == b';')?;
-            Some((char_bytes(hex_value(&rest[3..close])?)?, close + 1))
+            Some((Escaped::char(hex_value(&rest[3..close])?)?, close + 1))
         }
         [b'&', b'#', ..] => {
             let close = rest.iter().take(11).position(|&b| b == b';')?;
             let digits = std::str::from_utf8(&rest[2..close]).ok()?;
-            Some((char_bytes(digits.parse().ok()?)?, close + 1))
+            Some((Escaped::char(digits.parse().ok()?)?, close + 1))
         }
         [b'&', ..] => {
             const NAMED: [(&[u8], u8); 6] = [
@@ -188,22 +189,46 @@ fn escape_at(text: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
             NAMED
                 .iter()
                 .find(|(name, _)| rest.starts_with(name))
-                .map(|(name, byte)| (vec![*byte], name.len()))
+                .map(|(name, byte)| (Escaped::byte(*byte), name.len()))
         }
         _ => None,
     }
 }
 
-fn hex_value(digits: &[u8]) -> Option<u32> {
-    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+/// What one escape stands for: a character's UTF-8 bytes, or one byte. Kept inline: the
+/// classifying pass asks for it at every `\`, `%` and `&` of a window.
+#[derive(Debug, Clone, Copy)]
+struct Escaped {
+    bytes: [u8; 4],
+    len: usize,
 }
 
-fn char_bytes(code: u32) -> Option<Vec<u8>> {
-    let c = char::from_u32(code)?;
-    Some(c.to_string().into_bytes())
+impl Escaped {
+    fn byte(byte: u8) -> Self {
+        Self {
+            bytes: [byte, 0, 0, 0],
+            len: 1,
+        }
+    }
+
+    fn char(code: u32) -> Option<Self> {
+        let mut bytes = [0; 4];
+        let len = char::from_u32(code)?.encode_utf8(&mut bytes).len();
+        Some(Self { bytes, len })
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+fn hex_value(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |value, &digit| {
+        Some(value << 4 | char::from(digit).to_digit(16)?)
+    })
 }
 
 /// `line` with its escapes decoded, or None when it has none. Line breaks they spell are
@@ -216,8 +241,8 @@ pub(super) fn unescape(line: &[u8]) -> Option<Vec<u8>> {
     while at < line.len() {
         let byte = line[at];
         if matches!(byte, b'\\' | b'%' | b'&') {
-            if let Some((bytes, len)) = escape_at(line, at) {
-                push_visible(&mut out, &bytes);
+            if let Some((escaped, len)) = escape_at(line, at) {
+                push_visible(&mut out, escaped.as_bytes());
                 decoded = true;
                 at += len;
                 continue;
