@@ -109,20 +109,25 @@ pub(super) fn folded_width(line: &[u8]) -> Option<Vec<u8>> {
 
 /// `line` without its invisible characters, or None when it has none.
 pub(super) fn without_invisible(line: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(line.len());
-    let mut removed = false;
+    // Only the lead bytes of the invisible characters (`invisible_len`) are looked at.
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
     let mut at = 0;
-    while at < line.len() {
-        let len = invisible_len(&line[at..]);
-        if len > 0 {
-            removed = true;
-            at += len;
-        } else {
-            out.push(line[at]);
-            at += 1;
+    while let Some(found) = memchr::memchr3(0xE2, 0xEF, 0xC2, &line[at..]) {
+        let start = at + found;
+        let len = invisible_len(&line[start..]);
+        if len == 0 {
+            at = start + 1;
+            continue;
         }
+        let out = out.get_or_insert_with(|| Vec::with_capacity(line.len()));
+        out.extend_from_slice(&line[copied..start]);
+        at = start + len;
+        copied = at;
     }
-    removed.then_some(out)
+    let mut out = out?;
+    out.extend_from_slice(&line[copied..]);
+    Some(out)
 }
 
 /// The escape at `at`: the bytes it stands for and its length.
@@ -235,29 +240,31 @@ fn hex_value(digits: &[u8]) -> Option<u32> {
 /// written `\n` and `\r` (the copy keeps its lines); escapes of a quote or a backslash (`\"`,
 /// `\\`) are left as they are, for the rules that expect them.
 pub(super) fn unescape(line: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(line.len());
-    let mut decoded = false;
+    // Copied a stretch at a time between the bytes that may start an escape: a minified
+    // script's line can be long, and most of it holds none.
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
     let mut at = 0;
-    while at < line.len() {
-        let byte = line[at];
-        if matches!(byte, b'\\' | b'%' | b'&') {
-            if let Some((escaped, len)) = escape_at(line, at) {
-                push_visible(&mut out, escaped.as_bytes());
-                decoded = true;
-                at += len;
-                continue;
-            }
-            if byte == b'\\' && at + 1 < line.len() {
-                // `\\u0041` is a backslash and text, not an escape.
-                out.extend_from_slice(&line[at..at + 2]);
-                at += 2;
-                continue;
-            }
+    while let Some(found) = memchr::memchr3(b'\\', b'%', b'&', &line[at..]) {
+        let start = at + found;
+        if let Some((escaped, len)) = escape_at(line, start) {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(line.len()));
+            out.extend_from_slice(&line[copied..start]);
+            push_visible(out, escaped.as_bytes());
+            at = start + len;
+            copied = at;
+            continue;
         }
-        out.push(byte);
-        at += 1;
+        // `\\u0041` is a backslash and text, not an escape.
+        at = if line[start] == b'\\' && start + 1 < line.len() {
+            start + 2
+        } else {
+            start + 1
+        };
     }
-    decoded.then_some(out)
+    let mut out = out?;
+    out.extend_from_slice(&line[copied..]);
+    Some(out)
 }
 
 /// Appends decoded bytes, line breaks as `\n`/`\r` and other control bytes as spaces. A line
