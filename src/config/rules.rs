@@ -39,9 +39,12 @@ pub(super) fn build_rules(
         own.configuration.push(paths::resolve(path, cwd));
         own.sources.push(format!("flag list {}", path.display()));
     }
+    let mut builtin_rules = 0..0;
     if !has_flag_list || cli.ruleset.is_some() {
         let name = cli.ruleset.unwrap_or(RulesetName::Default);
+        let start = rules.len();
         rules.extend(builtin::rules(name)?);
+        builtin_rules = start..rules.len();
         own.sources.push(builtin::origin(name));
     }
     if let Some((extra, path)) = gitleaks {
@@ -69,7 +72,7 @@ pub(super) fn build_rules(
             own.sources.join(", ")
         );
     }
-    RuleSet::compile(rules)
+    RuleSet::compile_deferring(rules, builtin_rules)
 }
 
 /// Exceptions: the global ignore list, then the project's own file, each read at the revision

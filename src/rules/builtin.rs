@@ -45,14 +45,6 @@ pub fn origin(name: RulesetName) -> String {
     format!("built-in ruleset `{name}`")
 }
 
-/// Whether a rule comes from a built-in ruleset (its `origin`), whose patterns the test suite
-/// compiles: the scan may compile them when first needed.
-pub fn is_builtin(origin: &str) -> bool {
-    [RulesetName::Default, RulesetName::Classic]
-        .into_iter()
-        .any(|name| origin == self::origin(name))
-}
-
 /// Parses a built-in ruleset. They are tested, so a failure here is a bug in anteater itself.
 pub fn load(name: RulesetName) -> anyhow::Result<RulesetFile> {
     let mut files = sources(name)

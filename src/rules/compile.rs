@@ -2,6 +2,7 @@
 //! (see `prefilter`) plus one regex per rule; for file-name rules a `RegexSet` over the path.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use anyhow::{bail, Context};
 use regex::bytes::{Regex as BytesRegex, RegexBuilder as BytesRegexBuilder};
@@ -76,7 +77,16 @@ pub fn case_insensitive_regex(pattern: &str) -> Result<Regex, regex::Error> {
 impl RuleSet {
     /// Validates and compiles `rules`. Every error names the rule's origin, its id and the regex
     /// problem, so a broken configuration is fixed in one go.
-    pub fn compile(mut rules: Vec<RuleMeta>) -> anyhow::Result<Self> {
+    #[cfg(test)]
+    pub fn compile(rules: Vec<RuleMeta>) -> anyhow::Result<Self> {
+        Self::compile_deferring(rules, 0..0)
+    }
+
+    /// `compile`, but the content regexes of the rules at `known_good` (positions in `rules`:
+    /// a built-in ruleset, which the test suite compiles) are compiled when first needed.
+    /// Told by where a rule came from, never by what it says of itself: a configuration that
+    /// names its origin like a built-in one is still checked before the scan.
+    pub fn compile_deferring(mut rules: Vec<RuleMeta>, known_good: Range<usize>) -> anyhow::Result<Self> {
         rules.push(binary_rule());
         rules.push(super::der_key_rule());
         let mut seen = HashSet::new();
@@ -110,7 +120,7 @@ impl RuleSet {
                             rule.id
                         );
                     }
-                    content_regexes.push(if super::builtin::is_builtin(&rule.origin) {
+                    content_regexes.push(if known_good.contains(&index) {
                         ContentRegex::deferred(pattern)
                     } else {
                         ContentRegex::checked(pattern).with_context(context)?
@@ -319,5 +329,23 @@ mod tests {
             panic!("a limit of one byte is passed");
         };
         assert_eq!(compiled, FILE_NAME_BATCH, "it stops at the first batch");
+    }
+
+    /// A rule that only claims a built-in origin is compiled before the scan like any other:
+    /// deferring is decided by where the rule was put in the list, not by its own fields.
+    #[test]
+    fn a_rule_claiming_a_builtin_origin_is_still_checked_before_the_scan() {
+        let mut rules = super::super::builtin::rules(super::super::RulesetName::Classic).unwrap();
+        let mut forged = rules
+            .iter()
+            .find(|rule| rule.kind == RuleKind::Content)
+            .unwrap()
+            .clone();
+        forged.id = "forged".into();
+        forged.pattern = Some("(unclosed".into());
+        let known_good = 0..rules.len();
+        rules.push(forged);
+        let err = RuleSet::compile_deferring(rules, known_good).unwrap_err();
+        assert!(format!("{err:#}").contains("rule `forged`"), "{err:#}");
     }
 }

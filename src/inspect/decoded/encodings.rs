@@ -227,7 +227,7 @@ impl Escaped {
     }
 }
 
-fn hex_value(digits: &[u8]) -> Option<u32> {
+pub(super) fn hex_value(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() || digits.len() > 8 {
         return None;
     }
@@ -434,10 +434,7 @@ fn decode_run(text: &[u8], run: Range<usize>) -> Option<(Vec<u8>, Undone, usize)
         digits = hex;
     }
     if digits.len() % 2 == 0 && digits.iter().all(u8::is_ascii_hexdigit) {
-        let bytes: Option<Vec<u8>> = digits
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-            .collect();
+        let bytes = data_encoding::HEXLOWER_PERMISSIVE.decode(digits).ok();
         if let Some(bytes) = bytes.filter(|bytes| is_text(bytes)) {
             return Some((bytes, Undone::HEX, run.end));
         }
@@ -548,8 +545,8 @@ pub(super) fn quoted_printable_starts(text: &[u8], at: &mut Vec<usize>) {
 /// The byte `=XX` stands for (`XX` two upper-case hex digits, as QP writes them).
 fn quoted_printable_byte(after_equals: &[u8]) -> Option<u8> {
     match after_equals {
-        [high @ (b'0'..=b'9' | b'A'..=b'F'), low @ (b'0'..=b'9' | b'A'..=b'F'), ..] => {
-            u8::from_str_radix(std::str::from_utf8(&[*high, *low]).ok()?, 16).ok()
+        [b'0'..=b'9' | b'A'..=b'F', b'0'..=b'9' | b'A'..=b'F', ..] => {
+            hex_value(&after_equals[..2]).map(|value| value as u8)
         }
         _ => None,
     }

@@ -157,8 +157,7 @@ fn code_at(line: &[u8], at: usize) -> Option<(u8, usize)> {
         [b'\'', c, b'\'', ..] => (u32::from(*c), 3),
         [b'0', b'x' | b'X', ..] => {
             let digits = rest[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
-            let value =
-                u32::from_str_radix(std::str::from_utf8(&rest[2..2 + digits.min(4)]).ok()?, 16).ok()?;
+            let value = super::encodings::hex_value(&rest[2..2 + digits.min(4)])?;
             (value, 2 + digits)
         }
         [b'0'..=b'9', ..] => {
