@@ -20,6 +20,7 @@ mod hostile_properties;
 mod hostile_round_eight;
 mod hostile_round_five;
 mod hostile_round_four;
+mod hostile_round_nine;
 mod hostile_round_seven;
 mod hostile_round_six;
 mod hostile_round_three;

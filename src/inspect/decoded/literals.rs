@@ -37,7 +37,33 @@ fn glue_end(bytes: &[u8], at: usize, commas: bool) -> Option<usize> {
     let next = skip_spaces(bytes, after + op);
     let spaced = after > at + 1 || next > after + op;
     let next = next + literal_prefix(&bytes[next..]);
-    (bytes.get(next) == Some(&quote) && (op > 0 || spaced)).then_some(next)
+    let opens = bytes.get(next).copied().filter(|b| QUOTES.contains(b))?;
+    // Literals of one quote are glued by an operator or spaces. Right after a closing quote,
+    // another quote glues only between word characters, as a shell reads a word going on
+    // (`"ghp_"'…'`, `"ghp_""…"`): elsewhere it is an escaped quote (`'it''s'`, CSV's `""`), a
+    // triple quote, or a string inside another (a Go struct tag's `"name"` before its closing
+    // backtick).
+    let adjacent = op == 0 && !spaced;
+    let glued = if adjacent {
+        at > 0 && is_word(bytes[at - 1]) && bytes.get(next + 1).copied().is_some_and(is_word)
+    } else {
+        opens == quote
+    };
+    glued.then_some(next)
+}
+
+/// Whether the quote at `at` opens an empty literal inside a word (`ghp_''…`, `ab""cd`), which
+/// a shell reads as nothing: the word's two halves are one.
+fn empty_inside_a_word(bytes: &[u8], at: usize) -> bool {
+    at > 0
+        && bytes.get(at + 1) == Some(&bytes[at])
+        && is_word(bytes[at - 1])
+        && bytes.get(at + 2).copied().is_some_and(is_word)
+}
+
+/// A byte of a token's word (a base64 value's included).
+fn is_word(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'+' | b'/')
 }
 
 /// A string prefix such as Python's `f`, `b`, `r` or C's `L`, `u8` before a quote.
@@ -90,9 +116,13 @@ pub(super) fn glue_hits(text: &[u8], base: usize, masks: &Masks) -> u64 {
 /// Whether the quote at `found` closes a literal that another joins, on its line or the next.
 fn glues(text: &[u8], found: usize) -> bool {
     let next = skip_spaces(text, found + 1);
-    let glue = [b'\r', b'\n', b'\\', b'+', b'.', b'&', b'|', b'~', text[found]];
+    let glue = [
+        b'\r', b'\n', b'\\', b'+', b'.', b'&', b'|', b'~', b'"', b'\'', b'`',
+    ];
     text.get(next).is_some_and(|b| glue.contains(b))
-        && (glue_end(text, found, false).is_some() || continues(text, found).is_some())
+        && (glue_end(text, found, false).is_some()
+            || continues(text, found).is_some()
+            || empty_inside_a_word(text, found))
 }
 
 /// Where the next line's literal starts, when the literal closing at `at` is continued on it:
@@ -199,12 +229,19 @@ fn join_with(line: &[u8], commas: bool) -> Option<Vec<u8>> {
     let mut joined = false;
     let mut at = 0;
     let mut inside: Option<u8> = None;
+    // The quote the literal being read opened with (joined literals close with it).
+    let mut opened = b'"';
     while at < line.len() {
         let byte = line[at];
         match inside {
+            None if QUOTES.contains(&byte) && empty_inside_a_word(line, at) => {
+                joined = true;
+                at += 2;
+            }
             None => {
                 if QUOTES.contains(&byte) {
                     inside = Some(byte);
+                    opened = byte;
                 }
                 out.push(byte);
                 at += 1;
@@ -215,12 +252,15 @@ fn join_with(line: &[u8], commas: bool) -> Option<Vec<u8>> {
             }
             Some(quote) if byte == quote => match glue_end(line, at, commas) {
                 Some(next) => {
+                    // Read on to the next literal's own closing quote, whichever it is; the
+                    // joined literal closes with the quote it opened with.
                     joined = true;
+                    inside = Some(line[next]);
                     at = next + 1;
                 }
                 None => {
                     inside = None;
-                    out.push(byte);
+                    out.push(opened);
                     at += 1;
                 }
             },

@@ -1,16 +1,21 @@
 //! Secrets written so that their own characters never stand in a row: encoded (base64, base32,
-//! hex, gzip or zlib in base64, percent-escapes, `\u`/`\x`/octal escapes, HTML entities), with
-//! invisible characters inside or in full-width letters, cut into string literals joined by an
-//! operator or a line continuation, assembled by a call from a list or from character codes
-//! (`parts`), stored reversed or in rot13 (`transforms`), or named by a field of their own (`{"name": "AWS_SECRET_ACCESS_KEY", "value": "…"}`). The lines holding such a form
-//! are written out decoded in a copy that keeps the file's line numbers (every other line left
-//! empty), and the content rules search that copy too, as they search unescaped strings.
+//! hex, gzip or zlib in base64: `encodings`), escaped (`\u`/`\x`/octal/CSS/`\N{…}` escapes,
+//! percent-escapes, HTML entities, quoted-printable: `escapes`), with invisible or tag characters
+//! inside or in full-width, mathematical or enclosed letters (`letters`), cut into string
+//! literals joined by an operator, a line continuation or a shell word (`literals`), assembled
+//! by a call from a list or from character codes (`parts`), stored reversed or in rot13
+//! (`transforms`), or named by a field of their own (`{"name": "AWS_SECRET_ACCESS_KEY",
+//! "value": "…"}`: `pairs`). The lines holding such a form are written out decoded in a copy
+//! that keeps the file's line numbers (every other line left empty), and the content rules
+//! search that copy too, as they search unescaped strings.
 //!
 //! Finding the lines is one pass over the window, classifying 64 bytes at a time (`classes`);
 //! only the lines it marks are decoded.
 
 mod classes;
 mod encodings;
+mod escapes;
+mod letters;
 mod literals;
 mod pairs;
 mod parts;
@@ -56,7 +61,10 @@ impl Undone {
     pub fn describe(self) -> String {
         let names = [
             (Self::INVISIBLE, "invisible characters removed"),
-            (Self::FULL_WIDTH, "full-width letters read as ASCII"),
+            (
+                Self::FULL_WIDTH,
+                "full-width, mathematical or enclosed letters read as ASCII",
+            ),
             (Self::ESCAPES, "escapes decoded"),
             (Self::JOINED, "string literals joined"),
             (Self::BASE64, "base64 decoded"),
@@ -133,7 +141,7 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         line = line.saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX));
         write_gap(&mut out, &text[done..start], &mut key_lines);
         let soft_broken = quoted_printable
-            .then(|| encodings::soft_broken_line(text, start, CONTINUED_LINES))
+            .then(|| escapes::soft_broken_line(text, start, CONTINUED_LINES))
             .flatten();
         let (logical, end, continued) = soft_broken
             .or_else(|| parts::logical_line(text, start, CONTINUED_LINES))
@@ -223,24 +231,24 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
     let mut current = line.to_vec();
     // Twice: a value escaped twice (`%2567`, a URL encoded again) is one escape deep each time.
     for _ in 0..2 {
-        let Some(decoded) = encodings::unescape(&current) else {
+        let Some(decoded) = escapes::unescape(&current) else {
             break;
         };
         current = decoded;
         undone.add(Undone::ESCAPES);
     }
     if let Some(decoded) = quoted_printable
-        .then(|| encodings::unquote_printable(&current))
+        .then(|| escapes::unquote_printable(&current))
         .flatten()
     {
         current = decoded;
         undone.add(Undone::ESCAPES);
     }
-    if let Some(visible) = encodings::without_invisible(&current) {
+    if let Some(visible) = letters::without_invisible(&current) {
         current = visible;
         undone.add(Undone::INVISIBLE);
     }
-    if let Some(folded) = encodings::folded_width(&current) {
+    if let Some(folded) = letters::folded_width(&current) {
         current = folded;
         undone.add(Undone::FULL_WIDTH);
     }
@@ -271,7 +279,7 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
 /// marking the bytes of a chunk where its forms start, and the marks mapped to their lines'
 /// starts by the chunk's line breaks.
 fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
-    let mut quoted_printable = encodings::says_quoted_printable(text);
+    let mut quoted_printable = escapes::says_quoted_printable(text);
     let mut starts: Vec<usize> = Vec::new();
     let mut push = |start: usize| {
         if starts.last() != Some(&start) {
@@ -283,8 +291,8 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
     let mut line_start = 0;
     let mut name_ends = transforms::NameEnds::default();
     for (base, masks) in classes::chunks(text) {
-        let mut hits = encodings::escape_hits(text, base, masks.escape)
-            | encodings::invisible_hits(text, base, masks.high)
+        let mut hits = escapes::escape_hits(text, base, masks.escape)
+            | letters::invisible_hits(text, base, masks.high)
             | literals::glue_hits(text, base, &masks)
             | pairs::value_hits(text, base, masks.vee)
             | parts::call_hits(text, base, masks.bracket)
@@ -307,7 +315,7 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
         }
         quoted_printable = quoted_printable
             || encodings::hits_where(masks.equals, |bit| {
-                encodings::is_quoted_printable_marker(text, base + bit)
+                escapes::is_quoted_printable_marker(text, base + bit)
             }) != 0;
         if masks.newline != 0 {
             line_start = base + 64 - masks.newline.leading_zeros() as usize;
@@ -321,7 +329,7 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
     if quoted_printable {
         // Mail is rare: its escapes are found on their own, and merged in.
         let mut escapes = Vec::new();
-        encodings::quoted_printable_starts(text, &mut escapes);
+        escapes::quoted_printable_starts(text, &mut escapes);
         starts.extend(line_starts(text, escapes));
         starts.sort_unstable();
         starts.dedup();

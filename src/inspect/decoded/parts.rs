@@ -10,12 +10,13 @@ use std::sync::OnceLock;
 use aho_corasick::AhoCorasick;
 
 /// The calls that assemble a string from a list or from character codes.
-const ASSEMBLERS: [&str; 16] = [
+const ASSEMBLERS: [&str; 25] = [
     "join(",
     "Join(",
     "concat(",
     "Concat(",
     "CONCAT(",
+    "CONCATENATE(",
     "fromCharCode(",
     "char[]",
     "bytes(",
@@ -27,6 +28,18 @@ const ASSEMBLERS: [&str; 16] = [
     "Chr(",
     "ChrW(",
     "[char]",
+    // SQL's `CHAR(103) + …`, Lua's `string.char(103, …)`.
+    "char(",
+    "CHAR(",
+    // Ruby's and Perl's `[103, …].pack("c*")`, `pack("C*", 103, …)`.
+    "pack(",
+    // Rust's `String::from_utf8(vec![…])`, Node's `Buffer.from([…])`, Kotlin's `byteArrayOf(…)`.
+    "from_utf8(",
+    "from([",
+    "ArrayOf(",
+    // A C or C++ array of characters initialised from codes: `char key[] = {0x67, …}`.
+    "] = {",
+    "]={",
 ];
 
 /// The fewest character codes read as text: shorter lists are version numbers, colours and
@@ -45,13 +58,17 @@ pub(super) fn call_hits(text: &[u8], base: usize, brackets: u64) -> u64 {
     super::encodings::hits_where(brackets, |bit| {
         let end = base + bit + 1;
         let before = &text[..end];
-        // Every assembler's name ends in one of these before its bracket.
-        end >= 2
-            && matches!(
-                before[end - 2],
-                b'n' | b't' | b'T' | b'e' | b's' | b'y' | b'r' | b'W' | b'['
-            )
-            && ASSEMBLERS.iter().any(|name| before.ends_with(name.as_bytes()))
+        if end < 2 {
+            return false;
+        }
+        // Every assembler's name ends in one of these before its bracket; a space or `=` before
+        // a `{` (every block of C-like code has one) is asked only for the array initialisers.
+        match before[end - 2] {
+            b' ' | b'=' => before.ends_with(b"] = {") || before.ends_with(b"]={"),
+            b'n' | b't' | b'T' | b'e' | b'E' | b's' | b'y' | b'r' | b'R' | b'W' | b'[' | b'k' | b'8'
+            | b'm' | b'f' => ASSEMBLERS.iter().any(|name| before.ends_with(name.as_bytes())),
+            _ => false,
+        }
     })
 }
 
@@ -147,7 +164,8 @@ fn longest_literal(line: &[u8]) -> Option<std::ops::Range<usize>> {
         .filter(|quoted| quoted.len() >= MIN_CODES + 2)
 }
 
-/// One item of a list of character codes: a decimal or `0x` number, or a one-character literal.
+/// One item of a list of character codes: a decimal, `0x` or octal (`0147`) number, or a
+/// one-character literal.
 fn code_at(line: &[u8], at: usize) -> Option<(u8, usize)> {
     let rest = &line[at..];
     if at > 0 && (line[at - 1].is_ascii_alphanumeric() || line[at - 1] == b'_') {
@@ -157,8 +175,16 @@ fn code_at(line: &[u8], at: usize) -> Option<(u8, usize)> {
         [b'\'', c, b'\'', ..] => (u32::from(*c), 3),
         [b'0', b'x' | b'X', ..] => {
             let digits = rest[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
-            let value = super::encodings::hex_value(&rest[2..2 + digits.min(4)])?;
+            let value = super::escapes::hex_value(&rest[2..2 + digits.min(4)])?;
             (value, 2 + digits)
+        }
+        // C's octal: `0147` is a `g`.
+        [b'0', b'0'..=b'7', ..] => {
+            let digits = rest[1..].iter().take_while(|b| (b'0'..=b'7').contains(b)).count();
+            let value = rest[1..1 + digits.min(4)]
+                .iter()
+                .fold(0u32, |value, digit| value << 3 | u32::from(digit - b'0'));
+            (value, 1 + digits)
         }
         [b'0'..=b'9', ..] => {
             let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -173,15 +199,22 @@ fn code_at(line: &[u8], at: usize) -> Option<(u8, usize)> {
     (!ends_word && (0x20..0x7f).contains(&value)).then_some((value as u8, len))
 }
 
-/// Where the next code starts after a separator at `at`: commas, spaces, `+`, brackets and the
-/// names that convert a code (`chr`, `Chr`, `ChrW`, `char`, `[char]`) between two codes.
+/// Where the next code starts after a separator at `at`: commas, spaces, operators, brackets
+/// and the names that convert a code (`chr`, `Chr`, `ChrW`, `char`, `CHAR`, `[char]`) between
+/// two codes.
 fn next_code(line: &[u8], mut at: usize) -> usize {
     loop {
-        while at < line.len() && b" \t,+()[]{}".contains(&line[at]) {
+        // `.` joins PHP's and Perl's `chr(103).chr(104)`, `&` VB's, `||` SQL's, `~` D's.
+        while at < line.len() && b" \t,+()[]{}.&|~".contains(&line[at]) {
             at += 1;
         }
         let word = line[at..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
-        if word > 0 && matches!(&line[at..at + word], b"chr" | b"Chr" | b"ChrW" | b"char") {
+        if word > 0
+            && matches!(
+                &line[at..at + word],
+                b"chr" | b"Chr" | b"ChrW" | b"char" | b"CHAR"
+            )
+        {
             at += word;
             continue;
         }

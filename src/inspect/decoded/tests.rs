@@ -274,7 +274,7 @@ fn every_full_width_form_folds_to_its_ascii_character() {
     for ascii in 0x21u8..=0x7E {
         let wide = char::from_u32(u32::from(ascii) + 0xFEE0).unwrap();
         let token: String = std::iter::repeat_n(wide, 4).collect();
-        let folded = encodings::folded_width(token.as_bytes());
+        let folded = letters::folded_width(token.as_bytes());
         let expected = [ascii; 4].to_vec();
         if ascii.is_ascii_alphanumeric() || ascii == b'_' || ascii == b'-' {
             assert_eq!(folded, Some(expected), "{wide}");
@@ -283,9 +283,9 @@ fn every_full_width_form_folds_to_its_ascii_character() {
         }
     }
     // CJK punctuation around words is left alone; a full-width token among it is folded.
-    assert_eq!(encodings::folded_width("（注意）：ｍｉｎ".as_bytes()), None);
+    assert_eq!(letters::folded_width("（注意）：ｍｉｎ".as_bytes()), None);
     assert_eq!(
-        encodings::folded_width("鍵＝ｇｈｐ＿ab".as_bytes()).unwrap(),
+        letters::folded_width("鍵＝ｇｈｐ＿ab".as_bytes()).unwrap(),
         "鍵=ghp_ab".as_bytes()
     );
 }
