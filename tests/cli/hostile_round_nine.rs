@@ -286,3 +286,57 @@ fn clean_emoji_math_escapes_shell_words_and_code_lists_raise_nothing() {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
     }
 }
+
+/// `bytes` in base64, wrapped at `width` characters a line as `base64` (76) and OpenSSL (64)
+/// write it.
+fn wrapped_base64(bytes: &[u8], width: usize, indent: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    encoded
+        .as_bytes()
+        .chunks(width)
+        .map(|line| format!("{indent}{}\n", std::str::from_utf8(line).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_secret_cut_by_the_line_breaks_of_wrapped_base64_is_found() {
+    // Each wrapped line decodes alone (76 and 64 are multiples of four); the prefix puts the
+    // secret across the first line break (57 and 48 bytes in).
+    let env = format!(
+        "# staging settings, do not edit by hand\nREGION=eu-west-1\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"
+    );
+    fails_everywhere(
+        &[(
+            "settings.env.b64",
+            wrapped_base64(env.as_bytes(), 76, "").into_bytes(),
+        )],
+        "aws-secret-access-key",
+        AWS_SECRET,
+    );
+    let token = format!("# ci token for the release job, rotate yearly\nGITHUB_TOKEN={TOKEN}\n");
+    let manifest = format!(
+        "apiVersion: v1\nkind: ConfigMap\ndata:\n  bootstrap: |\n{}",
+        wrapped_base64(token.as_bytes(), 64, "    ")
+    );
+    fails_everywhere(
+        &[("bootstrap.yaml", manifest.into_bytes())],
+        "github-token",
+        TOKEN,
+    );
+}
+
+#[test]
+fn clean_wrapped_base64_raises_nothing() {
+    let prose = "The quick brown fox jumps over the lazy dog. ".repeat(20);
+    let files = [
+        ("notes.b64", wrapped_base64(prose.as_bytes(), 76, "").into_bytes()),
+        (
+            "blob.yaml",
+            format!("blob: |\n{}", wrapped_base64(&[7u8; 300], 64, "  ")).into_bytes(),
+        ),
+    ];
+    for (mode, run) in in_every_mode(&files) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}

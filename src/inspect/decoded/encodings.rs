@@ -102,6 +102,46 @@ pub(super) fn runs(text: &[u8]) -> Vec<Range<usize>> {
     found
 }
 
+/// How many lines after the first of a wrapped base64 value are read with it: `base64` wraps
+/// at 76 characters, OpenSSL and PEM at 64; 1,024 lines hold 48 KiB and more.
+pub(super) const WRAPPED_LINES: usize = 1024;
+
+/// The line starting at `start` with the lines after it that wrap one base64 value (at most
+/// `max` more), the runs joined; where that text ends, and how many lines were added. The line
+/// ends in a run of at least `MIN_RUN` characters, a multiple of four long, that may be text;
+/// each line after it holds a run as long (indentation aside), the last one shorter or padded.
+/// Each wrapped line decodes alone, but a secret cut by a line break is in none of them.
+pub(super) fn wrapped_base64(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
+    let line_end = |from: usize| memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl);
+    let base64_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    let mut end = line_end(start);
+    let first = text[start..end].trim_ascii_end();
+    let width = first.iter().rev().take_while(|b| base64_byte(b)).count();
+    if width < MIN_RUN || width % 4 != 0 || !may_be_text(&first[first.len() - width..]) {
+        return None;
+    }
+    let mut logical = first.to_vec();
+    let mut continued = 0;
+    while continued < max && end < text.len() {
+        let next_end = line_end(end + 1);
+        let line = text[end + 1..next_end].trim_ascii();
+        let run = line
+            .strip_suffix(b"==")
+            .or_else(|| line.strip_suffix(b"="))
+            .unwrap_or(line);
+        if run.is_empty() || line.len() > width || !run.iter().all(base64_byte) {
+            break;
+        }
+        logical.extend_from_slice(line);
+        end = next_end;
+        continued += 1;
+        if line.len() < width || run.len() < line.len() {
+            break; // The value's last line.
+        }
+    }
+    (continued > 0).then_some((logical, end, continued))
+}
+
 /// Whether the run `run` of `text` decodes to text (the cheap test first).
 pub(super) fn run_decodes(text: &[u8], run: Range<usize>) -> bool {
     may_be_text(&text[run.clone()]) && decode_run(text, run).is_some()

@@ -144,6 +144,7 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
             .then(|| escapes::soft_broken_line(text, start, CONTINUED_LINES))
             .flatten();
         let (logical, end, continued) = soft_broken
+            .or_else(|| encodings::wrapped_base64(text, start, encodings::WRAPPED_LINES))
             .or_else(|| parts::logical_line(text, start, CONTINUED_LINES))
             .unwrap_or_else(|| literals::logical_line(text, start, CONTINUED_LINES));
         let mut undone = Undone::default();
