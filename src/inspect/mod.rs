@@ -293,6 +293,15 @@ impl<'a> Inspector<'a> {
                     }
                 }
             }
+            let depth = context.archive.map_or(0, |(depth, _)| depth);
+            if !skip_contents
+                && depth < archive::LIMITS.depth
+                && archive::zip_behind(&context.fragment.content, length)?
+            {
+                if let Some(problem) = self.inspect_zip_behind(context, report) {
+                    return Ok(FileOutcome::Unreadable(problem));
+                }
+            }
             if let Some(hasher) = hasher {
                 let sha256 = binary::finish_sha256(hasher, &mut reader)?;
                 self.check_binary(sha256, length, context, report);
@@ -347,6 +356,17 @@ impl<'a> Inspector<'a> {
                 let pieces = window.run(&mut reader, buffer, None, |text, region| {
                     self.scan_text(text, region, report, context)
                 })?;
+                // A script with a zip behind it (a self-extracting installer): the buffer ends
+                // with the file's last window, where a zip's end record would be.
+                let tail = &buffer[buffer.len().saturating_sub(archive::ZIP_END_REACH)..];
+                if memchr::memmem::find(tail, archive::ZIP_END).is_some()
+                    && context.archive.map_or(0, |(depth, _)| depth) < archive::LIMITS.depth
+                    && archive::zip_behind(&context.fragment.content, length)?
+                {
+                    if let Some(problem) = self.inspect_zip_behind(context, report) {
+                        return Ok(FileOutcome::Unreadable(problem));
+                    }
+                }
                 match pieces {
                     windows::Pieces::One => Ok(FileOutcome::Text),
                     windows::Pieces::Many => {

@@ -55,6 +55,28 @@ impl Inspector<'_> {
         })
     }
 
+    /// Inspects the members of a zip appended to a binary whose bytes were searched already (a
+    /// PNG or a script with a zip behind it: see `archive::zip_behind`); the problem that stopped
+    /// it, if one did.
+    pub(super) fn inspect_zip_behind(
+        &self,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) -> Option<String> {
+        let fragment = context.fragment;
+        let largest = self.settings.max_file_size;
+        self.inspect_members(context, report, |budget, visit| {
+            archive::members(
+                archive::Format::Zip,
+                &fragment.content,
+                fragment.scan_path,
+                largest,
+                budget,
+                visit,
+            )
+        })
+    }
+
     /// Inspects each deflated stream of a PDF whose bytes were searched already; the problem
     /// that stopped it, if one did.
     pub(super) fn inspect_pdf_streams(

@@ -9,7 +9,9 @@
 //! `chr(…).chr(…)`, `CHAR(…) + CHAR(…)`, `.pack("c*")`, `string.char`, `CONCATENATE`).
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
-use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::compress;
+use crate::support::every_mode::{fails_everywhere, in_every_mode, scan};
+use crate::support::git_repo::GitRepo as Repo;
 
 const TOKEN: &str = "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"; // fake-secret-for-tests
 const AWS_KEY_ID: &str = "AKIAZ7QW3RT5YU2IOP4L"; // fake-secret-for-tests
@@ -335,6 +337,64 @@ fn clean_wrapped_base64_raises_nothing() {
             "blob.yaml",
             format!("blob: |\n{}", wrapped_base64(&[7u8; 300], 64, "  ")).into_bytes(),
         ),
+    ];
+    for (mode, run) in in_every_mode(&files) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
+
+/// A PNG of one pixel, whole: signature, header, data and end chunks.
+fn png() -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let mut checked = kind.to_vec();
+        checked.extend_from_slice(data);
+        out.extend_from_slice(&crc32fast::hash(&checked).to_be_bytes());
+        out
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]));
+    png.extend(chunk(b"IDAT", &compress::zlib(&[0, 0])));
+    png.extend(chunk(b"IEND", b""));
+    png
+}
+
+#[test]
+fn a_zip_appended_to_an_image_or_a_script_is_opened() {
+    let env = format!("GITHUB_TOKEN={TOKEN}\n");
+    let zip = compress::zip(&[("config/.env", env.as_bytes())]);
+    let mut image = png();
+    image.extend_from_slice(&zip);
+    fails_everywhere(&[("assets/logo.png", image)], "github-token", TOKEN);
+    // A self-extracting installer: a script long enough that its first block is all text.
+    let mut installer = b"#!/bin/sh\n# installer: unpacks what follows\n".to_vec();
+    installer.extend(b"echo unpacking\n".repeat(1000));
+    installer.extend(b"exit 0\n");
+    installer.extend_from_slice(&zip);
+    fails_everywhere(&[("install.sh", installer)], "github-token", TOKEN);
+    let repo = Repo::new();
+    let mut image = png();
+    image.extend_from_slice(&zip);
+    repo.write("logo.png", &image);
+    repo.commit("logo");
+    let run = scan(&repo, &[]);
+    assert!(run.stdout.contains("logo.png!/config/.env"), "{}", run.stdout);
+}
+
+#[test]
+fn an_image_whose_bytes_merely_hold_a_zip_signature_is_still_clean() {
+    // The end record's signature inside an image, not ending it: no zip, nothing unread.
+    let mut image = png();
+    let mut tail = b"PK\x05\x06".to_vec();
+    tail.extend_from_slice(&[0; 16]);
+    tail.extend_from_slice(&[40, 0]); // a comment longer than what follows
+    tail.extend_from_slice(&[7; 10]);
+    image.extend_from_slice(&tail);
+    let files = [
+        ("logo.png", image),
+        ("install.sh", b"#!/bin/sh\necho PK\nexit 0\n".to_vec()),
     ];
     for (mode, run) in in_every_mode(&files) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());

@@ -176,6 +176,36 @@ fn is_bzip2(first_block: &[u8]) -> bool {
         && (first_block[4..10] == BLOCK || first_block[4..10] == END)
 }
 
+/// The most a zip's end record stands from the end of its file: the record's 22 bytes and a
+/// comment of at most 65,535.
+pub const ZIP_END_REACH: usize = 22 + 0xFFFF;
+
+/// Whether a file that is no archive by its first bytes ends with a zip: a zip is read from its
+/// end (its directory is there), so `unzip`, Java and Python open a zip appended to a PNG, a
+/// JPEG or a shell script (a "self-extracting" archive) as readily as a plain one. Told by the
+/// zip's end record, whose comment length must reach exactly to the file's end.
+pub fn zip_behind(content: &Content<'_>, length: u64) -> std::io::Result<bool> {
+    let reach = length.min(ZIP_END_REACH as u64);
+    let tail = match content {
+        Content::File { path, .. } => {
+            let mut file = std::fs::File::open(path)?;
+            file.seek(std::io::SeekFrom::Start(length - reach))?;
+            let mut tail = Vec::with_capacity(reach as usize);
+            file.take(reach).read_to_end(&mut tail)?;
+            tail
+        }
+        Content::Bytes(bytes) => bytes[bytes.len() - (reach as usize).min(bytes.len())..].to_vec(),
+    };
+    Ok(memchr::memmem::rfind_iter(&tail, ZIP_END).any(|at| {
+        tail.get(at + 20..at + 22).is_some_and(|comment| {
+            at + 22 + usize::from(u16::from_le_bytes([comment[0], comment[1]])) == tail.len()
+        })
+    }))
+}
+
+/// The signature of a zip's end record.
+pub const ZIP_END: &[u8] = b"PK\x05\x06";
+
 /// The name of an archive format anteater recognises by its bytes but does not open.
 pub fn unopened_format(first_block: &[u8]) -> Option<&'static str> {
     let starts = |magic: &[u8]| first_block.starts_with(magic);

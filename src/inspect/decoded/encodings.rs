@@ -17,6 +17,7 @@ const MIN_RUN: usize = 16;
 const MIN_DECODED: usize = 6;
 
 /// The bits of `candidates` for which `holds` says yes.
+#[inline(always)]
 pub(super) fn hits_where(mut candidates: u64, mut holds: impl FnMut(usize) -> bool) -> u64 {
     let mut hits = 0;
     while candidates != 0 {
@@ -42,6 +43,7 @@ pub(super) struct RunFinder {
 impl RunFinder {
     /// The runs that close in the chunk at `base` (run bytes `mask`), with the bit of the byte
     /// that closes each.
+    #[inline(always)]
     pub(super) fn step(&mut self, mask: u64, base: usize, mut each: impl FnMut(Range<usize>, u32)) {
         let mut mask = mask;
         if let Some(start) = self.open {

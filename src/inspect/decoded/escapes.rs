@@ -5,6 +5,7 @@ use super::encodings::hits_where;
 
 /// The escapes (`\u`, `\U`, `\x`, three-digit octal, `%XX`, `&#`/named entities) among a
 /// chunk's `\`, `%` and `&` (`candidates`, bits of the chunk at `base`), as bits of that chunk.
+#[inline]
 pub(super) fn escape_hits(text: &[u8], base: usize, candidates: u64) -> u64 {
     hits_where(candidates, |bit| escape_at(text, base + bit).is_some())
 }

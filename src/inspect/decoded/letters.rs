@@ -9,6 +9,7 @@ use super::encodings::hits_where;
 
 /// The invisible characters a token can hide behind (see `hidden_at`) and the starts of tokens
 /// in compatibility letters (see `compat_ascii`) among a chunk's lead bytes.
+#[inline]
 pub(super) fn invisible_hits(text: &[u8], base: usize, candidates: u64) -> u64 {
     hits_where(candidates, |bit| {
         let rest = &text[base + bit..];

@@ -91,6 +91,7 @@ fn literal_prefix(bytes: &[u8]) -> usize {
 /// The quotes of a chunk that close a literal glued to the next one, on its line or the next
 /// (bits of the chunk at `base`). Only quotes whose next byte past spaces may be glue are
 /// looked at: most quotes are followed by a letter, a comma, a colon or a bracket.
+#[inline]
 pub(super) fn glue_hits(text: &[u8], base: usize, masks: &Masks) -> u64 {
     if masks.quote == 0 {
         return 0;

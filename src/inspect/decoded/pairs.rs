@@ -35,6 +35,7 @@ fn name_field() -> &'static Regex {
 
 /// The `v`s of a chunk (bits of the chunk at `base`) that start a value field: `value` or
 /// `VALUE` (the `v` of either case) before an assignment.
+#[inline]
 pub(super) fn value_hits(text: &[u8], base: usize, vees: u64) -> u64 {
     super::encodings::hits_where(vees, |bit| {
         let after = base + bit + 1;

@@ -54,6 +54,7 @@ fn assemblers() -> &'static AhoCorasick {
 /// The brackets of a chunk (bits of the chunk at `base`) that end an assembler's name. Checked
 /// bracket by bracket from the classifying pass: a search for the names themselves would cost
 /// a third of the scan, since their first letters (`con`, `byt`, `cha`) begin half of Go.
+#[inline]
 pub(super) fn call_hits(text: &[u8], base: usize, brackets: u64) -> u64 {
     super::encodings::hits_where(brackets, |bit| {
         let end = base + bit + 1;

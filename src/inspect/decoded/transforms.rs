@@ -91,6 +91,7 @@ const MIN_LITERAL: usize = 8;
 /// `bracket`, `quote`), as the assemblers are: a search for the names would be a pass of its
 /// own. Only the bytes right after a name's tail or after an `e` (`NameEnds`) can end a name,
 /// which leaves few bytes a chunk to look at: a quote after an `e` (`"name"`) is most of JSON.
+#[inline]
 pub(super) fn named_hits(text: &[u8], base: usize, masks: &Masks, (after_tail, after_e): (u64, u64)) -> u64 {
     let reverse = hits_where(masks.vee & after_e, |bit| {
         let at = base + bit;
