@@ -400,3 +400,37 @@ fn an_image_whose_bytes_merely_hold_a_zip_signature_is_still_clean() {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
     }
 }
+
+#[test]
+fn a_token_placed_by_a_format_call_is_found() {
+    let (head, tail) = TOKEN.split_at(20);
+    let cases = [
+        (
+            "key.go",
+            format!("var token = fmt.Sprintf(\"%s%s\", \"{head}\", \"{tail}\")\n"),
+        ),
+        (
+            "Key.java",
+            format!("String token = String.format(\"%s%s\", \"{head}\", \"{tail}\");\n"),
+        ),
+        (
+            "key.py",
+            format!("token = \"{{}}{{}}\".format(\"{head}\", \"{tail}\")\n"),
+        ),
+        (
+            "key2.py",
+            format!("token = '{{0}}{{1}}'.format('{head}', '{tail}')\n"),
+        ),
+    ];
+    for (path, text) in cases {
+        fails_everywhere(&[(path, text.into_bytes())], "github-token", TOKEN);
+    }
+    let clean = [(
+        "log.go",
+        b"msg := fmt.Sprintf(\"%s%s\", prefix, suffix)\ngreeting := fmt.Sprintf(\"Hello %s, you have %d new messages\", name, count)\nline = \"{}: {}\".format(\"status\", \"ok-and-running-fine\")\n"
+            .to_vec(),
+    )];
+    for (mode, run) in in_every_mode(&clean) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}

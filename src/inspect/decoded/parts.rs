@@ -1,22 +1,27 @@
 //! A string assembled at run time from parts a scanner never sees in a row: a list of literals
 //! joined (`"".join(["ghp_", "…"])`, `["ghp_", "…"].join("")`, `String.join("", "ghp_", "…")`,
-//! `concat("ghp_", "…")`), or character codes (`String.fromCharCode(103, 104, …)`,
+//! `concat("ghp_", "…")`), character codes (`String.fromCharCode(103, 104, …)`,
 //! `bytes([103, 104, …])`, `new char[] {'g', 'h', …}`, `chr(103) + chr(104)`, PowerShell's
-//! `[char]103`). Only a line that calls such an assembler is read this way: a list of literals or
-//! of numbers alone is data, and gluing it would invent text.
+//! `[char]103`), or literals placed side by side by a format call (`Sprintf("%s%s", "ghp_",
+//! "…")`). Only a line that calls such an assembler is read this way: a list of literals or of
+//! numbers alone is data, and gluing it would invent text.
 
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
 /// The calls that assemble a string from a list or from character codes.
-const ASSEMBLERS: [&str; 25] = [
+const ASSEMBLERS: [&str; 28] = [
     "join(",
     "Join(",
     "concat(",
     "Concat(",
     "CONCAT(",
     "CONCATENATE(",
+    // Formatting that only places its arguments side by side: `"{}{}".format("ghp_", "…")`.
+    "format(",
+    "Sprintf(",
+    "sprintf(",
     "fromCharCode(",
     "char[]",
     "bytes(",
@@ -115,12 +120,44 @@ pub(super) fn logical_line(text: &[u8], start: usize, max: usize) -> Option<(Vec
 /// `NAME = "literal"` follows, so that rules knowing a secret by its name see it assigned.
 pub(super) fn assemble(line: &[u8]) -> Option<Vec<u8>> {
     assemblers().find(line)?;
+    let without_template = without_placeholder_template(line);
+    let line = without_template.as_deref().unwrap_or(line);
     let joined = super::literals::join_list(line);
     let current = joined.as_deref().unwrap_or(line);
     let mut assembled = char_codes(current).or(joined)?;
     append_assignment(line, &mut assembled);
     Some(assembled)
 }
+
+/// `line` without the format string of a call that only places its arguments side by side
+/// (`Sprintf("%s%s", "ghp_", "…")`, `String.format("%s%s", …)`, `"{}{}".format(…)` is read by
+/// its arguments alone), or None when it has none: the arguments are then a list joined.
+fn without_placeholder_template(line: &[u8]) -> Option<Vec<u8>> {
+    let only_placeholders = |inner: &[u8]| {
+        let mut rest = inner;
+        while !rest.is_empty() {
+            rest = match rest {
+                [b'%', b's' | b'v' | b'd', tail @ ..] | [b'{', b'}', tail @ ..] => tail,
+                [b'{', b'0'..=b'9', b'}', tail @ ..] => tail,
+                _ => return false,
+            };
+        }
+        inner.len() >= 4
+    };
+    let template = super::literals::quoted(line).find(|literal| {
+        let before = line[..literal.start].trim_ascii_end();
+        only_placeholders(&line[literal.start + 1..literal.end - 1])
+            && FORMATTERS.iter().any(|name| before.ends_with(name.as_bytes()))
+            && line[literal.end..].trim_ascii_start().starts_with(b",")
+    })?;
+    let comma = template.end + line[template.end..].iter().position(|&b| b == b',')?;
+    let mut out = line[..template.start].to_vec();
+    out.extend_from_slice(line[comma + 1..].trim_ascii_start());
+    Some(out)
+}
+
+/// The calls whose first argument is a format string.
+const FORMATTERS: [&str; 4] = ["format(", "Sprintf(", "sprintf(", "printf("];
 
 /// When `line` assigns to a name, appends `\tNAME = "literal"` to its reading `read`, with the
 /// longest literal of the reading: the value a call (`"".join(…)`, `"…"[::-1]`) makes, as an
