@@ -6,7 +6,7 @@
 
 use super::classes::Masks;
 
-const QUOTES: [u8; 3] = [b'"', b'\'', b'`'];
+pub(super) const QUOTES: [u8; 3] = [b'"', b'\'', b'`'];
 
 /// The operator between two literals at the start of `bytes`, and its length.
 fn operator(bytes: &[u8]) -> usize {

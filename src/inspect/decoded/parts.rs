@@ -10,18 +10,16 @@ use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
+use super::literals::QUOTES;
+
 /// The calls that assemble a string from a list or from character codes.
-const ASSEMBLERS: [&str; 28] = [
+const ASSEMBLERS: [&str; 25] = [
     "join(",
     "Join(",
     "concat(",
     "Concat(",
     "CONCAT(",
     "CONCATENATE(",
-    // Formatting that only places its arguments side by side: `"{}{}".format("ghp_", "…")`.
-    "format(",
-    "Sprintf(",
-    "sprintf(",
     "fromCharCode(",
     "char[]",
     "bytes(",
@@ -53,7 +51,7 @@ const MIN_CODES: usize = 8;
 
 fn assemblers() -> &'static AhoCorasick {
     static FINDER: OnceLock<AhoCorasick> = OnceLock::new();
-    FINDER.get_or_init(|| AhoCorasick::new(ASSEMBLERS).expect("assembler patterns"))
+    FINDER.get_or_init(|| AhoCorasick::new(ASSEMBLERS.iter().chain(&FORMATTERS)).expect("assembler patterns"))
 }
 
 /// The brackets of a chunk (bits of the chunk at `base`) that end an assembler's name. Checked
@@ -72,10 +70,50 @@ pub(super) fn call_hits(text: &[u8], base: usize, brackets: u64) -> u64 {
         match before[end - 2] {
             b' ' | b'=' => before.ends_with(b"] = {") || before.ends_with(b"]={"),
             b'n' | b't' | b'T' | b'e' | b'E' | b's' | b'y' | b'r' | b'R' | b'W' | b'[' | b'k' | b'8'
-            | b'm' | b'f' => ASSEMBLERS.iter().any(|name| before.ends_with(name.as_bytes())),
+            | b'm' | b'f' => {
+                ASSEMBLERS.iter().any(|name| before.ends_with(name.as_bytes()))
+                    || (FORMATTERS.iter().any(|name| before.ends_with(name.as_bytes()))
+                        && only_places_its_arguments(text, end))
+            }
             _ => false,
         }
     })
+}
+
+/// Whether the format call whose bracket ends at `end` has a format string of placeholders
+/// alone, right after the bracket (`Sprintf("%s%s", …)`) or right before its name
+/// (`"{}{}".format(…)`): most format calls (`Sprintf("%d items", n)`, every Go file has some)
+/// are left to the plain view.
+fn only_places_its_arguments(text: &[u8], end: usize) -> bool {
+    let after = &text[end..text.len().min(end + 40)];
+    let before = &text[end.saturating_sub(48)..end];
+    let after = after.trim_ascii_start();
+    let first = after.first().filter(|b| QUOTES.contains(b)).and_then(|quote| {
+        after[1..]
+            .iter()
+            .position(|b| b == quote)
+            .map(|close| &after[1..1 + close])
+    });
+    let preceding = before.strip_suffix(b".format(").and_then(|head| {
+        let quote = *head.last()?;
+        QUOTES.contains(&quote).then_some(())?;
+        let open = head[..head.len() - 1].iter().rposition(|&b| b == quote)?;
+        Some(&head[open + 1..head.len() - 1])
+    });
+    first.is_some_and(only_placeholders) || preceding.is_some_and(only_placeholders)
+}
+
+/// Whether a format string's text is placeholders alone (`%s%s`, `{}{}`, `{0}{1}`), at least two.
+fn only_placeholders(inner: &[u8]) -> bool {
+    let mut rest = inner;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'%', b's' | b'v' | b'd', tail @ ..] | [b'{', b'}', tail @ ..] => tail,
+            [b'{', b'0'..=b'9', b'}', tail @ ..] => tail,
+            _ => return false,
+        };
+    }
+    inner.len() >= 4
 }
 
 /// The line starting at `start`, with the lines after it while an assembler's brackets opened
@@ -133,17 +171,6 @@ pub(super) fn assemble(line: &[u8]) -> Option<Vec<u8>> {
 /// (`Sprintf("%s%s", "ghp_", "…")`, `String.format("%s%s", …)`, `"{}{}".format(…)` is read by
 /// its arguments alone), or None when it has none: the arguments are then a list joined.
 fn without_placeholder_template(line: &[u8]) -> Option<Vec<u8>> {
-    let only_placeholders = |inner: &[u8]| {
-        let mut rest = inner;
-        while !rest.is_empty() {
-            rest = match rest {
-                [b'%', b's' | b'v' | b'd', tail @ ..] | [b'{', b'}', tail @ ..] => tail,
-                [b'{', b'0'..=b'9', b'}', tail @ ..] => tail,
-                _ => return false,
-            };
-        }
-        inner.len() >= 4
-    };
     let template = super::literals::quoted(line).find(|literal| {
         let before = line[..literal.start].trim_ascii_end();
         only_placeholders(&line[literal.start + 1..literal.end - 1])
@@ -156,8 +183,8 @@ fn without_placeholder_template(line: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The calls whose first argument is a format string.
-const FORMATTERS: [&str; 4] = ["format(", "Sprintf(", "sprintf(", "printf("];
+/// The calls whose first argument is a format string (Python's `str.format` has it before).
+const FORMATTERS: [&str; 3] = ["format(", "Sprintf(", "sprintf("];
 
 /// When `line` assigns to a name, appends `\tNAME = "literal"` to its reading `read`, with the
 /// longest literal of the reading: the value a call (`"".join(…)`, `"…"[::-1]`) makes, as an
