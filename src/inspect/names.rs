@@ -30,12 +30,9 @@ impl Inspector<'_> {
                 report.findings.push(finding);
             }
         }
-        // Each folder and the file name on a line of its own, as a rule sees a word of text.
-        let name: Vec<u8> = scan_path
-            .bytes()
-            .map(|b| if b == b'/' { b'\n' } else { b })
-            .collect();
-        let mut secrets = Vec::new();
+        let name = name_as_words(scan_path);
+        let mut secrets: Vec<Vec<u8>> = Vec::new();
+        let mut found: Vec<(usize, Vec<u8>)> = Vec::new();
         for hit in content::scan(rules, settings.exceptions, scan_path, &name).hits {
             let meta = rules.rule(hit.rule);
             // Secrets only: `exec.rs` is no call to exec.
@@ -43,7 +40,20 @@ impl Inspector<'_> {
                 continue;
             }
             let matched = &name[hit.matched.clone()];
-            secrets.push(matched.to_vec());
+            // A secret is seen in every piece of the name that holds it (whole, or without a
+            // word the rule took for part of it): reported once.
+            let seen = |(rule, known): &(usize, Vec<u8>)| {
+                *rule == hit.rule
+                    && (memchr::memmem::find(known, matched).is_some()
+                        || memchr::memmem::find(matched, known).is_some())
+            };
+            if found.iter().any(seen) {
+                continue;
+            }
+            found.push((hit.rule, matched.to_vec()));
+            if !secrets.iter().any(|known| known == matched) {
+                secrets.push(matched.to_vec());
+            }
             report.findings.push(Finding {
                 rule: hit.rule,
                 level: self.level(hit.rule, context.in_tests),
@@ -116,6 +126,48 @@ impl Inspector<'_> {
         }
     }
 }
+
+/// A path as the content rules read it: each folder and the file name on a line of its own, as
+/// a rule sees a word of text; then every piece of each between two separators (`_ - .` and
+/// spaces) on a line of its own. A name joins words with those separators, and a token's
+/// guards reject a word character next to it: `backup_ghp_….txt` or `AKIA…_creds.csv` hold a
+/// token that only the piece `ghp_…` or `AKIA…` shows. The pieces of a name are few (a name with
+/// more than `NAME_SEPARATORS` separators is cut at its first ones only), and short.
+fn name_as_words(scan_path: &str) -> Vec<u8> {
+    let mut words: Vec<u8> = scan_path
+        .bytes()
+        .map(|b| if b == b'/' { b'\n' } else { b })
+        .collect();
+    for segment in scan_path.split('/') {
+        let bytes = segment.as_bytes();
+        // Where pieces may start and end: the segment's ends and each separator.
+        let mut cuts = vec![0];
+        cuts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| matches!(b, b'_' | b'-' | b'.' | b' '))
+                .map(|(at, _)| at)
+                .take(NAME_SEPARATORS),
+        );
+        cuts.push(bytes.len());
+        for (index, &start) in cuts.iter().enumerate() {
+            // A piece starts after a separator (or at the segment's start)...
+            let from = if index == 0 { 0 } else { start + 1 };
+            for &end in &cuts[index + 1..] {
+                // ...and ends before one; the whole segment is on its line already.
+                if (from, end) != (0, bytes.len()) && from < end {
+                    words.push(b'\n');
+                    words.extend_from_slice(&bytes[from..end]);
+                }
+            }
+        }
+    }
+    words
+}
+
+/// The most separators of one name that pieces are cut at.
+const NAME_SEPARATORS: usize = 24;
 
 /// A secret in a file's name is masked in the name every output shows, as evidence is: the
 /// reports point at a path that reads `tokens/ghp_… (redacted).txt`, and no log holds the key.

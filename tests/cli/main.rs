@@ -23,6 +23,7 @@ mod hostile_round_four;
 mod hostile_round_nine;
 mod hostile_round_seven;
 mod hostile_round_six;
+mod hostile_round_ten;
 mod hostile_round_three;
 mod html_report;
 mod leaks_and_bounds;

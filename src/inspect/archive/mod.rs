@@ -1,7 +1,8 @@
 //! Archives are looked into: a jar holding `.env` and `id_rsa` is a jar holding secrets. The zip
 //! family (zip, jar, war, ear, whl, nupkg, apk, aar: recognised by their bytes, not their names),
 //! tar, and the compressed streams gzip, xz, bzip2, zstd and lz4 (so tar.gz, tgz, tar.xz,
-//! tar.bz2, tar.zst), and git pack files (`pack.rs`: each object a member) are opened, and each
+//! tar.bz2, tar.zst), the archives of Unix packages (`ar` as in `.deb` and `.a`, cpio, RPM:
+//! `unix.rs`), and git pack files (`pack.rs`: each object a member) are opened, and each
 //! member becomes a fragment of its own, named `archive.jar!/path/inside`, inspected like any
 //! file (archives nested in archives included).
 //! Opening is bounded: nesting depth, number of members, bytes expanded in all, and the expansion
@@ -16,6 +17,8 @@ use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Cursor, Read, Seek, Write};
 
 use crate::fragment::Content;
+
+mod unix;
 
 /// How far archives are opened.
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +88,12 @@ impl Budget {
 pub enum Format {
     Zip,
     Tar,
+    /// `ar`: a Debian package, a static library.
+    Ar,
+    /// cpio in its portable forms: an RPM's payload, an initramfs image.
+    Cpio,
+    /// An RPM package: its payload (a compressed cpio archive) is its one member.
+    Rpm,
     /// A git pack: each object a member (`pack.rs`).
     Pack,
     /// One compressed stream: a single member, itself inspected (a tar inside is opened in turn).
@@ -137,6 +146,12 @@ pub fn format(first_block: &[u8]) -> Option<Format> {
         Some(Format::Compressed(Codec::Lz4))
     } else if first_block.get(257..262) == Some(b"ustar") {
         Some(Format::Tar)
+    } else if starts(unix::AR_MAGIC) {
+        Some(Format::Ar)
+    } else if unix::is_rpm(first_block) {
+        Some(Format::Rpm)
+    } else if unix::is_cpio(first_block) {
+        Some(Format::Cpio)
     } else if is_zlib(first_block) {
         Some(Format::Compressed(Codec::Zlib))
     } else {
@@ -262,6 +277,9 @@ fn read(
     match format {
         Format::Zip => zip_members(reader, largest, budget, visit),
         Format::Tar => tar_members(reader, largest, budget, visit),
+        Format::Ar => unix::ar_members(reader, largest, budget, visit),
+        Format::Cpio => unix::cpio_members(reader, largest, budget, visit),
+        Format::Rpm => unix::rpm_payload(reader, largest, budget, visit),
         Format::Pack => {
             // A delta's base may be anywhere before it: the pack is read whole, and must fit in
             // --max-file-size (the inspector checks that first).

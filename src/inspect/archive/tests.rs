@@ -183,3 +183,114 @@ fn gzip_holds_one_member_named_after_the_file() {
         ["x"]
     );
 }
+
+/// Each member's name and bytes.
+fn read_members(format: Format, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut found = Vec::new();
+    let budget = RefCell::new(Budget::new(LIMITS));
+    members(
+        format,
+        &Content::Bytes(bytes),
+        "pkg",
+        50 << 20,
+        &budget,
+        &mut |m| found.push((m.name, m.bytes)),
+    )?;
+    Ok(found)
+}
+
+#[test]
+fn unix_package_archives_are_told_by_their_bytes_and_opened() {
+    use crate::test_support::compress;
+    let files: &[(&str, &[u8])] = &[
+        ("etc/app.conf", b"odd length\n"),
+        ("a-name-longer-than-fifteen.txt", b"even"),
+    ];
+    let cases = [
+        (compress::ar_gnu(files), Format::Ar),
+        (compress::ar_bsd(files), Format::Ar),
+        (compress::cpio_odc(files), Format::Cpio),
+    ];
+    for (bytes, expected) in cases {
+        assert_eq!(format(&bytes), Some(expected));
+        let read = read_members(expected, &bytes).unwrap();
+        let want: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
+            .collect();
+        assert_eq!(read, want, "{expected:?}");
+    }
+    // newc names its members `./path` and holds a directory, which is no member.
+    let newc = compress::cpio_newc(files);
+    assert_eq!(format(&newc), Some(Format::Cpio));
+    let names: Vec<String> = read_members(Format::Cpio, &newc)
+        .unwrap()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(names, ["etc/app.conf", "a-name-longer-than-fifteen.txt"]);
+    // An RPM's one member is its payload, named by its compression.
+    let rpm = compress::rpm(files);
+    assert_eq!(format(&rpm), Some(Format::Rpm));
+    let payload = read_members(Format::Rpm, &rpm).unwrap();
+    assert_eq!(payload.len(), 1);
+    assert_eq!(payload[0].0, "payload.cpio.gz");
+    assert_eq!(format(&payload[0].1), Some(Format::Compressed(Codec::Gzip)));
+}
+
+#[test]
+fn text_that_starts_like_a_cpio_header_stays_text() {
+    assert_eq!(format(b"070701,070702,070707\nsecond line of a table\n"), None);
+    assert_eq!(format(&b"070707".repeat(20)), None);
+    assert_eq!(format(b"!<arch> is how a note may begin"), None);
+}
+
+/// A hostile header is an error that names the problem, never a panic or an allocation of
+/// what it declares.
+#[test]
+fn broken_unix_archives_are_errors_never_panics() {
+    use crate::test_support::compress;
+    let deb = compress::ar_gnu(&[("a-name-longer-than-fifteen.txt", b"x")]);
+    let cases: Vec<(Vec<u8>, Format)> = vec![
+        // A long name past the end of the name table.
+        (
+            String::from_utf8_lossy(&deb).replace("/0  ", "/999").into_bytes(),
+            Format::Ar,
+        ),
+        // A name table declaring gigabytes.
+        (
+            [
+                b"!<arch>\n".as_slice(),
+                format!("{:<16}{:<32}{:<10}`\n", "//", "0", "9999999999").as_bytes(),
+            ]
+            .concat(),
+            Format::Ar,
+        ),
+        // A size that is no number, and a header without its end marker.
+        (
+            [
+                b"!<arch>\n".as_slice(),
+                format!("{:<16}{:<32}{:<10}`\n", "a/", "0", "12x").as_bytes(),
+            ]
+            .concat(),
+            Format::Ar,
+        ),
+        ([b"!<arch>\n".as_slice(), &[b' '; 60]].concat(), Format::Ar),
+        // cpio: a name size of gigabytes, a member cut short.
+        (
+            format!("070701{}{:08X}{}", "00000000".repeat(11), u32::MAX, "00000000").into_bytes(),
+            Format::Cpio,
+        ),
+        (
+            compress::cpio_odc(&[("a", b"0123456789")])[..90].to_vec(),
+            Format::Cpio,
+        ),
+        // An RPM whose headers declare more than it holds.
+        (compress::rpm(&[("a", b"x")])[..100].to_vec(), Format::Rpm),
+    ];
+    for (index, (bytes, format)) in cases.into_iter().enumerate() {
+        let result = std::panic::catch_unwind(|| read_members(format, &bytes));
+        let err = result.unwrap_or_else(|_| panic!("case {index} panicked"));
+        assert!(err.is_err(), "case {index}: {err:?}");
+    }
+}

@@ -66,3 +66,156 @@ pub fn zip(files: &[(&str, &[u8])]) -> Vec<u8> {
     writer.finish().unwrap();
     out.into_inner()
 }
+
+/// An `ar` archive of `files`, as GNU `ar` writes it: a symbol table first, names over 15
+/// bytes in a `//` name table, referenced as `/offset`.
+pub fn ar_gnu(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    let mut names = Vec::new();
+    let mut identifiers = Vec::new();
+    for (name, _) in files {
+        if name.len() > 15 {
+            identifiers.push(format!("/{}", names.len()));
+            names.extend_from_slice(format!("{name}/\n").as_bytes());
+        } else {
+            identifiers.push(format!("{name}/"));
+        }
+    }
+    ar_member(&mut out, "/", &[0, 0, 0, 0]);
+    if !names.is_empty() {
+        ar_member(&mut out, "//", &names);
+    }
+    for (identifier, (_, bytes)) in identifiers.iter().zip(files) {
+        ar_member(&mut out, identifier, bytes);
+    }
+    out
+}
+
+/// An `ar` archive of `files`, as BSD `ar` writes it: each name after its header (`#1/len`).
+pub fn ar_bsd(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    for (name, bytes) in files {
+        let mut data = name.as_bytes().to_vec();
+        data.extend_from_slice(bytes);
+        ar_member(&mut out, &format!("#1/{}", name.len()), &data);
+    }
+    out
+}
+
+fn ar_member(out: &mut Vec<u8>, identifier: &str, data: &[u8]) {
+    let header = format!(
+        "{identifier:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+        0,
+        0,
+        0,
+        644,
+        data.len()
+    );
+    assert_eq!(header.len(), 60);
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        out.push(b'\n');
+    }
+}
+
+/// A Debian package holding `files`: `debian-binary`, a control tarball and `data.tar.gz`.
+pub fn deb(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let control = gzip(&tar(&[("control", b"Package: demo\n")]));
+    let data = gzip(&tar(files));
+    ar_gnu(&[
+        ("debian-binary", b"2.0\n"),
+        ("control.tar.gz", &control),
+        ("data.tar.gz", &data),
+    ])
+}
+
+/// A cpio archive of `files` in the "newc" format (what `cpio -H newc` and RPM write), with
+/// a directory entry first.
+pub fn cpio_newc(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let pad = |out: &mut Vec<u8>| out.resize(out.len().div_ceil(4) * 4, 0);
+    let entry = |out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]| {
+        out.extend_from_slice(b"070701");
+        let name_size = name.len() + 1;
+        for field in [
+            1,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            data.len() as u32,
+            0,
+            0,
+            0,
+            0,
+            name_size as u32,
+            0,
+        ] {
+            out.extend_from_slice(format!("{field:08X}").as_bytes());
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        pad(out);
+        out.extend_from_slice(data);
+        pad(out);
+    };
+    entry(&mut out, "./usr", 0o040755, b"");
+    for (name, bytes) in files {
+        entry(&mut out, &format!("./{name}"), 0o100644, bytes);
+    }
+    entry(&mut out, "TRAILER!!!", 0, b"");
+    out
+}
+
+/// A cpio archive of `files` in the portable "odc" format (`cpio -H odc`).
+pub fn cpio_odc(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut entry = |name: &str, mode: u32, data: &[u8]| {
+        out.extend_from_slice(
+            format!(
+                "070707{:06o}{:06o}{:06o}{:06o}{:06o}{:06o}{:06o}{:011o}{:06o}{:011o}",
+                0,
+                1,
+                mode,
+                0,
+                0,
+                1,
+                0,
+                0,
+                name.len() + 1,
+                data.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(data);
+    };
+    for (name, bytes) in files {
+        entry(name, 0o100644, bytes);
+    }
+    entry("TRAILER!!!", 0, b"");
+    out
+}
+
+/// An RPM package whose payload is `files` in a gzip-compressed newc cpio: a lead, a
+/// signature header (padded to eight bytes) and a main header, each with one index entry.
+pub fn rpm(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = vec![0xed, 0xab, 0xee, 0xdb, 3, 0];
+    out.resize(96, 0);
+    let header = |data: &[u8]| {
+        let mut h = vec![0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0];
+        h.extend_from_slice(&1u32.to_be_bytes());
+        h.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        h.extend_from_slice(&[0, 0, 3, 0xe8, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1]);
+        h.extend_from_slice(data);
+        h
+    };
+    out.extend_from_slice(&header(b"sig\0x"));
+    out.resize(out.len().div_ceil(8) * 8, 0);
+    out.extend_from_slice(&header(b"demo\0"));
+    out.extend_from_slice(&gzip(&cpio_newc(files)));
+    out
+}

@@ -1,0 +1,128 @@
+//! Never a false pass, round ten (issue 18, attacking again): archives of other families and
+//! secrets in names joined to other words.
+//! - The archives Unix packages are made of were searched as binaries only: a Debian package
+//!   (`ar`, whose `data.tar.gz` holds the files), an RPM (a compressed cpio payload behind its
+//!   headers) and a bare cpio archive passed with a key inside.
+//! - A token joined to another word of a file's name by `_` (`backup_ghp_….txt`,
+//!   `AKIA…_creds.csv`) passed: the rules' guards reject a word character beside a token, and
+//!   `_` is one.
+//!
+//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+
+use crate::support::compress;
+use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::seeded::github_token;
+
+const AWS_KEY_ID: &str = "AKIAZ7QW3RT5YU2IOP4L"; // fake-secret-for-tests
+const AWS_SECRET: &str = "mihA/2O76UMFxFkM/R5Kjp1vRt+1fjORS/6ilI8i"; // fake-secret-for-tests
+
+fn credentials() -> Vec<u8> {
+    format!("[default]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n")
+        .into_bytes()
+}
+
+#[test]
+fn a_key_inside_a_debian_package_an_rpm_or_a_cpio_archive_is_found() {
+    let token = github_token(10);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let credentials = credentials();
+    let files: &[(&str, &[u8])] = &[
+        ("etc/app/settings.py", &config),
+        ("root/.aws/credentials", &credentials),
+    ];
+    let cases = [
+        (
+            "app_1.0_amd64.deb",
+            compress::deb(files),
+            "app_1.0_amd64.deb!/data.tar.gz!/data.tar!/etc/app/settings.py",
+        ),
+        (
+            "app-1.0.x86_64.rpm",
+            compress::rpm(files),
+            "app-1.0.x86_64.rpm!/payload.cpio.gz!/payload.cpio!/etc/app/settings.py",
+        ),
+        (
+            "initrd.cpio",
+            compress::cpio_odc(files),
+            "initrd.cpio!/etc/app/settings.py",
+        ),
+        (
+            "libapp.a",
+            compress::ar_bsd(&[
+                ("settings.py.gz", &compress::gzip(&config)),
+                ("credentials", &credentials),
+            ]),
+            "libapp.a!/settings.py.gz!/settings.py",
+        ),
+    ];
+    for (name, bytes, inner) in cases {
+        fails_everywhere(&[(name, bytes.clone())], "github-token", &token);
+        fails_everywhere(&[(name, bytes.clone())], "aws-secret-access-key", AWS_SECRET);
+        for (mode, run) in in_every_mode(&[(name, bytes)]) {
+            assert!(
+                run.stdout.contains(inner),
+                "{name} {mode}: the finding is not named {inner}\n{}",
+                run.all_output()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_broken_package_is_reported_as_not_inspected_never_passed() {
+    let mut deb = compress::deb(&[("etc/app.conf", b"x = 1\n")]);
+    deb.truncate(deb.len() - 40);
+    for (mode, run) in in_every_mode(&[("app.deb", deb)]) {
+        assert_eq!(run.code, 2, "{mode}: {}", run.all_output());
+        assert!(
+            run.all_output().contains("app.deb"),
+            "{mode}: {}",
+            run.all_output()
+        );
+    }
+}
+
+#[test]
+fn a_token_joined_to_other_words_of_a_file_name_is_found() {
+    let token = github_token(11);
+    let slack = "xoxb-263594206564-2343594206574-FGqddMF8t08v8N7Oq4i57vs1"; // fake-secret-for-tests
+    let cases = [
+        (format!("backup_{token}.txt"), "github-token", token.clone()),
+        (format!("keys/{token}_old"), "github-token", token.clone()),
+        (
+            format!("{AWS_KEY_ID}_credentials.csv"),
+            "aws-access-key-id",
+            AWS_KEY_ID.to_string(),
+        ),
+        (
+            format!("exports/prod_{AWS_KEY_ID}_2024.csv"),
+            "aws-access-key-id",
+            AWS_KEY_ID.to_string(),
+        ),
+        (
+            format!("bots/team_{slack}_bot.json"),
+            "slack-token",
+            slack.to_string(),
+        ),
+    ];
+    for (path, rule, secret) in cases {
+        fails_everywhere(&[(&path, b"{}\n".to_vec())], rule, &secret);
+    }
+}
+
+#[test]
+fn words_joined_in_ordinary_file_names_are_no_secrets() {
+    let files: Vec<(&str, Vec<u8>)> = [
+        "src/aws_access_key_rotation_test.go",
+        "docs/AKIA_prefix_explained.md",
+        "scripts/ghp_token_check.sh",
+        "assets/sprite_sheet_0123456789abcdef0123456789abcdef.png",
+        "migrations/20240101_120000_add_secret_key_column.sql",
+    ]
+    .iter()
+    .map(|path| (*path, b"nothing to see\n".to_vec()))
+    .collect();
+    for (mode, run) in in_every_mode(&files) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
