@@ -2,7 +2,8 @@
 //! secrets in names joined to other words.
 //! - The archives Unix packages are made of were searched as binaries only: a Debian package
 //!   (`ar`, whose `data.tar.gz` holds the files), an RPM (a compressed cpio payload behind its
-//!   headers) and a bare cpio archive passed with a key inside.
+//!   headers) and a bare cpio archive passed with a key inside; so did a 7z archive, which was
+//!   only named in a note as a format anteater does not open.
 //! - A token joined to another word of a file's name by `_` (`backup_ghp_….txt`,
 //!   `AKIA…_creds.csv`) passed: the rules' guards reject a word character beside a token, and
 //!   `_` is one.
@@ -22,7 +23,7 @@ fn credentials() -> Vec<u8> {
 }
 
 #[test]
-fn a_key_inside_a_debian_package_an_rpm_or_a_cpio_archive_is_found() {
+fn a_key_inside_a_debian_package_an_rpm_a_cpio_or_a_7z_archive_is_found() {
     let token = github_token(10);
     let config = format!("token = \"{token}\"\n").into_bytes();
     let credentials = credentials();
@@ -45,6 +46,11 @@ fn a_key_inside_a_debian_package_an_rpm_or_a_cpio_archive_is_found() {
             "initrd.cpio",
             compress::cpio_odc(files),
             "initrd.cpio!/etc/app/settings.py",
+        ),
+        (
+            "backup.7z",
+            compress::seven_zip(files),
+            "backup.7z!/etc/app/settings.py",
         ),
         (
             "libapp.a",

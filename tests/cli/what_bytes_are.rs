@@ -479,30 +479,30 @@ fn secrets_inside_xz_bzip2_zstd_and_lz4_archives_are_found() {
 // Item 6, attacked again: a format anteater cannot open is never passed in silence.
 #[test]
 fn an_archive_anteater_cannot_open_is_named_and_blocked_by_binaries() {
-    let mut seven_zip = b"7z\xbc\xaf\x27\x1c\x00\x04".to_vec();
-    seven_zip.extend((0..4096u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let mut rar = b"Rar!\x1a\x07\x01\x00".to_vec();
+    rar.extend((0..4096u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8));
     let repo = Repo::new();
-    repo.write("vendor/tools.7z", &seven_zip);
+    repo.write("vendor/tools.rar", &rar);
     let run = anteater(repo.path())
         .args(&["--path", ".", "--format", "json"])
         .run();
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert!(
         run.stderr
-            .contains("vendor/tools.7z: a 7z archive, which anteater does not open"),
+            .contains("vendor/tools.rar: a RAR archive, which anteater does not open"),
         "{}",
         run.all_output()
     );
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
-    assert_eq!(json["problems"]["not_opened"][0]["path"], "vendor/tools.7z");
-    assert_eq!(json["problems"]["not_opened"][0]["format"], "7z");
+    assert_eq!(json["problems"]["not_opened"][0]["path"], "vendor/tools.rar");
+    assert_eq!(json["problems"]["not_opened"][0]["format"], "RAR");
     let notes = run.sarif.as_ref().expect("SARIF")["runs"][0]["invocations"][0]["toolExecutionNotifications"]
         .to_string();
-    assert!(notes.contains("A 7z archive, not opened"), "{notes}");
+    assert!(notes.contains("A RAR archive, not opened"), "{notes}");
     let blocked = scan(&repo, &["--binaries"]);
     assert_eq!(blocked.code, 1, "{}", blocked.all_output());
     assert!(
-        blocked.stdout.contains("vendor/tools.7z"),
+        blocked.stdout.contains("vendor/tools.rar"),
         "{}",
         blocked.all_output()
     );

@@ -168,7 +168,7 @@ fn a_truncated_stream_is_an_error_never_an_empty_member() {
 
 #[test]
 fn formats_not_opened_are_named_and_text_is_not_taken_for_bzip2() {
-    assert_eq!(unopened_format(b"7z\xbc\xaf\x27\x1c\x00\x04"), Some("7z"));
+    assert_eq!(format(b"7z\xbc\xaf\x27\x1c\x00\x04"), Some(Format::SevenZip));
     assert_eq!(unopened_format(b"Rar!\x1a\x07\x01\x00"), Some("RAR"));
     assert_eq!(unopened_format(b"MSCF\0\0\0\0rest"), Some("CAB"));
     assert_eq!(unopened_format(b"plain"), None);
@@ -293,4 +293,46 @@ fn broken_unix_archives_are_errors_never_panics() {
         let err = result.unwrap_or_else(|_| panic!("case {index} panicked"));
         assert!(err.is_err(), "case {index}: {err:?}");
     }
+}
+
+#[test]
+fn a_7z_archive_is_opened_and_a_broken_one_is_an_error() {
+    use crate::test_support::compress;
+    let files: &[(&str, &[u8])] = &[("tools/app.conf", b"x = 1\n"), ("b.txt", b"two")];
+    let archive = compress::seven_zip(files);
+    assert_eq!(format(&archive), Some(Format::SevenZip));
+    let read = read_members(Format::SevenZip, &archive).unwrap();
+    assert_eq!(
+        read,
+        files
+            .iter()
+            .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
+            .collect::<Vec<_>>()
+    );
+    let cut = &archive[..archive.len() - 10];
+    assert!(read_members(Format::SevenZip, cut).is_err());
+    let mut garbage = b"7z\xbc\xaf\x27\x1c\x00\x04".to_vec();
+    garbage.extend((0..4096u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8));
+    assert!(read_members(Format::SevenZip, &garbage).is_err());
+}
+
+#[test]
+fn a_7z_bomb_is_refused_with_the_bound_it_broke() {
+    use crate::test_support::compress;
+    let zeros = vec![0u8; 8 << 20];
+    let archive = compress::seven_zip(&[("zeros.bin", &zeros)]);
+    let budget = RefCell::new(Budget::new(Limits {
+        expanded: 4 << 20,
+        ..LIMITS
+    }));
+    let err = members(
+        Format::SevenZip,
+        &Content::Bytes(&archive),
+        "x.7z",
+        50 << 20,
+        &budget,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.contains("archive bomb"), "{err}");
 }

@@ -219,3 +219,18 @@ pub fn rpm(files: &[(&str, &[u8])]) -> Vec<u8> {
     out.extend_from_slice(&gzip(&cpio_newc(files)));
     out
 }
+
+/// A 7z archive of `files`, packed with LZMA2 (7-Zip's default), in one solid block.
+pub fn seven_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = sevenz_rust2::ArchiveWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    let entries = files
+        .iter()
+        .map(|(name, _)| sevenz_rust2::ArchiveEntry::new_file(name))
+        .collect();
+    let readers = files
+        .iter()
+        .map(|(_, bytes)| sevenz_rust2::SourceReader::new(*bytes))
+        .collect();
+    writer.push_archive_entries(entries, readers).unwrap();
+    writer.finish().unwrap().into_inner()
+}
