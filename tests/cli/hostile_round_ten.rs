@@ -8,6 +8,9 @@
 //!   `AKIA…_creds.csv`) passed: the rules' guards reject a word character beside a token, and
 //!   `_` is one.
 //!
+//! - A private key sent as a form field (`application/x-www-form-urlencoded`: line breaks
+//!   `%0A`, spaces `+`) passed: its markers read `-----BEGIN+RSA+PRIVATE+KEY-----`.
+//!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use crate::support::compress;
@@ -131,4 +134,23 @@ fn words_joined_in_ordinary_file_names_are_no_secrets() {
     for (mode, run) in in_every_mode(&files) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
     }
+}
+
+#[test]
+fn a_private_key_in_a_form_encoded_body_is_found() {
+    let body = crate::support::seeded::pem_body(12, 20);
+    let pem = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+        body.join("\n")
+    );
+    let mut form = String::from("curl -X POST https://deploy.example.internal/keys -d 'name=prod&key=");
+    for byte in pem.bytes() {
+        match byte {
+            b' ' => form.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => form.push(byte as char),
+            _ => form.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    form.push_str("'\n");
+    fails_everywhere(&[("deploy.sh", form.into_bytes())], "private-key-rsa", &body[3]);
 }

@@ -347,6 +347,37 @@ pub(super) fn unescape(line: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A private key's markers as a form encoder writes them: `-----BEGIN+RSA+PRIVATE+KEY-----`
+/// (`application/x-www-form-urlencoded` writes a space as `+`, and its `+` as `%2B`, so the
+/// body's own `+` are escapes, undone already). Only the markers are mended: a `+` elsewhere
+/// may be a base64 body's own. Whether any was.
+pub(super) fn form_spaces_in_key_markers(line: &mut [u8]) -> bool {
+    let mut mended = false;
+    for marker in [&b"-----BEGIN+"[..], b"-----END+"] {
+        let mut from = 0;
+        while let Some(found) = memchr::memmem::find(&line[from..], marker) {
+            let start = from + found + 5;
+            // Up to the marker's closing dashes, within a marker's length.
+            let end = (start + 60).min(line.len());
+            let Some(close) = memchr::memmem::find(&line[start..end], b"-----") else {
+                from = start;
+                continue;
+            };
+            let words = &mut line[start..start + close];
+            if words.contains(&b'+')
+                && words
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'+' || *b == b' ')
+            {
+                words.iter_mut().filter(|b| **b == b'+').for_each(|b| *b = b' ');
+                mended = true;
+            }
+            from = start + close;
+        }
+    }
+    mended
+}
+
 /// Appends decoded bytes, line breaks as `\n`/`\r` and other control bytes as spaces. A line
 /// break is followed by a space: the next line's first word starts a word, as in the text
 /// (`\nghp_…` would hide a token from the rules' `\b`, `\nsecret_key=` a name).

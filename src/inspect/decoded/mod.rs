@@ -238,6 +238,9 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
         current = decoded;
         undone.add(Undone::ESCAPES);
     }
+    if undone.contains(Undone::ESCAPES) {
+        escapes::form_spaces_in_key_markers(&mut current);
+    }
     if let Some(decoded) = quoted_printable
         .then(|| escapes::unquote_printable(&current))
         .flatten()

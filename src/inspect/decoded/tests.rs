@@ -300,3 +300,16 @@ fn base32_runs_that_read_as_text_are_decoded() {
     // Upper-case identifiers and constants are not base32 text.
     assert!(decoded_lines("const MAXIMUMRETRYATTEMPTSALLOWED = 3\n").is_empty());
 }
+
+#[test]
+fn a_form_encoded_key_reads_with_spaces_in_its_markers_only() {
+    let lines = decoded_lines(
+        "key=-----BEGIN+RSA+PRIVATE+KEY-----%0AMIIE%2Bab+cd%0A-----END+RSA+PRIVATE+KEY-----%0A\n",
+    );
+    assert!(lines[0].contains("-----BEGIN RSA PRIVATE KEY-----"), "{lines:?}");
+    assert!(lines[0].contains("-----END RSA PRIVATE KEY-----"), "{lines:?}");
+    // The body's own `+` (from `%2B`) and a `+` that is no marker's are left alone.
+    assert!(lines[0].contains("MIIE+ab+cd"), "{lines:?}");
+    let mut plain = b"x=-----BEGIN+lower+case-----".to_vec();
+    assert!(!escapes::form_spaces_in_key_markers(&mut plain));
+}
