@@ -10,6 +10,8 @@
 //!
 //! - A private key sent as a form field (`application/x-www-form-urlencoded`: line breaks
 //!   `%0A`, spaces `+`) passed: its markers read `-----BEGIN+RSA+PRIVATE+KEY-----`.
+//! - A token in a log saved with its colours (`ESC[33mghp_…ESC[0m`) passed: the colour code's
+//!   final `m` glues itself to the token.
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
@@ -153,4 +155,27 @@ fn a_private_key_in_a_form_encoded_body_is_found() {
     }
     form.push_str("'\n");
     fails_everywhere(&[("deploy.sh", form.into_bytes())], "private-key-rsa", &body[3]);
+}
+
+#[test]
+fn a_token_in_a_log_saved_with_its_colours_is_found() {
+    let token = github_token(13);
+    let log = format!(
+        "\u{1b}[32m[ok]\u{1b}[0m fetched\n\u{1b}[1;33mwarning:\u{1b}[0m using token \u{1b}[33m{token}\u{1b}[0m\n\
+         export AWS_ACCESS_KEY_ID=\u{1b}[36m{AWS_KEY_ID}\u{1b}[39m\n"
+    );
+    fails_everywhere(
+        &[("ci/last-run.log", log.clone().into_bytes())],
+        "github-token",
+        &token,
+    );
+    fails_everywhere(
+        &[("ci/last-run.log", log.into_bytes())],
+        "aws-access-key-id",
+        AWS_KEY_ID,
+    );
+    let clean = "\u{1b}[32mPASSED\u{1b}[0m tests/test_api.py::test_login\n\u{1b}[31mFAILED\u{1b}[0m 1 of 20\n\u{1b}[2K\u{1b}[1G100%\n";
+    for (mode, run) in in_every_mode(&[("ci/clean.log", clean.as_bytes().to_vec())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
 }

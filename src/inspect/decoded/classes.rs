@@ -20,7 +20,7 @@ pub(super) struct Masks {
     /// quote.
     pub glue: u64,
     pub newline: u64,
-    /// What starts an escape: `\`, `%`, `&`.
+    /// What starts an escape: `\`, `%`, `&`, and ESC (a terminal's colour codes).
     pub escape: u64,
     /// Bytes from 0x80 up: the invisible characters a token can hide behind are among them.
     pub high: u64,
@@ -116,7 +116,7 @@ fn classify(sixteen: &[u8]) -> Masks {
         space: bits(is(b' ') | is(b'\t')),
         glue: bits(quote | newline | backslash | ampersand | operators),
         newline: bits(newline),
-        escape: bits(backslash | ampersand | is(b'%')),
+        escape: bits(backslash | ampersand | is(b'%') | is(0x1b)),
         high: bits(bytes),
         equals: bits(is(b'=')),
         vee: bits(folded.simd_eq(u8x16::splat(b'v'))),
@@ -170,7 +170,7 @@ mod tests {
             set(&mut masks.space, b" \t".contains(&byte));
             set(&mut masks.glue, b"\r\n\\+.&|~\"'`".contains(&byte));
             set(&mut masks.newline, byte == b'\n');
-            set(&mut masks.escape, b"\\%&".contains(&byte));
+            set(&mut masks.escape, b"\\%&\x1b".contains(&byte));
             set(&mut masks.high, byte >= 0x80);
             set(&mut masks.equals, byte == b'=');
             set(&mut masks.vee, byte == b'v' || byte == b'V');

@@ -27,6 +27,7 @@ fn escape_at(text: &[u8], at: usize) -> Option<(Escaped, usize)> {
         }
     }
     match rest {
+        [0x1b, b'[', ..] => Some((Escaped::byte(b' '), control_sequence_len(rest)?)),
         [b'\\', b'u', b'{', ..] => {
             let close = rest.iter().take(11).position(|&b| b == b'}')?;
             let code = hex_value(&rest[3..close])?;
@@ -344,6 +345,53 @@ pub(super) fn unescape(line: &[u8]) -> Option<Vec<u8>> {
     }
     let mut out = out?;
     out.extend_from_slice(&line[copied..]);
+    Some(out)
+}
+
+/// The length of the terminal control sequence (`ESC [ 31 m`, ECMA-48's CSI: parameter bytes,
+/// intermediate bytes, one final byte) `rest` starts with, if it is one. A log saved with its
+/// colours holds a token as `ESC[31mghp_…ESC[0m`: the `m` glues itself to the token.
+fn control_sequence_len(rest: &[u8]) -> Option<usize> {
+    let body = rest.get(2..)?.iter().take(CONTROL_SEQUENCE_LONGEST);
+    let mut len = 2;
+    for &byte in body {
+        len += 1;
+        match byte {
+            0x20..=0x3F => {}
+            0x40..=0x7E => return Some(len),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The longest control sequence read as one: colours and cursor moves take a few bytes.
+const CONTROL_SEQUENCE_LONGEST: usize = 32;
+
+/// The line with each terminal control sequence read as a space, if it held any.
+pub(super) fn without_control_sequences(line: &[u8]) -> Option<Vec<u8>> {
+    let mut at = memchr::memchr(0x1b, line)?;
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    loop {
+        if let Some(len) = line
+            .get(at + 1)
+            .filter(|&&b| b == b'[')
+            .and_then(|_| control_sequence_len(&line[at..]))
+        {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(line.len()));
+            out.extend_from_slice(&line[copied..at]);
+            out.push(b' ');
+            copied = at + len;
+        }
+        let next = at + 1;
+        match memchr::memchr(0x1b, &line[next..]) {
+            Some(found) => at = next + found,
+            None => break,
+        }
+    }
+    let mut out = out?;
+    out.extend_from_slice(&line[copied.min(line.len())..]);
     Some(out)
 }
 

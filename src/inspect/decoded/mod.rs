@@ -230,6 +230,10 @@ fn write_gap(out: &mut Vec<u8>, gap: &[u8], key_lines: &mut usize) {
 /// escaped strings write them, so that the copy keeps its lines.
 fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
     let mut current = line.to_vec();
+    if let Some(plain) = escapes::without_control_sequences(&current) {
+        current = plain;
+        undone.add(Undone::ESCAPES);
+    }
     // Twice: a value escaped twice (`%2567`, a URL encoded again) is one escape deep each time.
     for _ in 0..2 {
         let Some(decoded) = escapes::unescape(&current) else {

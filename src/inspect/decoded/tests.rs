@@ -313,3 +313,11 @@ fn a_form_encoded_key_reads_with_spaces_in_its_markers_only() {
     let mut plain = b"x=-----BEGIN+lower+case-----".to_vec();
     assert!(!escapes::form_spaces_in_key_markers(&mut plain));
 }
+
+#[test]
+fn terminal_colour_codes_read_as_spaces() {
+    let lines = decoded_lines("\u{1b}[1;31mERROR\u{1b}[0m token=\u{1b}[33mghp_abc\u{1b}[0m\n");
+    assert_eq!(lines[0], " ERROR  token= ghp_abc ");
+    // An ESC that starts no control sequence is left as it is.
+    assert_eq!(escapes::without_control_sequences(b"a\x1bb \x1b[12"), None);
+}
