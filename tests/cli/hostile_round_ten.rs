@@ -12,6 +12,9 @@
 //!   `%0A`, spaces `+`) passed: its markers read `-----BEGIN+RSA+PRIVATE+KEY-----`.
 //! - A token in a log saved with its colours (`ESC[33mghp_…ESC[0m`) passed: the colour code's
 //!   final `m` glues itself to the token.
+//! - A GitHub or npm token glued to other text passed: a Go binary stores its strings end to
+//!   end (`invalid argumentghp_…unexpected EOF`), Markdown writes `_ghp_…_`. Their checksum
+//!   proves such a token, so those two rules need no word guards.
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
@@ -176,6 +179,34 @@ fn a_token_in_a_log_saved_with_its_colours_is_found() {
     );
     let clean = "\u{1b}[32mPASSED\u{1b}[0m tests/test_api.py::test_login\n\u{1b}[31mFAILED\u{1b}[0m 1 of 20\n\u{1b}[2K\u{1b}[1G100%\n";
     for (mode, run) in in_every_mode(&[("ci/clean.log", clean.as_bytes().to_vec())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
+
+/// An ELF file whose string table holds `strings` end to end, as Go's linker writes them.
+fn binary_with_strings(strings: &[&str]) -> Vec<u8> {
+    let mut bytes = b"\x7fELF\x02\x01\x01".to_vec();
+    bytes.resize(64, 0);
+    bytes.extend((0..3000u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8));
+    bytes.push(0);
+    bytes.extend(strings.concat().bytes());
+    bytes.push(0);
+    bytes.extend((0..3000u32).map(|n| (n.wrapping_mul(40_503) >> 8) as u8));
+    bytes
+}
+
+#[test]
+fn a_checksummed_token_glued_to_other_text_is_found() {
+    let token = github_token(14);
+    let tool = binary_with_strings(&["invalid argument", &token, "unexpected EOF"]);
+    fails_everywhere(&[("bin/deploy-tool", tool)], "github-token", &token);
+    let notes = format!("Use the bot token _{token}_ for now.\n");
+    fails_everywhere(&[("NOTES.md", notes.into_bytes())], "github-token", &token);
+    // The same shape with a checksum that does not hold is no token.
+    let mut forged = token.clone();
+    forged.replace_range(10..11, if &token[10..11] == "a" { "b" } else { "a" });
+    let tool = binary_with_strings(&["invalid argument", &forged, "unexpected EOF"]);
+    for (mode, run) in in_every_mode(&[("bin/other-tool", tool)]) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
     }
 }
