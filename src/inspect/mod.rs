@@ -353,9 +353,18 @@ impl<'a> Inspector<'a> {
             }
             None => {
                 let mut window = Window::new(self.window_size(), View::Text, length);
+                // A NUL past the first block: text only by its first bytes (see
+                // `inspect_binary_tail`).
+                let mut binary_tail = false;
                 let pieces = window.run(&mut reader, buffer, None, |text, region| {
+                    binary_tail = binary_tail || memchr::memchr(0, text).is_some();
                     self.scan_text(text, region, report, context)
                 })?;
+                if binary_tail {
+                    if let Some(problem) = self.inspect_binary_tail(length, context, report)? {
+                        return Ok(FileOutcome::Unreadable(problem));
+                    }
+                }
                 // A script with a zip behind it (a self-extracting installer): the buffer ends
                 // with the file's last window, where a zip's end record would be.
                 let tail = &buffer[buffer.len().saturating_sub(archive::ZIP_END_REACH)..];

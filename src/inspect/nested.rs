@@ -55,6 +55,63 @@ impl Inspector<'_> {
         })
     }
 
+    /// A file read as text whose later bytes are a binary's (a NUL past the first block, which
+    /// alone decides text): a self-extracting script, a shell script with a tarball or an
+    /// executable behind it. Its first lines cannot make it text: `--binaries` checks it as the
+    /// binary it also is, and an archive that starts on the line holding its first NUL is
+    /// opened like any archive. The problem that stopped it, if one did.
+    pub(super) fn inspect_binary_tail(
+        &self,
+        length: u64,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) -> std::io::Result<Option<String>> {
+        let fragment = context.fragment;
+        if self.settings.check_binaries {
+            let sha256 = match &fragment.content {
+                Content::File { path, .. } => binary::sha256_hex(&[], &mut File::open(path)?)?,
+                Content::Bytes(bytes) => sha256_hex(bytes),
+            };
+            self.check_binary(sha256, length, context, report);
+        }
+        let depth = context.archive.map_or(0, |(depth, _)| depth);
+        let largest = self.settings.max_file_size;
+        if depth >= archive::LIMITS.depth || length > largest {
+            return Ok(None);
+        }
+        let owned;
+        let bytes: &[u8] = match &fragment.content {
+            Content::File { path, .. } => {
+                owned = std::fs::read(path)?;
+                &owned
+            }
+            Content::Bytes(bytes) => bytes,
+        };
+        let Some(nul) = memchr::memchr(0, bytes) else {
+            return Ok(None);
+        };
+        // The archive starts on the NUL's line (a gzip header's fourth byte is a NUL), right
+        // after the script's last line break.
+        let line_start = memchr::memrchr(b'\n', &bytes[..nul]).map_or(0, |at| at + 1);
+        let Some((start, format)) = (line_start..=nul).find_map(|at| {
+            let block = &bytes[at..(at + binary::FIRST_BLOCK).min(bytes.len())];
+            archive::format(block).map(|format| (at, format))
+        }) else {
+            return Ok(None);
+        };
+        let behind = &bytes[start..];
+        Ok(self.inspect_members(context, report, |budget, visit| {
+            archive::members(
+                format,
+                &Content::Bytes(behind),
+                fragment.scan_path,
+                largest,
+                budget,
+                visit,
+            )
+        }))
+    }
+
     /// Inspects the members of a zip appended to a binary whose bytes were searched already (a
     /// PNG or a script with a zip behind it: see `archive::zip_behind`); the problem that stopped
     /// it, if one did.

@@ -15,6 +15,10 @@
 //! - A GitHub or npm token glued to other text passed: a Go binary stores its strings end to
 //!   end (`invalid argumentghp_…unexpected EOF`), Markdown writes `_ghp_…_`. Their checksum
 //!   proves such a token, so those two rules need no word guards.
+//! - A binary behind text passed: a self-extracting script (a shell script with a tarball
+//!   behind it) was text by its first block, so the tarball was never opened and
+//!   `--binaries` never saw a binary; and UTF-8's byte-order mark in front of an executable
+//!   made it text unseen (`content_inspector` trusts any mark).
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
@@ -208,5 +212,46 @@ fn a_checksummed_token_glued_to_other_text_is_found() {
     let tool = binary_with_strings(&["invalid argument", &forged, "unexpected EOF"]);
     for (mode, run) in in_every_mode(&[("bin/other-tool", tool)]) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
+
+/// A shell script long enough that its first block is all text, with `payload` behind it.
+fn self_extracting(payload: &[u8]) -> Vec<u8> {
+    let mut script = b"#!/bin/sh\n# installer: unpacks what follows the last line\n".to_vec();
+    for n in 0..400 {
+        script.extend_from_slice(format!("echo 'step {n} of 400'\n").as_bytes());
+    }
+    script.extend_from_slice(b"tail -n +404 \"$0\" | tar xz -C /opt/app\nexit 0\n");
+    script.extend_from_slice(payload);
+    script
+}
+
+#[test]
+fn an_archive_behind_a_script_is_opened_and_the_file_is_a_binary() {
+    let token = github_token(15);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let installer = self_extracting(&compress::gzip(&compress::tar(&[("etc/app.conf", &config)])));
+    fails_everywhere(&[("install.run", installer.clone())], "github-token", &token);
+    for (mode, run) in in_every_mode(&[("install.run", installer)]) {
+        assert!(
+            run.stdout.contains("install.run!/install.run!/etc/app.conf"),
+            "{mode}: {}",
+            run.all_output()
+        );
+    }
+    // An executable behind a script, or behind UTF-8's byte-order mark, is an unapproved binary.
+    let executable = binary_with_strings(&["usage: tool"]);
+    let mut marked = b"\xef\xbb\xbf".to_vec();
+    marked.extend_from_slice(&executable);
+    for (path, bytes) in [("install.run", self_extracting(&executable)), ("tool", marked)] {
+        let clean = in_every_mode(&[(path, bytes.clone())]);
+        for (mode, run) in clean {
+            assert_eq!(run.code, 0, "{path} {mode}: {}", run.all_output());
+        }
+        let repo = crate::support::git_repo::GitRepo::new();
+        repo.write(path, &bytes);
+        let run = crate::support::every_mode::scan(&repo, &["--binaries"]);
+        assert_eq!(run.code, 1, "{path}: {}", run.all_output());
+        assert!(run.stdout.contains(path), "{path}: {}", run.all_output());
     }
 }

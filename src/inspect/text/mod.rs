@@ -55,7 +55,7 @@ pub fn classify(first_block: &[u8]) -> Kind {
         return text(Encoding::Ebcdic, 0);
     }
     // A byte-order mark the bytes behind it do not bear out claims nothing: judge the rest.
-    let unclaimed = strip_wide_bom(first_block);
+    let unclaimed = without_marks(first_block);
     let binary = content_inspector::inspect(unclaimed).is_binary();
     // EBCDIC behind a prefix that is text (UTF-8's mark, a `%PDF` line, a line of ASCII) is
     // read from where it starts; behind a binary prefix (a NUL, a PNG signature) the file stays
@@ -399,12 +399,18 @@ fn ebcdic_char(byte: u8) -> Option<char> {
     })
 }
 
-/// The block without a UTF-16 or UTF-32 byte-order mark.
-fn strip_wide_bom(block: &[u8]) -> &[u8] {
-    match block {
-        [0xff, 0xfe, 0, 0, rest @ ..] | [0, 0, 0xfe, 0xff, rest @ ..] => rest,
-        [0xff, 0xfe, rest @ ..] | [0xfe, 0xff, rest @ ..] => rest,
-        _ => block,
+/// The block without the byte-order marks (UTF-32, UTF-16 or UTF-8, any number) in front of
+/// it. `content_inspector` calls anything behind a mark text unseen: three bytes in front of an
+/// ELF file or a gzip stream would make `--binaries` pass it.
+fn without_marks(block: &[u8]) -> &[u8] {
+    let mut rest = block;
+    loop {
+        rest = match rest {
+            [0xff, 0xfe, 0, 0, behind @ ..] | [0, 0, 0xfe, 0xff, behind @ ..] => behind,
+            [0xff, 0xfe, behind @ ..] | [0xfe, 0xff, behind @ ..] => behind,
+            [0xef, 0xbb, 0xbf, behind @ ..] => behind,
+            _ => return rest,
+        };
     }
 }
 
