@@ -91,9 +91,11 @@ impl Inspector<'_> {
             return Ok(None);
         };
         // The archive starts on the NUL's line (a gzip header's fourth byte is a NUL), right
-        // after the script's last line break.
+        // after the script's last line break, and within a header's length of the NUL: a long
+        // line is not tried at every byte.
         let line_start = memchr::memrchr(b'\n', &bytes[..nul]).map_or(0, |at| at + 1);
-        let Some((start, format)) = (line_start..=nul).find_map(|at| {
+        let first_try = line_start.max(nul.saturating_sub(HEADER_REACH));
+        let Some((start, format)) = (first_try..=nul).find_map(|at| {
             let block = &bytes[at..(at + binary::FIRST_BLOCK).min(bytes.len())];
             archive::format(block).map(|format| (at, format))
         }) else {
@@ -232,3 +234,7 @@ impl Inspector<'_> {
         }
     }
 }
+
+/// How far before its first NUL an archive behind text may start: a tar header's name field
+/// (100 bytes) and a gzip header's stored file name are the longest runs without one.
+const HEADER_REACH: usize = 512;
