@@ -31,7 +31,7 @@ impl Inspector<'_> {
             }
         }
         let name = name_as_words(scan_path);
-        let mut secrets: Vec<Vec<u8>> = Vec::new();
+        // Each secret reported, with its rule.
         let mut found: Vec<(usize, Vec<u8>)> = Vec::new();
         for hit in content::scan(rules, settings.exceptions, scan_path, &name).hits {
             let meta = rules.rule(hit.rule);
@@ -51,9 +51,6 @@ impl Inspector<'_> {
                 continue;
             }
             found.push((hit.rule, matched.to_vec()));
-            if !secrets.iter().any(|known| known == matched) {
-                secrets.push(matched.to_vec());
-            }
             report.findings.push(Finding {
                 rule: hit.rule,
                 level: self.level(hit.rule, context.in_tests),
@@ -68,7 +65,7 @@ impl Inspector<'_> {
                 validation: None,
             });
         }
-        redact_name(report, &secrets);
+        redact_name(report, found.iter().map(|(_, secret)| secret.as_slice()));
         look_inside
     }
 
@@ -171,7 +168,7 @@ const NAME_SEPARATORS: usize = 24;
 
 /// A secret in a file's name is masked in the name every output shows, as evidence is: the
 /// reports point at a path that reads `tokens/ghp_… (redacted).txt`, and no log holds the key.
-fn redact_name(report: &mut FileReport, secrets: &[Vec<u8>]) {
+fn redact_name<'s>(report: &mut FileReport, secrets: impl Iterator<Item = &'s [u8]>) {
     let mut path = report.path.clone();
     for secret in secrets {
         if let Ok(secret) = std::str::from_utf8(secret) {

@@ -2,6 +2,7 @@
 //! streams. Each is inspected as a fragment of its own (`archive.jar!/path/inside`), by the same
 //! inspector, within the outermost file's budget.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 
@@ -22,11 +23,7 @@ impl Inspector<'_> {
         let settings = &self.settings;
         let fragment = context.fragment;
         if settings.check_binaries {
-            let sha256 = match &fragment.content {
-                Content::File { path, .. } => binary::sha256_hex(&[], &mut File::open(path)?)?,
-                Content::Bytes(bytes) => sha256_hex(bytes),
-            };
-            self.check_binary(sha256, length, context, report);
+            self.check_binary(content_sha256(&fragment.content)?, length, context, report);
         }
         // A pack is read whole to resolve its deltas, so it must fit in --max-file-size: over
         // it, it is skipped as --oversize says, and it cannot be scanned in windows.
@@ -67,27 +64,23 @@ impl Inspector<'_> {
         report: &mut FileReport,
     ) -> std::io::Result<Option<String>> {
         let fragment = context.fragment;
+        let largest = self.settings.max_file_size;
+        // Held whole only when it may be opened; hashed from those bytes, so read once.
+        let depth = context.archive.map_or(0, |(depth, _)| depth);
+        let bytes = (depth < archive::LIMITS.depth && length <= largest)
+            .then(|| whole(&fragment.content))
+            .transpose()?;
         if self.settings.check_binaries {
-            let sha256 = match &fragment.content {
-                Content::File { path, .. } => binary::sha256_hex(&[], &mut File::open(path)?)?,
-                Content::Bytes(bytes) => sha256_hex(bytes),
+            let sha256 = match &bytes {
+                Some(bytes) => sha256_hex(bytes),
+                None => content_sha256(&fragment.content)?,
             };
             self.check_binary(sha256, length, context, report);
         }
-        let depth = context.archive.map_or(0, |(depth, _)| depth);
-        let largest = self.settings.max_file_size;
-        if depth >= archive::LIMITS.depth || length > largest {
+        let Some(bytes) = bytes else {
             return Ok(None);
-        }
-        let owned;
-        let bytes: &[u8] = match &fragment.content {
-            Content::File { path, .. } => {
-                owned = std::fs::read(path)?;
-                &owned
-            }
-            Content::Bytes(bytes) => bytes,
         };
-        let Some(nul) = memchr::memchr(0, bytes) else {
+        let Some(nul) = memchr::memchr(0, &bytes) else {
             return Ok(None);
         };
         // The archive starts on the NUL's line (a gzip header's fourth byte is a NUL), right
@@ -143,18 +136,10 @@ impl Inspector<'_> {
         context: &Context<'_>,
         report: &mut FileReport,
     ) -> std::io::Result<Option<String>> {
-        let fragment = context.fragment;
-        let owned;
-        let bytes: &[u8] = match &fragment.content {
-            Content::File { path, .. } => {
-                owned = std::fs::read(path)?;
-                &owned
-            }
-            Content::Bytes(bytes) => bytes,
-        };
+        let bytes = whole(&context.fragment.content)?;
         let largest = self.settings.max_file_size;
         let problem = self.inspect_members(context, report, |budget, visit| {
-            pdf::streams(bytes, largest, budget, visit)
+            pdf::streams(&bytes, largest, budget, visit)
         });
         Ok(problem)
     }
@@ -238,3 +223,19 @@ impl Inspector<'_> {
 /// How far before its first NUL an archive behind text may start: a tar header's name field
 /// (100 bytes) and a gzip header's stored file name are the longest runs without one.
 const HEADER_REACH: usize = 512;
+
+/// A fragment's bytes, whole: read from its file, or borrowed.
+fn whole<'a>(content: &'a Content<'_>) -> std::io::Result<Cow<'a, [u8]>> {
+    Ok(match content {
+        Content::File { path, .. } => Cow::Owned(std::fs::read(path)?),
+        Content::Bytes(bytes) => Cow::Borrowed(bytes),
+    })
+}
+
+/// The sha256 of a fragment's bytes, a file streamed rather than held.
+fn content_sha256(content: &Content<'_>) -> std::io::Result<String> {
+    Ok(match content {
+        Content::File { path, .. } => binary::sha256_hex(&[], &mut File::open(path)?)?,
+        Content::Bytes(bytes) => sha256_hex(bytes),
+    })
+}

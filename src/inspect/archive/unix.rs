@@ -135,20 +135,9 @@ pub fn cpio_members(
             return Ok(());
         }
         const REGULAR_FILE: u64 = 0o100000;
-        if mode & 0o170000 == REGULAR_FILE {
-            let name = name.trim_start_matches("./").to_string();
-            take_member(
-                name,
-                &mut (&mut reader).take(size),
-                (size, size),
-                largest,
-                budget,
-                visit,
-            )?;
-        } else {
-            // A directory, a link (its target is its data) or a device.
-            skip(&mut reader, size)?;
-        }
+        // A directory, a link (its target is its data) or a device is skipped.
+        let name = (mode & 0o170000 == REGULAR_FILE).then(|| name.trim_start_matches("./").to_string());
+        take_or_skip(name, &mut reader, size, (largest, budget, visit))?;
         skip(&mut reader, kind.padding(size))?;
     }
 }
@@ -220,19 +209,7 @@ pub fn ar_members(
         } else {
             Some(identifier.trim_end_matches('/').to_string())
         };
-        match name {
-            Some(name) => {
-                take_member(
-                    name,
-                    &mut (&mut reader).take(size),
-                    (size, size),
-                    largest,
-                    budget,
-                    visit,
-                )?;
-            }
-            None => skip(&mut reader, size)?,
-        }
+        take_or_skip(name, &mut reader, size, (largest, budget, visit))?;
         // A member of odd length is followed by a newline; the last one may leave it out.
         let mut pad = [0u8; 1];
         if padding == 1 && read_some(&mut reader, &mut pad)? == 0 {
@@ -285,6 +262,20 @@ pub fn rpm_payload(
     budget.borrow_mut().take(&name, size, size)?;
     visit(Member { name, bytes });
     Ok(())
+}
+
+/// The next `size` bytes, stored as they are: a member named `name`, taken out of the budget
+/// and handed on, or (no name: a table, a directory, a link) stepped over.
+fn take_or_skip(
+    name: Option<String>,
+    reader: &mut impl Read,
+    size: u64,
+    (largest, budget, visit): (u64, &RefCell<Budget>, &mut dyn FnMut(Member)),
+) -> Result<(), String> {
+    match name {
+        Some(name) => take_member(name, &mut reader.take(size), (size, size), largest, budget, visit),
+        None => skip(reader, size),
+    }
 }
 
 /// Fills `buffer`, or says what ended too soon.
