@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 
 use super::{archive, binary, pdf, Context, FileOutcome, FileReport, Inspector, Oversize};
 use crate::finding::sha256_hex;
@@ -78,20 +79,29 @@ impl Inspector<'_> {
             self.check_binary(sha256, length, context, report);
         }
         let Some(bytes) = bytes else {
-            return Ok(None);
+            // Not held, so not opened; but an archive there is not passed either: what it
+            // holds is unknown.
+            let Some((around, nul)) = around_first_nul(&fragment.content)? else {
+                return Ok(None);
+            };
+            return Ok(archive_near_nul(&around, nul).map(|_| {
+                if depth >= archive::LIMITS.depth {
+                    format!(
+                        "an archive nested more than {} deep; not inspected",
+                        archive::LIMITS.depth
+                    )
+                } else {
+                    format!(
+                        "an archive behind text in a file of {length} bytes, over --max-file-size: \
+                         it is opened in memory, not in windows; raise --max-file-size to open it"
+                    )
+                }
+            }));
         };
         let Some(nul) = memchr::memchr(0, &bytes) else {
             return Ok(None);
         };
-        // The archive starts on the NUL's line (a gzip header's fourth byte is a NUL), right
-        // after the script's last line break, and within a header's length of the NUL: a long
-        // line is not tried at every byte.
-        let line_start = memchr::memrchr(b'\n', &bytes[..nul]).map_or(0, |at| at + 1);
-        let first_try = line_start.max(nul.saturating_sub(HEADER_REACH));
-        let Some((start, format)) = (first_try..=nul).find_map(|at| {
-            let block = &bytes[at..(at + binary::FIRST_BLOCK).min(bytes.len())];
-            archive::format(block).map(|format| (at, format))
-        }) else {
+        let Some((start, format)) = archive_near_nul(&bytes, nul) else {
             return Ok(None);
         };
         let behind = &bytes[start..];
@@ -223,6 +233,47 @@ impl Inspector<'_> {
 /// How far before its first NUL an archive behind text may start: a tar header's name field
 /// (100 bytes) and a gzip header's stored file name are the longest runs without one.
 const HEADER_REACH: usize = 512;
+
+/// Where an archive behind text starts in `bytes`, and its format, given the offset of the
+/// first NUL. The archive starts on the NUL's line (a gzip header's fourth byte is a NUL), right
+/// after the script's last line break, and within a header's length of the NUL: a long line is
+/// not tried at every byte.
+fn archive_near_nul(bytes: &[u8], nul: usize) -> Option<(usize, archive::Format)> {
+    let line_start = memchr::memrchr(b'\n', &bytes[..nul]).map_or(0, |at| at + 1);
+    let first_try = line_start.max(nul.saturating_sub(HEADER_REACH));
+    (first_try..=nul).find_map(|at| {
+        let block = &bytes[at..(at + binary::FIRST_BLOCK).min(bytes.len())];
+        archive::format(block).map(|format| (at, format))
+    })
+}
+
+/// The bytes around a fragment's first NUL (from a header's reach before it to a block past
+/// it) and the NUL's offset in them, for `archive_near_nul`; a file is streamed, not held.
+fn around_first_nul<'a>(content: &'a Content<'_>) -> std::io::Result<Option<(Cow<'a, [u8]>, usize)>> {
+    let path = match content {
+        Content::Bytes(bytes) => return Ok(memchr::memchr(0, bytes).map(|nul| (Cow::Borrowed(*bytes), nul))),
+        Content::File { path, .. } => path,
+    };
+    let mut file = File::open(path)?;
+    let mut chunk = vec![0; 1 << 16];
+    let mut offset: u64 = 0;
+    let nul = loop {
+        let read = file.read(&mut chunk)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        if let Some(at) = memchr::memchr(0, &chunk[..read]) {
+            break offset + at as u64;
+        }
+        offset += read as u64;
+    };
+    let start = nul.saturating_sub(HEADER_REACH as u64);
+    file.seek(SeekFrom::Start(start))?;
+    let mut around = Vec::new();
+    file.take((HEADER_REACH + binary::FIRST_BLOCK) as u64)
+        .read_to_end(&mut around)?;
+    Ok(Some((Cow::Owned(around), (nul - start) as usize)))
+}
 
 /// A fragment's bytes, whole: read from its file, or borrowed.
 fn whole<'a>(content: &'a Content<'_>) -> std::io::Result<Cow<'a, [u8]>> {

@@ -18,12 +18,14 @@
 //! - A binary behind text passed: a self-extracting script (a shell script with a tarball
 //!   behind it) was text by its first block, so the tarball was never opened and
 //!   `--binaries` never saw a binary; and UTF-8's byte-order mark in front of an executable
-//!   made it text unseen (`content_inspector` trusts any mark).
+//!   made it text unseen (`content_inspector` trusts any mark). Where such an archive cannot be
+//!   opened (the file is over `--max-file-size`, or already nested as deep as archives are
+//!   opened), the scan is incomplete, never clean.
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use crate::support::compress;
-use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::every_mode::{fails_everywhere, in_every_mode, in_every_mode_with};
 use crate::support::seeded::github_token;
 
 const AWS_KEY_ID: &str = "AKIAZ7QW3RT5YU2IOP4L"; // fake-secret-for-tests
@@ -253,5 +255,41 @@ fn an_archive_behind_a_script_is_opened_and_the_file_is_a_binary() {
         let run = crate::support::every_mode::scan(&repo, &["--binaries"]);
         assert_eq!(run.code, 1, "{path}: {}", run.all_output());
         assert!(run.stdout.contains(path), "{path}: {}", run.all_output());
+    }
+}
+
+#[test]
+fn an_archive_behind_a_script_that_cannot_be_opened_is_never_passed() {
+    let token = github_token(16);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let installer = self_extracting(&compress::gzip(&compress::tar(&[("etc/app.conf", &config)])));
+    // Over --max-file-size, scanned in windows as text: the archive is not held, so not opened.
+    let limit = (installer.len() / 2).to_string();
+    let over = ["--max-file-size", limit.as_str(), "--oversize", "scan"];
+    for (mode, run) in in_every_mode_with(&[("install.run", installer.clone())], &over) {
+        assert_eq!(run.code, 2, "{mode}: {}", run.all_output());
+        assert!(
+            run.all_output().contains("over --max-file-size"),
+            "{mode}: {}",
+            run.all_output()
+        );
+        assert!(!run.all_output().contains(&token), "{mode}: {}", run.all_output());
+    }
+    // The same script as deep as archives are opened (three tars down in a zip).
+    let mut nested = installer;
+    for depth in 0..4 {
+        nested = if depth == 3 {
+            compress::zip(&[("layer", &nested)])
+        } else {
+            compress::tar(&[("layer", &nested)])
+        };
+    }
+    for (mode, run) in in_every_mode(&[("bundle.zip", nested)]) {
+        assert_eq!(run.code, 2, "{mode}: {}", run.all_output());
+        assert!(
+            run.all_output().contains("nested more than 4 deep"),
+            "{mode}: {}",
+            run.all_output()
+        );
     }
 }

@@ -13,6 +13,12 @@ pub fn scan(repo: &Repo, args: &[&str]) -> Run {
 
 /// Adds `files` on top of a base commit and scans the result in every mode.
 pub fn in_every_mode(files: &[(&str, Vec<u8>)]) -> Vec<(&'static str, Run)> {
+    in_every_mode_with(files, &[])
+}
+
+/// `in_every_mode`, each scan given `args` too.
+pub fn in_every_mode_with(files: &[(&str, Vec<u8>)], args: &[&str]) -> Vec<(&'static str, Run)> {
+    let scan = |repo: &Repo, mode: &[&str]| scan(repo, &[mode, args].concat());
     let repo = Repo::new();
     repo.write("README.md", b"a project\n");
     let base = repo.commit("base");
