@@ -88,6 +88,9 @@ pub struct FileReport {
     /// Archives in a format anteater recognises but cannot open (report path, format): searched
     /// as binaries only, named in the run's notes.
     pub not_opened: Vec<(String, &'static str)>,
+    /// What stopped an archive encoded in the text from being opened: the fragment is then
+    /// unreadable, whatever its text held.
+    problem_inside: Option<String>,
 }
 
 /// An indicator found in a file, and where.
@@ -189,6 +192,7 @@ impl<'a> Inspector<'a> {
             scanned_in_pieces: false,
             length: 0,
             not_opened: Vec::new(),
+            problem_inside: None,
         };
         let look_inside = if fragment.name_is_new {
             self.check_name(&context, &mut report)
@@ -200,6 +204,11 @@ impl<'a> Inspector<'a> {
             Ok(outcome) => outcome,
             Err(err) => FileOutcome::Unreadable(err.to_string()),
         };
+        if let Some(problem) = report.problem_inside.take() {
+            if !matches!(report.outcome, FileOutcome::Unreadable(_)) {
+                report.outcome = FileOutcome::Unreadable(problem);
+            }
+        }
         self.look_inside(look_inside, buffer, &mut report, &context);
         report
     }

@@ -7,7 +7,8 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
-use super::{archive, binary, pdf, Context, FileOutcome, FileReport, Inspector, Oversize};
+use super::decoded::EncodedArchive;
+use super::{archive, binary, pdf, windows, Context, FileOutcome, FileReport, Inspector, Oversize};
 use crate::finding::sha256_hex;
 use crate::fragment::{Content, Fragment, ALL_LINES, NO_LINES};
 
@@ -37,7 +38,7 @@ impl Inspector<'_> {
                 Oversize::Warn | Oversize::Fail => FileOutcome::TooLarge(length),
             });
         }
-        let problem = self.inspect_members(context, report, |budget, visit| {
+        let problem = self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
             archive::members(
                 format,
                 &fragment.content,
@@ -105,16 +106,18 @@ impl Inspector<'_> {
             return Ok(None);
         };
         let behind = &bytes[start..];
-        Ok(self.inspect_members(context, report, |budget, visit| {
-            archive::members(
-                format,
-                &Content::Bytes(behind),
-                fragment.scan_path,
-                largest,
-                budget,
-                visit,
-            )
-        }))
+        Ok(
+            self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
+                archive::members(
+                    format,
+                    &Content::Bytes(behind),
+                    fragment.scan_path,
+                    largest,
+                    budget,
+                    visit,
+                )
+            }),
+        )
     }
 
     /// Inspects the members of a zip appended to a binary whose bytes were searched already (a
@@ -127,7 +130,7 @@ impl Inspector<'_> {
     ) -> Option<String> {
         let fragment = context.fragment;
         let largest = self.settings.max_file_size;
-        self.inspect_members(context, report, |budget, visit| {
+        self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
             archive::members(
                 archive::Format::Zip,
                 &fragment.content,
@@ -148,7 +151,7 @@ impl Inspector<'_> {
     ) -> std::io::Result<Option<String>> {
         let bytes = whole(&context.fragment.content)?;
         let largest = self.settings.max_file_size;
-        let problem = self.inspect_members(context, report, |budget, visit| {
+        let problem = self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
             pdf::streams(&bytes, largest, budget, visit)
         });
         Ok(problem)
@@ -160,6 +163,7 @@ impl Inspector<'_> {
         &self,
         context: &Context<'_>,
         report: &mut FileReport,
+        changed: bool,
         open: impl FnOnce(&RefCell<archive::Budget>, &mut dyn FnMut(archive::Member)) -> Result<(), String>,
     ) -> Option<String> {
         let outermost;
@@ -175,7 +179,7 @@ impl Inspector<'_> {
         let opened = open(budget, &mut |member| {
             self.inspect_member(
                 member,
-                (depth, budget),
+                (depth, budget, changed),
                 context,
                 &mut buffer,
                 report,
@@ -188,20 +192,57 @@ impl Inspector<'_> {
         problem
     }
 
-    /// Inspects one member of the file `context` is about, named `file!/member`. The members are
-    /// as new as the file: all of them when it changed, none otherwise. The first problem met in
-    /// a member is kept in `problem`.
+    /// Whether the members of the file `context` is about are new: all of them when it changed,
+    /// none otherwise.
+    fn as_new_as(context: &Context<'_>) -> bool {
+        !context.fragment.added.is_empty()
+    }
+
+    /// Inspects an archive (or a compressed stream) found encoded in base64 on some lines of a
+    /// text as a member of its own, `file!/line-12.base64`, new when one of those lines is. What
+    /// stopped it being opened makes the file unreadable (`FileReport::problem_inside`): what it
+    /// holds is unknown.
+    pub(super) fn inspect_encoded_archive(
+        &self,
+        encoded: &EncodedArchive,
+        region: &windows::Region,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) {
+        let first = *encoded.lines.start();
+        if !region.owns_line(first) {
+            return; // The window before this one opened it.
+        }
+        let lines = region.line(first)..=region.line(*encoded.lines.end());
+        let changed = context.fragment.added.touches(lines);
+        let name = format!("line-{}.base64", region.line(first));
+        let size = encoded.bytes.len() as u64;
+        let problem = self.inspect_members(context, report, changed, |budget, visit| {
+            budget.borrow_mut().take(&name, size, size)?;
+            visit(archive::Member {
+                name: name.clone(),
+                bytes: encoded.bytes.clone(),
+            });
+            Ok(())
+        });
+        if let Some(problem) = problem {
+            report.problem_inside.get_or_insert(problem);
+        }
+    }
+
+    /// Inspects one member of the file `context` is about, named `file!/member`: `depth` archives
+    /// down, within the outermost one's `budget`, new when `changed` says. The first problem met
+    /// in a member is kept in `problem`.
     fn inspect_member(
         &self,
         member: archive::Member,
-        (depth, budget): (usize, &RefCell<archive::Budget>),
+        (depth, budget, changed): (usize, &RefCell<archive::Budget>, bool),
         context: &Context<'_>,
         buffer: &mut Vec<u8>,
         report: &mut FileReport,
         problem: &mut Option<String>,
     ) {
         let fragment = context.fragment;
-        let changed = !fragment.added.is_empty();
         let added = if changed { &ALL_LINES } else { &NO_LINES };
         let scan_path = format!("{}!/{}", fragment.scan_path, member.name);
         let nested = Fragment {

@@ -18,6 +18,7 @@ mod hostile_encoding_properties;
 mod hostile_git_packs;
 mod hostile_properties;
 mod hostile_round_eight;
+mod hostile_round_eleven;
 mod hostile_round_five;
 mod hostile_round_four;
 mod hostile_round_nine;

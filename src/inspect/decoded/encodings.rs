@@ -119,7 +119,8 @@ pub(super) fn wrapped_base64(text: &[u8], start: usize, max: usize) -> Option<(V
     let mut end = line_end(start);
     let first = text[start..end].trim_ascii_end();
     let width = first.iter().rev().take_while(|b| base64_byte(b)).count();
-    if width < MIN_RUN || width % 4 != 0 || !may_be_text(&first[first.len() - width..]) {
+    let first_run = &first[first.len() - width..];
+    if width < MIN_RUN || width % 4 != 0 || !(may_be_text(first_run) || may_be_archive(first_run)) {
         return None;
     }
     let mut logical = first.to_vec();
@@ -144,9 +145,63 @@ pub(super) fn wrapped_base64(text: &[u8], start: usize, max: usize) -> Option<(V
     (continued > 0).then_some((logical, end, continued))
 }
 
-/// Whether the run `run` of `text` decodes to text (the cheap test first).
+/// Whether the run `run` of `text` decodes to text (the cheap test first), or may encode an
+/// archive.
 pub(super) fn run_decodes(text: &[u8], run: Range<usize>) -> bool {
-    may_be_text(&text[run.clone()]) && decode_run(text, run).is_some()
+    (may_be_text(&text[run.clone()]) && decode_run(text, run.clone()).is_some()) || may_be_archive(&text[run])
+}
+
+/// An encoded archive is at least this long: a gzip member's header and trailer alone are 18
+/// bytes (24 characters).
+const MIN_ARCHIVE_RUN: usize = 28;
+
+/// Whether a base64 run begins like an archive or a compressed stream that anteater opens (zip,
+/// 7z, xz, bzip2, zstd, lz4, gzip, zlib), in either alphabet: a text holding one encoded (a
+/// Kubernetes `binaryData` value, a data URI, a CI variable) holds its members too.
+fn may_be_archive(run: &[u8]) -> bool {
+    const MAGICS: [&[u8]; 6] = [b"UEsDB", b"N3q8ryc", b"/Td6WFo", b"Qlpo", b"KLUv/", b"BCJNG"];
+    let url_safe = |b: u8| match b {
+        b'/' => b'_',
+        b'+' => b'-',
+        other => other,
+    };
+    run.len() >= MIN_ARCHIVE_RUN
+        && (compressed_base64(run)
+            || MAGICS.iter().any(|magic| {
+                run.starts_with(magic)
+                    || run.iter().zip(magic.iter()).all(|(&b, &m)| b == url_safe(m))
+                        && run.len() >= magic.len()
+            }))
+}
+
+/// The bytes of the archive or compressed stream a base64 run of `text` encodes, if it is one
+/// that anteater opens (`archive::format` tells); its members are inspected as a file's.
+fn archive_run(text: &[u8], run: Range<usize>) -> Option<Vec<u8>> {
+    let digits = &text[run];
+    if !may_be_archive(digits) {
+        return None;
+    }
+    let bytes = decode_base64(digits)?;
+    let first_block = &bytes[..bytes.len().min(crate::inspect::binary::FIRST_BLOCK)];
+    crate::inspect::archive::format(first_block).map(|_| bytes)
+}
+
+/// The bytes a base64 run stands for, in whichever alphabet it is written; None when it mixes
+/// the two (a path or an identifier, not one encoding) or does not decode.
+fn decode_base64(digits: &[u8]) -> Option<Vec<u8>> {
+    let url_safe = digits.iter().any(|b| matches!(b, b'-' | b'_'));
+    let standard = digits.iter().any(|b| matches!(b, b'+' | b'/'));
+    if url_safe && standard {
+        return None;
+    }
+    // A run of 4n+1 characters cannot be base64 whole: its last character is not part of it.
+    let usable = if digits.len() % 4 == 1 {
+        &digits[..digits.len() - 1]
+    } else {
+        digits
+    };
+    let engine = if url_safe { &URL_SAFE } else { &STANDARD };
+    engine.decode(usable).ok()
 }
 
 /// Whether a run may encode ASCII text, told without decoding it: text's bytes are 0x20..0x7E
@@ -193,13 +248,17 @@ fn decode_base32(digits: &[u8]) -> Option<Vec<u8>> {
     engine.decode(&digits[..usable]).ok()
 }
 
-/// `line` with each run that decodes to text replaced by that text, and what it was.
-pub(super) fn decode_runs(line: &[u8]) -> Option<(Vec<u8>, Undone)> {
+/// `line` with each run that decodes to text replaced by that text, and what it was. Runs that
+/// encode an archive instead are added to `archives` (each once).
+pub(super) fn decode_runs(line: &[u8], archives: &mut Vec<Vec<u8>>) -> Option<(Vec<u8>, Undone)> {
     let mut out = Vec::new();
     let mut undone = Undone::default();
     let mut copied = 0;
     for run in runs(line) {
         let Some((text, how, consumed)) = decode_run(line, run.clone()) else {
+            if let Some(archive) = archive_run(line, run).filter(|archive| !archives.contains(archive)) {
+                archives.push(archive);
+            }
             continue;
         };
         out.extend_from_slice(&line[copied..run.start]);
@@ -236,19 +295,7 @@ fn decode_run(text: &[u8], run: Range<usize>) -> Option<(Vec<u8>, Undone, usize)
         }
     }
     let padding = text[run.end..].iter().take(2).take_while(|&&b| b == b'=').count();
-    let url_safe = digits.iter().any(|b| matches!(b, b'-' | b'_'));
-    let standard = digits.iter().any(|b| matches!(b, b'+' | b'/'));
-    if url_safe && standard {
-        return None; // Two alphabets: a path or an identifier, not one encoding.
-    }
-    // A run of 4n+1 characters cannot be base64 whole: its last character is not part of it.
-    let usable = if digits.len() % 4 == 1 {
-        &digits[..digits.len() - 1]
-    } else {
-        digits
-    };
-    let engine = if url_safe { &URL_SAFE } else { &STANDARD };
-    let mut bytes = engine.decode(usable).ok()?;
+    let mut bytes = decode_base64(digits)?;
     if let Some(narrow) = utf16_ascii(&bytes) {
         bytes = narrow;
     }

@@ -96,6 +96,17 @@ pub struct Decoded {
     /// Per decoded line of the window (1-based, in order): the window's lines it was read from
     /// and what was undone.
     lines: Vec<(u32, RangeInclusive<u32>, Undone)>,
+    /// Archives and compressed streams found encoded on the window's lines: the inspector opens
+    /// them as it opens an archive file.
+    pub archives: Vec<EncodedArchive>,
+}
+
+/// An archive (or a compressed stream) encoded in base64 on some lines of a window.
+#[derive(Debug)]
+pub struct EncodedArchive {
+    /// The window's lines it was read from.
+    pub lines: RangeInclusive<u32>,
+    pub bytes: Vec<u8>,
 }
 
 impl Decoded {
@@ -128,6 +139,7 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
     }
     let mut out = Vec::new();
     let mut lines = Vec::new();
+    let mut archives = Vec::new();
     // The copy is written up to `done` (a line start of `text`), as line `line` (1-based).
     let mut done = 0;
     let mut line: u32 = 1;
@@ -151,17 +163,22 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         if continued > 0 && quoted_printable {
             undone.add(Undone::ESCAPES);
         }
-        let mut decoded = undo(&logical, quoted_printable, &mut undone);
+        let mut encoded = Vec::new();
+        let mut decoded = undo(&logical, quoted_printable, &mut undone, &mut encoded);
         let mut first = line;
         let mut last = line.saturating_add(u32::try_from(continued).unwrap_or(u32::MAX));
         if let Some(pair) = pairs::assignment(text, start, end, NEIGHBOURS) {
-            let assignment = undo(&pair.assignment, quoted_printable, &mut undone);
+            let assignment = undo(&pair.assignment, quoted_printable, &mut undone, &mut encoded);
             decoded.push(b'\t');
             decoded.extend_from_slice(&assignment);
             undone.add(Undone::PAIR);
             first = first.saturating_sub(u32::try_from(pair.lines_before).unwrap_or(u32::MAX));
             last = last.saturating_add(u32::try_from(pair.lines_after).unwrap_or(u32::MAX));
         }
+        archives.extend(encoded.into_iter().map(|bytes| EncodedArchive {
+            lines: first.max(1)..=last,
+            bytes,
+        }));
         let line_end = end.min(text.len());
         let newlines = memchr::memchr_iter(b'\n', &text[start..line_end]).count();
         if !undone.is_empty() {
@@ -180,11 +197,15 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         line = line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
         done = line_end;
     }
-    if lines.is_empty() {
+    if lines.is_empty() && archives.is_empty() {
         return None;
     }
     write_gap(&mut out, &text[done..], &mut key_lines);
-    Some(Decoded { text: out, lines })
+    Some(Decoded {
+        text: out,
+        lines,
+        archives,
+    })
 }
 
 /// How many lines after a decoded key header are copied as they are: a 4096-bit RSA key's body
@@ -227,8 +248,9 @@ fn write_gap(out: &mut Vec<u8>, gap: &[u8], key_lines: &mut usize) {
 /// reads as QP), then invisible characters and full-width letters, joined literals, strings
 /// assembled from lists or codes, reversed or rot13 strings, and base64, base32 or hex runs up
 /// to three times (a value encoded again and again). Decoded line breaks are written `\n`, as
-/// escaped strings write them, so that the copy keeps its lines.
-fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
+/// escaped strings write them, so that the copy keeps its lines. Archives found encoded are
+/// added to `archives`.
+fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone, archives: &mut Vec<Vec<u8>>) -> Vec<u8> {
     let mut current = line.to_vec();
     if let Some(plain) = escapes::without_control_sequences(&current) {
         current = plain;
@@ -273,7 +295,7 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone) -> Vec<u8> {
         undone.add(how);
     }
     for _ in 0..3 {
-        let Some((decoded, how)) = encodings::decode_runs(&current) else {
+        let Some((decoded, how)) = encodings::decode_runs(&current, archives) else {
             break;
         };
         current = decoded;

@@ -187,8 +187,53 @@ fn an_inflated_bomb_stops_at_its_limit_and_bytes_are_left_alone() {
     let bomb = vec![b'a'; 4 << 20];
     let lines = decoded_lines(&format!("b: {}\n", compressed(&bomb, true)));
     assert!(lines[0].len() <= (1 << 20) + 3, "{} bytes", lines[0].len());
+    // Compressed bytes that are no text are left out of the copy, and handed on as a
+    // compressed stream for the inspector to open (as it opens a `.zz` file).
     let binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
-    assert!(decoded_lines(&format!("b: {}\n", compressed(&binary, false))).is_empty());
+    let text = format!("b: {}\n", compressed(&binary, false));
+    assert!(decoded_lines(&text).iter().all(String::is_empty));
+    let decoded = decode(text.as_bytes()).expect("an encoded stream");
+    assert_eq!(decoded.archives.len(), 1);
+    assert_eq!(decoded.archives[0].lines, 1..=1);
+}
+
+#[test]
+fn archives_in_base64_are_handed_on_in_either_alphabet_and_wrapped() {
+    use base64::Engine as _;
+    let zip = {
+        let mut zip = b"PK\x03\x04".to_vec();
+        zip.extend((0..200u8).map(|n| n.wrapping_mul(7)));
+        zip
+    };
+    let standard = base64::engine::general_purpose::STANDARD.encode(&zip);
+    let url_safe = base64::engine::general_purpose::URL_SAFE.encode(&zip);
+    let wrapped: String = standard
+        .as_bytes()
+        .chunks(76)
+        .map(|line| format!("  {}\n", String::from_utf8_lossy(line)))
+        .collect();
+    for (text, lines) in [
+        (format!("data:application/zip;base64,{standard}\n"), 1..=1),
+        (format!("x\nblob = \"{url_safe}\"\n"), 2..=2),
+        (
+            format!("payload: |\n{wrapped}"),
+            2..=1 + wrapped.lines().count() as u32,
+        ),
+    ] {
+        let decoded = decode(text.as_bytes()).expect(&text);
+        assert_eq!(decoded.archives.len(), 1, "{text}");
+        assert_eq!(decoded.archives[0].bytes, zip, "{text}");
+        assert_eq!(decoded.archives[0].lines, lines, "{text}");
+    }
+    // Random bytes in base64, and an identifier that begins like a zip, are no archives.
+    let random: Vec<u8> = (0..200u32)
+        .map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let text = format!(
+        "v = {}\nUEsDBuilderFactoryConfigurationProvider\n",
+        base64::engine::general_purpose::STANDARD.encode(&random)
+    );
+    assert!(decode(text.as_bytes()).is_none_or(|decoded| decoded.archives.is_empty()));
 }
 
 #[test]

@@ -1,0 +1,108 @@
+//! Never a false pass, round eleven (issue 18, attacking again): archives that a text holds
+//! encoded.
+//! - An archive or a compressed stream written in base64 inside a text passed every mode: a
+//!   zip in a JSON string or a data URI, a tar.gz in a Kubernetes `binaryData` value, `base64`'s
+//!   output wrapped at 76 characters. Only gzip and zlib holding plain text were read; what they
+//!   inflate to when it is an archive (a tar), and every other format, was not. Such an archive
+//!   is now opened as a member of the file, `file!/line-N.base64`, by the same inspector as an
+//!   archive file, within the same bounds.
+//!
+//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+
+use base64::Engine as _;
+
+use crate::support::compress;
+use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::seeded::github_token;
+
+fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn an_archive_encoded_in_base64_in_a_text_is_opened() {
+    let token = github_token(21);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let files: &[(&str, &[u8])] = &[("etc/app.conf", &config)];
+    let zip = base64(&compress::zip(files));
+    let tar_gz = base64(&compress::gzip(&compress::tar(files)));
+    let wrapped: String = base64(&compress::xz(&compress::tar(files)))
+        .as_bytes()
+        .chunks(76)
+        .map(|line| format!("{}\n", String::from_utf8_lossy(line)))
+        .collect();
+    let cases = [
+        (
+            "bundle.json",
+            format!("{{\"bundle\": \"{zip}\"}}\n"),
+            "bundle.json!/line-1.base64!/etc/app.conf",
+        ),
+        (
+            "page.html",
+            format!("<a href=\"data:application/zip;base64,{zip}\">get it</a>\n"),
+            "page.html!/line-1.base64!/etc/app.conf",
+        ),
+        (
+            "configmap.yaml",
+            format!("apiVersion: v1\nkind: ConfigMap\nbinaryData:\n  app.tgz: {tar_gz}\n"),
+            "configmap.yaml!/line-4.base64!/line-4.base64!/etc/app.conf",
+        ),
+        (
+            "payload.b64",
+            wrapped,
+            "payload.b64!/line-1.base64!/line-1.base64!/etc/app.conf",
+        ),
+    ];
+    for (name, text, inner) in cases {
+        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", &token);
+        for (mode, run) in in_every_mode(&[(name, text.into_bytes())]) {
+            assert!(
+                run.stdout.contains(inner),
+                "{name} {mode}: the finding is not named {inner}\n{}",
+                run.all_output()
+            );
+        }
+    }
+}
+
+#[test]
+fn an_encoded_archive_that_cannot_be_opened_is_never_passed_and_a_clean_one_passes() {
+    let clean = compress::zip(&[("README", b"nothing to see\n")]);
+    let text = format!("{{\"bundle\": \"{}\"}}\n", base64(&clean));
+    for (mode, run) in in_every_mode(&[("bundle.json", text.into_bytes())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+    let mut broken = compress::zip(&[("etc/app.conf", &[b'x'; 4000][..])]);
+    broken.truncate(broken.len() / 2);
+    let text = format!("{{\"bundle\": \"{}\"}}\n", base64(&broken));
+    for (mode, run) in in_every_mode(&[("bundle.json", text.into_bytes())]) {
+        assert_eq!(run.code, 2, "{mode}: {}", run.all_output());
+        assert!(
+            run.all_output().contains("bundle.json!/line-1.base64"),
+            "{mode}: {}",
+            run.all_output()
+        );
+    }
+}
+
+#[test]
+fn an_encoded_archive_on_an_unchanged_line_is_not_the_change() {
+    let token = github_token(22);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let zip = base64(&compress::zip(&[("etc/app.conf", &config)]));
+    let repo = crate::support::git_repo::GitRepo::new();
+    repo.write(
+        "bundle.json",
+        format!("{{\n\"bundle\": \"{zip}\",\n\"version\": 1\n}}\n").as_bytes(),
+    );
+    let base = repo.commit("base");
+    repo.write(
+        "bundle.json",
+        format!("{{\n\"bundle\": \"{zip}\",\n\"version\": 2\n}}\n").as_bytes(),
+    );
+    repo.commit("the change");
+    let run = crate::support::every_mode::scan(&repo, &["--diff", base.as_str()]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let run = crate::support::every_mode::scan(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+}
