@@ -6,6 +6,9 @@
 //!   inflate to when it is an archive (a tar), and every other format, was not. Such an archive
 //!   is now opened as a member of the file, `file!/line-N.base64`, by the same inspector as an
 //!   archive file, within the same bounds.
+//! - An AWS access key id right after a `/`, a `-` or a `+` passed: in a Hadoop-style URL
+//!   (`s3a://AKIA…:…@bucket`), a path (a symbolic link to `/home/AKIA…/`), a name joined by a
+//!   dash. The rule's guard rejected those characters as well as word characters.
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
@@ -103,6 +106,24 @@ fn an_encoded_archive_on_an_unchanged_line_is_not_the_change() {
     repo.commit("the change");
     let run = crate::support::every_mode::scan(&repo, &["--diff", base.as_str()]);
     assert_eq!(run.code, 0, "{}", run.all_output());
+    let run = crate::support::every_mode::scan(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+}
+
+#[test]
+fn an_aws_key_id_after_a_slash_a_dash_or_a_plus_is_found() {
+    let key_id = crate::support::seeded::aws_key_id(23);
+    for text in [
+        format!("fs.s3a.endpoint = s3a://{key_id}:unused@bucket/warehouse\n"),
+        format!("see /home/ops/{key_id}/credentials\n"),
+        format!("deploy-{key_id}\n"),
+        format!("x+{key_id}\n"),
+    ] {
+        fails_everywhere(&[("notes.txt", text.into_bytes())], "aws-access-key-id", &key_id);
+    }
+    // A key id written by a symbolic link: its target is the link's content in git.
+    let repo = crate::support::git_repo::GitRepo::new();
+    std::os::unix::fs::symlink(format!("/home/{key_id}/creds"), repo.path().join("creds")).unwrap();
     let run = crate::support::every_mode::scan(&repo, &[]);
     assert_eq!(run.code, 1, "{}", run.all_output());
 }

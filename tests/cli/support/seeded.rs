@@ -84,6 +84,16 @@ pub fn github_token(n: u64) -> String {
     let checksum = anteater::testing::base62_crc32(random.as_bytes());
     format!("ghp_{random}{checksum}") // fake-secret-for-tests
 }
+/// An AWS access key id: `AKIA` and 16 base32 characters, different for every `n`.
+pub fn aws_key_id(n: u64) -> String {
+    let mut rng = Rng(n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xa115);
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let body: String = (0..16)
+        .map(|_| alphabet[rng.below(alphabet.len())] as char)
+        .collect();
+    format!("AKIA{body}") // fake-secret-for-tests
+}
+
 /// `lines` lines of a PEM body: base64 made from a counter, 64 characters a line (the last may
 /// be shorter), different for every `n`.
 pub fn pem_body(n: u64, lines: usize) -> Vec<String> {
