@@ -373,7 +373,7 @@ mod tests {
             "https://hooks.zapier.com/hooks/catch/1234567/abc1de2/",
             "https://example.webhook.office.com/webhookb2/a-b@c-d/IncomingWebhook/e/f",
             "https://chat.example.org/hooks/abcdefghijklm",
-            "https://AKIAZ7QW3RT5YU2IOP4L.example.com/",
+            "https://AKIAZ7QW3RT5YU2IOP4L.example.com/", // fake-secret-for-tests
             "https://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.ngrok.example/x", // fake-secret-for-tests
         ] {
             assert!(url_values(url).is_empty(), "{url}");
