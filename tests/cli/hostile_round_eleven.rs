@@ -9,6 +9,9 @@
 //! - An AWS access key id right after a `/`, a `-` or a `+` passed: in a Hadoop-style URL
 //!   (`s3a://AKIA…:…@bucket`), a path (a symbolic link to `/home/AKIA…/`), a name joined by a
 //!   dash. The rule's guard rejected those characters as well as word characters.
+//! - A token cut by a line continuation passed: a shell or a Dockerfile drops a backslash before
+//!   a line break inside a word (`ghp_…\` and the rest at the next line's start), PowerShell
+//!   continues a line with a backtick and VB with `_` after a space (`"ghp_…" + \``).
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
@@ -126,4 +129,33 @@ fn an_aws_key_id_after_a_slash_a_dash_or_a_plus_is_found() {
     std::os::unix::fs::symlink(format!("/home/{key_id}/creds"), repo.path().join("creds")).unwrap();
     let run = crate::support::every_mode::scan(&repo, &[]);
     assert_eq!(run.code, 1, "{}", run.all_output());
+}
+
+#[test]
+fn a_token_cut_by_a_line_continuation_is_found() {
+    let token = github_token(24);
+    let (head, rest) = token.split_at(14);
+    for (name, text) in [
+        (
+            "deploy.sh",
+            format!("#!/bin/sh\nexport GITHUB_TOKEN={head}\\\n{rest}\n"),
+        ),
+        (
+            "Dockerfile",
+            format!("FROM alpine\nENV GITHUB_TOKEN={head}\\\n{rest}\n"),
+        ),
+        ("C/token.h", format!("#define TOKEN \"{head}\\\n{rest}\"\n")),
+        ("deploy.ps1", format!("$token = \"{head}\" + `\n    \"{rest}\"\n")),
+        (
+            "Module.vb",
+            format!("Dim token = \"{head}\" & _\n    \"{rest}\"\n"),
+        ),
+    ] {
+        fails_everywhere(&[(name, text.into_bytes())], "github-token", &token);
+    }
+    // Continued command lines join no words.
+    let script = "docker run \\\n  --rm \\\n  -e MODE=fast image:latest\n";
+    for (mode, run) in in_every_mode(&[("run.sh", script.as_bytes().to_vec())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
 }

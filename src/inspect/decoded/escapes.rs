@@ -4,10 +4,13 @@
 use super::encodings::hits_where;
 
 /// The escapes (`\u`, `\U`, `\x`, three-digit octal, `%XX`, `&#`/named entities) among a
-/// chunk's `\`, `%` and `&` (`candidates`, bits of the chunk at `base`), as bits of that chunk.
+/// chunk's `\`, `%` and `&` (`candidates`, bits of the chunk at `base`), as bits of that chunk;
+/// and the backslashes that continue a word on the next line (`literals::word_continues`).
 #[inline]
 pub(super) fn escape_hits(text: &[u8], base: usize, candidates: u64) -> u64 {
-    hits_where(candidates, |bit| escape_at(text, base + bit).is_some())
+    hits_where(candidates, |bit| {
+        escape_at(text, base + bit).is_some() || super::literals::word_continues(text, base + bit)
+    })
 }
 
 /// The escape at `at`: the bytes it stands for and its length.

@@ -134,8 +134,14 @@ fn continues(text: &[u8], at: usize) -> Option<usize> {
     let after = skip_spaces(text, at + 1);
     let op = operator(&text[after..]);
     let mut end = skip_spaces(text, after + op);
-    let backslash = op == 0 && text.get(end) == Some(&b'\\');
-    if backslash {
+    // A line continued by `\` (C's macros, Python, shells), or after a space by PowerShell's
+    // backtick or VB's `_` (`"…" + \``, `"…" & _`).
+    let marker = match text.get(end) {
+        Some(b'\\') => op == 0,
+        Some(b'`' | b'_') => matches!(text[end - 1], b' ' | b'\t'),
+        _ => false,
+    };
+    if marker {
         end += 1;
     }
     if text.get(end) == Some(&b'\r') {
@@ -145,7 +151,7 @@ fn continues(text: &[u8], at: usize) -> Option<usize> {
         return None;
     }
     let next = skip_spaces(text, end + 1);
-    let next_op = if op == 0 && !backslash {
+    let next_op = if op == 0 && !marker {
         operator(&text[next..])
     } else {
         0
@@ -165,7 +171,7 @@ pub(super) fn logical_line(text: &[u8], start: usize, max: usize) -> (Vec<u8>, u
     let mut end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |nl| start + nl);
     let mut continued = 0;
     while continued < max && end < text.len() {
-        let line = &text[start..end];
+        let line = without_marker(&text[start..end]);
         let Some(last_quote) = line.iter().rposition(|b| QUOTES.contains(b)) else {
             break;
         };
@@ -181,15 +187,62 @@ pub(super) fn logical_line(text: &[u8], start: usize, max: usize) -> (Vec<u8>, u
             logical.push(b' ');
         }
         let part = part.strip_suffix(b"\r").unwrap_or(part);
-        let trimmed = part.trim_ascii_end();
-        let part = if index < continued && trimmed.ends_with(b"\\") {
-            &trimmed[..trimmed.len() - 1]
+        let part = if index < continued {
+            without_marker(part)
         } else {
             part
         };
         logical.extend_from_slice(part);
     }
     (logical, end, continued)
+}
+
+/// `line` without the marker that continues it on the next (`\`, or after a space PowerShell's
+/// backtick or VB's `_`) and the spaces around it.
+fn without_marker(line: &[u8]) -> &[u8] {
+    let trimmed = line.trim_ascii_end();
+    match trimmed {
+        [rest @ .., b'\\'] => rest,
+        [rest @ .., b' ' | b'\t', b'`' | b'_'] => rest,
+        _ => line,
+    }
+}
+
+/// The line starting at `start` joined with the lines that continue a word it ends in (at most
+/// `max` more): a shell, a Dockerfile or C drop a backslash before a line break, so `ghp_…\`
+/// and a next line starting with the rest (at its first column) are one word. Where that text
+/// ends, and how many lines were joined; None when the line does not end so.
+pub(super) fn continued_word(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
+    let mut logical = Vec::new();
+    let mut from = start;
+    let mut continued = 0;
+    loop {
+        let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl);
+        let line = &text[from..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if continued < max && word_continues(text, from + line.len().saturating_sub(1)) {
+            logical.extend_from_slice(&line[..line.len() - 1]);
+            from = end + 1;
+            continued += 1;
+        } else {
+            logical.extend_from_slice(line);
+            return (continued > 0).then_some((logical, end, continued));
+        }
+    }
+}
+
+/// Whether the byte at `at` is a backslash that ends its line inside a word: a word byte before
+/// it, and one opening the next line.
+pub(super) fn word_continues(text: &[u8], at: usize) -> bool {
+    if text.get(at) != Some(&b'\\') || at == 0 || !is_word(text[at - 1]) {
+        return false;
+    }
+    let after = match text.get(at + 1..) {
+        Some([b'\r', b'\n', ..]) => at + 3,
+        Some([b'\n', ..]) => at + 2,
+        _ => return false,
+    };
+    text.get(after).copied().is_some_and(is_word)
 }
 
 /// The quoted literals of `line`, quotes included, left to right (a backslash escapes the

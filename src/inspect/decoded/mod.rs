@@ -155,11 +155,16 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         let soft_broken = quoted_printable
             .then(|| escapes::soft_broken_line(text, start, CONTINUED_LINES))
             .flatten();
+        let mut undone = Undone::default();
         let (logical, end, continued) = soft_broken
             .or_else(|| encodings::wrapped_base64(text, start, encodings::WRAPPED_LINES))
             .or_else(|| parts::logical_line(text, start, CONTINUED_LINES))
+            .or_else(|| {
+                let joined = literals::continued_word(text, start, CONTINUED_LINES)?;
+                undone.add(Undone::JOINED);
+                Some(joined)
+            })
             .unwrap_or_else(|| literals::logical_line(text, start, CONTINUED_LINES));
-        let mut undone = Undone::default();
         if continued > 0 && quoted_printable {
             undone.add(Undone::ESCAPES);
         }

@@ -366,3 +366,20 @@ fn terminal_colour_codes_read_as_spaces() {
     // An ESC that starts no control sequence is left as it is.
     assert_eq!(escapes::without_control_sequences(b"a\x1bb \x1b[12"), None);
 }
+
+#[test]
+fn a_word_continued_by_a_backslash_and_literals_by_powershell_or_vb_markers_are_joined() {
+    let lines = decoded_lines("export T=ghp_abc\\\ndef\\\r\nxyz\nnext\n");
+    assert_eq!(lines[0], "export T=ghp_abcdefxyz");
+    let lines = decoded_lines("$t = \"ghp_abc\" + `\n  \"def\"\n");
+    assert_eq!(lines[0], "$t = \"ghp_abcdef\"");
+    let lines = decoded_lines("Dim t = \"ghp_abc\" & _\n  \"def\"\n");
+    assert_eq!(lines[0], "Dim t = \"ghp_abcdef\"");
+    // A continuation after a space, or before an indented line, joins no word.
+    assert!(decoded_lines("docker run \\\n  --rm image\n")
+        .iter()
+        .all(String::is_empty));
+    assert!(decoded_lines("cmd --flag value\\\n  --other\n")
+        .iter()
+        .all(String::is_empty));
+}
