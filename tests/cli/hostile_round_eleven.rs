@@ -12,6 +12,8 @@
 //! - A token cut by a line continuation passed: a shell or a Dockerfile drops a backslash before
 //!   a line break inside a word (`ghp_…\` and the rest at the next line's start), PowerShell
 //!   continues a line with a backtick and VB with `_` after a space (`"ghp_…" + \``).
+//! - A zip whose members are compressed with bzip2 (as 7-Zip can write) was exit 2: its
+//!   members could not be read. They are now.
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
@@ -157,5 +159,20 @@ fn a_token_cut_by_a_line_continuation_is_found() {
     let script = "docker run \\\n  --rm \\\n  -e MODE=fast image:latest\n";
     for (mode, run) in in_every_mode(&[("run.sh", script.as_bytes().to_vec())]) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
+
+#[test]
+fn a_zip_with_bzip2_members_is_opened() {
+    let token = github_token(25);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let zip = compress::zip_with(zip::CompressionMethod::Bzip2, &[("etc/app.conf", &config)]);
+    fails_everywhere(&[("bundle.zip", zip.clone())], "github-token", &token);
+    for (mode, run) in in_every_mode(&[("bundle.zip", zip)]) {
+        assert!(
+            run.stdout.contains("bundle.zip!/etc/app.conf"),
+            "{mode}: {}",
+            run.all_output()
+        );
     }
 }

@@ -54,12 +54,16 @@ pub fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// A zip of `files`, each member deflated.
 pub fn zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(zip::CompressionMethod::Deflated, files)
+}
+
+/// A zip archive of `files`, each member compressed by `method`.
+pub fn zip_with(method: zip::CompressionMethod, files: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write;
     let mut out = std::io::Cursor::new(Vec::new());
     let mut writer = zip::ZipWriter::new(&mut out);
     for (name, bytes) in files {
-        let options =
-            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
         writer.start_file(*name, options).unwrap();
         writer.write_all(bytes).unwrap();
     }
