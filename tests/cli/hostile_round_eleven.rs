@@ -12,6 +12,8 @@
 //! - A token cut by a line continuation passed: a shell or a Dockerfile drops a backslash before
 //!   a line break inside a word (`ghp_…\` and the rest at the next line's start), PowerShell
 //!   continues a line with a backtick and VB with `_` after a space (`"ghp_…" + \``).
+//! - A file in LZMA's own container (`.lzma`, `.tlz`: older than xz, and without a signature)
+//!   passed: it was searched as a binary only. Its header's fields tell it now.
 //! - A zip whose members are compressed with bzip2 (as 7-Zip can write) was exit 2: its
 //!   members could not be read. They are now.
 //!
@@ -171,6 +173,21 @@ fn a_zip_with_bzip2_members_is_opened() {
     for (mode, run) in in_every_mode(&[("bundle.zip", zip)]) {
         assert!(
             run.stdout.contains("bundle.zip!/etc/app.conf"),
+            "{mode}: {}",
+            run.all_output()
+        );
+    }
+}
+
+#[test]
+fn an_lzma_file_is_opened() {
+    let token = github_token(26);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let tlz = compress::lzma(&compress::tar(&[("etc/app.conf", &config)]));
+    fails_everywhere(&[("backup.tlz", tlz.clone())], "github-token", &token);
+    for (mode, run) in in_every_mode(&[("backup.tlz", tlz)]) {
+        assert!(
+            run.stdout.contains("backup.tlz!/backup.tar!/etc/app.conf"),
             "{mode}: {}",
             run.all_output()
         );

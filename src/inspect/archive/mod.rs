@@ -113,6 +113,9 @@ pub enum Codec {
     Lz4,
     /// A bare zlib stream: a git loose object, a `.zz` file, what `zlib.compress` writes.
     Zlib,
+    /// LZMA's own container (`.lzma`, `.tlz`), older than xz: `lzma`, `xz --format=lzma` and
+    /// 7-Zip's SDK write it.
+    Lzma,
 }
 
 impl Codec {
@@ -126,6 +129,7 @@ impl Codec {
             Codec::Zstd => &[(".tzst", ".tar"), (".zst", ""), (".zstd", "")],
             Codec::Lz4 => &[(".lz4", "")],
             Codec::Zlib => &[(".zlib", ""), (".zz", "")],
+            Codec::Lzma => &[(".tlz", ".tar"), (".lzma", "")],
         }
     }
 }
@@ -159,6 +163,8 @@ pub fn format(first_block: &[u8]) -> Option<Format> {
         Some(Format::Cpio)
     } else if is_zlib(first_block) {
         Some(Format::Compressed(Codec::Zlib))
+    } else if is_lzma_alone(first_block) {
+        Some(Format::Compressed(Codec::Lzma))
     } else {
         None
     }
@@ -194,6 +200,24 @@ fn is_bzip2(first_block: &[u8]) -> bool {
         && first_block.starts_with(b"BZh")
         && (b'1'..=b'9').contains(&first_block[3])
         && (first_block[4..10] == BLOCK || first_block[4..10] == END)
+}
+
+/// An LZMA-alone header. It has no signature, so its fields must be what encoders write: the
+/// properties byte 0x5D (lc=3, lp=0, pb=2, every encoder's default), a dictionary of 2^n or
+/// 2^n + 2^(n-1) bytes from 4 KiB to 1.5 GiB, and an unpacked size either unknown (all ones) or
+/// under 1 TiB; then the range coder's first byte, which is always 0.
+fn is_lzma_alone(first_block: &[u8]) -> bool {
+    let Some(header) = first_block.get(..14) else {
+        return false;
+    };
+    let dictionary = u32::from_le_bytes([header[1], header[2], header[3], header[4]]);
+    let size = u64::from_le_bytes(header[5..13].try_into().expect("eight bytes"));
+    let power = |n: u32| n.is_power_of_two() || (n % 3 == 0 && (n / 3).is_power_of_two());
+    header[0] == 0x5D
+        && (4 << 10..=3 << 29).contains(&dictionary)
+        && power(dictionary)
+        && (size == u64::MAX || size < 1 << 40)
+        && header[13] == 0
 }
 
 /// The most a zip's end record stands from the end of its file: the record's 22 bytes and a
@@ -416,6 +440,9 @@ fn compressed_member(
     Ok(())
 }
 
+/// The most an LZMA-alone stream's dictionary may take, as for 7z (`sevenz.rs`).
+const LZMA_MEMORY: usize = 128 << 20;
+
 /// Decodes every stream in `input` (one after another) into `output`.
 fn decode(codec: Codec, input: &mut impl BufRead, output: &mut impl Write) -> std::io::Result<()> {
     match codec {
@@ -435,6 +462,22 @@ fn decode(codec: Codec, input: &mut impl BufRead, output: &mut impl Write) -> st
                 return Ok(());
             }
         },
+        // One stream; the dictionary it declares is bounded like a 7z archive's.
+        Codec::Lzma => {
+            let options = lzma_rs::decompress::Options {
+                memlimit: Some(LZMA_MEMORY),
+                ..Default::default()
+            };
+            lzma_rs::lzma_decompress_with_options(&mut *input, output, &options)
+                .map_err(std::io::Error::other)?;
+            // The container has no concatenation: bytes after the stream are not read, so
+            // the member would be a part passed off as the whole.
+            if input.fill_buf()?.is_empty() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("bytes after the stream's end"))
+            }
+        }
         Codec::Xz => {
             loop {
                 lzma_rs::xz_decompress(input, output).map_err(std::io::Error::other)?;

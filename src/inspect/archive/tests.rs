@@ -60,16 +60,18 @@ fn compressed(codec: Codec, bytes: &[u8]) -> Vec<u8> {
         Codec::Zstd => compress::zstd(bytes),
         Codec::Lz4 => compress::lz4(bytes),
         Codec::Zlib => compress::zlib(bytes),
+        Codec::Lzma => compress::lzma(bytes),
     }
 }
 
-const CODECS: [Codec; 6] = [
+const CODECS: [Codec; 7] = [
     Codec::Gzip,
     Codec::Xz,
     Codec::Bzip2,
     Codec::Zstd,
     Codec::Lz4,
     Codec::Zlib,
+    Codec::Lzma,
 ];
 
 fn decoded(codec: Codec, stream: &[u8], own_name: &str, limits: Limits) -> Result<Vec<Member>, String> {
@@ -110,6 +112,8 @@ fn a_compressed_tar_holds_a_tar_named_after_the_file() {
         (Codec::Zstd, "r.tar.zst", "r.tar"),
         (Codec::Zstd, "r.tzst", "r.tar"),
         (Codec::Lz4, "r.tar.lz4", "r.tar"),
+        (Codec::Lzma, "r.tlz", "r.tar"),
+        (Codec::Lzma, "r.tar.lzma", "r.tar"),
     ] {
         let found = decoded(codec, &compressed(codec, b"x"), own, LIMITS).unwrap();
         assert_eq!(found[0].name, inner, "{own}");
@@ -122,11 +126,14 @@ fn concatenated_streams_are_one_member_or_an_error_never_a_part() {
         let mut stream = compressed(codec, b"first part\n");
         stream.extend(compressed(codec, b"second part\n"));
         let found = decoded(codec, &stream, "x.log", LIMITS);
-        if codec == Codec::Xz {
-            // The xz decoder reads one stream: more is an error (the scan is incomplete),
-            // never the first part passed off as the whole.
+        if matches!(codec, Codec::Xz | Codec::Lzma) {
+            // The xz and LZMA decoders read one stream: more is an error (the scan is
+            // incomplete), never the first part passed off as the whole.
             let err = found.map(|_| ()).unwrap_err();
-            assert!(err.contains("x.log: not a readable Xz stream"), "{err}");
+            assert!(
+                err.contains(&format!("x.log: not a readable {codec:?} stream")),
+                "{err}"
+            );
         } else {
             assert_eq!(found.unwrap()[0].bytes, b"first part\nsecond part\n", "{codec:?}");
         }
@@ -137,9 +144,11 @@ fn concatenated_streams_are_one_member_or_an_error_never_a_part() {
 fn a_compressed_bomb_is_refused_for_every_codec() {
     let zeros = vec![0u8; 8 << 20];
     for codec in CODECS {
-        // lzma-rs's encoder stores rather than compresses: the xz bomb is one `xz -9` made.
+        // lzma-rs's encoder stores rather than compresses: the xz and LZMA bombs are ones
+        // `xz -9` made.
         let bomb = match codec {
             Codec::Xz => include_bytes!("../../../tests/fixtures/archives/zeros-8m.xz").to_vec(),
+            Codec::Lzma => include_bytes!("../../../tests/fixtures/archives/zeros-8m.lzma").to_vec(),
             _ => compressed(codec, &zeros),
         };
         let err = decoded(codec, &bomb, "z.bin", LIMITS).map(|_| ()).unwrap_err();
@@ -364,6 +373,7 @@ fn mutated_archives_of_every_format_never_panic() {
         (Format::Compressed(Codec::Zstd), compress::zstd(b"token = 1\n")),
         (Format::Compressed(Codec::Lz4), compress::lz4(b"token = 1\n")),
         (Format::Compressed(Codec::Zlib), compress::zlib(b"token = 1\n")),
+        (Format::Compressed(Codec::Lzma), compress::lzma(b"token = 1\n")),
     ];
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move |below: usize| {

@@ -156,10 +156,12 @@ pub(super) fn run_decodes(text: &[u8], run: Range<usize>) -> bool {
 const MIN_ARCHIVE_RUN: usize = 28;
 
 /// Whether a base64 run begins like an archive or a compressed stream that anteater opens (zip,
-/// 7z, xz, bzip2, zstd, lz4, gzip, zlib), in either alphabet: a text holding one encoded (a
-/// Kubernetes `binaryData` value, a data URI, a CI variable) holds its members too.
+/// 7z, xz, bzip2, zstd, lz4, LZMA, gzip, zlib), in either alphabet: a text holding one encoded
+/// (a Kubernetes `binaryData` value, a data URI, a CI variable) holds its members too.
 fn may_be_archive(run: &[u8]) -> bool {
-    const MAGICS: [&[u8]; 6] = [b"UEsDB", b"N3q8ryc", b"/Td6WFo", b"Qlpo", b"KLUv/", b"BCJNG"];
+    const MAGICS: [&[u8]; 7] = [
+        b"UEsDB", b"N3q8ryc", b"/Td6WFo", b"Qlpo", b"KLUv/", b"BCJNG", b"XQAA",
+    ];
     let url_safe = |b: u8| match b {
         b'/' => b'_',
         b'+' => b'-',

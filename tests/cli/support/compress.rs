@@ -22,6 +22,14 @@ pub fn xz(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// LZMA's own container (`.lzma`), its size unknown and an end marker written, as `lzma`
+/// writes a stream.
+pub fn lzma(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    lzma_rs::lzma_compress(&mut std::io::Cursor::new(bytes), &mut out).unwrap();
+    out
+}
+
 pub fn bzip2(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
     encoder.write_all(bytes).unwrap();
