@@ -254,6 +254,11 @@ impl<'a> Inspector<'a> {
                 drop(reader);
                 return self.inspect_archive(format, length, context, report);
             }
+            // An archive behind a prefix of byte-order marks, NULs or text lines: opened once
+            // the bytes are searched (the prefix may hold a secret of its own).
+            let behind_a_prefix = (!skip_contents)
+                .then(|| nested::archive_behind_a_prefix(buffer))
+                .flatten();
             if let Some(format) = archive::unopened_format(buffer) {
                 report
                     .not_opened
@@ -308,6 +313,19 @@ impl<'a> Inspector<'a> {
                 && archive::zip_behind(&context.fragment.content, length)?
             {
                 if let Some(problem) = self.inspect_zip_behind(context, report) {
+                    return Ok(FileOutcome::Unreadable(problem));
+                }
+            }
+            if let Some(found) = behind_a_prefix {
+                let problem = if depth >= archive::LIMITS.depth {
+                    Some(format!(
+                        "an archive nested more than {} deep; not inspected",
+                        archive::LIMITS.depth
+                    ))
+                } else {
+                    self.inspect_archive_behind_a_prefix(found, length, context, report)?
+                };
+                if let Some(problem) = problem {
                     return Ok(FileOutcome::Unreadable(problem));
                 }
             }

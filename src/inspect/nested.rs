@@ -120,6 +120,50 @@ impl Inspector<'_> {
         )
     }
 
+    /// Opens the archive behind a prefix of a binary (`archive_behind_a_prefix`) whose bytes were
+    /// searched already, from `start`; the problem that stopped it, if one did. It is held
+    /// whole, so it must fit in --max-file-size.
+    pub(super) fn inspect_archive_behind_a_prefix(
+        &self,
+        (start, format): (usize, archive::Format),
+        length: u64,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) -> std::io::Result<Option<String>> {
+        let largest = self.settings.max_file_size;
+        if length > largest {
+            // Skipped as --oversize says, like the binary it is in; read in windows, it is not
+            // opened, which makes the scan incomplete.
+            if self.settings.oversize != Oversize::Scan {
+                return Ok(None);
+            }
+            return Ok(Some(format!(
+                "an archive behind a prefix in a file of {length} bytes, over --max-file-size: it \
+                 is opened in memory, not in windows; raise --max-file-size to open it"
+            )));
+        }
+        let fragment = context.fragment;
+        let bytes = whole(&fragment.content)?;
+        let behind = bytes.get(start..).unwrap_or_default();
+        let mut opened = false;
+        let problem = self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
+            archive::members(
+                format,
+                &Content::Bytes(behind),
+                fragment.scan_path,
+                largest,
+                budget,
+                &mut |member| {
+                    opened = true;
+                    visit(member);
+                },
+            )
+        });
+        // A magic number behind a prefix that opens as no archive is the binary's own bytes,
+        // searched and hashed as such; once members were read, a problem is one.
+        Ok(problem.filter(|_| opened))
+    }
+
     /// Inspects the members of a zip appended to a binary whose bytes were searched already (a
     /// PNG or a script with a zip behind it: see `archive::zip_behind`); the problem that stopped
     /// it, if one did.
@@ -275,11 +319,54 @@ impl Inspector<'_> {
 /// (100 bytes) and a gzip header's stored file name are the longest runs without one.
 const HEADER_REACH: usize = 512;
 
+/// Where an archive starts behind a prefix that text alone writes (byte-order marks, NULs,
+/// lines of text) in a file's first block, which is a binary's, and its format: `unzip`, `tar`
+/// and `gunzip -c` read past no such prefix, but a script that strips it does. Any other prefix
+/// is a binary's own bytes, where two bytes of a magic number come by chance.
+pub(super) fn archive_behind_a_prefix(first_block: &[u8]) -> Option<(usize, archive::Format)> {
+    let nul = memchr::memchr(0, first_block)?;
+    let (start, format) = archive_near_nul(first_block, nul)?;
+    let mut prefix = &first_block[..start];
+    while let [0, rest @ ..]
+    | [0xef, 0xbb, 0xbf, rest @ ..]
+    | [0xff, 0xfe, rest @ ..]
+    | [0xfe, 0xff, rest @ ..] = prefix
+    {
+        prefix = rest;
+    }
+    let text = std::str::from_utf8(prefix).is_ok_and(|text| {
+        !text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    });
+    (start > 0 && text).then_some((start, format))
+}
+
 /// Where an archive behind text starts in `bytes`, and its format, given the offset of the
 /// first NUL. The archive starts on the NUL's line (a gzip header's fourth byte is a NUL), right
 /// after the script's last line break, and within a header's length of the NUL: a long line is
 /// not tried at every byte.
 fn archive_near_nul(bytes: &[u8], nul: usize) -> Option<(usize, archive::Format)> {
+    // Behind byte-order marks and NULs (a NUL may be the first byte).
+    let mut unmarked = 0;
+    while let [0, ..] | [0xef, 0xbb, 0xbf, ..] | [0xff, 0xfe, ..] | [0xfe, 0xff, ..] = &bytes[unmarked..] {
+        unmarked += if bytes[unmarked] == 0 {
+            1
+        } else if bytes[unmarked] == 0xef {
+            3
+        } else {
+            2
+        };
+        if unmarked > HEADER_REACH {
+            break;
+        }
+    }
+    if unmarked > 0 {
+        let block = &bytes[unmarked..(unmarked + binary::FIRST_BLOCK).min(bytes.len())];
+        if let Some(format) = archive::format(block) {
+            return Some((unmarked, format));
+        }
+    }
     let line_start = memchr::memrchr(b'\n', &bytes[..nul]).map_or(0, |at| at + 1);
     let first_try = line_start.max(nul.saturating_sub(HEADER_REACH));
     (first_try..=nul).find_map(|at| {

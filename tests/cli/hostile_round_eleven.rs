@@ -14,6 +14,10 @@
 //!   continues a line with a backtick and VB with `_` after a space (`"ghp_…" + \``).
 //! - A file in LZMA's own container (`.lzma`, `.tlz`: older than xz, and without a signature)
 //!   passed: it was searched as a binary only. Its header's fields tell it now.
+//! - A compressed archive behind a prefix that text alone writes passed: byte-order marks, NULs
+//!   or a line of text before a gzip stream made the file a binary that no format starts, so
+//!   it was searched as bytes only. It is opened from where the archive starts (a magic number
+//!   that opens as nothing stays the binary's own bytes).
 //! - A zip whose members are compressed with bzip2 (as 7-Zip can write) was exit 2: its
 //!   members could not be read. They are now.
 //!
@@ -191,5 +195,31 @@ fn an_lzma_file_is_opened() {
             "{mode}: {}",
             run.all_output()
         );
+    }
+}
+
+#[test]
+fn an_archive_behind_byte_order_marks_nuls_or_a_text_line_is_opened() {
+    let token = github_token(27);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let tar_gz = compress::gzip(&compress::tar(&[("etc/app.conf", &config)]));
+    for prefix in [
+        &b"\xef\xbb\xbf"[..],
+        b"\xff\xfe",
+        b"\xfe\xff\xef\xbb\xbf",
+        b"\x00",
+        b"\x00\x00\x00\x00",
+        b"payload follows\n",
+    ] {
+        let mut bytes = prefix.to_vec();
+        bytes.extend_from_slice(&tar_gz);
+        fails_everywhere(&[("payload.bin", bytes.clone())], "github-token", &token);
+        for (mode, run) in in_every_mode(&[("payload.bin", bytes)]) {
+            assert!(
+                run.stdout.contains("payload.bin!/payload.bin!/etc/app.conf"),
+                "{prefix:?} {mode}: {}",
+                run.all_output()
+            );
+        }
     }
 }
