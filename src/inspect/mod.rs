@@ -246,10 +246,7 @@ impl<'a> Inspector<'a> {
                 let depth = context.archive.map_or(0, |(depth, _)| depth);
                 if depth >= archive::LIMITS.depth {
                     // Not opened, and not passed either: what it holds is unknown.
-                    return Ok(FileOutcome::Unreadable(format!(
-                        "an archive nested more than {} deep; not inspected",
-                        archive::LIMITS.depth
-                    )));
+                    return Ok(FileOutcome::Unreadable(nested::nested_too_deep()));
                 }
                 drop(reader);
                 return self.inspect_archive(format, length, context, report);
@@ -318,10 +315,7 @@ impl<'a> Inspector<'a> {
             }
             if let Some(found) = behind_a_prefix {
                 let problem = if depth >= archive::LIMITS.depth {
-                    Some(format!(
-                        "an archive nested more than {} deep; not inspected",
-                        archive::LIMITS.depth
-                    ))
+                    Some(nested::nested_too_deep())
                 } else {
                     self.inspect_archive_behind_a_prefix(found, length, context, report)?
                 };

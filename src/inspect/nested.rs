@@ -87,10 +87,7 @@ impl Inspector<'_> {
             };
             return Ok(archive_near_nul(&around, nul).map(|_| {
                 if depth >= archive::LIMITS.depth {
-                    format!(
-                        "an archive nested more than {} deep; not inspected",
-                        archive::LIMITS.depth
-                    )
+                    nested_too_deep()
                 } else {
                     format!(
                         "an archive behind text in a file of {length} bytes, over --max-file-size: \
@@ -105,19 +102,36 @@ impl Inspector<'_> {
         let Some((start, format)) = archive_near_nul(&bytes, nul) else {
             return Ok(None);
         };
-        let behind = &bytes[start..];
-        Ok(
-            self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
-                archive::members(
-                    format,
-                    &Content::Bytes(behind),
-                    fragment.scan_path,
-                    largest,
-                    budget,
-                    visit,
-                )
-            }),
-        )
+        Ok(self
+            .inspect_held_archive(format, &bytes[start..], context, report)
+            .0)
+    }
+
+    /// Inspects the members of an archive held in memory, `behind` some other bytes of the
+    /// file `context` is about: the problem that stopped it, if one did, and whether any member
+    /// was read.
+    fn inspect_held_archive(
+        &self,
+        format: archive::Format,
+        behind: &[u8],
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) -> (Option<String>, bool) {
+        let mut opened = false;
+        let problem = self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
+            archive::members(
+                format,
+                &Content::Bytes(behind),
+                context.fragment.scan_path,
+                self.settings.max_file_size,
+                budget,
+                &mut |member| {
+                    opened = true;
+                    visit(member);
+                },
+            )
+        });
+        (problem, opened)
     }
 
     /// Opens the archive behind a prefix of a binary (`archive_behind_a_prefix`) whose bytes were
@@ -142,23 +156,9 @@ impl Inspector<'_> {
                  is opened in memory, not in windows; raise --max-file-size to open it"
             )));
         }
-        let fragment = context.fragment;
-        let bytes = whole(&fragment.content)?;
+        let bytes = whole(&context.fragment.content)?;
         let behind = bytes.get(start..).unwrap_or_default();
-        let mut opened = false;
-        let problem = self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
-            archive::members(
-                format,
-                &Content::Bytes(behind),
-                fragment.scan_path,
-                largest,
-                budget,
-                &mut |member| {
-                    opened = true;
-                    visit(member);
-                },
-            )
-        });
+        let (problem, opened) = self.inspect_held_archive(format, behind, context, report);
         // A magic number behind a prefix that opens as no archive is the binary's own bytes,
         // searched and hashed as such; once members were read, a problem is one.
         Ok(problem.filter(|_| opened))
@@ -248,7 +248,7 @@ impl Inspector<'_> {
     /// holds is unknown.
     pub(super) fn inspect_encoded_archive(
         &self,
-        encoded: &EncodedArchive,
+        encoded: EncodedArchive,
         region: &windows::Region,
         context: &Context<'_>,
         report: &mut FileReport,
@@ -264,8 +264,8 @@ impl Inspector<'_> {
         let problem = self.inspect_members(context, report, changed, |budget, visit| {
             budget.borrow_mut().take(&name, size, size)?;
             visit(archive::Member {
-                name: name.clone(),
-                bytes: encoded.bytes.clone(),
+                name,
+                bytes: encoded.bytes,
             });
             Ok(())
         });
@@ -326,14 +326,7 @@ const HEADER_REACH: usize = 512;
 pub(super) fn archive_behind_a_prefix(first_block: &[u8]) -> Option<(usize, archive::Format)> {
     let nul = memchr::memchr(0, first_block)?;
     let (start, format) = archive_near_nul(first_block, nul)?;
-    let mut prefix = &first_block[..start];
-    while let [0, rest @ ..]
-    | [0xef, 0xbb, 0xbf, rest @ ..]
-    | [0xff, 0xfe, rest @ ..]
-    | [0xfe, 0xff, rest @ ..] = prefix
-    {
-        prefix = rest;
-    }
+    let prefix = without_marks_and_nuls(&first_block[..start]);
     let text = std::str::from_utf8(prefix).is_ok_and(|text| {
         !text
             .chars()
@@ -342,25 +335,34 @@ pub(super) fn archive_behind_a_prefix(first_block: &[u8]) -> Option<(usize, arch
     (start > 0 && text).then_some((start, format))
 }
 
+/// `bytes` without the byte-order marks (any kind, any number) and NULs it starts with.
+fn without_marks_and_nuls(mut bytes: &[u8]) -> &[u8] {
+    while let [0, rest @ ..]
+    | [0xef, 0xbb, 0xbf, rest @ ..]
+    | [0xff, 0xfe, rest @ ..]
+    | [0xfe, 0xff, rest @ ..] = bytes
+    {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// What keeps an archive nested too deep from being opened.
+pub(super) fn nested_too_deep() -> String {
+    format!(
+        "an archive nested more than {} deep; not inspected",
+        archive::LIMITS.depth
+    )
+}
+
 /// Where an archive behind text starts in `bytes`, and its format, given the offset of the
 /// first NUL. The archive starts on the NUL's line (a gzip header's fourth byte is a NUL), right
 /// after the script's last line break, and within a header's length of the NUL: a long line is
 /// not tried at every byte.
 fn archive_near_nul(bytes: &[u8], nul: usize) -> Option<(usize, archive::Format)> {
     // Behind byte-order marks and NULs (a NUL may be the first byte).
-    let mut unmarked = 0;
-    while let [0, ..] | [0xef, 0xbb, 0xbf, ..] | [0xff, 0xfe, ..] | [0xfe, 0xff, ..] = &bytes[unmarked..] {
-        unmarked += if bytes[unmarked] == 0 {
-            1
-        } else if bytes[unmarked] == 0xef {
-            3
-        } else {
-            2
-        };
-        if unmarked > HEADER_REACH {
-            break;
-        }
-    }
+    let reach = &bytes[..bytes.len().min(HEADER_REACH)];
+    let unmarked = reach.len() - without_marks_and_nuls(reach).len();
     if unmarked > 0 {
         let block = &bytes[unmarked..(unmarked + binary::FIRST_BLOCK).min(bytes.len())];
         if let Some(format) = archive::format(block) {

@@ -45,7 +45,7 @@ impl Inspector<'_> {
                 let copy = Searched::Decoded(&decoded);
                 self.content_findings(&decoded.text, &region, report, context, copy, &mut waived_seen);
                 dedup_findings(&mut report.findings);
-                for encoded in &decoded.archives {
+                for encoded in decoded.archives {
                     self.inspect_encoded_archive(encoded, &region, context, report);
                 }
             }

@@ -501,25 +501,7 @@ pub(super) fn unquote_printable(line: &[u8]) -> Option<Vec<u8>> {
 /// The line at `start` joined with the lines its soft line breaks (a final `=`) continue, at
 /// most `max` more; where it ends and how many lines were joined. None when it has no soft break.
 pub(super) fn soft_broken_line(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
-    let mut logical = Vec::new();
-    let mut from = start;
-    let mut continued = 0;
-    loop {
-        let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl);
-        let line = &text[from..end];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        match line.strip_suffix(b"=") {
-            Some(kept) if continued < max && end < text.len() => {
-                logical.extend_from_slice(kept);
-                from = end + 1;
-                continued += 1;
-            }
-            _ => {
-                logical.extend_from_slice(line);
-                return (continued > 0).then_some((logical, end, continued));
-            }
-        }
-    }
+    super::joined_lines(text, start, max, |line, _| line.ends_with(b"="))
 }
 
 #[cfg(test)]

@@ -213,22 +213,9 @@ fn without_marker(line: &[u8]) -> &[u8] {
 /// and a next line starting with the rest (at its first column) are one word. Where that text
 /// ends, and how many lines were joined; None when the line does not end so.
 pub(super) fn continued_word(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
-    let mut logical = Vec::new();
-    let mut from = start;
-    let mut continued = 0;
-    loop {
-        let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl);
-        let line = &text[from..end];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if continued < max && word_continues(text, from + line.len().saturating_sub(1)) {
-            logical.extend_from_slice(&line[..line.len() - 1]);
-            from = end + 1;
-            continued += 1;
-        } else {
-            logical.extend_from_slice(line);
-            return (continued > 0).then_some((logical, end, continued));
-        }
-    }
+    super::joined_lines(text, start, max, |line, from| {
+        !line.is_empty() && word_continues(text, from + line.len() - 1)
+    })
 }
 
 /// Whether the byte at `at` is a backslash that ends its line inside a word: a word byte before

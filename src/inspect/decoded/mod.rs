@@ -213,6 +213,34 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
     })
 }
 
+/// The line at `start` joined with the lines after it (at most `max` more) while `continues`
+/// says a line (without its `\r`, and where it starts) goes on in the next, its last byte (the
+/// marker) dropped; where the joined text ends and how many lines were joined. None when the
+/// first line does not go on.
+fn joined_lines(
+    text: &[u8],
+    start: usize,
+    max: usize,
+    continues: impl Fn(&[u8], usize) -> bool,
+) -> Option<(Vec<u8>, usize, usize)> {
+    let mut logical = Vec::new();
+    let mut from = start;
+    let mut continued = 0;
+    loop {
+        let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl);
+        let line = &text[from..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if continued < max && end < text.len() && continues(line, from) {
+            logical.extend_from_slice(&line[..line.len() - 1]);
+            from = end + 1;
+            continued += 1;
+        } else {
+            logical.extend_from_slice(line);
+            return (continued > 0).then_some((logical, end, continued));
+        }
+    }
+}
+
 /// How many lines after a decoded key header are copied as they are: a 4096-bit RSA key's body
 /// is 50 lines, a PGP key block a few more.
 const KEY_LINES: usize = 200;
