@@ -19,7 +19,9 @@
 //!   it was searched as bytes only. It is opened from where the archive starts (a magic number
 //!   that opens as nothing stays the binary's own bytes).
 //! - A zip whose members are compressed with bzip2 (as 7-Zip can write) was exit 2: its
-//!   members could not be read. They are now.
+//!   members could not be read. They are now, and so are members compressed by LZMA, zstd,
+//!   xz, PPMd or Deflate64 (7-Zip's, Info-ZIP's, Python's and Windows' other methods), which
+//!   were exit 2 too.
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
@@ -180,6 +182,45 @@ fn a_zip_with_bzip2_members_is_opened() {
             "{mode}: {}",
             run.all_output()
         );
+    }
+}
+
+#[test]
+fn zip_members_compressed_by_lzma_zstd_xz_ppmd_or_deflate64_are_opened() {
+    let token = github_token(27);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let members: [(&str, u16, Vec<u8>); 4] = [
+        ("lzma", 14, compress::zip_lzma_member(&config)),
+        ("zstd", 93, compress::zstd(&config)),
+        ("xz", 95, compress::xz(&config)),
+        ("deflate64", 9, compress::deflate_stored(&config)),
+    ];
+    let mut archives: Vec<(String, Vec<u8>)> = members
+        .iter()
+        .map(|(method, number, stored)| {
+            let zip = compress::zip_raw(&[("etc/app.conf", *number, stored, &config)]);
+            (format!("{method}.zip"), zip)
+        })
+        .collect();
+    archives.push((
+        "ppmd.zip".into(),
+        compress::zip_with(zip::CompressionMethod::Ppmd, &[("etc/app.conf", &config)]),
+    ));
+    for (name, zip) in archives {
+        fails_everywhere(&[(name.as_str(), zip.clone())], "github-token", &token);
+        for (mode, run) in in_every_mode(&[(name.as_str(), zip)]) {
+            assert!(
+                run.stdout.contains(&format!("{name}!/etc/app.conf")),
+                "{mode}: {}",
+                run.all_output()
+            );
+        }
+    }
+    // A method no decoder here reads (WavPack's) leaves the member unread: incomplete, named.
+    let wavpack = compress::zip_raw(&[("etc/app.conf", 97, &config, &config)]);
+    for (mode, run) in in_every_mode(&[("wavpack.zip", wavpack)]) {
+        assert_eq!(run.code, 2, "{mode}: {}", run.all_output());
+        assert!(run.stderr.contains("wavpack.zip"), "{mode}: {}", run.all_output());
     }
 }
 

@@ -336,17 +336,103 @@ fn zip_members(
     let mut archive =
         zip::ZipArchive::new(reader).map_err(|err| format!("not a readable zip archive: {err}"))?;
     for index in 0..archive.len() {
+        let raw = archive
+            .by_index_raw(index)
+            .map_err(|err| format!("zip member {index}: {err}"))?;
+        if raw.is_dir() {
+            continue;
+        }
+        if let Some(method) = OwnZipMethod::of(raw.compression()) {
+            let name = raw.name().to_string();
+            let (size, stored) = (raw.size(), raw.compressed_size());
+            budget.borrow_mut().take(&name, size, stored)?;
+            let bytes = zip_member_decoded(method, raw, &name, size, largest, &budget.borrow())?;
+            visit(Member { name, bytes });
+            continue;
+        }
+        drop(raw);
         let mut entry = archive
             .by_index(index)
             .map_err(|err| format!("zip member {index}: {err}"))?;
-        if entry.is_dir() {
-            continue;
-        }
         let name = entry.name().to_string();
         let (size, stored) = (entry.size(), entry.compressed_size());
         take_member(name, &mut entry, (size, stored), largest, budget, visit)?;
     }
     Ok(())
+}
+
+/// Member compressions the zip crate leaves undecoded without a C library or a second LZMA
+/// decoder: Info-ZIP, 7-Zip and Python write them (`zip -Z`, `7z -mm=LZMA`, `ZIP_LZMA`), and
+/// a member anteater cannot read makes the scan incomplete. Each is decoded from the member's
+/// stored bytes by the decoders that open `.zst`, `.xz` and `.lzma` files.
+#[derive(Debug, Clone, Copy)]
+enum OwnZipMethod {
+    /// Method 14: a 4-byte header (the LZMA SDK's version, the properties' length), then the
+    /// 5 bytes of properties and the raw stream, with no size in it: the zip's directory has it.
+    Lzma,
+    /// Method 93 (and 20, its number in early drafts).
+    Zstd,
+    /// Method 95.
+    Xz,
+}
+
+impl OwnZipMethod {
+    fn of(method: zip::CompressionMethod) -> Option<Self> {
+        use zip::CompressionMethod as Method;
+        if method == Method::LZMA {
+            Some(Self::Lzma)
+        } else if method == Method::ZSTD || method == Method::ZSTD_DEPRECATED {
+            Some(Self::Zstd)
+        } else if method == Method::XZ {
+            Some(Self::Xz)
+        } else {
+            None
+        }
+    }
+}
+
+/// A zip member of `method`, decoded from its stored bytes within the room the budget leaves.
+fn zip_member_decoded(
+    method: OwnZipMethod,
+    stored: impl Read,
+    name: &str,
+    size: u64,
+    largest: u64,
+    budget: &Budget,
+) -> Result<Vec<u8>, String> {
+    let room = room(largest, budget);
+    let mut sink = BoundedSink {
+        bytes: Vec::with_capacity(entry_size_hint(size)),
+        room,
+        overflowed: false,
+    };
+    let mut input = BufReader::new(stored);
+    let decoded = match method {
+        OwnZipMethod::Zstd => decode(Codec::Zstd, &mut input, &mut sink),
+        OwnZipMethod::Xz => decode(Codec::Xz, &mut input, &mut sink),
+        OwnZipMethod::Lzma => zip_lzma(&mut input, size, &mut sink),
+    };
+    if sink.overflowed {
+        return Err(past_room(name, room, largest, budget));
+    }
+    decoded.map_err(|err| format!("{name}: not a readable {method:?} zip member: {err}"))?;
+    Ok(sink.bytes)
+}
+
+/// A zip's LZMA member: the stream ends at the size the directory declares, as unzip and 7-Zip
+/// read it (an end marker after it, which the writer may add, is not content).
+fn zip_lzma(input: &mut impl BufRead, size: u64, output: &mut impl Write) -> std::io::Result<()> {
+    let mut header = [0u8; 4];
+    input.read_exact(&mut header)?;
+    if u16::from_le_bytes([header[2], header[3]]) != 5 {
+        return Err(std::io::Error::other("LZMA properties are not 5 bytes long"));
+    }
+    let options = lzma_rs::decompress::Options {
+        unpacked_size: lzma_rs::decompress::UnpackedSize::UseProvided(Some(size)),
+        memlimit: Some(LZMA_MEMORY),
+        ..Default::default()
+    };
+    lzma_rs::lzma_decompress_with_options(input, output, &options).map_err(std::io::Error::other)
 }
 
 fn tar_members(

@@ -79,6 +79,67 @@ pub fn zip_with(method: zip::CompressionMethod, files: &[(&str, &[u8])]) -> Vec<
     out.into_inner()
 }
 
+/// A zip of members already compressed by some `method` (its number): (name, method, stored
+/// bytes, the member's content), for methods no Rust writer has. Written as the format says:
+/// each member's local header and data, then the central directory and its end record.
+pub fn zip_raw(members: &[(&str, u16, &[u8], &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut directory = Vec::new();
+    for (name, method, stored, content) in members {
+        let offset = out.len() as u32;
+        let crc = crc32fast::hash(content);
+        let fields = |out: &mut Vec<u8>| {
+            out.extend_from_slice(&20u16.to_le_bytes()); // version needed
+            out.extend_from_slice(&0u16.to_le_bytes()); // flags
+            out.extend_from_slice(&method.to_le_bytes());
+            out.extend_from_slice(&[0, 0, 0x21, 0]); // time and date: 1980-01-01
+            out.extend_from_slice(&crc.to_le_bytes());
+            out.extend_from_slice(&(stored.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(content.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes()); // extra field length
+        };
+        out.extend_from_slice(b"PK\x03\x04");
+        fields(&mut out);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(stored);
+        directory.extend_from_slice(b"PK\x01\x02");
+        directory.extend_from_slice(&20u16.to_le_bytes()); // version made by
+        fields(&mut directory);
+        directory.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
+        directory.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+        directory.extend_from_slice(&offset.to_le_bytes());
+        directory.extend_from_slice(name.as_bytes());
+    }
+    let directory_offset = out.len() as u32;
+    out.extend_from_slice(&directory);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 4]); // this disk, the directory's disk
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(directory.len() as u32).to_le_bytes());
+    out.extend_from_slice(&directory_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes()); // comment length
+    out
+}
+
+/// A zip LZMA member's stored bytes (method 14), as 7-Zip writes them: the SDK's version, the
+/// properties' length, the properties, and the stream without the `.lzma` header's size.
+pub fn zip_lzma_member(bytes: &[u8]) -> Vec<u8> {
+    let alone = lzma(bytes);
+    let mut stored = vec![9, 20, 5, 0];
+    stored.extend_from_slice(&alone[..5]);
+    stored.extend_from_slice(&alone[13..]);
+    stored
+}
+
+/// Deflate's stored blocks: a valid Deflate64 stream too (method 9), which no Rust crate writes.
+pub fn deflate_stored(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::none());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
 /// An `ar` archive of `files`, as GNU `ar` writes it: a symbol table first, names over 15
 /// bytes in a `//` name table, referenced as `/offset`.
 pub fn ar_gnu(files: &[(&str, &[u8])]) -> Vec<u8> {
