@@ -18,6 +18,11 @@
 //!   or a line of text before a gzip stream made the file a binary that no format starts, so
 //!   it was searched as bytes only. It is opened from where the archive starts (a magic number
 //!   that opens as nothing stays the binary's own bytes).
+//! - A bare tar written in base64 passed every mode: a tar has no magic at its start (its
+//!   first bytes are a member's name), so only a compressed one was told. Neither were the
+//!   archives of Unix packages (`ar`, cpio, RPM) or a git pack. A run long enough to hold a tar's
+//!   header is decoded as far as its `ustar` magic; the first line of a wrapped one is told by
+//!   a name followed by NULs.
 //! - A zip whose members are compressed with bzip2 (as 7-Zip can write) was exit 2: its
 //!   members could not be read. They are now, and so are members compressed by LZMA, zstd,
 //!   xz, PPMd or Deflate64 (7-Zip's, Info-ZIP's, Python's and Windows' other methods), which
@@ -67,6 +72,53 @@ fn an_archive_encoded_in_base64_in_a_text_is_opened() {
             "payload.b64",
             wrapped,
             "payload.b64!/line-1.base64!/line-1.base64!/etc/app.conf",
+        ),
+    ];
+    for (name, text, inner) in cases {
+        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", &token);
+        for (mode, run) in in_every_mode(&[(name, text.into_bytes())]) {
+            assert!(
+                run.stdout.contains(inner),
+                "{name} {mode}: the finding is not named {inner}\n{}",
+                run.all_output()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bare_tar_or_a_unix_package_archive_encoded_in_base64_is_opened() {
+    let token = github_token(28);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let files: &[(&str, &[u8])] = &[("etc/my app.conf", &config)];
+    let wrap = |encoded: String| -> String {
+        encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|line| format!("{}\n", String::from_utf8_lossy(line)))
+            .collect()
+    };
+    let tar = base64(&compress::tar(files));
+    let cases = [
+        (
+            "bundle.json",
+            format!("{{\"bundle\": \"{tar}\"}}\n"),
+            "bundle.json!/line-1.base64!/etc/my app.conf",
+        ),
+        (
+            "backup.b64",
+            wrap(tar.clone()),
+            "backup.b64!/line-1.base64!/etc/my app.conf",
+        ),
+        (
+            "lib.json",
+            format!("{{\"lib\": \"{}\"}}\n", base64(&compress::ar_gnu(files))),
+            "lib.json!/line-1.base64!/etc/my app.conf",
+        ),
+        (
+            "initrd.b64",
+            wrap(base64(&compress::cpio_newc(files))),
+            "initrd.b64!/line-1.base64!/etc/my app.conf",
         ),
     ];
     for (name, text, inner) in cases {

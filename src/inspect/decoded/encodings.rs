@@ -156,11 +156,25 @@ pub(super) fn run_decodes(text: &[u8], run: Range<usize>) -> bool {
 const MIN_ARCHIVE_RUN: usize = 28;
 
 /// Whether a base64 run begins like an archive or a compressed stream that anteater opens (zip,
-/// 7z, xz, bzip2, zstd, lz4, LZMA, gzip, zlib), in either alphabet: a text holding one encoded
+/// 7z, tar, the archives of Unix packages, a git pack, xz, bzip2, zstd, lz4, LZMA, gzip, zlib),
+/// in either alphabet: a text holding one encoded
 /// (a Kubernetes `binaryData` value, a data URI, a CI variable) holds its members too.
 fn may_be_archive(run: &[u8]) -> bool {
-    const MAGICS: [&[u8]; 7] = [
-        b"UEsDB", b"N3q8ryc", b"/Td6WFo", b"Qlpo", b"KLUv/", b"BCJNG", b"XQAA",
+    // zip, 7z, xz, bzip2, zstd, lz4, LZMA; `ar`, cpio (newc, its CRC form, odc), RPM, a git pack.
+    const MAGICS: [&[u8]; 13] = [
+        b"UEsDB",
+        b"N3q8ryc",
+        b"/Td6WFo",
+        b"Qlpo",
+        b"KLUv/",
+        b"BCJNG",
+        b"XQAA",
+        b"ITxhcmNoPg",
+        b"MDcwNzAx",
+        b"MDcwNzAy",
+        b"MDcwNzA3",
+        b"7avu2",
+        b"UEFDSwAAAA",
     ];
     let url_safe = |b: u8| match b {
         b'/' => b'_',
@@ -173,7 +187,30 @@ fn may_be_archive(run: &[u8]) -> bool {
                 run.starts_with(magic)
                     || run.iter().zip(magic.iter()).all(|(&b, &m)| b == url_safe(m))
                         && run.len() >= magic.len()
-            }))
+            })
+            || may_begin_tar(run))
+}
+
+/// Base64 characters that hold a tar's header up to its `ustar` magic (bytes 257 to 262).
+const TAR_HEADER_RUN: usize = 352;
+
+/// A tar has no magic at its start: its first bytes are the first member's name, padded with
+/// NULs to 100 bytes, and `ustar` stands at byte 257. A run that long is decoded that far and
+/// told by the magic; a shorter one (the first line of `base64`'s wrapped output) may begin a
+/// tar when it decodes to a name and then NULs only (`A`s in base64: the cheap test first).
+fn may_begin_tar(run: &[u8]) -> bool {
+    if run.len() >= TAR_HEADER_RUN {
+        return decode_base64(&run[..TAR_HEADER_RUN])
+            .is_some_and(|header| header.get(257..262) == Some(b"ustar"));
+    }
+    if !run.ends_with(b"AAAAAAAA") {
+        return false;
+    }
+    let Some(bytes) = decode_base64(&run[..run.len() / 4 * 4]) else {
+        return false;
+    };
+    let name = bytes.iter().take_while(|&&b| b != 0).count();
+    name > 0 && bytes[..name].iter().all(|&b| b >= b' ' && b != 0x7f) && bytes[name..].iter().all(|&b| b == 0)
 }
 
 /// The bytes of the archive or compressed stream a base64 run of `text` encodes, if it is one
