@@ -200,8 +200,9 @@ const TAR_HEADER_RUN: usize = 352;
 /// tar when it decodes to a name and then NULs only (`A`s in base64: the cheap test first).
 fn may_begin_tar(run: &[u8]) -> bool {
     if run.len() >= TAR_HEADER_RUN {
-        return decode_base64(&run[..TAR_HEADER_RUN])
-            .is_some_and(|header| header.get(257..262) == Some(b"ustar"));
+        // Bytes 255 to 263 only, which are characters 340 to 351.
+        return decode_base64(&run[TAR_HEADER_RUN - 12..TAR_HEADER_RUN])
+            .is_some_and(|bytes| bytes.get(2..7) == Some(b"ustar"));
     }
     if !run.ends_with(b"AAAAAAAA") {
         return false;

@@ -1,5 +1,5 @@
 //! Secrets written so that their own characters never stand in a row: encoded (base64, base32,
-//! hex, gzip or zlib in base64: `encodings`), escaped (`\u`/`\x`/octal/CSS/`\N{…}` escapes,
+//! hex, gzip or zlib in base64: `encodings`; a hex dump's lines: `dumps`), escaped (`\u`/`\x`/octal/CSS/`\N{…}` escapes,
 //! percent-escapes, HTML entities, quoted-printable: `escapes`), with invisible or tag characters
 //! inside or in full-width, mathematical or enclosed letters (`letters`), cut into string
 //! literals joined by an operator, a line continuation or a shell word (`literals`), assembled
@@ -13,6 +13,7 @@
 //! only the lines it marks are decoded.
 
 mod classes;
+mod dumps;
 mod encodings;
 mod escapes;
 mod letters;
@@ -157,6 +158,11 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
             .flatten();
         let mut undone = Undone::default();
         let (logical, end, continued) = soft_broken
+            .or_else(|| {
+                let read = dumps::dump(text, start, encodings::WRAPPED_LINES)?;
+                undone.add(Undone::HEX);
+                Some(read)
+            })
             .or_else(|| encodings::wrapped_base64(text, start, encodings::WRAPPED_LINES))
             .or_else(|| parts::logical_line(text, start, CONTINUED_LINES))
             .or_else(|| {
@@ -394,6 +400,13 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
         let mut escapes = Vec::new();
         escapes::quoted_printable_starts(text, &mut escapes);
         starts.extend(line_starts(text, escapes));
+        starts.sort_unstable();
+        starts.dedup();
+    }
+    // So are hex dumps, found by their offsets' zeros.
+    let dumps = dumps::starts(text);
+    if !dumps.is_empty() {
+        starts.extend(dumps);
         starts.sort_unstable();
         starts.dedup();
     }

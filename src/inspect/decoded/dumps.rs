@@ -1,0 +1,182 @@
+//! Hex dumps: `xxd`, `hexdump -C`, `od -t x1` and `hexdump`/`od -x` write a file as lines of
+//! an offset and hex bytes (and, beside them, the bytes as text, sixteen to a line). A token in
+//! the dumped file is in no line whole, in either column: its bytes are read back here, every
+//! dump line after the first joined to it.
+
+/// The starts of lines that open a dump, in order: a dump's offsets start with zeros (`0000…`
+/// up to 64 KiB into the dumped file), so only the lines holding four are parsed.
+pub(super) fn starts(text: &[u8]) -> Vec<usize> {
+    let mut starts: Vec<usize> = Vec::new();
+    // Each line is looked at once, however many zeros it holds (a long line of them would
+    // otherwise be searched back once per hit).
+    let mut looked_at = 0;
+    for hit in memchr::memmem::find_iter(text, b"0000") {
+        if hit < looked_at {
+            continue;
+        }
+        let line_start =
+            memchr::memrchr(b'\n', &text[looked_at..hit]).map_or(looked_at, |nl| looked_at + nl + 1);
+        let line_end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |nl| hit + nl);
+        looked_at = line_end;
+        // The zeros are the offset's: only blanks and hex digits before them on the line.
+        let before = &text[line_start..hit];
+        if before.len() <= 16
+            && before
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() || matches!(b, b' ' | b'\t'))
+            && first_line(&text[line_start..line_end]).is_some()
+        {
+            starts.push(line_start);
+        }
+    }
+    starts
+}
+
+/// The dump that starts at `start`: the bytes of its lines (that line and at most `max` dump
+/// lines after it, whose groups are as wide), read in order and, where a dump writes 16-bit
+/// words in the machine's order (`hexdump`, `od -x`: no colon after the offset), read swapped
+/// too, after a tab; where the text read ends, and how many lines were joined. None when the
+/// line is no dump line.
+pub(super) fn dump(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
+    let line_end = |from: usize| memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl);
+    let mut end = line_end(start);
+    let first = first_line(&text[start..end])?;
+    let mut bytes = first.bytes;
+    let mut continued = 0;
+    while continued < max && end < text.len() {
+        let next_end = line_end(end + 1);
+        match parse(&text[end + 1..next_end]) {
+            Some(line) if line.width == first.width && line.colon == first.colon => {
+                bytes.extend_from_slice(&line.bytes);
+                end = next_end;
+                continued += 1;
+            }
+            _ => break,
+        }
+    }
+    if first.width == 4 && !first.colon {
+        let swapped: Vec<u8> = bytes
+            .chunks(2)
+            .flat_map(|pair| pair.iter().rev().copied())
+            .collect();
+        bytes.push(b'\t');
+        bytes.extend_from_slice(&swapped);
+    }
+    Some((bytes, end, continued))
+}
+
+/// One dump line read: its bytes, the width of its groups in hex digits, and whether a colon
+/// follows its offset (`xxd`).
+struct DumpLine {
+    bytes: Vec<u8>,
+    width: usize,
+    colon: bool,
+}
+
+/// The fewest bytes a dump line holds before its last: a shorter line of hex is a table row or
+/// a version, not a dump.
+const MIN_BYTES: usize = 4;
+
+/// A dump's first line: one that holds a few bytes at least.
+fn first_line(line: &[u8]) -> Option<DumpLine> {
+    parse(line).filter(|read| read.bytes.len() >= MIN_BYTES)
+}
+
+/// Reads a dump line: blanks, an offset of 4 to 16 hex digits (and a colon), then groups of 2,
+/// 4 or 8 hex digits one space apart (two in the middle of `hexdump -C`'s sixteen), up to two
+/// spaces or the line's end; what follows is the text column, not read.
+fn parse(line: &[u8]) -> Option<DumpLine> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.trim_ascii_start();
+    let offset = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if !(4..=16).contains(&offset) {
+        return None;
+    }
+    let mut rest = &line[offset..];
+    let colon = rest.first() == Some(&b':');
+    if colon {
+        rest = &rest[1..];
+    }
+    let mut bytes = Vec::new();
+    let mut width = 0;
+    let mut groups = 0;
+    loop {
+        let spaces = rest.iter().take_while(|&&b| b == b' ').count();
+        let midpoint = width == 2 && groups == 8;
+        if spaces == 0 || spaces > 1 && !(spaces == 2 && midpoint) && groups > 0 {
+            break;
+        }
+        let digits = rest[spaces..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        let ends = rest.get(spaces + digits).is_none_or(|&b| b == b' ');
+        if digits == 0 || !ends || groups > 0 && digits > width || !matches!(digits, 2 | 4 | 8) {
+            break;
+        }
+        if groups == 0 {
+            width = digits;
+        }
+        let group = &rest[spaces..spaces + digits];
+        bytes.extend(
+            group
+                .chunks(2)
+                .map(|pair| hex_byte(pair[0]) << 4 | hex_byte(pair[1])),
+        );
+        groups += 1;
+        rest = &rest[spaces + digits..];
+    }
+    (groups > 0).then_some(DumpLine { bytes, width, colon })
+}
+
+fn hex_byte(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XXD: &str = "00000000: 5b64 6570 6c6f 795d 0a72 6567 696f 6e20  [deploy].region \n\
+                       00000010: 3d20 2265 752d 7765 7374 2d31 220a 7265  = \"eu-west-1\".re\n\
+                       00000020: 706c 6963 6173 203d 2033 0a              plicas = 3.\n";
+
+    #[test]
+    fn xxd_and_hexdump_c_lines_are_read_back_joined() {
+        let (bytes, end, continued) = dump(XXD.as_bytes(), 0, 6).unwrap();
+        assert_eq!(bytes, b"[deploy]\nregion = \"eu-west-1\"\nreplicas = 3\n");
+        assert_eq!((end, continued), (XXD.len() - 1, 2));
+        let hexdump = "00000000  5b 64 65 70 6c 6f 79 5d  0a 72 65 67 69 6f 6e 20  |[deploy].region |\n\
+                       00000010  3d 20 0a                                          |= .|\n";
+        let (bytes, _, continued) = dump(hexdump.as_bytes(), 0, 6).unwrap();
+        assert_eq!(bytes, b"[deploy]\nregion = \n");
+        assert_eq!(continued, 1);
+        assert_eq!(starts(hexdump.as_bytes()), vec![0]);
+    }
+
+    #[test]
+    fn words_in_the_machines_order_are_read_swapped_too() {
+        let od = "0000000 6f74 656b 206e 203d\n";
+        let (bytes, _, _) = dump(od.as_bytes(), 0, 6).unwrap();
+        assert_eq!(bytes, b"otek n =\ttoken = ");
+    }
+
+    #[test]
+    fn lines_that_only_look_like_hex_are_no_dump() {
+        for line in [
+            "0000 is the code",
+            "00000000: ok",
+            "2024 10 12",
+            "  0000  ",
+            "00000000 deadbeefcafe",
+            "0000: 12 34",
+        ] {
+            assert!(first_line(line.as_bytes()).is_none(), "{line}");
+            assert!(starts(line.as_bytes()).is_empty(), "{line}");
+        }
+    }
+}
