@@ -26,6 +26,10 @@
 //! - A token in a hex dump passed every mode: `xxd`, `hexdump -C`, `od -t x1z` and `hexdump`
 //!   (16-bit words, byte-swapped) write sixteen bytes to a line, so the token is whole in
 //!   neither the hex nor the text column. A dump's lines are read back into bytes, joined.
+//! - A private key written line by line with its line breaks named between the literals
+//!   passed every mode: SQL's `' || CHR(10) || '` and `+ CHAR(13) + CHAR(10) +`, VB's `&
+//!   vbCrLf &`, PHP's `. PHP_EOL .`, .NET's `+ Environment.NewLine +`. The key's body was never
+//!   on the lines after its header. The literal joiner reads the names as line breaks.
 //! - A zip whose members are compressed with bzip2 (as 7-Zip can write) was exit 2: its
 //!   members could not be read. They are now, and so are members compressed by LZMA, zstd,
 //!   xz, PPMd or Deflate64 (7-Zip's, Info-ZIP's, Python's and Windows' other methods), which
@@ -37,7 +41,7 @@ use base64::Engine as _;
 
 use crate::support::compress;
 use crate::support::every_mode::{fails_everywhere, in_every_mode};
-use crate::support::seeded::github_token;
+use crate::support::seeded::{github_token, pem_body};
 
 fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -195,6 +199,64 @@ fn a_token_in_a_hex_dump_is_read_back() {
         let table = "0000 0001 0002 0003\n0000 12 34 56 78 9a\n";
         for (mode, run) in in_every_mode(&[(name, dump.into_bytes()), ("table.txt", table.into())]) {
             assert_eq!(run.code, 0, "{name} {mode}: {}", run.all_output());
+        }
+    }
+}
+
+#[test]
+fn a_key_written_line_by_line_with_named_line_breaks_is_found() {
+    let mut lines = vec![format!("-----BEGIN RSA PRIVATE {}-----", "KEY")];
+    lines.extend(pem_body(30, 12));
+    lines.push(format!("-----END RSA PRIVATE {}-----", "KEY"));
+    let quoted =
+        |quote: &str| -> Vec<String> { lines.iter().map(|l| format!("{quote}{l}{quote}")).collect() };
+    let cases = [
+        (
+            "oracle.sql",
+            format!(
+                "INSERT INTO keys VALUES (1, {});\n",
+                quoted("'").join(" || CHR(10) || ")
+            ),
+        ),
+        (
+            "mssql.sql",
+            format!(
+                "INSERT INTO keys VALUES (1, {});\n",
+                quoted("'").join(" + CHAR(13) + CHAR(10) + ")
+            ),
+        ),
+        (
+            "postgres.sql",
+            format!(
+                "INSERT INTO keys VALUES (1,\n  {});\n",
+                quoted("'").join(" || chr(10) ||\n  ")
+            ),
+        ),
+        (
+            "key.vb",
+            format!("Dim key = {}\n", quoted("\"").join(" & vbCrLf & _\n    ")),
+        ),
+        (
+            "key.php",
+            format!("<?php $key = {};\n", quoted("'").join(" . PHP_EOL .\n  ")),
+        ),
+        (
+            "Key.cs",
+            format!("var key = {};\n", quoted("\"").join(" + Environment.NewLine + ")),
+        ),
+    ];
+    for (name, text) in cases {
+        for (mode, run) in in_every_mode(&[(name, text.clone().into_bytes())]) {
+            assert_eq!(run.code, 1, "{name} {mode}: {}", run.all_output());
+            assert!(
+                run.stdout.contains("private-key"),
+                "{name} {mode}: {}",
+                run.all_output()
+            );
+            assert!(
+                !run.all_output().contains(&lines[3]),
+                "{name} {mode}: the key was printed"
+            );
         }
     }
 }

@@ -1,5 +1,6 @@
 //! A token cut into string literals and glued back by the language: `"AKIA" + "…"`, PHP's
-//! `.`, Lua's `..`, SQL's `||`, VB's `&`, D's `~`, adjacent literals (`"ghp_" "…"` in C, Python
+//! `.`, Lua's `..`, SQL's `||`, VB's `&`, D's `~`, with line breaks named between them (`||
+//! CHR(10) ||`, `& vbCrLf &`), adjacent literals (`"ghp_" "…"` in C, Python
 //! and Go), and the same continued over lines (a trailing operator or `\`, or a literal ending
 //! one line and another starting the next: C's and Python's implicit concatenation, as Black
 //! writes a long string inside parentheses).
@@ -17,6 +18,55 @@ fn operator(bytes: &[u8]) -> usize {
     }
 }
 
+/// Line breaks a language writes by name between two literals, lowercase: SQL's `CHR(10)` and
+/// `CHAR(13)`, VB's `vbCrLf`, .NET's `Environment.NewLine`, PHP's `PHP_EOL`. A key written
+/// line by line (`'-----BEGIN…' || CHR(10) || 'MIIE…'`) is joined across them.
+const LINE_BREAK_NAMES: [&[u8]; 11] = [
+    b"chr(10)",
+    b"chr(13)",
+    b"char(10)",
+    b"char(13)",
+    b"nchar(10)",
+    b"nchar(13)",
+    b"vbcrlf",
+    b"vblf",
+    b"vbnewline",
+    b"environment.newline",
+    b"php_eol",
+];
+
+/// The length of the line break named at the start of `bytes` (see `LINE_BREAK_NAMES`), or 0.
+fn line_break_name(bytes: &[u8]) -> usize {
+    LINE_BREAK_NAMES
+        .iter()
+        .find(|name| {
+            bytes
+                .get(..name.len())
+                .is_some_and(|text| text.eq_ignore_ascii_case(name))
+        })
+        .map_or(0, |name| name.len())
+}
+
+/// Past the line breaks named between two operators after a literal (`|| CHR(13) || CHR(10)
+/// ||`), from `at`, the first byte after the first operator and its spaces: where the glue goes
+/// on, and how many line breaks were named. Nothing is passed when no operator follows a name.
+fn past_line_breaks(bytes: &[u8], mut at: usize) -> (usize, usize) {
+    let mut breaks = 0;
+    loop {
+        let name = line_break_name(&bytes[at..]);
+        if name == 0 {
+            return (at, breaks);
+        }
+        let after = skip_spaces(bytes, at + name);
+        let op = operator(&bytes[after..]);
+        if op == 0 {
+            return (at, breaks);
+        }
+        at = skip_spaces(bytes, after + op);
+        breaks += 1;
+    }
+}
+
 fn skip_spaces(bytes: &[u8], mut at: usize) -> usize {
     while at < bytes.len() && matches!(bytes[at], b' ' | b'\t') {
         at += 1;
@@ -26,15 +76,19 @@ fn skip_spaces(bytes: &[u8], mut at: usize) -> usize {
 
 /// Where the glue after a closing quote at `at` ends (the next literal's opening quote), if a
 /// literal of the same quote follows: an operator between them (a comma too, in a list that
-/// is joined: `commas`), or at least a space.
-fn glue_end(bytes: &[u8], at: usize, commas: bool) -> Option<usize> {
+/// is joined: `commas`), or at least a space; and how many line breaks the glue names
+/// (`|| CHR(10) ||`).
+fn glue_end(bytes: &[u8], at: usize, commas: bool) -> Option<(usize, usize)> {
     let quote = bytes[at];
     let after = skip_spaces(bytes, at + 1);
     let op = match operator(&bytes[after..]) {
         0 if commas && bytes.get(after) == Some(&b',') => 1,
         op => op,
     };
-    let next = skip_spaces(bytes, after + op);
+    let (next, breaks) = match op {
+        0 => (skip_spaces(bytes, after), 0),
+        _ => past_line_breaks(bytes, skip_spaces(bytes, after + op)),
+    };
     let spaced = after > at + 1 || next > after + op;
     let next = next + literal_prefix(&bytes[next..]);
     let opens = bytes.get(next).copied().filter(|b| QUOTES.contains(b))?;
@@ -49,7 +103,7 @@ fn glue_end(bytes: &[u8], at: usize, commas: bool) -> Option<usize> {
     } else {
         opens == quote
     };
-    glued.then_some(next)
+    glued.then_some((next, breaks))
 }
 
 /// Whether the quote at `at` opens an empty literal inside a word (`ghp_''…`, `ab""cd`), which
@@ -133,7 +187,10 @@ fn continues(text: &[u8], at: usize) -> Option<usize> {
     let quote = text[at];
     let after = skip_spaces(text, at + 1);
     let op = operator(&text[after..]);
-    let mut end = skip_spaces(text, after + op);
+    let mut end = match op {
+        0 => skip_spaces(text, after),
+        _ => past_line_breaks(text, skip_spaces(text, after + op)).0,
+    };
     // A line continued by `\` (C's macros, Python, shells), or after a space by PowerShell's
     // backtick or VB's `_` (`"…" + \``, `"…" & _`).
     let marker = match text.get(end) {
@@ -292,10 +349,11 @@ fn join_with(line: &[u8], commas: bool) -> Option<Vec<u8>> {
                 at += 2;
             }
             Some(quote) if byte == quote => match glue_end(line, at, commas) {
-                Some(next) => {
+                Some((next, breaks)) => {
                     // Read on to the next literal's own closing quote, whichever it is; the
                     // joined literal closes with the quote it opened with.
                     joined = true;
+                    out.resize(out.len() + breaks, b'\n');
                     inside = Some(line[next]);
                     at = next + 1;
                 }
