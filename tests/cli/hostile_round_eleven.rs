@@ -194,6 +194,24 @@ fn a_token_in_a_hex_dump_is_read_back() {
         fails_everywhere(&[(name, dump.into_bytes())], "github-token", &token);
         fails_everywhere(&[("NOTES.md", pasted.into_bytes())], "github-token", &token);
     }
+    // Long dumps: a token cut by the end of the decoded view's first read of a dump (1,025
+    // lines of 16 bytes), and one past 64 KiB, where offsets hold no run of zeros.
+    let filler = |text: &mut String, up_to: usize| {
+        while text.len() < up_to {
+            text.push_str("replicas = 3\n");
+        }
+    };
+    let mut cut = String::new();
+    filler(&mut cut, 16_400 - 30);
+    cut.push_str(&format!("token = \"{token}\"\n"));
+    filler(&mut cut, 20_000);
+    let mut far = String::new();
+    filler(&mut far, 90_000);
+    far.push_str(&format!("token = \"{token}\"\n"));
+    for long in [cut, far] {
+        let (_, xxd) = hex_dumps(long.as_bytes()).remove(0);
+        fails_everywhere(&[("long.xxd", xxd.into_bytes())], "github-token", &token);
+    }
     // A dump of a clean file, and lines of numbers, stay clean.
     for (name, dump) in hex_dumps(b"[deploy]\nregion = eu-west-1\nreplicas = 3\n") {
         let table = "0000 0001 0002 0003\n0000 12 34 56 78 9a\n";

@@ -3,12 +3,13 @@
 //! the dumped file is in no line whole, in either column: its bytes are read back here, every
 //! dump line after the first joined to it.
 
-/// The starts of lines that open a dump, in order: a dump's offsets start with zeros (`0000…`
-/// up to 64 KiB into the dumped file), so only the lines holding four are parsed.
-pub(super) fn starts(text: &[u8]) -> Vec<usize> {
+/// The starts of the lines where the decoded view reads a dump, in order: a dump's first line,
+/// found by its offset's zeros (`0000…`: only the lines holding four are parsed), and in a dump
+/// longer than one read (`max` lines after the first), the line each next read starts at.
+pub(super) fn starts(text: &[u8], max: usize) -> Vec<usize> {
     let mut starts: Vec<usize> = Vec::new();
     // Each line is looked at once, however many zeros it holds (a long line of them would
-    // otherwise be searched back once per hit).
+    // otherwise be searched back once per hit), and a dump's lines once.
     let mut looked_at = 0;
     for hit in memchr::memmem::find_iter(text, b"0000") {
         if hit < looked_at {
@@ -16,42 +17,53 @@ pub(super) fn starts(text: &[u8]) -> Vec<usize> {
         }
         let line_start =
             memchr::memrchr(b'\n', &text[looked_at..hit]).map_or(looked_at, |nl| looked_at + nl + 1);
-        let line_end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |nl| hit + nl);
+        let line_end = line_end(text, hit);
         looked_at = line_end;
         // The zeros are the offset's: only blanks and hex digits before them on the line.
         let before = &text[line_start..hit];
-        if before.len() <= 16
-            && before
+        if before.len() > 16
+            || !before
                 .iter()
                 .all(|b| b.is_ascii_hexdigit() || matches!(b, b' ' | b'\t'))
-            && first_line(&text[line_start..line_end]).is_some()
         {
-            starts.push(line_start);
+            continue;
+        }
+        let Some(first) = first_line(&text[line_start..line_end]) else {
+            continue;
+        };
+        starts.push(line_start);
+        for (index, (end, _)) in following(text, line_end, &first).enumerate() {
+            if (index + 1) % (max + 1) == 0 {
+                starts.push(looked_at + 1);
+            }
+            looked_at = end;
         }
     }
     starts
 }
 
+/// How many dump lines past the end of a read are read with it, not taken: a token that a
+/// read's end cuts is whole in the read before (128 bytes of `xxd`).
+const LOOKAHEAD_LINES: usize = 8;
+
 /// The dump that starts at `start`: the bytes of its lines (that line and at most `max` dump
-/// lines after it, whose groups are as wide), read in order and, where a dump writes 16-bit
-/// words in the machine's order (`hexdump`, `od -x`: no colon after the offset), read swapped
-/// too, after a tab; where the text read ends, and how many lines were joined. None when the
-/// line is no dump line.
+/// lines after it, whose groups are as wide, and a few more not taken when `max` stops it),
+/// read in order and, where a dump writes 16-bit words in the machine's order (`hexdump`,
+/// `od -x`: no colon after the offset), read swapped too, after a tab; where the text taken
+/// ends, and how many lines were joined. None when the line is no dump line.
 pub(super) fn dump(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
-    let line_end = |from: usize| memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl);
-    let mut end = line_end(start);
+    let mut end = line_end(text, start);
     let first = first_line(&text[start..end])?;
-    let mut bytes = first.bytes;
+    let mut bytes = first.bytes.clone();
     let mut continued = 0;
-    while continued < max && end < text.len() {
-        let next_end = line_end(end + 1);
-        match parse(&text[end + 1..next_end]) {
-            Some(line) if line.width == first.width && line.colon == first.colon => {
-                bytes.extend_from_slice(&line.bytes);
-                end = next_end;
-                continued += 1;
-            }
-            _ => break,
+    for (line_end, line) in following(text, end, &first).take(max) {
+        bytes.extend_from_slice(&line);
+        end = line_end;
+        continued += 1;
+    }
+    if continued == max {
+        for (_, line) in following(text, end, &first).take(LOOKAHEAD_LINES) {
+            bytes.extend_from_slice(&line);
         }
     }
     if first.width == 4 && !first.colon {
@@ -63,6 +75,30 @@ pub(super) fn dump(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, us
         bytes.extend_from_slice(&swapped);
     }
     Some((bytes, end, continued))
+}
+
+fn line_end(text: &[u8], from: usize) -> usize {
+    memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |nl| from + nl)
+}
+
+/// The dump lines after the line ending at `end` that go on the dump `first` opens (groups as
+/// wide, a colon alike): each one's end and bytes.
+fn following<'t>(
+    text: &'t [u8],
+    mut end: usize,
+    first: &DumpLine,
+) -> impl Iterator<Item = (usize, Vec<u8>)> + 't {
+    let (width, colon) = (first.width, first.colon);
+    std::iter::from_fn(move || {
+        if end >= text.len() {
+            return None;
+        }
+        let next_end = line_end(text, end + 1);
+        let line =
+            parse(&text[end + 1..next_end]).filter(|line| line.width == width && line.colon == colon)?;
+        end = next_end;
+        Some((next_end, line.bytes))
+    })
 }
 
 /// One dump line read: its bytes, the width of its groups in hex digits, and whether a colon
@@ -155,7 +191,29 @@ mod tests {
         let (bytes, _, continued) = dump(hexdump.as_bytes(), 0, 6).unwrap();
         assert_eq!(bytes, b"[deploy]\nregion = \n");
         assert_eq!(continued, 1);
-        assert_eq!(starts(hexdump.as_bytes()), vec![0]);
+        assert_eq!(starts(hexdump.as_bytes(), 6), vec![0]);
+    }
+
+    #[test]
+    fn a_long_dump_is_read_in_parts_that_overlap_at_their_ends() {
+        let line = |n: usize| {
+            format!(
+                "{:08x}: 6162 6364 6566 6768 696a 6b6c 6d6e 6f70  abcdefghijklmnop\n",
+                16 * n
+            )
+        };
+        let text: String = (0..25).map(line).collect();
+        let text = text.as_bytes();
+        // Parts of 1 + 9 lines, each part's start a candidate though its offset has no zeros.
+        let starts = starts(text, 9);
+        assert_eq!(starts.len(), 3);
+        assert_eq!(starts[1], 10 * line(0).len());
+        let (bytes, end, continued) = dump(text, starts[1], 9).unwrap();
+        assert_eq!((end, continued), (20 * line(0).len() - 1, 9));
+        // Ten lines taken, five more read past the end (all there are).
+        assert_eq!(bytes.len(), 16 * 15);
+        let (bytes, _, continued) = dump(text, starts[2], 9).unwrap();
+        assert_eq!((bytes.len(), continued), (16 * 5, 4));
     }
 
     #[test]
@@ -176,7 +234,7 @@ mod tests {
             "0000: 12 34",
         ] {
             assert!(first_line(line.as_bytes()).is_none(), "{line}");
-            assert!(starts(line.as_bytes()).is_empty(), "{line}");
+            assert!(starts(line.as_bytes(), 6).is_empty(), "{line}");
         }
     }
 }

@@ -404,7 +404,7 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
         starts.dedup();
     }
     // So are hex dumps, found by their offsets' zeros.
-    let dumps = dumps::starts(text);
+    let dumps = dumps::starts(text, encodings::WRAPPED_LINES);
     if !dumps.is_empty() {
         starts.extend(dumps);
         starts.sort_unstable();
