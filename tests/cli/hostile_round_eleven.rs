@@ -47,6 +47,21 @@ fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Each case (file name, text, the member the finding names) fails in every mode with a
+/// `github-token` finding on `token`, named by the member it was found in.
+fn fails_everywhere_inside(cases: &[(&str, String, &str)], token: &str) {
+    for (name, text, inner) in cases {
+        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", token);
+        for (mode, run) in in_every_mode(&[(name, text.clone().into_bytes())]) {
+            assert!(
+                run.stdout.contains(inner),
+                "{name} {mode}: the finding is not named {inner}\n{}",
+                run.all_output()
+            );
+        }
+    }
+}
+
 #[test]
 fn an_archive_encoded_in_base64_in_a_text_is_opened() {
     let token = github_token(21);
@@ -81,16 +96,7 @@ fn an_archive_encoded_in_base64_in_a_text_is_opened() {
             "payload.b64!/line-1.base64!/line-1.base64!/etc/app.conf",
         ),
     ];
-    for (name, text, inner) in cases {
-        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", &token);
-        for (mode, run) in in_every_mode(&[(name, text.into_bytes())]) {
-            assert!(
-                run.stdout.contains(inner),
-                "{name} {mode}: the finding is not named {inner}\n{}",
-                run.all_output()
-            );
-        }
-    }
+    fails_everywhere_inside(&cases, &token);
 }
 
 #[test]
@@ -128,16 +134,7 @@ fn a_bare_tar_or_a_unix_package_archive_encoded_in_base64_is_opened() {
             "initrd.b64!/line-1.base64!/etc/my app.conf",
         ),
     ];
-    for (name, text, inner) in cases {
-        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", &token);
-        for (mode, run) in in_every_mode(&[(name, text.into_bytes())]) {
-            assert!(
-                run.stdout.contains(inner),
-                "{name} {mode}: the finding is not named {inner}\n{}",
-                run.all_output()
-            );
-        }
-    }
+    fails_everywhere_inside(&cases, &token);
 }
 
 /// The dump tools' formats, written here as they write them: an offset, then the bytes in
