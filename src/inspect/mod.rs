@@ -305,11 +305,29 @@ impl<'a> Inspector<'a> {
                 }
             }
             let depth = context.archive.map_or(0, |(depth, _)| depth);
-            if !skip_contents
+            let zip_behind = !skip_contents
                 && depth < archive::LIMITS.depth
-                && archive::zip_behind(&context.fragment.content, length)?
-            {
+                && archive::zip_behind(&context.fragment.content, length)?;
+            if zip_behind {
                 if let Some(problem) = self.inspect_zip_behind(context, report) {
+                    return Ok(FileOutcome::Unreadable(problem));
+                }
+            }
+            // Streams inside the binary's own bytes (a tarball behind a picture), unless an
+            // archive behind a prefix holds the rest of the file. A binary over --max-file-size
+            // is searched in windows and not held, so not carved.
+            if !skip_contents
+                && !too_large
+                && behind_a_prefix.is_none()
+                && depth < archive::LIMITS.depth
+                && length <= settings.max_file_size
+            {
+                let bytes = if buffer.len() as u64 == length {
+                    std::borrow::Cow::Borrowed(&buffer[..])
+                } else {
+                    nested::whole(&context.fragment.content)?
+                };
+                if let Some(problem) = self.inspect_carved(&bytes, !zip_behind, context, report) {
                     return Ok(FileOutcome::Unreadable(problem));
                 }
             }

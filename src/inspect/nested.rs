@@ -100,7 +100,10 @@ impl Inspector<'_> {
             return Ok(None);
         };
         let Some((start, format)) = archive_near_nul(&bytes, nul) else {
-            return Ok(None);
+            // No archive where the text ends: streams further on in the binary's bytes are
+            // carved out (a zip that ends the file is opened from its end by the caller).
+            let zip_at_end = archive::zip_behind(&Content::Bytes(&bytes), length)?;
+            return Ok(self.inspect_carved(&bytes, !zip_at_end, context, report));
         };
         Ok(self
             .inspect_held_archive(format, &bytes[start..], context, report)
@@ -183,6 +186,22 @@ impl Inspector<'_> {
                 budget,
                 visit,
             )
+        })
+    }
+
+    /// Inspects each compressed stream or archive embedded in a binary whose bytes were searched
+    /// already (`archive::carve`), held in `bytes`; `with_zip` is false when its zip was opened
+    /// from the end already. The problem that stopped it, if one did.
+    pub(super) fn inspect_carved(
+        &self,
+        bytes: &[u8],
+        with_zip: bool,
+        context: &Context<'_>,
+        report: &mut FileReport,
+    ) -> Option<String> {
+        let largest = self.settings.max_file_size;
+        self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
+            archive::carve::embedded(bytes, with_zip, largest, budget, visit)
         })
     }
 
@@ -406,7 +425,7 @@ fn around_first_nul<'a>(content: &'a Content<'_>) -> std::io::Result<Option<(Cow
 }
 
 /// A fragment's bytes, whole: read from its file, or borrowed.
-fn whole<'a>(content: &'a Content<'_>) -> std::io::Result<Cow<'a, [u8]>> {
+pub(super) fn whole<'a>(content: &'a Content<'_>) -> std::io::Result<Cow<'a, [u8]>> {
     Ok(match content {
         Content::File { path, .. } => Cow::Owned(std::fs::read(path)?),
         Content::Bytes(bytes) => Cow::Borrowed(bytes),

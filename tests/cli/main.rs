@@ -26,6 +26,7 @@ mod hostile_round_seven;
 mod hostile_round_six;
 mod hostile_round_ten;
 mod hostile_round_three;
+mod hostile_round_twelve;
 mod html_report;
 mod leaks_and_bounds;
 mod living_with_findings;

@@ -18,6 +18,7 @@ use std::io::{BufRead, BufReader, Cursor, Read, Seek, Write};
 
 use crate::fragment::Content;
 
+pub mod carve;
 mod sevenz;
 mod unix;
 

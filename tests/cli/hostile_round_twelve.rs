@@ -1,0 +1,129 @@
+//! Never a false pass, round twelve (issue 18, attacking again): what a binary's own bytes hide.
+//! - A compressed stream or an archive inside a binary, past its start, passed every mode: a
+//!   tarball behind a PNG's last chunk (`cat logo.png keys.tgz > logo.png`), an xz, zstd, bzip2
+//!   or lz4 stream behind a JPEG or an executable, a zip or a 7z archive in the middle of one.
+//!   Only an archive at the start, behind a prefix that text writes, or a zip whose end record
+//!   ends the file was opened; the search of the binary's bytes cannot read compressed ones.
+//!   Each is now carved out where its magic number stands and opened as a member named by what
+//!   it is and where it starts (`logo.png!/gzip-at-10248!/etc/app.conf`), by the same inspector
+//!   as an archive file, within the same bounds. So is one further on in the binary behind a
+//!   script (a self-extracting installer).
+//!
+//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+
+use crate::support::compress;
+use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::seeded::github_token;
+
+/// Bytes like a picture's: a signature, then every byte value many times over, with no magic
+/// number of a stream among them.
+fn picture(signature: &[u8]) -> Vec<u8> {
+    let mut bytes = signature.to_vec();
+    bytes.extend((0..40).flat_map(|_| 0..=255u8));
+    bytes
+}
+
+/// `signature`'s picture with `hidden` behind it and, when `more` says so, the picture's bytes
+/// again after that; with the offset `hidden` starts at.
+fn with_inside(signature: &[u8], hidden: &[u8], more: bool) -> (Vec<u8>, usize) {
+    let mut bytes = picture(signature);
+    let start = bytes.len();
+    bytes.extend_from_slice(hidden);
+    if more {
+        bytes.extend(picture(b"IDAT"));
+    }
+    (bytes, start)
+}
+
+#[test]
+fn a_stream_or_an_archive_inside_a_binarys_own_bytes_is_opened() {
+    let token = github_token(31);
+    let config = format!("token = \"{token}\"\n").into_bytes();
+    let files: &[(&str, &[u8])] = &[("etc/app.conf", &config)];
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00";
+    const ELF: &[u8] = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+    // Each case: the file, its bytes and where the hidden part starts, the member found in it.
+    type Case = (&'static str, (Vec<u8>, usize), &'static str);
+    let cases: Vec<Case> = vec![
+        (
+            "assets/logo.png",
+            with_inside(PNG, &compress::gzip(&compress::tar(files)), false),
+            "gzip-at-{}!/etc/app.conf",
+        ),
+        (
+            "assets/photo.jpg",
+            with_inside(JPEG, &compress::xz(&config), true),
+            "xz-at-{}",
+        ),
+        (
+            "bin/tool",
+            with_inside(ELF, &compress::zstd(&compress::tar(files)), true),
+            "zstd-at-{}!/etc/app.conf",
+        ),
+        (
+            "assets/icon.png",
+            with_inside(PNG, &compress::bzip2(&config), true),
+            "bzip2-at-{}",
+        ),
+        (
+            "assets/banner.png",
+            with_inside(PNG, &compress::lz4(&config), false),
+            "lz4-at-{}",
+        ),
+        (
+            "assets/splash.png",
+            with_inside(PNG, &compress::zip(files), true),
+            "zip-at-{}!/etc/app.conf",
+        ),
+        (
+            "bin/setup.exe",
+            with_inside(b"MZ\x90\x00", &compress::seven_zip(files), true),
+            "7z-at-{}!/etc/app.conf",
+        ),
+        (
+            // A script with a binary behind it, and the archive further on in the binary.
+            "scripts/install.sh",
+            with_inside(
+                &[&b"#!/bin/sh\necho installing\nexit 0\n"[..], &picture(ELF)].concat(),
+                &compress::gzip(&compress::tar(files)),
+                true,
+            ),
+            "gzip-at-{}!/etc/app.conf",
+        ),
+    ];
+    for (name, (bytes, start), inner) in cases {
+        let inner = format!("{name}!/{}", inner.replace("{}", &start.to_string()));
+        fails_everywhere(&[(name, bytes.clone())], "github-token", &token);
+        for (mode, run) in in_every_mode(&[(name, bytes.clone())]) {
+            assert!(
+                run.stdout.contains(&inner),
+                "{name} {mode}: the finding is not named {inner}\n{}",
+                run.all_output()
+            );
+        }
+    }
+}
+
+#[test]
+fn magic_numbers_that_begin_nothing_in_a_binary_raise_nothing() {
+    // A gzip magic with noise behind it, one with reserved flags, a zip header and an end
+    // record with no directory, a 7z magic whose header does not check: a binary's data, where
+    // they come by chance (and every compression library's code holds them).
+    let mut bytes = picture(b"\x7fELF\x02\x01\x01\x00");
+    for decoy in [
+        &b"\x1f\x8b\x08\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff"[..],
+        b"\x1f\x8b\x08\xe0junk",
+        b"PK\x03\x04 not a zip PK\x05\x06",
+        b"7z\xbc\xaf\x27\x1c\x00\x04\x00\x00\x00\x00",
+        b"\xfd7zXZ\x00\x00\x00",
+        b"BZh91AY&SY\x00\x00",
+        b"\x28\xb5\x2f\xfd\x00",
+    ] {
+        bytes.extend_from_slice(decoy);
+        bytes.extend(picture(b""));
+    }
+    for (mode, run) in in_every_mode(&[("bin/engine", bytes.clone())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
