@@ -40,6 +40,7 @@
 use base64::Engine as _;
 
 use crate::support::compress;
+use crate::support::dumps::hex_dumps;
 use crate::support::every_mode::{fails_everywhere, in_every_mode};
 use crate::support::seeded::{github_token, pem_body};
 
@@ -137,55 +138,11 @@ fn a_bare_tar_or_a_unix_package_archive_encoded_in_base64_is_opened() {
     fails_everywhere_inside(&cases, &token);
 }
 
-/// The dump tools' formats, written here as they write them: an offset, then the bytes in
-/// groups, then (some of them) the bytes as text.
-fn hex_dumps(bytes: &[u8]) -> Vec<(&'static str, String)> {
-    let hex = |chunk: &[u8], width: usize, swapped: bool| -> Vec<String> {
-        chunk
-            .chunks(width)
-            .map(|group| {
-                let mut group = group.to_vec();
-                if swapped {
-                    group.reverse();
-                }
-                group.iter().map(|b| format!("{b:02x}")).collect()
-            })
-            .collect()
-    };
-    let text = |chunk: &[u8]| -> String {
-        chunk
-            .iter()
-            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
-            .collect()
-    };
-    let mut xxd = String::new();
-    let mut hexdump_c = String::new();
-    let mut od = String::new();
-    let mut hexdump = String::new();
-    for (line, chunk) in bytes.chunks(16).enumerate() {
-        let offset = line * 16;
-        let groups = hex(chunk, 2, false).join(" ");
-        xxd.push_str(&format!("{offset:08x}: {groups:<39}  {}\n", text(chunk)));
-        let bytes = hex(chunk, 1, false);
-        let (left, right) = bytes.split_at(bytes.len().min(8));
-        let columns = format!("{}  {}", left.join(" "), right.join(" "));
-        hexdump_c.push_str(&format!("{offset:08x}  {columns:<48}  |{}|\n", text(chunk)));
-        od.push_str(&format!("{offset:06x} {}  >{}<\n", bytes.join(" "), text(chunk)));
-        hexdump.push_str(&format!("{offset:07x} {}\n", hex(chunk, 2, true).join(" ")));
-    }
-    vec![
-        ("dump.xxd", xxd),
-        ("dump.hexdump", hexdump_c),
-        ("dump.od", od),
-        ("dump.words", hexdump),
-    ]
-}
-
 #[test]
 fn a_token_in_a_hex_dump_is_read_back() {
     let token = github_token(29);
     let config = format!("[deploy]\ntoken = \"{token}\"\nregion = eu-west-1\n");
-    for (name, dump) in hex_dumps(config.as_bytes()) {
+    for (name, dump) in hex_dumps(config.as_bytes(), 0) {
         // In a Markdown code block too, as a dump is pasted into an issue.
         let pasted = format!("The file:\n\n```\n{dump}```\n");
         fails_everywhere(&[(name, dump.into_bytes())], "github-token", &token);
@@ -206,11 +163,11 @@ fn a_token_in_a_hex_dump_is_read_back() {
     filler(&mut far, 90_000);
     far.push_str(&format!("token = \"{token}\"\n"));
     for long in [cut, far] {
-        let (_, xxd) = hex_dumps(long.as_bytes()).remove(0);
+        let (_, xxd) = hex_dumps(long.as_bytes(), 0).remove(0);
         fails_everywhere(&[("long.xxd", xxd.into_bytes())], "github-token", &token);
     }
     // A dump of a clean file, and lines of numbers, stay clean.
-    for (name, dump) in hex_dumps(b"[deploy]\nregion = eu-west-1\nreplicas = 3\n") {
+    for (name, dump) in hex_dumps(b"[deploy]\nregion = eu-west-1\nreplicas = 3\n", 0) {
         let table = "0000 0001 0002 0003\n0000 12 34 56 78 9a\n";
         for (mode, run) in in_every_mode(&[(name, dump.into_bytes()), ("table.txt", table.into())]) {
             assert_eq!(run.code, 0, "{name} {mode}: {}", run.all_output());

@@ -9,9 +9,18 @@
 //!   as an archive file, within the same bounds. So is one further on in the binary behind a
 //!   script (a self-extracting installer).
 //!
+//! - A hex dump whose offsets hold no run of four zeros passed every mode: `xxd -s` or `xxd -o`
+//!   with a large offset, or an excerpt of a dump past 64 KiB. Its first line was found by its
+//!   offset's zeros; any line that reads as a dump line opens one now.
+//! - A file written into C by `xxd -i` (or any list of `0x` codes over many lines) passed every
+//!   mode: the list was read only when its codes were on the line that opens it, and the line
+//!   that opens a C array was never continued (the declarator's `]` closed the `{`'s count).
+//!   Lines of byte codes are read back into bytes like a dump's, and the array's lines joined.
+//!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use crate::support::compress;
+use crate::support::dumps::{hex_dumps, xxd_include};
 use crate::support::every_mode::{fails_everywhere, in_every_mode};
 use crate::support::seeded::github_token;
 
@@ -124,6 +133,37 @@ fn magic_numbers_that_begin_nothing_in_a_binary_raise_nothing() {
         bytes.extend(picture(b""));
     }
     for (mode, run) in in_every_mode(&[("bin/engine", bytes.clone())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
+
+#[test]
+fn a_dump_at_any_offset_or_a_list_of_byte_codes_is_read_back() {
+    let token = github_token(37);
+    let config = format!("[deploy]\nregion = eu-west-1\ntoken = \"{token}\"\nreplicas = 3\n");
+    // Offsets with no run of four zeros: `xxd -o 0x11111110`, and an excerpt past 64 KiB.
+    for base in [0x1111_1110, 0x12340] {
+        for (name, dump) in hex_dumps(config.as_bytes(), base) {
+            fails_everywhere(&[(name, dump.into_bytes())], "github-token", &token);
+        }
+    }
+    // `xxd -i`, a short file and a long one (the token far into a list of thousands of lines),
+    // and a C array of decimal codes continued on the lines after its brace.
+    let mut long = "replicas = 3\n".repeat(4_000);
+    long.push_str(&config);
+    let codes: Vec<String> = format!("{token}\n").bytes().map(|b| b.to_string()).collect();
+    let decimal = format!("static const char token[] = {{\n    {}\n}};\n", codes.join(", "));
+    for (name, text) in [
+        ("config.h", xxd_include(config.as_bytes(), "config")),
+        ("bundle.h", xxd_include(long.as_bytes(), "bundle")),
+        ("token.c", decimal),
+    ] {
+        fails_everywhere(&[(name, text.into_bytes())], "github-token", &token);
+    }
+    // A clean file so written, and tables of hex constants, stay clean.
+    let table = "static const uint8_t sbox[] = {\n  0x63, 0x7c, 0x77, 0x7b, 0xf2, 0x6b,\n  0x6f, 0xc5, 0x30, 0x01, 0x67, 0x2b,\n};\n";
+    let clean = xxd_include(b"[deploy]\nregion = eu-west-1\nreplicas = 3\n", "config");
+    for (mode, run) in in_every_mode(&[("config.h", clean.into_bytes()), ("sbox.c", table.into())]) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
     }
 }

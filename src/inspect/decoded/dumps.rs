@@ -3,43 +3,87 @@
 //! the dumped file is in no line whole, in either column: its bytes are read back here, every
 //! dump line after the first joined to it.
 
-/// The starts of the lines where the decoded view reads a dump, in order: a dump's first line,
-/// found by its offset's zeros (`0000…`: only the lines holding four are parsed), and in a dump
-/// longer than one read (`max` lines after the first), the line each next read starts at.
-pub(super) fn starts(text: &[u8], max: usize) -> Vec<usize> {
+use super::classes::Masks;
+
+/// Where lines that may open a dump have their first byte past their blanks, found chunk by
+/// chunk from the classifying pass (`classes`): a line's blanks are skipped by adding its start
+/// bit to the chunk's blank bits (the carry runs through them to the first other byte), so no
+/// line is searched for on its own.
+pub(super) struct Openers {
+    /// Whether the next chunk's first byte is at a line's start or within its leading blanks.
+    carry: u64,
+    pub positions: Vec<usize>,
+}
+
+impl Openers {
+    pub(super) fn new() -> Self {
+        Openers {
+            carry: 1,
+            positions: Vec::new(),
+        }
+    }
+
+    /// Takes the chunk of `text` at `base`, classified as `masks`.
+    #[inline]
+    pub(super) fn step(&mut self, text: &[u8], base: usize, masks: &Masks) {
+        let line_starts = masks.newline << 1 | self.carry;
+        let (past_blanks, overflowed) = masks.space.overflowing_add(line_starts);
+        self.carry = u64::from(overflowed) | masks.newline >> 63;
+        let mut firsts = past_blanks & !masks.space & masks.run;
+        while firsts != 0 {
+            let at = base + firsts.trailing_zeros() as usize;
+            firsts &= firsts - 1;
+            if may_open(&text[at..]) {
+                self.positions.push(at);
+            }
+        }
+    }
+}
+
+/// The starts of the lines where the decoded view reads a dump, in order, given where lines
+/// that may open one have their first byte (`Openers`): a dump's first line (any line that
+/// reads as one: its offset may be any number, as `xxd -s` and `xxd -o` write it or an excerpt
+/// of a longer dump has it), and in a dump longer than one read (`max` lines after the first),
+/// the line each next read starts at.
+pub(super) fn starts(text: &[u8], openers: &[usize], max: usize) -> Vec<usize> {
     let mut starts: Vec<usize> = Vec::new();
-    // Each line is looked at once, however many zeros it holds (a long line of them would
-    // otherwise be searched back once per hit), and a dump's lines once.
+    // Each line is looked at once: a dump's lines are stepped over once read.
     let mut looked_at = 0;
-    for hit in memchr::memmem::find_iter(text, b"0000") {
-        if hit < looked_at {
+    for &first_byte in openers {
+        if first_byte < looked_at {
             continue;
         }
-        let line_start =
-            memchr::memrchr(b'\n', &text[looked_at..hit]).map_or(looked_at, |nl| looked_at + nl + 1);
-        let line_end = line_end(text, hit);
-        looked_at = line_end;
-        // The zeros are the offset's: only blanks and hex digits before them on the line.
-        let before = &text[line_start..hit];
-        if before.len() > 16
-            || !before
-                .iter()
-                .all(|b| b.is_ascii_hexdigit() || matches!(b, b' ' | b'\t'))
-        {
-            continue;
-        }
-        let Some(first) = first_line(&text[line_start..line_end]) else {
+        let line_start = text[..first_byte]
+            .iter()
+            .rposition(|b| !matches!(b, b' ' | b'\t'))
+            .map_or(0, |at| at + 1);
+        let end = line_end(text, first_byte);
+        looked_at = end;
+        let Some(first) = first_line(&text[line_start..end]) else {
             continue;
         };
         starts.push(line_start);
-        for (index, (end, _)) in following(text, line_end, &first).enumerate() {
+        for (index, (next_end, _)) in following(text, end, &first).enumerate() {
             if (index + 1) % (max + 1) == 0 {
                 starts.push(looked_at + 1);
             }
-            looked_at = end;
+            looked_at = next_end;
         }
     }
     starts
+}
+
+/// Whether `line` opens a dump: the line where the dump reader starts reading.
+pub(super) fn opens_a_dump(line: &[u8]) -> bool {
+    may_open(line.trim_ascii_start()) && first_line(line).is_some()
+}
+
+/// Whether a line whose first byte past its blanks starts `rest` may open a dump: four hex
+/// digits (an offset), or `0x` and a digit (a list of codes).
+fn may_open(rest: &[u8]) -> bool {
+    rest.get(..4).is_some_and(|head| {
+        head.iter().all(u8::is_ascii_hexdigit) || head.starts_with(b"0x") && head[2].is_ascii_hexdigit()
+    })
 }
 
 /// How many dump lines past the end of a read are read with it, not taken: a token that a
@@ -124,6 +168,9 @@ fn first_line(line: &[u8]) -> Option<DumpLine> {
 fn parse(line: &[u8]) -> Option<DumpLine> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = line.trim_ascii_start();
+    if line.starts_with(b"0x") {
+        return codes(line);
+    }
     let offset = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if !(4..=16).contains(&offset) {
         return None;
@@ -165,6 +212,37 @@ fn parse(line: &[u8]) -> Option<DumpLine> {
     (groups > 0).then_some(DumpLine { bytes, width, colon })
 }
 
+/// Reads a line of byte codes, as `xxd -i` and `bin2c` write a file into C (and Go's, Rust's
+/// and Java's byte arrays are written): `0x` and one or two hex digits each, a comma after
+/// each but perhaps the last, then nothing but the brackets and semicolon that close the list.
+/// Its width is 0, which no line of offsets has.
+fn codes(line: &[u8]) -> Option<DumpLine> {
+    let mut bytes = Vec::new();
+    let mut rest = line;
+    while let Some(after) = rest.strip_prefix(b"0x") {
+        let digits = after.iter().take(3).take_while(|b| b.is_ascii_hexdigit()).count();
+        if !(1..=2).contains(&digits) {
+            return None;
+        }
+        let value = after[..digits]
+            .iter()
+            .fold(0u8, |value, &digit| value << 4 | hex_byte(digit));
+        bytes.push(value);
+        rest = &after[digits..];
+        let Some(next) = rest.strip_prefix(b",") else {
+            break;
+        };
+        rest = next.trim_ascii_start();
+    }
+    rest.iter()
+        .all(|b| b.is_ascii_whitespace() || b"})];".contains(b))
+        .then_some(DumpLine {
+            bytes,
+            width: 0,
+            colon: false,
+        })
+}
+
 fn hex_byte(digit: u8) -> u8 {
     match digit {
         b'0'..=b'9' => digit - b'0',
@@ -176,6 +254,15 @@ fn hex_byte(digit: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `starts` over the openers the classifying pass finds.
+    fn starts_in(text: &[u8], max: usize) -> Vec<usize> {
+        let mut openers = Openers::new();
+        for (base, masks) in super::super::classes::chunks(text) {
+            openers.step(text, base, &masks);
+        }
+        starts(text, &openers.positions, max)
+    }
 
     const XXD: &str = "00000000: 5b64 6570 6c6f 795d 0a72 6567 696f 6e20  [deploy].region \n\
                        00000010: 3d20 2265 752d 7765 7374 2d31 220a 7265  = \"eu-west-1\".re\n\
@@ -191,7 +278,7 @@ mod tests {
         let (bytes, _, continued) = dump(hexdump.as_bytes(), 0, 6).unwrap();
         assert_eq!(bytes, b"[deploy]\nregion = \n");
         assert_eq!(continued, 1);
-        assert_eq!(starts(hexdump.as_bytes(), 6), vec![0]);
+        assert_eq!(starts_in(hexdump.as_bytes(), 6), vec![0]);
     }
 
     #[test]
@@ -205,7 +292,7 @@ mod tests {
         let text: String = (0..25).map(line).collect();
         let text = text.as_bytes();
         // Parts of 1 + 9 lines, each part's start a candidate though its offset has no zeros.
-        let starts = starts(text, 9);
+        let starts = starts_in(text, 9);
         assert_eq!(starts.len(), 3);
         assert_eq!(starts[1], 10 * line(0).len());
         let (bytes, end, continued) = dump(text, starts[1], 9).unwrap();
@@ -214,6 +301,46 @@ mod tests {
         assert_eq!(bytes.len(), 16 * 15);
         let (bytes, _, continued) = dump(text, starts[2], 9).unwrap();
         assert_eq!((bytes.len(), continued), (16 * 5, 4));
+    }
+
+    #[test]
+    fn a_dump_with_any_offset_is_found() {
+        let excerpt = "  00012340: 5b64 6570 6c6f 795d 0a72 6567 696f 6e20  [deploy].region \n\
+                       \x20 00012350: 3d20 0a                                  = .\n";
+        assert_eq!(starts_in(excerpt.as_bytes(), 6), vec![0]);
+        let (bytes, _, continued) = dump(excerpt.as_bytes(), 0, 6).unwrap();
+        assert_eq!((bytes.as_slice(), continued), (&b"[deploy]\nregion = \n"[..], 1));
+    }
+
+    #[test]
+    fn a_dump_line_is_found_wherever_the_chunks_of_the_classifying_pass_cut_it() {
+        let dump = "00012340: 5b64 6570 6c6f 795d 0a72 6567 696f 6e20  [deploy].region \n";
+        for before in 0..140 {
+            for indent in [0, 1, 3, 63, 64, 70] {
+                let text = format!("{}\n{}{dump}", "x".repeat(before), " ".repeat(indent));
+                assert_eq!(
+                    starts_in(text.as_bytes(), 6),
+                    vec![before + 1],
+                    "{before} {indent}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lists_of_byte_codes_over_lines_are_read_back_joined() {
+        let text = "unsigned char conf[] = {\n  0x5b, 0x64, 0x65, 0x70, 0x6c, 0x6f,\n  0x79, 0x5d, 0xa\n};\n";
+        let first = text.find("  0x").unwrap();
+        assert_eq!(starts_in(text.as_bytes(), 6), vec![first]);
+        let (bytes, _, continued) = dump(text.as_bytes(), first, 6).unwrap();
+        assert_eq!((bytes.as_slice(), continued), (&b"[deploy]\n"[..], 1));
+        for line in [
+            "0x5b, 0x64, 0x65",
+            "0x5b, 0x64, 0x65, 0x70 + 1",
+            "0x123, 0x64, 0x65, 0x70,",
+        ] {
+            assert!(first_line(line.as_bytes()).is_none(), "{line}");
+        }
     }
 
     #[test]
@@ -234,7 +361,7 @@ mod tests {
             "0000: 12 34",
         ] {
             assert!(first_line(line.as_bytes()).is_none(), "{line}");
-            assert!(starts(line.as_bytes(), 6).is_empty(), "{line}");
+            assert!(starts_in(line.as_bytes(), 6).is_empty(), "{line}");
         }
     }
 }

@@ -359,7 +359,9 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
     // Where the line holding the current chunk's first byte starts.
     let mut line_start = 0;
     let mut name_ends = transforms::NameEnds::default();
+    let mut dump_openers = dumps::Openers::new();
     for (base, masks) in classes::chunks(text) {
+        dump_openers.step(text, base, &masks);
         let mut hits = escapes::escape_hits(text, base, masks.escape)
             | letters::invisible_hits(text, base, masks.high)
             | literals::glue_hits(text, base, &masks)
@@ -403,8 +405,8 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
         starts.sort_unstable();
         starts.dedup();
     }
-    // So are hex dumps, found by their offsets' zeros.
-    let dumps = dumps::starts(text, encodings::WRAPPED_LINES);
+    // So are hex dumps and lists of byte codes, found by their first bytes.
+    let dumps = dumps::starts(text, &dump_openers.positions, encodings::WRAPPED_LINES);
     if !dumps.is_empty() {
         starts.extend(dumps);
         starts.sort_unstable();

@@ -122,9 +122,17 @@ fn only_placeholders(inner: &[u8]) -> bool {
 pub(super) fn logical_line(text: &[u8], start: usize, max: usize) -> Option<(Vec<u8>, usize, usize)> {
     let first_end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |nl| start + nl);
     let call = assemblers().find(&text[start..first_end])?;
+    // Codes a line that the dump reader reads (`xxd -i`'s twelve `0x` codes a line) are read
+    // there, as many lines as it takes: six would cut a token off.
+    let next_end =
+        memchr::memchr(b'\n', text.get(first_end + 1..)?).map_or(text.len(), |nl| first_end + 1 + nl);
+    if super::dumps::opens_a_dump(&text[first_end + 1..next_end]) {
+        return None;
+    }
     let mut depth = 0i32;
     let mut end = first_end;
-    let mut line_from = start + call.start();
+    // An array initialiser's match starts at its declarator's `]`, which no bracket here opens.
+    let mut line_from = start + call.start() + usize::from(text[start + call.start()] == b']');
     let mut continued = 0;
     loop {
         depth += text[line_from..end]

@@ -2,6 +2,7 @@
 //! faithful mock of the VirusTotal v3 API served over HTTP on loopback.
 
 pub mod compress;
+pub mod dumps;
 pub mod git_repo;
 // Shared with the library's unit tests (`src/lib.rs`), which alone use the client certificate.
 pub mod every_mode;
