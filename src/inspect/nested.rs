@@ -262,7 +262,8 @@ impl Inspector<'_> {
     }
 
     /// Inspects an archive (or a compressed stream) found encoded in base64 on some lines of a
-    /// text as a member of its own, `file!/line-12.base64`, new when one of those lines is. What
+    /// text as a member of its own, `file!/line-12.base64`, new when one of those lines is (and
+    /// a git binary patch's file so, `fix.patch!/line-4.binary-patch`). What
     /// stopped it being opened makes the file unreadable (`FileReport::problem_inside`): what it
     /// holds is unknown.
     pub(super) fn inspect_encoded_archive(
@@ -278,8 +279,11 @@ impl Inspector<'_> {
         }
         let lines = region.line(first)..=region.line(*encoded.lines.end());
         let changed = context.fragment.added.touches(lines);
-        let name = format!("line-{}.base64", region.line(first));
+        let name = format!("line-{}.{}", region.line(first), encoded.encoding);
         let size = encoded.bytes.len() as u64;
+        let cut = encoded
+            .cut
+            .map(|why| format!("{}!/{name}: {why}", context.fragment.report_path));
         let problem = self.inspect_members(context, report, changed, |budget, visit| {
             budget.borrow_mut().take(&name, size, size)?;
             visit(archive::Member {
@@ -288,7 +292,7 @@ impl Inspector<'_> {
             });
             Ok(())
         });
-        if let Some(problem) = problem {
+        if let Some(problem) = problem.or(cut) {
             report.problem_inside.get_or_insert(problem);
         }
     }

@@ -16,11 +16,16 @@
 //!   mode: the list was read only when its codes were on the line that opens it, and the line
 //!   that opens a C array was never continued (the declarator's `]` closed the `{`'s count).
 //!   Lines of byte codes are read back into bytes like a dump's, and the array's lines joined.
+//! - A git binary patch passed every mode: `git diff --binary` and `git format-patch` write a
+//!   binary file's change deflated and in base85, so a `.patch` file committed with a binary in
+//!   it (a file with one NUL is binary to git) held its token on no line. Each hunk is read back
+//!   (a literal hunk's file, a delta's inserted bytes) and inspected as a member named by its
+//!   line, `fix.patch!/line-5.binary-patch`.
 //!
 //! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
 
 use crate::support::compress;
-use crate::support::dumps::{hex_dumps, xxd_include};
+use crate::support::dumps::{git_binary_patch, git_delta_inserting, hex_dumps, xxd_include};
 use crate::support::every_mode::{fails_everywhere, in_every_mode};
 use crate::support::seeded::github_token;
 
@@ -164,6 +169,48 @@ fn a_dump_at_any_offset_or_a_list_of_byte_codes_is_read_back() {
     let table = "static const uint8_t sbox[] = {\n  0x63, 0x7c, 0x77, 0x7b, 0xf2, 0x6b,\n  0x6f, 0xc5, 0x30, 0x01, 0x67, 0x2b,\n};\n";
     let clean = xxd_include(b"[deploy]\nregion = eu-west-1\nreplicas = 3\n", "config");
     for (mode, run) in in_every_mode(&[("config.h", clean.into_bytes()), ("sbox.c", table.into())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
+
+#[test]
+fn a_file_in_a_git_binary_patch_is_read_back() {
+    let token = github_token(41);
+    let line = format!("token = \"{token}\"\n");
+    // A NUL makes the file binary to git, so `--binary` writes it as a binary patch.
+    let file = [&b"\x00\x01settings\n"[..], line.as_bytes()].concat();
+    let base: Vec<u8> = (0..=255u8).cycle().take(600).collect();
+    let header = "diff --git a/conf.bin b/conf.bin\nindex 0000000..1111111 100644\n";
+    let literal = format!(
+        "{header}{}",
+        git_binary_patch(&[("literal", &file[..]), ("literal", &[][..])])
+    );
+    let delta = git_delta_inserting(&base, line.as_bytes());
+    let format_patch = format!(
+        "From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\nSubject: [PATCH] tune\n\n---\n{header}{}--\n2.47.3\n",
+        git_binary_patch(&[("delta", &delta[..]), ("delta", &git_delta_inserting(&base, b"")[..])])
+    );
+    let cases = [
+        ("fix.patch", literal, "fix.patch!/line-4.binary-patch"),
+        (
+            "patches/0001-tune.patch",
+            format_patch,
+            "0001-tune.patch!/line-8.binary-patch",
+        ),
+    ];
+    for (name, text, inner) in cases {
+        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", &token);
+        for (mode, run) in in_every_mode(&[(name, text.clone().into_bytes())]) {
+            assert!(
+                run.stdout.contains(inner),
+                "{name} {mode}: the finding is not named {inner}\n{}",
+                run.all_output()
+            );
+        }
+    }
+    // A clean binary so written stays clean.
+    let clean = git_binary_patch(&[("literal", &base[..])]);
+    for (mode, run) in in_every_mode(&[("clean.patch", clean.into_bytes())]) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
     }
 }

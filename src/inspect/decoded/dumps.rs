@@ -13,6 +13,8 @@ pub(super) struct Openers {
     /// Whether the next chunk's first byte is at a line's start or within its leading blanks.
     carry: u64,
     pub positions: Vec<usize>,
+    /// Where `GIT binary patch` lines have their first byte (`binary_patch`), found on the way.
+    pub binary_patches: Vec<usize>,
 }
 
 impl Openers {
@@ -20,6 +22,7 @@ impl Openers {
         Openers {
             carry: 1,
             positions: Vec::new(),
+            binary_patches: Vec::new(),
         }
     }
 
@@ -35,6 +38,8 @@ impl Openers {
             firsts &= firsts - 1;
             if may_open(&text[at..]) {
                 self.positions.push(at);
+            } else if text[at] == b'G' && text[at..].starts_with(super::binary_patch::MARKER) {
+                self.binary_patches.push(at);
             }
         }
     }
@@ -53,10 +58,7 @@ pub(super) fn starts(text: &[u8], openers: &[usize], max: usize) -> Vec<usize> {
         if first_byte < looked_at {
             continue;
         }
-        let line_start = text[..first_byte]
-            .iter()
-            .rposition(|b| !matches!(b, b' ' | b'\t'))
-            .map_or(0, |at| at + 1);
+        let line_start = line_start(text, first_byte);
         let end = line_end(text, first_byte);
         looked_at = end;
         let Some(first) = first_line(&text[line_start..end]) else {
@@ -71,6 +73,14 @@ pub(super) fn starts(text: &[u8], openers: &[usize], max: usize) -> Vec<usize> {
         }
     }
     starts
+}
+
+/// The start of the line whose first byte past its blanks is at `first_byte`.
+pub(super) fn line_start(text: &[u8], first_byte: usize) -> usize {
+    text[..first_byte]
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |at| at + 1)
 }
 
 /// Whether `line` opens a dump: the line where the dump reader starts reading.

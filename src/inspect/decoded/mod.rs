@@ -1,5 +1,6 @@
 //! Secrets written so that their own characters never stand in a row: encoded (base64, base32,
-//! hex, gzip or zlib in base64: `encodings`; a hex dump's lines: `dumps`), escaped (`\u`/`\x`/octal/CSS/`\N{…}` escapes,
+//! hex, gzip or zlib in base64: `encodings`; a hex dump's lines: `dumps`; a git binary patch's
+//! hunks, handed to the inspector as files: `binary_patch`), escaped (`\u`/`\x`/octal/CSS/`\N{…}` escapes,
 //! percent-escapes, HTML entities, quoted-printable: `escapes`), with invisible or tag characters
 //! inside or in full-width, mathematical or enclosed letters (`letters`), cut into string
 //! literals joined by an operator, a line continuation or a shell word (`literals`), assembled
@@ -12,6 +13,7 @@
 //! Finding the lines is one pass over the window, classifying 64 bytes at a time (`classes`);
 //! only the lines it marks are decoded.
 
+mod binary_patch;
 mod classes;
 mod dumps;
 mod encodings;
@@ -102,12 +104,17 @@ pub struct Decoded {
     pub archives: Vec<EncodedArchive>,
 }
 
-/// An archive (or a compressed stream) encoded in base64 on some lines of a window.
+/// An archive (or a compressed stream) encoded in base64 on some lines of a window, or a file
+/// a git binary patch holds.
 #[derive(Debug)]
 pub struct EncodedArchive {
     /// The window's lines it was read from.
     pub lines: RangeInclusive<u32>,
     pub bytes: Vec<u8>,
+    /// How it was encoded, which names it: `base64`, `binary-patch`.
+    pub encoding: &'static str,
+    /// Why it was read only in part, if it was.
+    pub cut: Option<String>,
 }
 
 impl Decoded {
@@ -153,6 +160,29 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         let skipped = memchr::memchr_iter(b'\n', &text[done..start]).count();
         line = line.saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX));
         write_gap(&mut out, &text[done..start], &mut key_lines);
+        // A binary patch's hunks are files of their own, opened by the inspector; its base85
+        // lines are left blank in the copy.
+        if let Some(patch) = binary_patch::read(text, start) {
+            let line_end = patch.end.min(text.len());
+            let newlines = memchr::memchr_iter(b'\n', &text[start..line_end]).count();
+            let at = |offset: usize| line.saturating_add(u32::try_from(offset).unwrap_or(u32::MAX));
+            let cut = patch.cut.then(|| {
+                format!(
+                    "a git binary patch whose file is over {} bytes; read only that far",
+                    binary_patch::MAX_INFLATED
+                )
+            });
+            archives.extend(patch.hunks.into_iter().map(|hunk| EncodedArchive {
+                lines: at(*hunk.lines.start())..=at(*hunk.lines.end()),
+                bytes: hunk.bytes,
+                encoding: "binary-patch",
+                cut: cut.clone(),
+            }));
+            out.resize(out.len() + newlines, b'\n');
+            line = line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+            done = line_end;
+            continue;
+        }
         let soft_broken = quoted_printable
             .then(|| escapes::soft_broken_line(text, start, CONTINUED_LINES))
             .flatten();
@@ -189,6 +219,8 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         archives.extend(encoded.into_iter().map(|bytes| EncodedArchive {
             lines: first.max(1)..=last,
             bytes,
+            encoding: "base64",
+            cut: None,
         }));
         let line_end = end.min(text.len());
         let newlines = memchr::memchr_iter(b'\n', &text[start..line_end]).count();
@@ -405,8 +437,14 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
         starts.sort_unstable();
         starts.dedup();
     }
-    // So are hex dumps and lists of byte codes, found by their first bytes.
-    let dumps = dumps::starts(text, &dump_openers.positions, encodings::WRAPPED_LINES);
+    // So are hex dumps, lists of byte codes and git binary patches, found by their first bytes.
+    let mut dumps = dumps::starts(text, &dump_openers.positions, encodings::WRAPPED_LINES);
+    dumps.extend(
+        dump_openers
+            .binary_patches
+            .iter()
+            .map(|&at| dumps::line_start(text, at)),
+    );
     if !dumps.is_empty() {
         starts.extend(dumps);
         starts.sort_unstable();

@@ -1,5 +1,5 @@
-//! Hex dumps and byte-code lists of a file, written here as the tools write them, so the tests
-//! need no `xxd` on the machine.
+//! Hex dumps, byte-code lists and git binary patches of a file, written here as the tools
+//! write them, so the tests need no `xxd` on the machine.
 
 /// The dump tools' formats: an offset (counted from `base`, as `xxd -o` or an excerpt of a
 /// longer dump has it), then the bytes in groups, then (some of them) the bytes as text.
@@ -59,4 +59,68 @@ pub fn xxd_include(bytes: &[u8], name: &str) -> String {
         lines.join(",\n"),
         bytes.len()
     )
+}
+
+/// A `GIT binary patch` of `hunks` as git writes it: each hunk (`literal N` with a file's bytes,
+/// or `delta N` with a delta's) deflated, in base85 lines of up to 52 bytes with a length
+/// letter in front, and a blank line after it.
+pub fn git_binary_patch(hunks: &[(&str, &[u8])]) -> String {
+    const ALPHABET: &[u8; 85] =
+        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
+    let mut out = String::from("GIT binary patch\n");
+    for (kind, bytes) in hunks {
+        out.push_str(&format!("{kind} {}\n", bytes.len()));
+        for chunk in crate::support::compress::zlib(bytes).chunks(52) {
+            let length = chunk.len() as u8;
+            out.push(if length <= 26 {
+                b'A' + length - 1
+            } else {
+                b'a' + length - 27
+            } as char);
+            for group in chunk.chunks(4) {
+                let mut word = [0u8; 4];
+                word[..group.len()].copy_from_slice(group);
+                let mut value = u32::from_be_bytes(word);
+                let mut digits = [0u8; 5];
+                for digit in digits.iter_mut().rev() {
+                    *digit = ALPHABET[(value % 85) as usize];
+                    value /= 85;
+                }
+                out.push_str(std::str::from_utf8(&digits).unwrap());
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A git delta that makes `base` with `inserted` put in its middle: the sizes, a copy of the
+/// first half, the inserts (127 bytes at most each), a copy of the second half.
+pub fn git_delta_inserting(base: &[u8], inserted: &[u8]) -> Vec<u8> {
+    let size = |mut n: usize, out: &mut Vec<u8>| loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    };
+    let half = base.len() / 2;
+    let copy = |offset: usize, len: usize, out: &mut Vec<u8>| {
+        out.push(0x80 | 0x0f | 0x30);
+        out.extend_from_slice(&(offset as u32).to_le_bytes());
+        out.extend_from_slice(&(len as u16).to_le_bytes());
+    };
+    let mut delta = Vec::new();
+    size(base.len(), &mut delta);
+    size(base.len() + inserted.len(), &mut delta);
+    copy(0, half, &mut delta);
+    for piece in inserted.chunks(127) {
+        delta.push(piece.len() as u8);
+        delta.extend_from_slice(piece);
+    }
+    copy(half, base.len() - half, &mut delta);
+    delta
 }
