@@ -124,7 +124,7 @@ fn secret_only_in_history(secret_line: &str) -> (Repo, String) {
     (repo, secret_blob)
 }
 
-/// Every mode (tree, `--staged`, `--diff`, `--history`) fails with a finding of `rule` at
+/// Every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`) fails with a finding of `rule` at
 /// `place` and never prints `secret`.
 fn found_everywhere(files: &[(&str, Vec<u8>)], rule: &str, place: &str, secret: &str) {
     for (mode, run) in in_every_mode(files) {

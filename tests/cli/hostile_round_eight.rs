@@ -10,7 +10,7 @@
 //! And the two gaps the encoding property tests left: EBCDIC text behind a prefix (a mark, a
 //! line of ASCII, a `%PDF` or PNG signature, a NUL), and a byte inserted inside wide text, which
 //! set every code unit after it out of step.
-//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+//! Each case runs in every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`); each failed before.
 
 use base64::Engine as _;
 

@@ -35,7 +35,7 @@
 //!   xz, PPMd or Deflate64 (7-Zip's, Info-ZIP's, Python's and Windows' other methods), which
 //!   were exit 2 too.
 //!
-//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+//! Each case runs in every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`); each failed before.
 
 use base64::Engine as _;
 

@@ -7,7 +7,7 @@
 //! HTML's named `&lowbar;`); a shell word cut by its quotes (`"ghp_…"'…'`, `ghp_…''…`); and
 //! character codes in other languages' spellings (a C array initialiser in hex or octal,
 //! `chr(…).chr(…)`, `CHAR(…) + CHAR(…)`, `.pack("c*")`, `string.char`, `CONCATENATE`).
-//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+//! Each case runs in every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`); each failed before.
 
 use crate::support::compress;
 use crate::support::every_mode::{fails_everywhere, in_every_mode, scan};

@@ -6,7 +6,7 @@
 //! assembled at run time from a joined list of literals or from character codes; a private key
 //! whose header alone hides behind an invisible character or an escape; UTF-16 or UTF-32 text
 //! behind a `%PDF` or PNG signature.
-//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+//! Each case runs in every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`); each failed before.
 
 use std::io::Write as _;
 

@@ -2,7 +2,7 @@
 //! the file. Encoded (base64, twice, hex, percent-escapes, `\u`/`\x` escapes, HTML entities,
 //! quoted-printable), with invisible characters inside, cut into joined literals, or named by a
 //! field of its own.
-//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+//! Each case runs in every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`); each failed before.
 
 use base64::Engine as _;
 

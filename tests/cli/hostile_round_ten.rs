@@ -22,7 +22,7 @@
 //!   opened (the file is over `--max-file-size`, or already nested as deep as archives are
 //!   opened), the scan is incomplete, never clean.
 //!
-//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+//! Each case runs in every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`); each failed before.
 
 use crate::support::compress;
 use crate::support::every_mode::{fails_everywhere, in_every_mode, in_every_mode_with};

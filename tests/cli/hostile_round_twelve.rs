@@ -22,7 +22,7 @@
 //!   (a literal hunk's file, a delta's inserted bytes) and inspected as a member named by its
 //!   line, `fix.patch!/line-5.binary-patch`.
 //!
-//! Each case runs in every mode (tree, `--staged`, `--diff`, `--history`); each failed before.
+//! Each case runs in every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`); each failed before.
 
 use crate::support::compress;
 use crate::support::dumps::{git_binary_patch, git_delta_inserting, hex_dumps, xxd_include};

@@ -1,5 +1,5 @@
-//! One change, scanned in every mode a user has: a tree scan, `--staged`, `--diff BASE` and
-//! `--history`. The hostile-input rounds check that none of them passes what another fails.
+//! One change, scanned in every mode a user has: a tree scan, `--patchset` (the change's
+//! files), `--staged`, `--diff BASE` and `--history`. The hostile-input rounds check that none of them passes what another fails.
 
 use crate::common::{anteater, Run};
 use crate::support::git_repo::GitRepo as Repo;
@@ -26,6 +26,14 @@ pub fn in_every_mode_with(files: &[(&str, Vec<u8>)], args: &[&str]) -> Vec<(&'st
         repo.write(path, content);
     }
     let mut runs = vec![("tree", scan(&repo, &[]))];
+    // The files a change touches, listed as `git diff --name-only` lists them (kept in `.git`,
+    // which no scan reads).
+    let list: String = files.iter().map(|(path, _)| format!("{path}\n")).collect();
+    repo.write(".git/anteater-patchset", list.as_bytes());
+    runs.push((
+        "--patchset",
+        scan(&repo, &["--patchset", ".git/anteater-patchset"]),
+    ));
     repo.git(&["add", "-A"]);
     runs.push(("--staged", scan(&repo, &["--staged"])));
     repo.commit("the change");
