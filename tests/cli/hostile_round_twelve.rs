@@ -21,11 +21,14 @@
 //!   it (a file with one NUL is binary to git) held its token on no line. Each hunk is read back
 //!   (a literal hunk's file, a delta's inserted bytes) and inspected as a member named by its
 //!   line, `fix.patch!/line-5.binary-patch`.
+//! - A uuencoded file passed every mode (`uuencode`, Python's `binascii.b2a_uu`): four
+//!   characters for three bytes, so a token was on no line. The file between `begin 644 NAME`
+//!   and `end` is read back and inspected as a member, `notes.txt!/line-3.uu`.
 //!
 //! Each case runs in every mode (tree, `--patchset`, `--staged`, `--diff`, `--history`); each failed before.
 
 use crate::support::compress;
-use crate::support::dumps::{git_binary_patch, git_delta_inserting, hex_dumps, xxd_include};
+use crate::support::dumps::{git_binary_patch, git_delta_inserting, hex_dumps, uuencode, xxd_include};
 use crate::support::every_mode::{fails_everywhere, in_every_mode};
 use crate::support::seeded::github_token;
 
@@ -211,6 +214,44 @@ fn a_file_in_a_git_binary_patch_is_read_back() {
     // A clean binary so written stays clean.
     let clean = git_binary_patch(&[("literal", &base[..])]);
     for (mode, run) in in_every_mode(&[("clean.patch", clean.into_bytes())]) {
+        assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
+    }
+}
+
+#[test]
+fn a_uuencoded_file_is_read_back() {
+    let token = github_token(43);
+    let config = format!("[deploy]\nregion = eu-west-1\ntoken = \"{token}\"\n");
+    let archive = compress::gzip(&compress::tar(&[("etc/app.conf", config.as_bytes())]));
+    let cases = [
+        (
+            "notes.txt",
+            format!(
+                "The settings, as mailed:\n\n{}",
+                uuencode(config.as_bytes(), "app.conf")
+            ),
+            "notes.txt!/line-3.uu",
+        ),
+        (
+            "bundle.uu",
+            uuencode(&archive, "bundle.tgz"),
+            "bundle.uu!/line-1.uu!/line-1.uu!/etc/app.conf",
+        ),
+    ];
+    for (name, text, inner) in cases {
+        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", &token);
+        for (mode, run) in in_every_mode(&[(name, text.clone().into_bytes())]) {
+            assert!(
+                run.stdout.contains(inner),
+                "{name} {mode}: the finding is not named {inner}\n{}",
+                run.all_output()
+            );
+        }
+    }
+    // A clean file so written, and prose that begins a line with `begin`, stay clean.
+    let clean = uuencode(b"[deploy]\nregion = eu-west-1\n", "app.conf");
+    let prose = "begin 644 is the mode\nbegin the work\n";
+    for (mode, run) in in_every_mode(&[("clean.uu", clean.into_bytes()), ("plan.txt", prose.into())]) {
         assert_eq!(run.code, 0, "{mode}: {}", run.all_output());
     }
 }

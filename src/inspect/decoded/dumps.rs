@@ -13,8 +13,9 @@ pub(super) struct Openers {
     /// Whether the next chunk's first byte is at a line's start or within its leading blanks.
     carry: u64,
     pub positions: Vec<usize>,
-    /// Where `GIT binary patch` lines have their first byte (`binary_patch`), found on the way.
-    pub binary_patches: Vec<usize>,
+    /// Where `GIT binary patch` and uuencode's `begin` lines have their first byte
+    /// (`binary_patch`, `uuencode`), found on the way.
+    pub embedded_files: Vec<usize>,
 }
 
 impl Openers {
@@ -22,7 +23,7 @@ impl Openers {
         Openers {
             carry: 1,
             positions: Vec::new(),
-            binary_patches: Vec::new(),
+            embedded_files: Vec::new(),
         }
     }
 
@@ -38,8 +39,11 @@ impl Openers {
             firsts &= firsts - 1;
             if may_open(&text[at..]) {
                 self.positions.push(at);
-            } else if text[at] == b'G' && text[at..].starts_with(super::binary_patch::MARKER) {
-                self.binary_patches.push(at);
+            } else if matches!(text[at], b'G' | b'b')
+                && (text[at..].starts_with(super::binary_patch::MARKER)
+                    || text[at..].starts_with(super::uuencode::MARKER))
+            {
+                self.embedded_files.push(at);
             }
         }
     }

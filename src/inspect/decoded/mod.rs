@@ -1,6 +1,6 @@
 //! Secrets written so that their own characters never stand in a row: encoded (base64, base32,
 //! hex, gzip or zlib in base64: `encodings`; a hex dump's lines: `dumps`; a git binary patch's
-//! hunks, handed to the inspector as files: `binary_patch`), escaped (`\u`/`\x`/octal/CSS/`\N{…}` escapes,
+//! hunks and a uuencoded file, handed to the inspector as files: `binary_patch`, `uuencode`), escaped (`\u`/`\x`/octal/CSS/`\N{…}` escapes,
 //! percent-escapes, HTML entities, quoted-printable: `escapes`), with invisible or tag characters
 //! inside or in full-width, mathematical or enclosed letters (`letters`), cut into string
 //! literals joined by an operator, a line continuation or a shell word (`literals`), assembled
@@ -23,6 +23,7 @@ mod literals;
 mod pairs;
 mod parts;
 mod transforms;
+mod uuencode;
 
 use std::ops::RangeInclusive;
 
@@ -160,23 +161,17 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         let skipped = memchr::memchr_iter(b'\n', &text[done..start]).count();
         line = line.saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX));
         write_gap(&mut out, &text[done..start], &mut key_lines);
-        // A binary patch's hunks are files of their own, opened by the inspector; its base85
-        // lines are left blank in the copy.
-        if let Some(patch) = binary_patch::read(text, start) {
-            let line_end = patch.end.min(text.len());
+        // A binary patch's hunks and a uuencoded file are files of their own, opened by the
+        // inspector; their encoded lines are left blank in the copy.
+        if let Some(files) = embedded_files(text, start) {
+            let line_end = files.end.min(text.len());
             let newlines = memchr::memchr_iter(b'\n', &text[start..line_end]).count();
             let at = |offset: usize| line.saturating_add(u32::try_from(offset).unwrap_or(u32::MAX));
-            let cut = patch.cut.then(|| {
-                format!(
-                    "a git binary patch whose file is over {} bytes; read only that far",
-                    binary_patch::MAX_INFLATED
-                )
-            });
-            archives.extend(patch.hunks.into_iter().map(|hunk| EncodedArchive {
-                lines: at(*hunk.lines.start())..=at(*hunk.lines.end()),
-                bytes: hunk.bytes,
-                encoding: "binary-patch",
-                cut: cut.clone(),
+            archives.extend(files.files.into_iter().map(|(lines, bytes)| EncodedArchive {
+                lines: at(*lines.start())..=at(*lines.end()),
+                bytes,
+                encoding: files.encoding,
+                cut: files.cut.clone(),
             }));
             out.resize(out.len() + newlines, b'\n');
             line = line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
@@ -375,6 +370,44 @@ fn undo(line: &[u8], quoted_printable: bool, undone: &mut Undone, archives: &mut
     current
 }
 
+/// Files a text holds encoded whole, from the line at `start`: a git binary patch's hunks or a
+/// uuencoded file, each with its lines counted from that line as 0.
+struct EmbeddedFiles {
+    files: Vec<(RangeInclusive<usize>, Vec<u8>)>,
+    encoding: &'static str,
+    /// Why they were read only in part, if they were.
+    cut: Option<String>,
+    /// Where their last line ends.
+    end: usize,
+}
+
+fn embedded_files(text: &[u8], start: usize) -> Option<EmbeddedFiles> {
+    if let Some(patch) = binary_patch::read(text, start) {
+        return Some(EmbeddedFiles {
+            files: patch
+                .hunks
+                .into_iter()
+                .map(|hunk| (hunk.lines, hunk.bytes))
+                .collect(),
+            encoding: "binary-patch",
+            cut: patch.cut.then(|| {
+                format!(
+                    "a git binary patch whose file is over {} bytes; read only that far",
+                    binary_patch::MAX_INFLATED
+                )
+            }),
+            end: patch.end,
+        });
+    }
+    let (bytes, end, continued) = uuencode::read(text, start)?;
+    Some(EmbeddedFiles {
+        files: vec![(0..=continued, bytes)],
+        encoding: "uu",
+        cut: None,
+        end,
+    })
+}
+
 /// Where the lines that may need decoding start, in order, each once, and whether the window
 /// reads as quoted-printable: one pass over the window's chunks (`classes`), each decoder
 /// marking the bytes of a chunk where its forms start, and the marks mapped to their lines'
@@ -437,11 +470,12 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
         starts.sort_unstable();
         starts.dedup();
     }
-    // So are hex dumps, lists of byte codes and git binary patches, found by their first bytes.
+    // So are hex dumps, lists of byte codes, git binary patches and uuencoded files, found by
+    // their first bytes.
     let mut dumps = dumps::starts(text, &dump_openers.positions, encodings::WRAPPED_LINES);
     dumps.extend(
         dump_openers
-            .binary_patches
+            .embedded_files
             .iter()
             .map(|&at| dumps::line_start(text, at)),
     );

@@ -1,4 +1,4 @@
-//! Hex dumps, byte-code lists and git binary patches of a file, written here as the tools
+//! Hex dumps, byte-code lists, git binary patches and uuencoding of a file, written here as the tools
 //! write them, so the tests need no `xxd` on the machine.
 
 /// The dump tools' formats: an offset (counted from `base`, as `xxd -o` or an excerpt of a
@@ -123,4 +123,25 @@ pub fn git_delta_inserting(base: &[u8], inserted: &[u8]) -> Vec<u8> {
     }
     copy(half, base.len() - half, &mut delta);
     delta
+}
+
+/// `bytes` as `uuencode NAME` writes them: `begin 644 NAME`, lines of 45 bytes (a length
+/// character, four characters per three bytes, `` ` `` for 0), a zero-length line and `end`.
+pub fn uuencode(bytes: &[u8], name: &str) -> String {
+    let char_of = |six: u8| if six == 0 { '`' } else { (six + b' ') as char };
+    let mut out = format!("begin 644 {name}\n");
+    for line in bytes.chunks(45) {
+        out.push(char_of(line.len() as u8));
+        for group in line.chunks(3) {
+            let mut three = [0u8; 3];
+            three[..group.len()].copy_from_slice(group);
+            let [a, b, c] = three;
+            for six in [a >> 2, (a & 3) << 4 | b >> 4, (b & 15) << 2 | c >> 6, c & 63] {
+                out.push(char_of(six));
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str("`\nend\n");
+    out
 }
