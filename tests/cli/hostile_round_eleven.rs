@@ -41,26 +41,11 @@ use base64::Engine as _;
 
 use crate::support::compress;
 use crate::support::dumps::hex_dumps;
-use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::every_mode::{fails_everywhere, fails_everywhere_inside, in_every_mode};
 use crate::support::seeded::{github_token, pem_body};
 
 fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Each case (file name, text, the member the finding names) fails in every mode with a
-/// `github-token` finding on `token`, named by the member it was found in.
-fn fails_everywhere_inside(cases: &[(&str, String, &str)], token: &str) {
-    for (name, text, inner) in cases {
-        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", token);
-        for (mode, run) in in_every_mode(&[(name, text.clone().into_bytes())]) {
-            assert!(
-                run.stdout.contains(inner),
-                "{name} {mode}: the finding is not named {inner}\n{}",
-                run.all_output()
-            );
-        }
-    }
 }
 
 #[test]
@@ -97,7 +82,9 @@ fn an_archive_encoded_in_base64_in_a_text_is_opened() {
             "payload.b64!/line-1.base64!/line-1.base64!/etc/app.conf",
         ),
     ];
-    fails_everywhere_inside(&cases, &token);
+    for (name, text, inner) in &cases {
+        fails_everywhere_inside(name, text.as_bytes(), "github-token", &token, inner);
+    }
 }
 
 #[test]
@@ -135,7 +122,9 @@ fn a_bare_tar_or_a_unix_package_archive_encoded_in_base64_is_opened() {
             "initrd.b64!/line-1.base64!/etc/my app.conf",
         ),
     ];
-    fails_everywhere_inside(&cases, &token);
+    for (name, text, inner) in &cases {
+        fails_everywhere_inside(name, text.as_bytes(), "github-token", &token, inner);
+    }
 }
 
 #[test]

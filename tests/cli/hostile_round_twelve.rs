@@ -29,7 +29,7 @@
 
 use crate::support::compress;
 use crate::support::dumps::{git_binary_patch, git_delta_inserting, hex_dumps, uuencode, xxd_include};
-use crate::support::every_mode::{fails_everywhere, in_every_mode};
+use crate::support::every_mode::{fails_everywhere, fails_everywhere_inside, in_every_mode};
 use crate::support::seeded::github_token;
 
 /// Bytes like a picture's: a signature, then every byte value many times over, with no magic
@@ -111,14 +111,7 @@ fn a_stream_or_an_archive_inside_a_binarys_own_bytes_is_opened() {
     ];
     for (name, (bytes, start), inner) in cases {
         let inner = format!("{name}!/{}", inner.replace("{}", &start.to_string()));
-        fails_everywhere(&[(name, bytes.clone())], "github-token", &token);
-        for (mode, run) in in_every_mode(&[(name, bytes.clone())]) {
-            assert!(
-                run.stdout.contains(&inner),
-                "{name} {mode}: the finding is not named {inner}\n{}",
-                run.all_output()
-            );
-        }
+        fails_everywhere_inside(name, &bytes, "github-token", &token, &inner);
     }
 }
 
@@ -202,14 +195,7 @@ fn a_file_in_a_git_binary_patch_is_read_back() {
         ),
     ];
     for (name, text, inner) in cases {
-        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", &token);
-        for (mode, run) in in_every_mode(&[(name, text.clone().into_bytes())]) {
-            assert!(
-                run.stdout.contains(inner),
-                "{name} {mode}: the finding is not named {inner}\n{}",
-                run.all_output()
-            );
-        }
+        fails_everywhere_inside(name, text.as_bytes(), "github-token", &token, inner);
     }
     // A clean binary so written stays clean.
     let clean = git_binary_patch(&[("literal", &base[..])]);
@@ -239,14 +225,7 @@ fn a_uuencoded_file_is_read_back() {
         ),
     ];
     for (name, text, inner) in cases {
-        fails_everywhere(&[(name, text.clone().into_bytes())], "github-token", &token);
-        for (mode, run) in in_every_mode(&[(name, text.clone().into_bytes())]) {
-            assert!(
-                run.stdout.contains(inner),
-                "{name} {mode}: the finding is not named {inner}\n{}",
-                run.all_output()
-            );
-        }
+        fails_everywhere_inside(name, text.as_bytes(), "github-token", &token, inner);
     }
     // A clean file so written, and prose that begins a line with `begin`, stay clean.
     let clean = uuencode(b"[deploy]\nregion = eu-west-1\n", "app.conf");

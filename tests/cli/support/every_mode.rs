@@ -58,3 +58,16 @@ pub fn fails_everywhere(files: &[(&str, Vec<u8>)], rule: &str, secret: &str) {
         );
     }
 }
+
+/// `fails_everywhere` for one file, whose finding is named by the member it was found in: every
+/// mode's output holds `inner` (`bundle.json!/line-1.base64!/etc/app.conf`).
+pub fn fails_everywhere_inside(name: &str, bytes: &[u8], rule: &str, secret: &str, inner: &str) {
+    fails_everywhere(&[(name, bytes.to_vec())], rule, secret);
+    for (mode, run) in in_every_mode(&[(name, bytes.to_vec())]) {
+        assert!(
+            run.stdout.contains(inner),
+            "{name} {mode}: the finding is not named {inner}\n{}",
+            run.all_output()
+        );
+    }
+}
