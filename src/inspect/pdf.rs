@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::io::Write;
 
-use super::archive::{past_room, room, BoundedSink, Budget, Member};
+use super::archive::{decode_within, Budget, Member};
 
 /// Whether a file whose first block this is is a PDF.
 pub fn is_pdf(first_block: &[u8]) -> bool {
@@ -64,19 +64,11 @@ fn inflate(
     if !super::archive::is_zlib(data) {
         return Ok(None);
     }
-    let room = room(largest, &budget.borrow());
-    let mut sink = BoundedSink {
-        bytes: Vec::new(),
-        room,
-        overflowed: false,
-    };
-    let mut decoder = flate2::write::ZlibDecoder::new(&mut sink);
-    let written = decoder.write_all(data).and_then(|()| decoder.try_finish());
-    drop(decoder);
-    if sink.overflowed {
-        return Err(past_room(name, room, largest, &budget.borrow()));
-    }
-    Ok((written.is_ok() || !sink.bytes.is_empty()).then_some(sink.bytes))
+    let (bytes, written) = decode_within(name, 0, largest, &budget.borrow(), |sink| {
+        let mut decoder = flate2::write::ZlibDecoder::new(sink);
+        decoder.write_all(data).and_then(|()| decoder.try_finish())
+    })?;
+    Ok((written.is_ok() || !bytes.is_empty()).then_some(bytes))
 }
 
 #[cfg(test)]

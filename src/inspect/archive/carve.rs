@@ -18,7 +18,8 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, Input};
 
-use super::{decode, is_bzip2, past_room, room, sevenz, BoundedSink, Budget, Codec, CountingReader, Member};
+use super::bounded::{decode, decode_within, CountingReader};
+use super::{is_bzip2, sevenz, Budget, Codec, Member};
 
 /// What a magic number found in a binary begins.
 #[derive(Debug, Clone, Copy)]
@@ -103,32 +104,21 @@ fn stream(
         return Ok(None);
     }
     let name = format!("{}-at-{start}", codec_name(codec));
-    let room = room(largest, &budget.borrow());
-    let mut sink = BoundedSink {
-        bytes: Vec::new(),
-        room,
-        overflowed: false,
-    };
     let mut input = CountingReader {
         inner: Cursor::new(rest),
         count: 0,
     };
-    // One gzip member: the bytes after it are the binary's again, not another member.
-    let _ = match codec {
+    // One gzip member: the bytes after it are the binary's again, not another member. A stream
+    // cut short still gives what it decoded so far: its error is no verdict here.
+    let (bytes, _) = decode_within(&name, 0, largest, &budget.borrow(), |mut sink| match codec {
         Codec::Gzip => std::io::copy(&mut flate2::bufread::GzDecoder::new(&mut input), &mut sink).map(drop),
         _ => decode(codec, &mut input, &mut sink),
-    };
-    if sink.overflowed {
-        return Err(past_room(&name, room, largest, &budget.borrow()));
-    }
+    })?;
     let stored = usize::try_from(input.count).unwrap_or(rest.len()).min(rest.len());
-    if sink.bytes.is_empty() {
+    if bytes.is_empty() {
         return Ok(None);
     }
-    let member = Member {
-        name,
-        bytes: sink.bytes,
-    };
+    let member = Member { name, bytes };
     Ok(Some((member, stored)))
 }
 
