@@ -287,8 +287,17 @@ impl<'a> Inspector<'a> {
             if let Some(hasher) = &mut hasher {
                 hasher.update(&buffer[..]);
             }
-            if !skip_contents && !too_large {
-                let is_pdf = pdf::is_pdf(buffer);
+            let searched = !skip_contents && !too_large;
+            let depth = context.archive.map_or(0, |(depth, _)| depth);
+            let is_pdf = searched && pdf::is_pdf(buffer);
+            // Streams inside the binary's own bytes (a tarball behind a picture), unless an
+            // archive behind a prefix holds the rest of the file. A binary over --max-file-size
+            // is searched in windows and not held, so not carved.
+            let carve = searched
+                && behind_a_prefix.is_none()
+                && depth < archive::LIMITS.depth
+                && length <= settings.max_file_size;
+            if searched {
                 let behind = behind_at.map(|(start, encoding)| text::decode_from(buffer, start, encoding));
                 let mut window = Window::new(binary_window, View::Binary, length);
                 window.run(&mut reader, buffer, hasher.as_mut(), |text, region| {
@@ -298,13 +307,23 @@ impl<'a> Inspector<'a> {
                     self.scan_text(&decoded, windows::Region::whole(), report, context);
                     dedup_findings(&mut report.findings);
                 }
-                if is_pdf {
-                    if let Some(problem) = self.inspect_pdf_streams(context, report)? {
-                        return Ok(FileOutcome::Unreadable(problem));
-                    }
+            }
+            // The file whole, for the steps that open what it holds: read once, or the buffer
+            // when it holds all of it already.
+            let held = if is_pdf || carve {
+                Some(if buffer.len() as u64 == length {
+                    std::borrow::Cow::Borrowed(&buffer[..])
+                } else {
+                    nested::whole(&context.fragment.content)?
+                })
+            } else {
+                None
+            };
+            if let Some(bytes) = held.as_deref().filter(|_| is_pdf) {
+                if let Some(problem) = self.inspect_pdf_streams(bytes, context, report) {
+                    return Ok(FileOutcome::Unreadable(problem));
                 }
             }
-            let depth = context.archive.map_or(0, |(depth, _)| depth);
             let zip_behind = !skip_contents
                 && depth < archive::LIMITS.depth
                 && archive::zip_behind(&context.fragment.content, length)?;
@@ -313,21 +332,8 @@ impl<'a> Inspector<'a> {
                     return Ok(FileOutcome::Unreadable(problem));
                 }
             }
-            // Streams inside the binary's own bytes (a tarball behind a picture), unless an
-            // archive behind a prefix holds the rest of the file. A binary over --max-file-size
-            // is searched in windows and not held, so not carved.
-            if !skip_contents
-                && !too_large
-                && behind_a_prefix.is_none()
-                && depth < archive::LIMITS.depth
-                && length <= settings.max_file_size
-            {
-                let bytes = if buffer.len() as u64 == length {
-                    std::borrow::Cow::Borrowed(&buffer[..])
-                } else {
-                    nested::whole(&context.fragment.content)?
-                };
-                if let Some(problem) = self.inspect_carved(&bytes, !zip_behind, context, report) {
+            if let Some(bytes) = held.as_deref().filter(|_| carve) {
+                if let Some(problem) = self.inspect_carved(bytes, !zip_behind, context, report) {
                     return Ok(FileOutcome::Unreadable(problem));
                 }
             }

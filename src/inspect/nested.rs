@@ -205,19 +205,18 @@ impl Inspector<'_> {
         })
     }
 
-    /// Inspects each deflated stream of a PDF whose bytes were searched already; the problem
-    /// that stopped it, if one did.
+    /// Inspects each deflated stream of a PDF whose bytes were searched already, held in
+    /// `bytes`; the problem that stopped it, if one did.
     pub(super) fn inspect_pdf_streams(
         &self,
+        bytes: &[u8],
         context: &Context<'_>,
         report: &mut FileReport,
-    ) -> std::io::Result<Option<String>> {
-        let bytes = whole(&context.fragment.content)?;
+    ) -> Option<String> {
         let largest = self.settings.max_file_size;
-        let problem = self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
-            pdf::streams(&bytes, largest, budget, visit)
-        });
-        Ok(problem)
+        self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
+            pdf::streams(bytes, largest, budget, visit)
+        })
     }
 
     /// Inspects each member `open` hands out, within the outermost file's budget (this file's
