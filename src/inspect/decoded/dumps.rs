@@ -3,54 +3,8 @@
 //! the dumped file is in no line whole, in either column: its bytes are read back here, every
 //! dump line after the first joined to it.
 
-use super::classes::Masks;
-
-/// Where lines that may open a dump have their first byte past their blanks, found chunk by
-/// chunk from the classifying pass (`classes`): a line's blanks are skipped by adding its start
-/// bit to the chunk's blank bits (the carry runs through them to the first other byte), so no
-/// line is searched for on its own.
-pub(super) struct Openers {
-    /// Whether the next chunk's first byte is at a line's start or within its leading blanks.
-    carry: u64,
-    pub positions: Vec<usize>,
-    /// Where `GIT binary patch` and uuencode's `begin` lines have their first byte
-    /// (`binary_patch`, `uuencode`), found on the way.
-    pub embedded_files: Vec<usize>,
-}
-
-impl Openers {
-    pub(super) fn new() -> Self {
-        Openers {
-            carry: 1,
-            positions: Vec::new(),
-            embedded_files: Vec::new(),
-        }
-    }
-
-    /// Takes the chunk of `text` at `base`, classified as `masks`.
-    #[inline]
-    pub(super) fn step(&mut self, text: &[u8], base: usize, masks: &Masks) {
-        let line_starts = masks.newline << 1 | self.carry;
-        let (past_blanks, overflowed) = masks.space.overflowing_add(line_starts);
-        self.carry = u64::from(overflowed) | masks.newline >> 63;
-        let mut firsts = past_blanks & !masks.space & masks.run;
-        while firsts != 0 {
-            let at = base + firsts.trailing_zeros() as usize;
-            firsts &= firsts - 1;
-            if may_open(&text[at..]) {
-                self.positions.push(at);
-            } else if matches!(text[at], b'G' | b'b')
-                && (text[at..].starts_with(super::binary_patch::MARKER)
-                    || text[at..].starts_with(super::uuencode::MARKER))
-            {
-                self.embedded_files.push(at);
-            }
-        }
-    }
-}
-
 /// The starts of the lines where the decoded view reads a dump, in order, given where lines
-/// that may open one have their first byte (`Openers`): a dump's first line (any line that
+/// that may open one have their first byte (`openers::Openers`): a dump's first line (any line that
 /// reads as one: its offset may be any number, as `xxd -s` and `xxd -o` write it or an excerpt
 /// of a longer dump has it), and in a dump longer than one read (`max` lines after the first),
 /// the line each next read starts at.
@@ -62,7 +16,7 @@ pub(super) fn starts(text: &[u8], openers: &[usize], max: usize) -> Vec<usize> {
         if first_byte < looked_at {
             continue;
         }
-        let line_start = line_start(text, first_byte);
+        let line_start = super::openers::line_start(text, first_byte);
         let end = line_end(text, first_byte);
         looked_at = end;
         let Some(first) = first_line(&text[line_start..end]) else {
@@ -79,14 +33,6 @@ pub(super) fn starts(text: &[u8], openers: &[usize], max: usize) -> Vec<usize> {
     starts
 }
 
-/// The start of the line whose first byte past its blanks is at `first_byte`.
-pub(super) fn line_start(text: &[u8], first_byte: usize) -> usize {
-    text[..first_byte]
-        .iter()
-        .rposition(|b| !matches!(b, b' ' | b'\t'))
-        .map_or(0, |at| at + 1)
-}
-
 /// Whether `line` opens a dump: the line where the dump reader starts reading.
 pub(super) fn opens_a_dump(line: &[u8]) -> bool {
     may_open(line.trim_ascii_start()) && first_line(line).is_some()
@@ -94,7 +40,7 @@ pub(super) fn opens_a_dump(line: &[u8]) -> bool {
 
 /// Whether a line whose first byte past its blanks starts `rest` may open a dump: four hex
 /// digits (an offset), or `0x` and a digit (a list of codes).
-fn may_open(rest: &[u8]) -> bool {
+pub(super) fn may_open(rest: &[u8]) -> bool {
     rest.get(..4).is_some_and(|head| {
         head.iter().all(u8::is_ascii_hexdigit) || head.starts_with(b"0x") && head[2].is_ascii_hexdigit()
     })
@@ -271,11 +217,11 @@ mod tests {
 
     /// `starts` over the openers the classifying pass finds.
     fn starts_in(text: &[u8], max: usize) -> Vec<usize> {
-        let mut openers = Openers::new();
+        let mut openers = super::super::openers::Openers::new();
         for (base, masks) in super::super::classes::chunks(text) {
             openers.step(text, base, &masks);
         }
-        starts(text, &openers.positions, max)
+        starts(text, &openers.dumps, max)
     }
 
     const XXD: &str = "00000000: 5b64 6570 6c6f 795d 0a72 6567 696f 6e20  [deploy].region \n\

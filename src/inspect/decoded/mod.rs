@@ -20,6 +20,7 @@ mod encodings;
 mod escapes;
 mod letters;
 mod literals;
+mod openers;
 mod pairs;
 mod parts;
 mod transforms;
@@ -142,10 +143,15 @@ const CONTINUED_LINES: usize = 6;
 
 /// The decoded copy of `text`, or None when no line holds anything to decode.
 pub fn decode(text: &[u8]) -> Option<Decoded> {
-    let (starts, quoted_printable) = candidate_lines(text);
+    let Candidates {
+        starts,
+        embedded_files: embedded_file_lines,
+        quoted_printable,
+    } = candidate_lines(text);
     if starts.is_empty() {
         return None;
     }
+    let mut embedded_file_lines = embedded_file_lines.into_iter().peekable();
     let mut out = Vec::new();
     let mut lines = Vec::new();
     let mut archives = Vec::new();
@@ -163,7 +169,11 @@ pub fn decode(text: &[u8]) -> Option<Decoded> {
         write_gap(&mut out, &text[done..start], &mut key_lines);
         // A binary patch's hunks and a uuencoded file are files of their own, opened by the
         // inspector; their encoded lines are left blank in the copy.
-        if let Some(files) = embedded_files(text, start) {
+        while embedded_file_lines.next_if(|&at| at < start).is_some() {}
+        let files = embedded_file_lines
+            .next_if_eq(&start)
+            .and_then(|_| embedded_files(text, start));
+        if let Some(files) = files {
             let line_end = files.end.min(text.len());
             let newlines = memchr::memchr_iter(b'\n', &text[start..line_end]).count();
             let at = |offset: usize| line.saturating_add(u32::try_from(offset).unwrap_or(u32::MAX));
@@ -408,11 +418,20 @@ fn embedded_files(text: &[u8], start: usize) -> Option<EmbeddedFiles> {
     })
 }
 
-/// Where the lines that may need decoding start, in order, each once, and whether the window
-/// reads as quoted-printable: one pass over the window's chunks (`classes`), each decoder
-/// marking the bytes of a chunk where its forms start, and the marks mapped to their lines'
-/// starts by the chunk's line breaks.
-fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
+/// The lines of a window that may need decoding.
+struct Candidates {
+    /// Where they start, in order, each once.
+    starts: Vec<usize>,
+    /// Which of them may open a git binary patch or a uuencoded file, in order.
+    embedded_files: Vec<usize>,
+    /// Whether the window reads as quoted-printable.
+    quoted_printable: bool,
+}
+
+/// The lines of `text` that may need decoding: one pass over the window's chunks (`classes`),
+/// each decoder marking the bytes of a chunk where its forms start, and the marks mapped to
+/// their lines' starts by the chunk's line breaks.
+fn candidate_lines(text: &[u8]) -> Candidates {
     let mut quoted_printable = escapes::says_quoted_printable(text);
     let mut starts: Vec<usize> = Vec::new();
     let mut push = |start: usize| {
@@ -424,9 +443,9 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
     // Where the line holding the current chunk's first byte starts.
     let mut line_start = 0;
     let mut name_ends = transforms::NameEnds::default();
-    let mut dump_openers = dumps::Openers::new();
+    let mut openers = openers::Openers::new();
     for (base, masks) in classes::chunks(text) {
-        dump_openers.step(text, base, &masks);
+        openers.step(text, base, &masks);
         let mut hits = escapes::escape_hits(text, base, masks.escape)
             | letters::invisible_hits(text, base, masks.high)
             | literals::glue_hits(text, base, &masks)
@@ -472,19 +491,21 @@ fn candidate_lines(text: &[u8]) -> (Vec<usize>, bool) {
     }
     // So are hex dumps, lists of byte codes, git binary patches and uuencoded files, found by
     // their first bytes.
-    let mut dumps = dumps::starts(text, &dump_openers.positions, encodings::WRAPPED_LINES);
-    dumps.extend(
-        dump_openers
-            .embedded_files
-            .iter()
-            .map(|&at| dumps::line_start(text, at)),
-    );
-    if !dumps.is_empty() {
+    let dumps = dumps::starts(text, &openers.dumps, encodings::WRAPPED_LINES);
+    let embedded_files: Vec<usize> = (openers.embedded_files.iter())
+        .map(|&at| openers::line_start(text, at))
+        .collect();
+    if !dumps.is_empty() || !embedded_files.is_empty() {
         starts.extend(dumps);
+        starts.extend(&embedded_files);
         starts.sort_unstable();
         starts.dedup();
     }
-    (starts, quoted_printable)
+    Candidates {
+        starts,
+        embedded_files,
+        quoted_printable,
+    }
 }
 
 /// The starts of the lines holding `offsets` (in order), each once; one pass over the line
