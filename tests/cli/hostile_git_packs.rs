@@ -2,7 +2,7 @@
 //! keeps its objects in pack files, each a zlib stream behind a header, many of them deltas
 //! against another object. A secret committed inside such a repository passed the gate. Each
 //! pack here is made by git itself, then committed into the scanned tree; every object is
-//! reported at its place, `pack-<id>.pack!/blob-<id>`, in every mode; a broken pack or a pack
+//! reported at its place, `pack-<id>.pack!/blob-<id>/<path>`, in every mode; a broken pack or a pack
 //! bomb is exit 2, never exit 0. Each case failed before, except the two that check nothing is
 //! made up: a file that merely begins with `PACK`, and a clean packed repository.
 
@@ -161,7 +161,7 @@ fn a_secret_in_a_packed_blob_is_found_in_every_mode_and_named_by_its_id() {
     let blob = repo.git(&["rev-parse", "HEAD:deploy/env.sh"]).trim().to_string();
     let pack = repack(&repo, &[]);
     assert_eq!(pack.object(&blob).kind, "blob");
-    let place = format!("{}!/blob-{blob}:1", pack.path());
+    let place = format!("{}!/blob-{blob}/deploy/env.sh:1", pack.path());
     found_everywhere(
         &[(&pack.path(), pack.bytes.clone())],
         "aws-access-key-id",
@@ -187,7 +187,7 @@ fn a_secret_only_in_an_offset_delta_is_found_in_every_mode() {
     let object = pack.object(&secret_blob);
     assert!(object.base.is_some(), "not a delta: {object:?}");
     assert_eq!(pack.entry_type(object.offset), 6, "not an OFS_DELTA");
-    let place = format!("{}!/blob-{secret_blob}:", pack.path());
+    let place = format!("{}!/blob-{secret_blob}/conf.txt:", pack.path());
     found_everywhere(
         &[(&pack.path(), pack.bytes.clone())],
         "github-token",
@@ -224,7 +224,7 @@ fn a_secret_only_in_a_ref_delta_is_found() {
     assert_eq!(pack.entry_type(object.offset), 7, "not a REF_DELTA");
     let run = scan_tree(&[(&pack.path(), &pack.bytes)]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let place = format!("{}!/blob-{secret_blob}:", pack.path());
+    let place = format!("{}!/blob-{secret_blob}/conf.txt:", pack.path());
     assert!(run.stdout.contains(&place), "{}", run.all_output());
     assert!(!run.all_output().contains(&token));
 }
@@ -437,6 +437,39 @@ fn a_file_that_merely_begins_with_pack_is_scanned_as_it_is() {
 
 // A packed repository with no secret raises nothing: commit and tree objects (ids, modes,
 // names) are no findings.
+// A file a file-name rule blocks (a shell history, a key store) is one inside a packed
+// repository too: its blob is named by the path its tree gives it, in every commit that had it,
+// renamed or not.
+#[test]
+fn a_file_name_rule_blocks_a_file_inside_a_packed_repository_in_every_mode() {
+    let repo = Repo::new();
+    repo.write("home/ops/.bash_history", b"ls -la\ncd /srv/app\nmake deploy\n");
+    repo.write("src/main.rs", b"fn main() {}\n");
+    repo.commit("first");
+    repo.git(&["mv", "home/ops/.bash_history", "home/ops/.zsh_history"]);
+    repo.commit("rename");
+    let blob = repo
+        .git(&["rev-parse", "HEAD:home/ops/.zsh_history"])
+        .trim()
+        .to_string();
+    let pack = repack(&repo, &[]);
+    // Outside test paths, where a shell history is an error.
+    let at = format!("ops/backup.git/objects/pack/{}", pack.file_name);
+    for (mode, run) in in_every_mode(&[(&at, pack.bytes.clone())]) {
+        assert_eq!(run.code, 1, "{mode}: {}", run.all_output());
+        for path in ["home/ops/.bash_history", "home/ops/.zsh_history"] {
+            let place = format!("{at}!/blob-{blob}/{path}:1");
+            assert!(
+                run.finding_lines()
+                    .iter()
+                    .any(|line| line.contains(&place) && line.contains("file-name-shell-history")),
+                "{mode}: no finding at {place}\n{}",
+                run.all_output()
+            );
+        }
+    }
+}
+
 #[test]
 fn a_clean_packed_repository_raises_nothing() {
     let repo = Repo::new();
@@ -477,7 +510,7 @@ fn a_secret_in_a_sha256_repositorys_pack_is_named_by_its_sha256_id() {
     assert!(pack.object(&secret_blob).base.is_some(), "not a delta");
     let run = scan_tree(&[(&pack.path(), &pack.bytes)]);
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let place = format!("{}!/blob-{secret_blob}:", pack.path());
+    let place = format!("{}!/blob-{secret_blob}/conf.txt:", pack.path());
     assert!(run.stdout.contains(&place), "{}", run.all_output());
 }
 

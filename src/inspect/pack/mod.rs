@@ -3,7 +3,9 @@
 //! deltas against another object. A repository committed as a fixture keeps its whole history
 //! here, so each object is inflated, each delta resolved against its base, and every object
 //! becomes a member named by its type and id (`pack-1.pack!/blob-<id>`: `git cat-file -p <id>`
-//! in that repository shows it), read under the same bounds as an archive's members. A delta
+//! in that repository shows it), and a blob by the paths the pack's trees give it too
+//! (`blob-<id>/home/.bash_history`, `trees.rs`), read under the same bounds as an archive's
+//! members. A delta
 //! whose base is not in the pack (a thin pack, as a push sends) cannot be resolved: the bytes
 //! it inserts, the text it adds, are a member of their own (`inserted-by-delta-<offset>`).
 
@@ -14,6 +16,8 @@ use sha2::Digest as _;
 
 use super::archive::{room, Budget, Member};
 use super::git_delta::{apply, inserted, DeltaError};
+
+mod trees;
 
 /// The longest delta chain resolved: git's own bound (`pack-objects --depth`).
 const MAX_CHAIN: usize = 4095;
@@ -169,10 +173,14 @@ struct Pack<'p, 'v> {
     largest: u64,
     budget: &'v RefCell<Budget>,
     visit: &'v mut dyn FnMut(Member),
+    trees: trees::Trees,
+    /// The paths the trees give each blob, once every tree is read.
+    blob_paths: trees::BlobPaths,
 }
 
-/// Every object of the pack `pack`, whole objects in the pack's order, then the deltas resolved
-/// from each, then what the deltas that could not be resolved insert; handed to `visit`.
+/// Every object of the pack `pack`, handed to `visit`: whole objects other than blobs in the
+/// pack's order, then the deltas resolved from them; then, their trees read, the blobs and the
+/// deltas resolved from each; then what the deltas that could not be resolved insert.
 pub fn objects(
     pack: &[u8],
     largest: u64,
@@ -187,18 +195,37 @@ pub fn objects(
         largest,
         budget,
         visit,
+        trees: trees::Trees::default(),
+        blob_paths: trees::BlobPaths::new(),
     };
     let ids = reader.read_entries(count)?;
     let mut deltas = reader.deltas_by_base();
     let mut done = vec![false; reader.entries.len()];
-    for (index, id) in ids.iter().enumerate() {
-        let (Some(id), What::Whole(kind)) = (id, reader.entries[index].what) else {
-            continue;
-        };
-        let children = deltas.take(index, id);
-        if !children.is_empty() {
+    // Trees (commits and tags with them) first: the blobs are named by what the trees hold.
+    for blobs in [false, true] {
+        if blobs {
+            reader.blob_paths = reader.trees.blob_paths()?;
+        }
+        for (index, id) in ids.iter().enumerate() {
+            let (Some(id), What::Whole(kind)) = (id, reader.entries[index].what) else {
+                continue;
+            };
+            if (kind == Kind::Blob) != blobs {
+                continue;
+            }
+            let children = deltas.take(index, id);
+            if !blobs && children.is_empty() {
+                continue; // Handed on when read.
+            }
             let bytes = reader.inflate(index)?;
             let stored = reader.stored(index);
+            if blobs {
+                if children.is_empty() {
+                    reader.emit(kind, id, bytes, stored)?;
+                    continue;
+                }
+                reader.emit(kind, id, bytes.clone(), stored)?;
+            }
             reader.resolve(kind, bytes, stored, children, &mut deltas, &mut done)?;
         }
     }
@@ -289,7 +316,10 @@ impl Pack<'_, '_> {
             ids.push(match what {
                 What::Whole(kind) => {
                     let id = self.hash.object_id(kind, &bytes);
-                    self.emit(kind, &id, bytes, used as u64)?;
+                    // A blob waits for the trees that name it; it is inflated again then.
+                    if kind != Kind::Blob {
+                        self.emit(kind, &id, bytes, used as u64)?;
+                    }
                     Some(id)
                 }
                 _ => None,
@@ -405,13 +435,31 @@ impl Pack<'_, '_> {
 
     /// Hands on one object, taken out of the budget: a tree as the list of its entries' modes
     /// and names (a name can be a secret; the ids beside them are hashes, which would only
-    /// read as keys to an entropy rule), every other object as it is.
+    /// read as keys to an entropy rule), a blob once under each path the trees give it, every
+    /// other object as it is.
     fn emit(&mut self, kind: Kind, id: &[u8], bytes: Vec<u8>, stored: u64) -> Result<(), String> {
         let name = format!("{}-{}", kind.name(), hex(id));
         let bytes = match kind {
-            Kind::Tree => tree_listing(&bytes, self.hash.len()).unwrap_or(bytes),
+            Kind::Tree => {
+                self.trees.add(id, &bytes, self.hash.len());
+                trees::listing(&bytes, self.hash.len()).unwrap_or(bytes)
+            }
             _ => bytes,
         };
+        let paths = match kind {
+            Kind::Blob => self.blob_paths.get(id).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let Some((last, others)) = paths.split_last() else {
+            return self.emit_as(name, bytes, stored);
+        };
+        for path in others {
+            self.emit_as(format!("{name}/{path}"), bytes.clone(), stored)?;
+        }
+        self.emit_as(format!("{name}/{last}"), bytes, stored)
+    }
+
+    fn emit_as(&mut self, name: String, bytes: Vec<u8>, stored: u64) -> Result<(), String> {
         self.budget.borrow_mut().take(&name, bytes.len() as u64, stored)?;
         (self.visit)(Member { name, bytes });
         Ok(())
@@ -503,22 +551,6 @@ fn inflate(input: &[u8], size: u64) -> Result<(Vec<u8>, usize), &'static str> {
         return Err("inflates to less than its header says");
     }
     Ok((out, inflater.total_in() as usize))
-}
-
-/// A tree's entries, `<mode> <name>` a line; None when it is not a well-formed tree.
-fn tree_listing(tree: &[u8], id_len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(tree.len());
-    let mut rest = tree;
-    while !rest.is_empty() {
-        let end = memchr::memchr(0, rest)?;
-        if !rest[..end].contains(&b' ') {
-            return None;
-        }
-        out.extend_from_slice(&rest[..end]);
-        out.push(b'\n');
-        rest = rest.get(end + 1 + id_len..)?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

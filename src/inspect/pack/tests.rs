@@ -47,7 +47,7 @@ fn blob_name(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn every_kind_of_entry_becomes_a_member_named_by_its_id() {
+fn every_kind_of_entry_becomes_a_member_named_by_its_id_and_a_blob_by_its_path_too() {
     let base = b"line one\nline two\nline three\n".to_vec();
     let first = whole(3, &base);
     // "line one\n" + "KEY=1\n" + the rest, against the blob.
@@ -69,7 +69,16 @@ fn every_kind_of_entry_becomes_a_member_named_by_its_id() {
         &[7; 20],
         &[size(99), size(12), vec![0x90, 5], vec![7], b"TOKEN=x".to_vec()].concat(),
     );
-    let tree = [&b"100644 id_rsa\0"[..], &[9; 20], b"40000 src\0", &[8; 20]].concat();
+    // The tree names the first blob; the file it names `id_rsa` is not in the pack.
+    let tree = [
+        &b"100644 id_rsa\0"[..],
+        &[9; 20],
+        b"100644 notes.txt\0",
+        &base_id,
+        b"40000 src\0",
+        &[8; 20],
+    ]
+    .concat();
     let pack = pack_of(&[first, second, third, missing, whole(2, &tree)], b"left over");
     assert!(is_pack(&pack));
     let found = members(&pack).unwrap();
@@ -87,17 +96,18 @@ fn every_kind_of_entry_becomes_a_member_named_by_its_id() {
     assert_eq!(
         names,
         [
-            blob_name(&base),
             tree_name,
             "bytes-after-the-objects".to_string(),
+            format!("{}/notes.txt", blob_name(&base)),
             blob_name(with_key),
             blob_name(b"new\n"),
             format!("inserted-by-delta-{missing_offset}"),
         ]
     );
-    assert_eq!(found[1].1, b"100644 id_rsa\n40000 src\n");
+    assert_eq!(found[0].1, b"100644 id_rsa\n100644 notes.txt\n40000 src\n");
     // The checksum and what follows it: which bytes are which is not known.
-    assert!(found[2].1.ends_with(b"left over") && found[2].1.len() == 20 + 9);
+    assert!(found[1].1.ends_with(b"left over") && found[1].1.len() == 20 + 9);
+    assert_eq!(found[2].1, base);
     assert_eq!(found[3].1, with_key);
     assert_eq!(found[5].1, b"TOKEN=x");
 }
