@@ -333,7 +333,11 @@ impl<'a> Inspector<'a> {
                 }
             }
             if let Some(bytes) = held.as_deref().filter(|_| carve) {
-                if let Some(problem) = self.inspect_carved(bytes, !zip_behind, context, report) {
+                let carving = archive::carve::Carving {
+                    zip: !zip_behind,
+                    zlib: !is_pdf,
+                };
+                if let Some(problem) = self.inspect_carved(bytes, carving, context, report) {
                     return Ok(FileOutcome::Unreadable(problem));
                 }
             }

@@ -103,7 +103,11 @@ impl Inspector<'_> {
             // No archive where the text ends: streams further on in the binary's bytes are
             // carved out (a zip that ends the file is opened from its end by the caller).
             let zip_at_end = archive::zip_behind(&Content::Bytes(&bytes), length)?;
-            return Ok(self.inspect_carved(&bytes, !zip_at_end, context, report));
+            let carving = archive::carve::Carving {
+                zip: !zip_at_end,
+                zlib: true,
+            };
+            return Ok(self.inspect_carved(&bytes, carving, context, report));
         };
         Ok(self
             .inspect_held_archive(format, &bytes[start..], context, report)
@@ -190,18 +194,18 @@ impl Inspector<'_> {
     }
 
     /// Inspects each compressed stream or archive embedded in a binary whose bytes were searched
-    /// already (`archive::carve`), held in `bytes`; `with_zip` is false when its zip was opened
-    /// from the end already. The problem that stopped it, if one did.
+    /// already (`archive::carve`), held in `bytes`; `carving` says what was opened otherwise.
+    /// The problem that stopped it, if one did.
     pub(super) fn inspect_carved(
         &self,
         bytes: &[u8],
-        with_zip: bool,
+        carving: archive::carve::Carving,
         context: &Context<'_>,
         report: &mut FileReport,
     ) -> Option<String> {
         let largest = self.settings.max_file_size;
         self.inspect_members(context, report, Self::as_new_as(context), |budget, visit| {
-            archive::carve::embedded(bytes, with_zip, largest, budget, visit)
+            archive::carve::embedded(bytes, carving, largest, budget, visit)
         })
     }
 

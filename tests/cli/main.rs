@@ -25,6 +25,7 @@ mod hostile_round_nine;
 mod hostile_round_seven;
 mod hostile_round_six;
 mod hostile_round_ten;
+mod hostile_round_thirteen;
 mod hostile_round_three;
 mod hostile_round_twelve;
 mod html_report;

@@ -11,6 +11,10 @@
 //! they are, and the search of the binary's own bytes reads them already. Chance matches in a
 //! binary's data decode to nothing or to noise and are dropped, never an error; only a stream
 //! that expands past the archive budget is one (a bomb behind a picture is still a bomb).
+//!
+//! A zlib stream has a two-byte header for a magic number, which chance matches often: one is
+//! carved only when it decodes whole and its Adler-32 checksum holds (a PNG's compressed text
+//! chunks, an ELF's compressed sections, a stream written in by hand).
 
 use std::cell::RefCell;
 use std::io::Cursor;
@@ -25,13 +29,14 @@ use super::{is_bzip2, sevenz, Budget, Codec, Member};
 #[derive(Debug, Clone, Copy)]
 enum Carved {
     Stream(Codec),
+    Zlib,
     Zip,
     SevenZip,
 }
 
 /// The magic numbers looked for, each with what it begins. Gzip's is its two bytes and the
-/// deflate method (the only one gzip has); the others are whole. zlib and LZMA-alone streams
-/// have no magic worth the name (two bytes, or none) and are not carved.
+/// deflate method (the only one gzip has); the others are whole, and zlib's are every header
+/// (`zlib_headers`). LZMA-alone streams have no magic number and are not carved.
 const MAGICS: [(&[u8], Carved); 7] = [
     (&[0x1f, 0x8b, 0x08], Carved::Stream(Codec::Gzip)),
     (&[0xfd, b'7', b'z', b'X', b'Z', 0], Carved::Stream(Codec::Xz)),
@@ -42,36 +47,65 @@ const MAGICS: [(&[u8], Carved); 7] = [
     (sevenz::MAGIC, Carved::SevenZip),
 ];
 
-fn finder() -> &'static AhoCorasick {
-    static FINDER: OnceLock<AhoCorasick> = OnceLock::new();
-    FINDER.get_or_init(|| {
-        AhoCorasick::new(MAGICS.iter().map(|(magic, _)| *magic)).expect("a handful of byte strings")
+/// Every zlib header: deflate with any window (zlib writes a smaller one for a short input or
+/// when asked), any level, no preset dictionary, the two bytes a multiple of 31.
+fn zlib_headers() -> impl Iterator<Item = [u8; 2]> {
+    (0..8u8).flat_map(|window| {
+        let method = window << 4 | 8;
+        (0..4u8).map(move |level| {
+            let high = u16::from(method) << 8 | u16::from(level << 6);
+            let check = (31 - high % 31) % 31;
+            [method, level << 6 | check as u8]
+        })
     })
 }
 
+fn finder() -> &'static (AhoCorasick, Vec<Carved>) {
+    static FINDER: OnceLock<(AhoCorasick, Vec<Carved>)> = OnceLock::new();
+    FINDER.get_or_init(|| {
+        let mut magics: Vec<Vec<u8>> = MAGICS.iter().map(|(magic, _)| magic.to_vec()).collect();
+        let mut carved: Vec<Carved> = MAGICS.iter().map(|(_, carved)| *carved).collect();
+        for header in zlib_headers() {
+            magics.push(header.to_vec());
+            carved.push(Carved::Zlib);
+        }
+        let finder = AhoCorasick::new(&magics).expect("a few dozen byte strings");
+        (finder, carved)
+    })
+}
+
+/// What to carve besides the streams every binary may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Carving {
+    /// False when the binary's zip was opened from its end already (`zip_behind`).
+    pub zip: bool,
+    /// False when the binary's zlib streams are read otherwise (a PDF's, by `pdf.rs`).
+    pub zlib: bool,
+}
+
 /// Every stream or archive embedded in `binary` past its first byte, in order, handed to
-/// `visit` (see the module's doc). `with_zip` is false when the binary's zip was opened from
-/// its end already (`zip_behind`). An error is a bomb: a stream past the archive budget.
+/// `visit` (see the module's doc). An error is a bomb: a stream past the archive budget.
 pub fn embedded(
     binary: &[u8],
-    with_zip: bool,
+    carving: Carving,
     largest: u64,
     budget: &RefCell<Budget>,
     visit: &mut dyn FnMut(Member),
 ) -> Result<(), String> {
+    let (finder, carved) = finder();
     let mut at = 1;
     while at < binary.len() {
-        let Some(found) = finder().find(Input::new(binary).span(at..binary.len())) else {
+        let Some(found) = finder.find(Input::new(binary).span(at..binary.len())) else {
             break;
         };
         let start = found.start();
         let rest = &binary[start..];
-        let carved = MAGICS[found.pattern().as_usize()].1;
-        let taken = match carved {
+        let taken = match carved[found.pattern().as_usize()] {
             Carved::Stream(codec) => stream(codec, rest, start, largest, budget)?,
-            Carved::Zip if with_zip => zip(rest, start),
+            Carved::Zlib if carving.zlib => zlib(rest, start, largest, budget)?,
+            Carved::Zip if carving.zip => zip(rest, start),
             Carved::SevenZip => seven_zip(rest, start),
-            Carved::Zip => None,
+            Carved::Zlib | Carved::Zip => None,
         };
         match taken {
             Some((member, stored)) => {
@@ -120,6 +154,45 @@ fn stream(
     }
     let member = Member { name, bytes };
     Ok(Some((member, stored)))
+}
+
+/// The zlib stream at the start of `rest`, when it decodes whole (its end reached, its Adler-32
+/// checksum holding) to something, and the bytes it took. Past the room the budget leaves is an
+/// error.
+fn zlib(
+    rest: &[u8],
+    start: usize,
+    largest: u64,
+    budget: &RefCell<Budget>,
+) -> Result<Option<(Member, usize)>, String> {
+    let name = format!("zlib-at-{start}");
+    let mut inflater = flate2::Decompress::new(true);
+    let (bytes, whole) = decode_within(&name, 0, largest, &budget.borrow(), |sink| {
+        let mut chunk = [0u8; 8 << 10];
+        loop {
+            let (read, written) = (inflater.total_in(), inflater.total_out());
+            let Ok(status) =
+                inflater.decompress(&rest[read as usize..], &mut chunk, flate2::FlushDecompress::None)
+            else {
+                return false;
+            };
+            let out = (inflater.total_out() - written) as usize;
+            if sink.write_all(&chunk[..out]).is_err() {
+                return false;
+            }
+            if status == flate2::Status::StreamEnd {
+                return true;
+            }
+            if inflater.total_in() == read && out == 0 {
+                return false; // Cut short.
+            }
+        }
+    })?;
+    if !whole || bytes.is_empty() {
+        return Ok(None);
+    }
+    let stored = usize::try_from(inflater.total_in()).unwrap_or(rest.len());
+    Ok(Some((Member { name, bytes }, stored)))
 }
 
 fn codec_name(codec: Codec) -> &'static str {
@@ -184,7 +257,11 @@ mod tests {
     fn carve(binary: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
         let budget = RefCell::new(Budget::new(LIMITS));
         let mut found = Vec::new();
-        embedded(binary, true, 1 << 20, &budget, &mut |member| {
+        let carving = Carving {
+            zip: true,
+            zlib: true,
+        };
+        embedded(binary, carving, 1 << 20, &budget, &mut |member| {
             found.push((member.name, member.bytes));
         })?;
         Ok(found)
@@ -262,6 +339,63 @@ mod tests {
         binary.extend(picture());
         let found = carve(&binary).unwrap();
         assert_eq!(found, [(format!("zip-at-{start}"), zipped)]);
+    }
+
+    fn zlib_of(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn every_zlib_header_is_a_magic_and_only_they_are() {
+        let headers: Vec<[u8; 2]> = zlib_headers().collect();
+        assert_eq!(headers.len(), 32);
+        for [method, flags] in headers {
+            assert_eq!(method & 0x0f, 8);
+            assert_eq!(flags & 0x20, 0, "no preset dictionary");
+            assert_eq!((u16::from(method) << 8 | u16::from(flags)) % 31, 0);
+        }
+        assert!(zlib_headers().any(|header| header == [0x78, 0x9c]));
+        assert!(zlib_headers().any(|header| header == [0x28, 0x15]));
+    }
+
+    #[test]
+    fn a_whole_zlib_stream_is_carved_and_a_broken_one_dropped() {
+        let text = b"a compressed text chunk of a picture\n";
+        let default = zlib_of(text);
+        // The same stream with a 1 KiB window in its header, as zlib writes for short input.
+        let mut small_window = default.clone();
+        small_window[..2].copy_from_slice(&[0x28, 0x15]);
+        let mut wrong_check = default.clone();
+        *wrong_check.last_mut().unwrap() ^= 1;
+        let cut = &default[..default.len() - 3];
+        let mut binary = picture();
+        let starts: Vec<usize> = [&default[..], &small_window, &wrong_check, cut]
+            .iter()
+            .map(|stream| {
+                let start = binary.len();
+                binary.extend(*stream);
+                binary.extend(picture());
+                start
+            })
+            .collect();
+        let found = carve(&binary).unwrap();
+        assert_eq!(
+            found,
+            [
+                (format!("zlib-at-{}", starts[0]), text.to_vec()),
+                (format!("zlib-at-{}", starts[1]), text.to_vec()),
+            ]
+        );
+        let budget = RefCell::new(Budget::new(LIMITS));
+        let carving = Carving {
+            zip: true,
+            zlib: false,
+        };
+        let mut found = 0;
+        embedded(&binary, carving, 1 << 20, &budget, &mut |_| found += 1).unwrap();
+        assert_eq!(found, 0, "zlib streams read otherwise are not carved");
     }
 
     #[test]
