@@ -23,6 +23,7 @@ pub(super) use bounded::{decode_within, room};
 
 mod bounded;
 pub mod carve;
+mod deflate;
 mod sevenz;
 mod unix;
 
