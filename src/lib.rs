@@ -58,6 +58,7 @@ pub mod testing {
 #[path = "../tests/cli/support"]
 mod test_support {
     pub mod compress;
+    pub mod dumps;
     pub mod pki;
     pub mod redis_server;
 }

@@ -166,36 +166,12 @@ fn inflate(deflated: &[u8], declared: u64) -> (Vec<u8>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use crate::test_support::dumps::git_binary_patch;
 
-    /// `bytes` as git writes a literal hunk: deflated, 52 bytes a line in base85.
+    /// `bytes` as git writes a literal hunk, after the patch's first line.
     fn literal(bytes: &[u8]) -> String {
-        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        encoder.write_all(bytes).unwrap();
-        let deflated = encoder.finish().unwrap();
-        let mut out = format!("literal {}\n", bytes.len());
-        for chunk in deflated.chunks(52) {
-            let letter = if chunk.len() <= 26 {
-                b'A' + chunk.len() as u8 - 1
-            } else {
-                b'a' + chunk.len() as u8 - 27
-            };
-            out.push(letter as char);
-            for group in chunk.chunks(4) {
-                let mut word = [0u8; 4];
-                word[..group.len()].copy_from_slice(group);
-                let mut value = u32::from_be_bytes(word);
-                let mut digits = [0u8; 5];
-                for digit in digits.iter_mut().rev() {
-                    *digit = ALPHABET[(value % 85) as usize];
-                    value /= 85;
-                }
-                out.push_str(std::str::from_utf8(&digits).unwrap());
-            }
-            out.push('\n');
-        }
-        out.push('\n');
-        out
+        let patch = git_binary_patch(&[("literal", bytes)]);
+        patch["GIT binary patch\n".len()..].to_string()
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn git_binary_patch(hunks: &[(&str, &[u8])]) -> String {
     let mut out = String::from("GIT binary patch\n");
     for (kind, bytes) in hunks {
         out.push_str(&format!("{kind} {}\n", bytes.len()));
-        for chunk in crate::support::compress::zlib(bytes).chunks(52) {
+        for chunk in super::compress::zlib(bytes).chunks(52) {
             let length = chunk.len() as u8;
             out.push(if length <= 26 {
                 b'A' + length - 1
