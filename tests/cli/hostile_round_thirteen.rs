@@ -71,6 +71,20 @@ fn a_zlib_stream_inside_a_binary_is_opened() {
         &token,
         &format!("bin/tool!/zlib-at-{start}"),
     );
+
+    // Behind the name of a PNG's pixel chunk, in a file that is no PNG: still opened.
+    let mut data = noise();
+    data.extend(b"\0\0\0\x40IDAT");
+    let start = data.len();
+    data.extend(compress::zlib(format!("token = \"{token}\"\n").as_bytes()));
+    data.extend(noise());
+    fails_everywhere_inside(
+        "assets/data.bin",
+        &data,
+        "github-token",
+        &token,
+        &format!("assets/data.bin!/zlib-at-{start}"),
+    );
 }
 
 // What is not a whole zlib stream is no member: a PNG's own image data, and zlib headers that

@@ -162,10 +162,11 @@ fn stream(
 
 /// Whether the zlib stream at `start` is a PNG's image data (an `IDAT` chunk's, or an animated
 /// PNG's `fdAT` behind its sequence number): pixels, which a reviewer sees as the picture, and
-/// which compress so well that a plain 512x512 icon expands past the bomb ratio.
+/// which compress so well that a plain 512x512 icon expands past the bomb ratio. Only in a file
+/// that is a PNG: `IDAT` written before a stream in any other binary hides nothing.
 fn opens_png_pixels(binary: &[u8], start: usize) -> bool {
     let before = |back: usize| start.checked_sub(back).map(|at| &binary[at..at + 4]);
-    before(4) == Some(b"IDAT") || before(8) == Some(b"fdAT")
+    binary.starts_with(b"\x89PNG\r\n\x1a\n") && (before(4) == Some(b"IDAT") || before(8) == Some(b"fdAT"))
 }
 
 fn codec_name(codec: Codec) -> &'static str {
